@@ -1,0 +1,58 @@
+// Transport-neutral request/response shapes shared by REST, batch and transaction
+// (FHIR R4 http.html). Nothing here knows about Express or pg.
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** A JSON object as parsed from a request body (already checked for unsafe keys). */
+export type JsonObject = { [key: string]: unknown };
+
+/** Who is calling. Filled by auth middleware (SMART issue); anonymous full access for now. */
+export interface AccessContext {
+  subject: string;
+  scopes: readonly string[];
+  isAdmin: boolean;
+}
+
+export const ANONYMOUS_ACCESS: AccessContext = Object.freeze({
+  subject: 'anonymous',
+  scopes: Object.freeze(['system/*.*']),
+  isAdmin: true,
+});
+
+/** RFC 7240 Prefer header, the parts FHIR uses. */
+export interface Preferences {
+  return?: 'minimal' | 'representation' | 'OperationOutcome';
+  handling?: 'strict' | 'lenient';
+}
+
+export interface FhirRequest {
+  method: HttpMethod;
+  tenantId: string;
+  /** Absolute base URL of this tenant's endpoint, without trailing slash. */
+  baseUrl: string;
+  /** Path segments after the base, e.g. ['Patient', '123', '_history', '2']. */
+  path: string[];
+  query: URLSearchParams;
+  ifMatch?: string;
+  ifNoneMatch?: string;
+  ifNoneExist?: string;
+  ifModifiedSince?: Date;
+  prefer: Preferences;
+  /** Parsed body; `bodyKind` says how to interpret it. */
+  body?: unknown;
+  bodyKind?: 'resource' | 'json-patch';
+  access: AccessContext;
+  requestId: string;
+}
+
+/**
+ * A response body: either a value to serialize, or stored JSON text sent as-is
+ * (reads and history pages are assembled from stored bytes without re-serializing).
+ */
+export type ResponseBody = { kind: 'json'; value: unknown } | { kind: 'raw'; text: string };
+
+export interface FhirResponse {
+  status: number;
+  headers: Record<string, string>;
+  body?: ResponseBody;
+}

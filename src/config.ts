@@ -1,0 +1,124 @@
+// Configuration from the environment, validated once at start-up (ajv). A bad value stops
+// start-up with a message naming the variable. Every setting is listed in docs/configuration.md.
+import { Ajv } from 'ajv';
+
+export interface Config {
+  host: string;
+  port: number;
+  /** Public base URL (e.g. https://fhir.example.org); derived from the request when unset. */
+  publicBaseUrl?: string;
+  databaseUrl?: string;
+  databasePoolSize: number;
+  dataDir: string;
+  redisUrl?: string;
+  maxBodyBytes: number;
+  maxJsonDepth: number;
+  corsOrigins: string[] | '*';
+  logLevel: string;
+  shutdownTimeoutMs: number;
+  defaultPageSize: number;
+  maxPageSize: number;
+  tenantCacheTtlMs: number;
+  validateResources: boolean;
+}
+
+interface Setting {
+  env: string;
+  key: keyof Config;
+  schema: Record<string, unknown>;
+  default?: unknown;
+  parse?: (raw: string) => unknown;
+}
+
+const integer = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum });
+const toInt = (raw: string) => (/^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw);
+const toBool = (raw: string) => (raw === 'true' || raw === '1' ? true : raw === 'false' || raw === '0' ? false : raw);
+
+export const SETTINGS: readonly Setting[] = [
+  { env: 'HEARTH_HOST', key: 'host', schema: { type: 'string', minLength: 1 }, default: '127.0.0.1' },
+  { env: 'HEARTH_PORT', key: 'port', schema: integer(0, 65535), default: 8080, parse: toInt },
+  {
+    env: 'HEARTH_PUBLIC_BASE_URL',
+    key: 'publicBaseUrl',
+    schema: { type: 'string', pattern: '^https?://[^\\s?#]+[^/\\s?#]$' },
+  },
+  { env: 'DATABASE_URL', key: 'databaseUrl', schema: { type: 'string', pattern: '^postgres(ql)?://' } },
+  { env: 'DATABASE_POOL_SIZE', key: 'databasePoolSize', schema: integer(1, 500), default: 10, parse: toInt },
+  { env: 'HEARTH_DATA_DIR', key: 'dataDir', schema: { type: 'string', minLength: 1 }, default: './data' },
+  { env: 'REDIS_URL', key: 'redisUrl', schema: { type: 'string', pattern: '^rediss?://' } },
+  {
+    env: 'HEARTH_MAX_BODY_BYTES',
+    key: 'maxBodyBytes',
+    schema: integer(1024, 2 ** 31),
+    default: 64 * 1024 * 1024,
+    parse: toInt,
+  },
+  { env: 'HEARTH_MAX_JSON_DEPTH', key: 'maxJsonDepth', schema: integer(8, 1000), default: 64, parse: toInt },
+  {
+    env: 'HEARTH_CORS_ORIGINS',
+    key: 'corsOrigins',
+    schema: { anyOf: [{ const: '*' }, { type: 'array', items: { type: 'string', pattern: '^https?://' } }] },
+    default: '*',
+    parse: (raw) => (raw.trim() === '*' ? '*' : raw.split(',').map((s) => s.trim()).filter(Boolean)),
+  },
+  {
+    env: 'LOG_LEVEL',
+    key: 'logLevel',
+    schema: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    default: 'info',
+  },
+  {
+    env: 'HEARTH_SHUTDOWN_TIMEOUT_MS',
+    key: 'shutdownTimeoutMs',
+    schema: integer(0, 600000),
+    default: 10000,
+    parse: toInt,
+  },
+  { env: 'HEARTH_DEFAULT_PAGE_SIZE', key: 'defaultPageSize', schema: integer(1, 1000), default: 20, parse: toInt },
+  { env: 'HEARTH_MAX_PAGE_SIZE', key: 'maxPageSize', schema: integer(1, 10000), default: 1000, parse: toInt },
+  {
+    env: 'HEARTH_TENANT_CACHE_TTL_MS',
+    key: 'tenantCacheTtlMs',
+    schema: integer(0, 3600000),
+    default: 30000,
+    parse: toInt,
+  },
+  {
+    env: 'HEARTH_VALIDATE_RESOURCES',
+    key: 'validateResources',
+    schema: { type: 'boolean' },
+    default: true,
+    parse: toBool,
+  },
+];
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates every setting; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const ajv = new Ajv({ allErrors: true });
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const setting of SETTINGS) {
+    const raw = env[setting.env];
+    if (raw === undefined || raw === '') {
+      if (setting.default !== undefined) values[setting.key] = setting.default;
+      continue;
+    }
+    const value = setting.parse ? setting.parse(raw) : raw;
+    if (!ajv.validate(setting.schema, value)) {
+      const why = (ajv.errors ?? []).map((e) => e.message).join(', ');
+      problems.push(`${setting.env}=${JSON.stringify(raw)} is invalid: ${why}`);
+      continue;
+    }
+    values[setting.key] = value;
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  const config = { ...values, ...overrides } as Config;
+  if (config.defaultPageSize > config.maxPageSize) {
+    throw new ConfigError('Invalid configuration: HEARTH_DEFAULT_PAGE_SIZE exceeds HEARTH_MAX_PAGE_SIZE');
+  }
+  return Object.freeze(config);
+}

@@ -1,0 +1,40 @@
+// FhirRepository on PostgreSQL (or embedded PGlite): tenant transactions and the tenant registry.
+import type pg from 'pg';
+import type { FhirRepository, ResourceStore, TenantInfo } from '../resource-store.js';
+import { PgResourceStore } from './pg-resource-store.js';
+import { inTenantTransaction } from './tenant-session.js';
+
+interface TenantRow {
+  id: string;
+  name: string;
+  dedicated_partition: boolean;
+  created_at: Date;
+}
+
+export const toTenantInfo = (row: TenantRow): TenantInfo => ({
+  id: row.id,
+  name: row.name,
+  dedicatedPartition: row.dedicated_partition,
+  createdAt: row.created_at,
+});
+
+export class PgRepository implements FhirRepository {
+  constructor(private readonly pool: pg.Pool) {}
+
+  withTenant<T>(tenantId: string, work: (store: ResourceStore) => Promise<T>, options: { readOnly?: boolean } = {}) {
+    return inTenantTransaction(this.pool, tenantId, (client) => work(new PgResourceStore(client, tenantId)), options.readOnly);
+  }
+
+  async findTenant(id: string): Promise<TenantInfo | undefined> {
+    const { rows } = await this.pool.query<TenantRow>({
+      name: 'hearth_find_tenant',
+      text: 'SELECT id, name, dedicated_partition, created_at FROM tenant WHERE id = $1',
+      values: [id],
+    });
+    return rows[0] && toTenantInfo(rows[0]);
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+}

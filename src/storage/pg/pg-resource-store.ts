@@ -1,0 +1,176 @@
+// ResourceStore on PostgreSQL: one current table and one history table per type
+// (docs/storage.md). Every statement passes tenant_id explicitly (partition pruning, index
+// use) on top of row-level security, which enforces the same tenant regardless.
+import type pg from 'pg';
+import { RESOURCE_TYPES } from '../../fhir/resource-types.js';
+import type { Criterion, HistoryQuery, ResourceStore, StoredVersion } from '../resource-store.js';
+import { WriteConflict } from '../resource-store.js';
+import { tablesFor } from '../table-names.js';
+
+interface VersionRow {
+  resource_type?: string;
+  id: string;
+  version_id: number;
+  last_updated: Date;
+  deleted: boolean;
+  content: string | null;
+}
+
+const COLUMNS = 'id, version_id, last_updated, deleted, content';
+
+interface TypeStatements {
+  readCurrent: pg.QueryConfig;
+  readCurrentForUpdate: pg.QueryConfig;
+  readVersion: pg.QueryConfig;
+  write: pg.QueryConfig;
+}
+
+// Named statements: prepared once per connection, per type, on first use.
+const statements = new Map<string, TypeStatements>();
+
+function statementsFor(type: string): TypeStatements {
+  let s = statements.get(type);
+  if (s) return s;
+  const t = tablesFor(type);
+  const byId = `SELECT ${COLUMNS} FROM ${t.current} WHERE tenant_id = $1 AND id = $2`;
+  s = {
+    readCurrent: { name: `rc_${t.currentName}`, text: byId },
+    readCurrentForUpdate: { name: `rcu_${t.currentName}`, text: `${byId} FOR UPDATE` },
+    readVersion: {
+      name: `rv_${t.currentName}`,
+      text: `SELECT ${COLUMNS} FROM ${t.history} WHERE tenant_id = $1 AND id = $2 AND version_id = $3`,
+    },
+    // History row and current row in one statement; the guard refuses to overwrite a
+    // version other than the one this write was based on.
+    write: {
+      name: `w_${t.currentName}`,
+      text:
+        `WITH h AS (INSERT INTO ${t.history} (tenant_id, ${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)) ` +
+        `INSERT INTO ${t.current} AS c (tenant_id, ${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ` +
+        `ON CONFLICT (tenant_id, id) DO UPDATE SET version_id = EXCLUDED.version_id, ` +
+        `last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, content = EXCLUDED.content ` +
+        `WHERE c.version_id = EXCLUDED.version_id - 1`,
+    },
+  };
+  statements.set(type, s);
+  return s;
+}
+
+function toVersion(type: string, row: VersionRow): StoredVersion {
+  return {
+    resourceType: row.resource_type ?? type,
+    id: row.id,
+    versionId: row.version_id,
+    lastUpdated: row.last_updated,
+    deleted: row.deleted,
+    content: row.content,
+  };
+}
+
+/** Collects bind values and hands out $n placeholders. */
+class Binds {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+export class PgResourceStore implements ResourceStore {
+  constructor(
+    private readonly client: pg.PoolClient,
+    readonly tenantId: string,
+  ) {}
+
+  async readCurrent(type: string, id: string, options: { forUpdate?: boolean } = {}) {
+    const s = statementsFor(type);
+    const query = options.forUpdate ? s.readCurrentForUpdate : s.readCurrent;
+    const { rows } = await this.client.query<VersionRow>({ ...query, values: [this.tenantId, id] });
+    return rows[0] && toVersion(type, rows[0]);
+  }
+
+  async readVersion(type: string, id: string, versionId: number) {
+    const { rows } = await this.client.query<VersionRow>({
+      ...statementsFor(type).readVersion,
+      values: [this.tenantId, id, versionId],
+    });
+    return rows[0] && toVersion(type, rows[0]);
+  }
+
+  async writeVersion(v: StoredVersion): Promise<void> {
+    const result = await this.client.query({
+      ...statementsFor(v.resourceType).write,
+      values: [this.tenantId, v.id, v.versionId, v.lastUpdated, v.deleted, v.content],
+    });
+    if (result.rowCount !== 1) throw new WriteConflict(`${v.resourceType}/${v.id} changed concurrently`);
+  }
+
+  async history(query: HistoryQuery): Promise<StoredVersion[]> {
+    const binds = new Binds();
+    const tenant = binds.add(this.tenantId);
+    const limit = binds.add(query.count + 1);
+    const types = query.resourceType ? [query.resourceType] : RESOURCE_TYPES;
+    const branches = types.map((type) => historyBranch(type, tenant, limit, query, binds));
+    const order = 'ORDER BY last_updated DESC, resource_type DESC, id DESC, version_id DESC';
+    const text =
+      branches.length === 1
+        ? branches[0]
+        : `SELECT * FROM (${branches.join(' UNION ALL ')}) u ${order} LIMIT ${limit}`;
+    const { rows } = await this.client.query<VersionRow>(text, binds.values);
+    return rows.map((row) => toVersion(row.resource_type as string, row));
+  }
+
+  async findMatching(type: string, criteria: Criterion[], limit: number): Promise<StoredVersion[]> {
+    const binds = new Binds();
+    const where = [`tenant_id = ${binds.add(this.tenantId)}`, 'NOT deleted'];
+    for (const c of criteria) where.push(criterionSql(c, binds));
+    const text = `SELECT ${COLUMNS} FROM ${tablesFor(type).current} WHERE ${where.join(' AND ')} LIMIT ${binds.add(limit)}`;
+    const { rows } = await this.client.query<VersionRow>(text, binds.values);
+    return rows.map((row) => toVersion(type, row));
+  }
+}
+
+/** One history table's newest-first slice, already filtered and limited. */
+function historyBranch(type: string, tenant: string, limit: string, q: HistoryQuery, binds: Binds): string {
+  const t = tablesFor(type);
+  const where = [`h.tenant_id = ${tenant}`];
+  if (q.id !== undefined) where.push(`h.id = ${binds.add(q.id)}`);
+  if (q.since) where.push(`h.last_updated > ${binds.add(q.since)}`);
+  if (q.at) {
+    // Current at some point in [start, end): written before the end, and not replaced
+    // by a newer version at or before the start.
+    where.push(`h.last_updated < ${binds.add(q.at.end)}`);
+    where.push(
+      `NOT EXISTS (SELECT 1 FROM ${t.history} n WHERE n.tenant_id = h.tenant_id AND n.id = h.id ` +
+        `AND n.version_id = h.version_id + 1 AND n.last_updated <= ${binds.add(q.at.start)})`,
+    );
+  }
+  const a = q.after;
+  if (a) {
+    // Keyset continuation in (last_updated, resource_type, id, version_id) descending order.
+    const ts = binds.add(a.lastUpdated);
+    if (type === a.resourceType) {
+      where.push(`(h.last_updated, h.id, h.version_id) < (${ts}, ${binds.add(a.id)}, ${binds.add(a.versionId)})`);
+    } else {
+      where.push(type > a.resourceType ? `h.last_updated < ${ts}` : `h.last_updated <= ${ts}`);
+    }
+  }
+  return (
+    `(SELECT '${type}' AS resource_type, h.id, h.version_id, h.last_updated, h.deleted, h.content ` +
+    `FROM ${t.history} h WHERE ${where.join(' AND ')} ` +
+    `ORDER BY h.last_updated DESC, h.id DESC, h.version_id DESC LIMIT ${limit})`
+  );
+}
+
+function criterionSql(c: Criterion, binds: Binds): string {
+  if (c.kind === 'id') return `id = ANY(${binds.add(c.ids)}::text[])`;
+  // Identifier token semantics (search.html#token): system|value, |value (no system),
+  // value (any system), system| (any value in that system).
+  const conditions: string[] = [];
+  if (c.system === '') conditions.push('!(exists(@.system))');
+  else if (c.system !== undefined) conditions.push('@.system == $s');
+  if (c.value !== undefined) conditions.push('@.value == $v');
+  const path = `$.identifier[*] ? (${conditions.join(' && ')})`;
+  const vars = `jsonb_build_object('s', ${binds.add(c.system ?? '')}::text, 'v', ${binds.add(c.value ?? '')}::text)`;
+  return `jsonb_path_exists(content::jsonb, ${binds.add(path)}::jsonpath, ${vars})`;
+}

@@ -1,0 +1,3 @@
+// Mocha root hooks: quiet logs during tests.
+process.env.LOG_LEVEL ??= 'silent';
+export const mochaHooks = {};

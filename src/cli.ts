@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// The `hearth` command: serve, migrate, tenant create|list.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { isValidId } from './fhir/validation/ids.js';
+import { createLogger } from './logger.js';
+import { startServer } from './server.js';
+import { openDatabase } from './storage/pg/database.js';
+import { migrate } from './storage/pg/migrate.js';
+import { createTenant, listTenants } from './storage/pg/tenant-admin.js';
+
+const USAGE = `Usage:
+  hearth serve                                   start the FHIR server
+  hearth migrate                                 apply database migrations
+  hearth tenant create <id> [--name N] [--dedicated-partition]
+  hearth tenant list
+Configuration comes from the environment; see docs/configuration.md.`;
+
+async function withDatabase<T>(config: Config, work: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
+  const db = await openDatabase(config);
+  try {
+    await migrate(db.pool);
+    return await work(db);
+  } finally {
+    await db.close();
+  }
+}
+
+async function serve(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const server = await startServer(config, logger);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining in-flight requests');
+    server.close().then(
+      () => process.exit(0),
+      (error) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function tenant(config: Config, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { name: { type: 'string' }, 'dedicated-partition': { type: 'boolean', default: false } },
+  });
+  const [action, id] = positionals;
+  if (action === 'list') {
+    const tenants = await withDatabase(config, (db) => listTenants(db.pool));
+    for (const t of tenants) console.log(`${t.id}\t${t.name}\t${t.dedicatedPartition ? 'dedicated' : 'shared'}`);
+    return;
+  }
+  if (action === 'create' && id) {
+    if (!isValidId(id)) throw new Error(`Tenant id '${id}' is invalid: use 1-64 of A-Z a-z 0-9 - .`);
+    const created = await withDatabase(config, (db) =>
+      createTenant(db.pool, { id, name: values.name ?? id, dedicatedPartition: values['dedicated-partition'] ?? false }),
+    );
+    console.log(`Created tenant ${created.id} (${created.dedicatedPartition ? 'dedicated partitions' : 'shared partitions'}); base /t/${created.id}/fhir`);
+    return;
+  }
+  throw new Error(USAGE);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help') {
+    console.log(USAGE);
+    return;
+  }
+  const config = loadConfig();
+  if (command === 'serve') return serve(config);
+  if (command === 'migrate') {
+    const result = await withDatabase(config, async () => undefined).then(() => 'ok');
+    console.log(`Migrations ${result}: database is up to date`);
+    return;
+  }
+  if (command === 'tenant') return tenant(config, rest);
+  throw new Error(USAGE);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : `hearth: ${(error as Error).message}`);
+  process.exit(error instanceof ConfigError ? 78 : 1);
+});

@@ -1,0 +1,107 @@
+// What every interaction receives, and the shared pieces of their responses.
+import type { Config } from '../../config.js';
+import type { ResourceStore, StoredVersion } from '../../storage/resource-store.js';
+import { badRequest } from '../errors.js';
+import type { InteractionHooks, InteractionTarget, ResourceChange } from '../hooks.js';
+import { parseElementsParam, parseSummaryParam, applyElements, applySummary } from '../summary.js';
+import type { FhirRequest, FhirResponse, JsonObject } from '../types.js';
+import type { ResourceValidator } from '../validation/resource-schema.js';
+import { etag, nextTimestamp, serializeVersion } from '../versioning.js';
+
+export interface InteractionDeps {
+  validator: ResourceValidator;
+  hooks: InteractionHooks;
+  config: Pick<Config, 'defaultPageSize' | 'maxPageSize' | 'validateResources'>;
+}
+
+/** A routed request, ready to run inside a tenant transaction. */
+export interface Interaction {
+  target: InteractionTarget;
+  readOnly: boolean;
+  run(store: ResourceStore): Promise<FhirResponse>;
+  /** Set by interactions that need no database transaction (capabilities). */
+  withoutStore?: () => Promise<FhirResponse>;
+}
+
+export function versionHeaders(req: FhirRequest, v: StoredVersion, withLocation: boolean): Record<string, string> {
+  const headers: Record<string, string> = {
+    ETag: etag(v.versionId),
+    'Last-Modified': v.lastUpdated.toUTCString(),
+  };
+  if (withLocation) headers.Location = `${req.baseUrl}/${v.resourceType}/${v.id}/_history/${v.versionId}`;
+  return headers;
+}
+
+/** Applies _summary / _elements to stored text; returns the text untouched when neither is asked. */
+export function shapeResource(req: FhirRequest, content: string): FhirResponse['body'] {
+  const summary = parseSummaryParam(req.query.get('_summary'));
+  const elements = parseElementsParam(req.query.get('_elements'));
+  if ((!summary || summary === 'false') && !elements) return { kind: 'raw', text: content };
+  let resource = JSON.parse(content) as JsonObject;
+  if (summary && summary !== 'false') resource = applySummary(resource, summary as 'true' | 'text' | 'data');
+  if (elements) resource = applyElements(resource, elements);
+  return { kind: 'json', value: resource };
+}
+
+/** The response to a successful write, honouring Prefer: return (http.html#ops). */
+export function writeResponse(req: FhirRequest, status: number, v: StoredVersion, message: string): FhirResponse {
+  const headers = versionHeaders(req, v, true);
+  switch (req.prefer.return) {
+    case 'minimal':
+      return { status, headers };
+    case 'OperationOutcome':
+      return { status, headers, body: { kind: 'json', value: informational(message) } };
+    default:
+      return { status, headers, body: v.content === null ? undefined : { kind: 'raw', text: v.content } };
+  }
+}
+
+export function informational(message: string): JsonObject {
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'information', code: 'informational', diagnostics: message }],
+  };
+}
+
+/** Stores the next version of a resource (or a tombstone when `resource` is null). */
+export async function storeVersion(
+  store: ResourceStore,
+  deps: InteractionDeps,
+  req: FhirRequest,
+  type: string,
+  id: string,
+  resource: JsonObject | null,
+  previous: StoredVersion | undefined,
+): Promise<StoredVersion> {
+  const versionId = (previous?.versionId ?? 0) + 1;
+  const lastUpdated = nextTimestamp(previous?.lastUpdated);
+  const version: StoredVersion = {
+    resourceType: type,
+    id,
+    versionId,
+    lastUpdated,
+    deleted: resource === null,
+    content: resource === null ? null : serializeVersion(resource, id, versionId, lastUpdated),
+  };
+  await store.writeVersion(version);
+  const action: ResourceChange['action'] = resource === null ? 'delete' : previous && !previous.deleted ? 'update' : 'create';
+  await deps.hooks.resourceChanged(store, req, { action, resourceType: type, id, versionId, lastUpdated });
+  return version;
+}
+
+/** The request body as a resource of `type`, structurally valid (R4 JSON Schema). */
+export function resourceBody(req: FhirRequest, deps: InteractionDeps, type: string): JsonObject {
+  const body = req.body;
+  if (req.bodyKind !== 'resource' || body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw badRequest('The request body must be a FHIR resource (a JSON object)');
+  }
+  const resource = body as JsonObject;
+  if (resource.resourceType !== type) {
+    throw badRequest(
+      `resourceType '${String(resource.resourceType)}' in the body does not match '${type}' in the URL`,
+      ['resourceType'],
+    );
+  }
+  if (deps.config.validateResources) deps.validator.assertValid(resource);
+  return resource;
+}

@@ -1,0 +1,32 @@
+// create and conditional create (FHIR R4 http.html#create, #ccreate).
+import { randomUUID } from 'node:crypto';
+import type { ResourceStore } from '../../storage/resource-store.js';
+import { parseConditionalCriteria } from '../conditional-criteria.js';
+import { preconditionFailed } from '../errors.js';
+import type { FhirRequest } from '../types.js';
+import { resourceBody, storeVersion, versionHeaders, writeResponse, type Interaction, type InteractionDeps } from './context.js';
+
+export function createInteraction(req: FhirRequest, deps: InteractionDeps, type: string): Interaction {
+  return {
+    target: { interaction: 'create', resourceType: type },
+    readOnly: false,
+    async run(store: ResourceStore) {
+      const resource = resourceBody(req, deps, type);
+      if (req.ifNoneExist !== undefined) {
+        const criteria = parseConditionalCriteria(req.ifNoneExist, 'If-None-Exist');
+        const matches = await store.findMatching(type, criteria, 2);
+        if (matches.length > 1) throw preconditionFailed(`If-None-Exist matched ${matches.length} or more ${type} resources`);
+        if (matches.length === 1) {
+          // Already there: 200 with the existing resource, nothing written.
+          const existing = matches[0];
+          const response = writeResponse(req, 200, existing, `${type}/${existing.id} already exists`);
+          return { ...response, headers: versionHeaders(req, existing, true) };
+        }
+      }
+      // The server assigns the id; any id in the body is ignored (http.html#create).
+      const id = randomUUID();
+      const created = await storeVersion(store, deps, req, type, id, resource, undefined);
+      return writeResponse(req, 201, created, `Created ${type}/${id}`);
+    },
+  };
+}

@@ -1,0 +1,44 @@
+// delete and conditional delete (FHIR R4 http.html#delete, #cdelete). A delete writes a
+// tombstone version; deleting what is deleted or unknown succeeds and writes nothing.
+import type { ResourceStore } from '../../storage/resource-store.js';
+import { parseConditionalCriteria } from '../conditional-criteria.js';
+import { preconditionFailed } from '../errors.js';
+import { checkIfMatch } from '../preconditions.js';
+import type { FhirRequest, FhirResponse } from '../types.js';
+import { informational, storeVersion, versionHeaders, type Interaction, type InteractionDeps } from './context.js';
+
+function deletedResponse(req: FhirRequest, message: string, headers: Record<string, string> = {}): FhirResponse {
+  if (req.prefer.return === 'minimal') return { status: 204, headers };
+  return { status: 200, headers, body: { kind: 'json', value: informational(message) } };
+}
+
+async function deleteResource(store: ResourceStore, deps: InteractionDeps, req: FhirRequest, type: string, id: string) {
+  const current = await store.readCurrent(type, id, { forUpdate: true });
+  checkIfMatch(req, current);
+  if (!current) return deletedResponse(req, `${type}/${id} does not exist; nothing to delete`);
+  if (current.deleted) return deletedResponse(req, `${type}/${id} was already deleted`);
+  const tombstone = await storeVersion(store, deps, req, type, id, null, current);
+  const { ETag } = versionHeaders(req, tombstone, false);
+  return deletedResponse(req, `Deleted ${type}/${id} (version ${tombstone.versionId})`, { ETag });
+}
+
+export function deleteInteraction(req: FhirRequest, deps: InteractionDeps, type: string, id: string): Interaction {
+  return {
+    target: { interaction: 'delete', resourceType: type, id },
+    readOnly: false,
+    run: (store) => deleteResource(store, deps, req, type, id),
+  };
+}
+
+export function conditionalDeleteInteraction(req: FhirRequest, deps: InteractionDeps, type: string): Interaction {
+  return {
+    target: { interaction: 'delete', resourceType: type },
+    readOnly: false,
+    async run(store) {
+      const matches = await store.findMatching(type, parseConditionalCriteria(req.query, 'search criteria'), 2);
+      if (matches.length > 1) throw preconditionFailed(`The criteria matched more than one ${type}; be more selective`);
+      if (matches.length === 0) return deletedResponse(req, `No ${type} matched; nothing to delete`);
+      return deleteResource(store, deps, req, type, matches[0].id);
+    },
+  };
+}

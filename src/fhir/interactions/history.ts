@@ -1,0 +1,110 @@
+// history at instance, type and system level (FHIR R4 http.html#history): a Bundle of type
+// history, newest first, paged by a keyset cursor (_page) so pages stay correct while
+// clients keep writing. Entries splice the stored JSON text without re-serializing.
+import type { HistoryCursor, HistoryQuery, ResourceStore, StoredVersion } from '../../storage/resource-store.js';
+import { badRequest, notFound } from '../errors.js';
+import { parseDateRange } from '../date-range.js';
+import type { InteractionName } from '../hooks.js';
+import type { FhirRequest, FhirResponse } from '../types.js';
+import { etag } from '../versioning.js';
+import { shapeResource, type Interaction, type InteractionDeps } from './context.js';
+
+const ALLOWED = new Set(['_since', '_at', '_count', '_page', '_format', '_pretty', '_summary', '_elements']);
+
+export function historyInteraction(req: FhirRequest, deps: InteractionDeps, type?: string, id?: string): Interaction {
+  const interaction: InteractionName = id ? 'history-instance' : type ? 'history-type' : 'history-system';
+  return {
+    target: { interaction, resourceType: type, id },
+    readOnly: true,
+    async run(store: ResourceStore) {
+      const query = parseHistoryQuery(req, deps, type, id);
+      const rows = await store.history(query);
+      if (id && rows.length === 0 && !query.after && !query.since && !query.at) {
+        if (!(await store.readCurrent(type as string, id))) throw notFound(`${type}/${id} is not known`);
+      }
+      const page = rows.slice(0, query.count);
+      const next = rows.length > query.count ? page[page.length - 1] : undefined;
+      return { status: 200, headers: {}, body: { kind: 'raw', text: historyBundle(req, page, next) } };
+    },
+  };
+}
+
+function parseHistoryQuery(req: FhirRequest, deps: InteractionDeps, type?: string, id?: string): HistoryQuery {
+  for (const name of req.query.keys()) {
+    if (!ALLOWED.has(name)) throw badRequest(`Unknown parameter '${name}' for history`, [name]);
+  }
+  const q: HistoryQuery = { resourceType: type, id, count: parseCount(req, deps) };
+  const since = req.query.get('_since');
+  if (since) q.since = parseDateRange(since, '_since').start;
+  const at = req.query.get('_at');
+  if (at) q.at = parseDateRange(at, '_at');
+  const page = req.query.get('_page');
+  if (page) q.after = decodeCursor(page);
+  return q;
+}
+
+function parseCount(req: FhirRequest, deps: InteractionDeps): number {
+  const raw = req.query.get('_count');
+  if (raw === null) return deps.config.defaultPageSize;
+  if (!/^\d{1,6}$/.test(raw)) throw badRequest(`_count '${raw}' is not a non-negative integer`, ['_count']);
+  return Math.min(Math.max(Number(raw), 1), deps.config.maxPageSize);
+}
+
+export function encodeCursor(v: StoredVersion): string {
+  return Buffer.from(JSON.stringify([v.lastUpdated.toISOString(), v.resourceType, v.id, v.versionId])).toString('base64url');
+}
+
+function decodeCursor(token: string): HistoryCursor {
+  try {
+    const [t, resourceType, id, versionId] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    const lastUpdated = new Date(t);
+    if (Number.isNaN(lastUpdated.getTime()) || typeof resourceType !== 'string' || typeof id !== 'string' || !Number.isInteger(versionId)) {
+      throw new Error('bad cursor');
+    }
+    return { lastUpdated, resourceType, id, versionId };
+  } catch {
+    throw badRequest('_page is not a valid paging cursor (use the links the server returned)', ['_page']);
+  }
+}
+
+function method(v: StoredVersion): string {
+  if (v.deleted) return 'DELETE';
+  return v.versionId === 1 ? 'POST' : 'PUT';
+}
+
+function historyBundle(req: FhirRequest, page: StoredVersion[], next?: StoredVersion): string {
+  const selfUrl = pageUrl(req, req.query);
+  const links = [{ relation: 'self', url: selfUrl }];
+  if (next) {
+    const params = new URLSearchParams(req.query);
+    params.set('_page', encodeCursor(next));
+    links.push({ relation: 'next', url: pageUrl(req, params) });
+  }
+  const head = JSON.stringify({ resourceType: 'Bundle', type: 'history', link: links });
+  if (page.length === 0) return head;
+  const entries = page.map((v) => historyEntry(req, v));
+  return `${head.slice(0, -1)},"entry":[${entries.join(',')}]}`;
+}
+
+function historyEntry(req: FhirRequest, v: StoredVersion): string {
+  const url = `${v.resourceType}/${v.id}`;
+  const meta = JSON.stringify({
+    fullUrl: `${req.baseUrl}/${url}`,
+    request: { method: method(v), url: v.deleted || v.versionId > 1 ? url : v.resourceType },
+    response: {
+      status: v.deleted ? '204' : v.versionId === 1 ? '201' : '200',
+      etag: etag(v.versionId),
+      lastModified: v.lastUpdated.toISOString(),
+    },
+  });
+  if (v.content === null) return meta;
+  const body = shapeResource(req, v.content);
+  const text = body?.kind === 'raw' ? body.text : JSON.stringify(body?.value);
+  return `${meta.slice(0, -1)},"resource":${text}}`;
+}
+
+function pageUrl(req: FhirRequest, params: URLSearchParams): string {
+  const path = [req.baseUrl, ...req.path].join('/');
+  const query = params.toString();
+  return query ? `${path}?${query}` : path;
+}

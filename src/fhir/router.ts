@@ -1,0 +1,95 @@
+// Maps a transport-neutral FhirRequest onto an interaction (FHIR R4 http.html, the
+// "Service Base URL" table). REST and, later, batch/transaction entries route through here.
+import { FhirError, badRequest, notFound, notSupported } from './errors.js';
+import { capabilitiesInteraction } from './interactions/capabilities.js';
+import type { Interaction, InteractionDeps } from './interactions/context.js';
+import { createInteraction } from './interactions/create.js';
+import { conditionalDeleteInteraction, deleteInteraction } from './interactions/delete.js';
+import { historyInteraction } from './interactions/history.js';
+import { patchInteraction } from './interactions/patch.js';
+import { readInteraction, vreadInteraction } from './interactions/read.js';
+import { conditionalUpdateInteraction, updateInteraction } from './interactions/update.js';
+import { isResourceType } from './resource-types.js';
+import type { FhirRequest, HttpMethod } from './types.js';
+import { assertValidId } from './validation/ids.js';
+
+export interface RouterOptions {
+  softwareVersion: string;
+}
+
+const methodNotAllowed = (method: HttpMethod, path: string, allowed: string) =>
+  new FhirError(405, { code: 'not-supported', diagnostics: `${method} is not allowed on ${path || 'the base'}; allowed: ${allowed}` });
+
+/** Conditional writes need criteria; a bare PUT/DELETE on a type is a client error. */
+function hasCriteria(req: FhirRequest): boolean {
+  return [...req.query.keys()].some((k) => !['_format', '_pretty'].includes(k));
+}
+
+export function route(req: FhirRequest, deps: InteractionDeps, options: RouterOptions): Interaction {
+  const [first, second, third, fourth, ...rest] = req.path;
+  const get = req.method === 'GET' || req.method === 'HEAD';
+  if (first === undefined) {
+    throw notSupported('Batch/transaction and system search are not implemented yet', 501);
+  }
+  if (first === 'metadata' && second === undefined) {
+    if (!get) throw methodNotAllowed(req.method, 'metadata', 'GET');
+    return capabilitiesInteraction(req, options.softwareVersion);
+  }
+  if (first === '_history' && second === undefined) {
+    if (!get) throw methodNotAllowed(req.method, '_history', 'GET');
+    return historyInteraction(req, deps);
+  }
+  if (first.startsWith('$') || second?.startsWith('$') || third?.startsWith('$')) {
+    throw notSupported(`Operation ${[first, second, third].find((s) => s?.startsWith('$'))} is not supported`, 501);
+  }
+  if (!isResourceType(first)) throw notFound(`Unknown resource type '${first}'`);
+  const type = first;
+  if (rest.length > 0) throw notFound(`No such path: ${req.path.join('/')}`);
+  if (second === undefined) return typeLevel(req, deps, type);
+  if (second === '_history' && third === undefined) {
+    if (!get) throw methodNotAllowed(req.method, `${type}/_history`, 'GET');
+    return historyInteraction(req, deps, type);
+  }
+  if (second === '_search') throw notSupported('Search is not implemented yet', 501);
+  assertValidId(second, `${type}.id`);
+  if (third === undefined) return instanceLevel(req, deps, type, second);
+  if (third === '_history') {
+    if (!get) throw methodNotAllowed(req.method, `${type}/${second}/_history`, 'GET');
+    return fourth === undefined ? historyInteraction(req, deps, type, second) : vreadInteraction(req, type, second, fourth);
+  }
+  throw notFound(`No such path: ${req.path.join('/')}`);
+}
+
+function typeLevel(req: FhirRequest, deps: InteractionDeps, type: string): Interaction {
+  switch (req.method) {
+    case 'POST':
+      return createInteraction(req, deps, type);
+    case 'PUT':
+      if (!hasCriteria(req)) throw badRequest(`PUT ${type} needs search criteria (conditional update) or an id in the URL`);
+      return conditionalUpdateInteraction(req, deps, type);
+    case 'DELETE':
+      if (!hasCriteria(req)) throw badRequest(`DELETE ${type} needs search criteria (conditional delete) or an id in the URL`);
+      return conditionalDeleteInteraction(req, deps, type);
+    case 'GET':
+    case 'HEAD':
+      throw notSupported('Search is not implemented yet', 501);
+    default:
+      throw methodNotAllowed(req.method, type, 'GET, POST, PUT, DELETE');
+  }
+}
+
+function instanceLevel(req: FhirRequest, deps: InteractionDeps, type: string, id: string): Interaction {
+  switch (req.method) {
+    case 'GET':
+    case 'HEAD':
+      return readInteraction(req, type, id);
+    case 'PUT':
+      return updateInteraction(req, deps, type, id);
+    case 'PATCH':
+      return patchInteraction(req, deps, type, id);
+    case 'DELETE':
+      return deleteInteraction(req, deps, type, id);
+    default:
+      throw methodNotAllowed(req.method, `${type}/${id}`, 'GET, PUT, PATCH, DELETE');
+  }
+}

@@ -1,0 +1,67 @@
+// The one service layer every entry point goes through (REST today; batch, transaction and
+// operations later): tenant check, routing, authorization, the tenant transaction with
+// bounded retries on write conflicts, and the completion hook for audit.
+import type { FhirRepository } from '../storage/resource-store.js';
+import { WriteConflict } from '../storage/resource-store.js';
+import { FhirError } from './errors.js';
+import type { Interaction, InteractionDeps } from './interactions/context.js';
+import { route } from './router.js';
+import { TenantDirectory } from './tenant-directory.js';
+import type { FhirRequest, FhirResponse } from './types.js';
+
+export interface FhirServiceOptions {
+  softwareVersion: string;
+  tenantCacheTtlMs: number;
+  /** Attempts for a unit of work that lost a race with a concurrent writer. */
+  maxAttempts?: number;
+}
+
+export class FhirService {
+  private readonly tenants: TenantDirectory;
+
+  constructor(
+    private readonly repository: FhirRepository,
+    private readonly deps: InteractionDeps,
+    private readonly options: FhirServiceOptions,
+  ) {
+    this.tenants = new TenantDirectory(repository, options.tenantCacheTtlMs);
+  }
+
+  async handle(req: FhirRequest): Promise<FhirResponse> {
+    await this.tenants.require(req.tenantId);
+    const interaction = route(req, this.deps, this.options);
+    let status = 500;
+    try {
+      await this.deps.hooks.authorize(req, interaction.target);
+      const response = await this.execute(req.tenantId, interaction);
+      status = response.status;
+      return response;
+    } catch (error) {
+      if (error instanceof FhirError) status = error.status;
+      throw error;
+    } finally {
+      void this.deps.hooks.interactionCompleted(req, interaction.target, status).catch(() => undefined);
+    }
+  }
+
+  private async execute(tenantId: string, interaction: Interaction): Promise<FhirResponse> {
+    if (interaction.withoutStore) return interaction.withoutStore();
+    const maxAttempts = this.options.maxAttempts ?? 8;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.repository.withTenant(tenantId, (store) => interaction.run(store), {
+          readOnly: interaction.readOnly,
+        });
+      } catch (error) {
+        if (!(error instanceof WriteConflict) || attempt >= maxAttempts) {
+          if (error instanceof WriteConflict) {
+            throw new FhirError(409, { code: 'conflict', diagnostics: `Gave up after ${attempt} concurrent write conflicts: ${error.message}` });
+          }
+          throw error;
+        }
+        // Exponential backoff with full jitter: 2, 4, 8 ... ms ceiling.
+        await new Promise((r) => setTimeout(r, Math.random() * 2 ** attempt));
+      }
+    }
+  }
+}

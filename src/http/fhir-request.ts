@@ -1,0 +1,82 @@
+// Express request -> transport-neutral FhirRequest (the only place that reads HTTP headers
+// for FHIR semantics).
+import type { Request } from 'express';
+import { ANONYMOUS_ACCESS, type FhirRequest, type HttpMethod, type Preferences } from '../fhir/types.js';
+import { FhirError } from '../fhir/errors.js';
+import { parseJsonBody } from '../fhir/validation/safe-json.js';
+import { bodyKindFor } from './negotiation.js';
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+export interface BaseMatch {
+  tenantId: string;
+  /** The base path as requested, e.g. /fhir or /t/acme/fhir. */
+  basePath: string;
+  /** Path segments after the base. */
+  segments: string[];
+}
+
+/** Splits /fhir/... and /t/{tenant}/fhir/... ; undefined when the path is not a FHIR base. */
+export function matchBase(path: string): BaseMatch | undefined {
+  const m = /^(\/fhir|\/t\/([^/]+)\/fhir)(?:\/(.*))?$/.exec(path);
+  if (!m) return undefined;
+  const segments = (m[3] ?? '').split('/').filter((s) => s.length > 0).map(decodeSegment);
+  return { tenantId: m[2] === undefined ? 'default' : decodeSegment(m[2]), basePath: m[1], segments };
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new FhirError(400, { code: 'invalid', diagnostics: `Invalid percent-encoding in URL segment '${s}'` });
+  }
+}
+
+export function parsePrefer(header: string | undefined): Preferences {
+  const prefs: Preferences = {};
+  for (const part of (header ?? '').split(/[,;]/)) {
+    const [key, raw] = part.split('=').map((s) => s?.trim());
+    const value = raw?.replace(/^"|"$/g, '');
+    if (key === 'return' && (value === 'minimal' || value === 'representation' || value === 'OperationOutcome')) prefs.return = value;
+    if (key === 'handling' && (value === 'strict' || value === 'lenient')) prefs.handling = value;
+  }
+  return prefs;
+}
+
+function httpDate(value: string | undefined): Date | undefined {
+  if (!value) return undefined;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : new Date(t);
+}
+
+export interface BodyLimits {
+  maxDepth: number;
+}
+
+export function toFhirRequest(req: Request, match: BaseMatch, baseUrl: string, requestId: string, limits: BodyLimits): FhirRequest {
+  const method = req.method.toUpperCase();
+  if (!METHODS.has(method)) throw new FhirError(405, { code: 'not-supported', diagnostics: `Method ${method} is not supported` });
+  const query = new URLSearchParams(req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '');
+  const fhirRequest: FhirRequest = {
+    method: method as HttpMethod,
+    tenantId: match.tenantId,
+    baseUrl,
+    path: match.segments,
+    query,
+    ifMatch: req.get('if-match'),
+    ifNoneMatch: req.get('if-none-match'),
+    ifNoneExist: req.get('if-none-exist'),
+    ifModifiedSince: httpDate(req.get('if-modified-since')),
+    prefer: parsePrefer(req.get('prefer')),
+    access: ANONYMOUS_ACCESS,
+    requestId,
+  };
+  const bytes = Buffer.isBuffer(req.body) ? req.body : undefined;
+  if (bytes && bytes.length > 0) {
+    fhirRequest.bodyKind = bodyKindFor(req.get('content-type'), method);
+    fhirRequest.body = parseJsonBody(bytes, limits);
+  } else if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
+    throw new FhirError(400, { code: 'required', diagnostics: `${method} needs a request body` });
+  }
+  return fhirRequest;
+}

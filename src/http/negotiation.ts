@@ -1,0 +1,43 @@
+// Content negotiation (FHIR R4 http.html#mime-type): JSON only for now. XML or anything else
+// in Accept, _format or Content-Type is refused with an OperationOutcome saying so.
+import { FhirError } from '../fhir/errors.js';
+
+const JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json+fhir']);
+const FORMAT_ALIASES = new Set(['json', ...JSON_TYPES]);
+const SUPPORTED = 'Hearth supports JSON only: application/fhir+json or application/json';
+
+export type ResponseMediaType = 'application/fhir+json' | 'application/json';
+
+const mediaType = (value: string) => value.split(';')[0].trim().toLowerCase();
+
+/** The media type to answer with, or 406 when the client accepts nothing we produce. */
+export function negotiateResponseType(accept: string | undefined, format: string | null): ResponseMediaType {
+  if (format !== null) {
+    const f = mediaType(format);
+    if (!FORMAT_ALIASES.has(f)) throw new FhirError(406, { code: 'not-supported', diagnostics: `_format '${format}' is not supported. ${SUPPORTED}` });
+    return f === 'application/json' ? 'application/json' : 'application/fhir+json';
+  }
+  if (!accept) return 'application/fhir+json';
+  const ranges = accept.split(',').map((r) => ({ type: mediaType(r), q: quality(r) })).filter((r) => r.q > 0);
+  if (ranges.some((r) => r.type === 'application/fhir+json' || r.type === 'application/json+fhir')) return 'application/fhir+json';
+  if (ranges.some((r) => r.type === 'application/json')) return 'application/json';
+  if (ranges.some((r) => r.type === '*/*' || r.type === 'application/*')) return 'application/fhir+json';
+  throw new FhirError(406, { code: 'not-supported', diagnostics: `Cannot answer with any type in Accept '${accept}'. ${SUPPORTED}` });
+}
+
+function quality(range: string): number {
+  const q = /;\s*q=([0-9.]+)/i.exec(range);
+  return q ? Number(q[1]) : 1;
+}
+
+export type BodyKind = 'resource' | 'json-patch';
+
+/** How to read a request body from its Content-Type, or 415. */
+export function bodyKindFor(contentType: string | undefined, method: string): BodyKind {
+  const type = contentType ? mediaType(contentType) : '';
+  if (JSON_TYPES.has(type)) return 'resource';
+  if (type === 'application/json-patch+json' && method === 'PATCH') return 'json-patch';
+  const what = type ? `Content-Type '${type}'` : 'A missing Content-Type';
+  const patch = method === 'PATCH' ? ', or application/json-patch+json for JSON Patch' : '';
+  throw new FhirError(415, { code: 'not-supported', diagnostics: `${what} is not supported. ${SUPPORTED}${patch}` });
+}

@@ -1,0 +1,26 @@
+// FhirResponse -> bytes on the wire. Stored JSON text is sent as-is unless _pretty asks
+// for indentation.
+import type { Response } from 'express';
+import { FhirError } from '../fhir/errors.js';
+import type { FhirResponse } from '../fhir/types.js';
+import type { ResponseMediaType } from './negotiation.js';
+
+export function sendFhir(res: Response, response: FhirResponse, type: ResponseMediaType, pretty: boolean, head: boolean): void {
+  res.status(response.status);
+  for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  let text = response.body.kind === 'raw' ? response.body.text : JSON.stringify(response.body.value);
+  if (pretty) text = JSON.stringify(JSON.parse(text), null, 2);
+  res.setHeader('Content-Type', `${type}; charset=utf-8`);
+  const bytes = Buffer.from(text, 'utf8');
+  res.setHeader('Content-Length', bytes.length);
+  // res.end, not res.send: no Express ETag or freshness logic over the FHIR semantics.
+  res.end(head ? undefined : bytes);
+}
+
+export function sendError(res: Response, error: FhirError, type: ResponseMediaType = 'application/fhir+json'): void {
+  sendFhir(res, { status: error.status, headers: {}, body: { kind: 'json', value: error.outcome } }, type, false, false);
+}

@@ -1,0 +1,64 @@
+// Starts Hearth: database (PostgreSQL or embedded PGlite), migrations, the service layer
+// and the HTTP server, with a graceful shutdown that drains in-flight requests.
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Config } from './config.js';
+import { NO_HOOKS } from './fhir/hooks.js';
+import { FhirService } from './fhir/service.js';
+import { createResourceValidator } from './fhir/validation/resource-schema.js';
+import { createApp } from './http/app.js';
+import { createLogger, type Logger } from './logger.js';
+import { projectRoot } from './project-root.js';
+import { openDatabase, type Database } from './storage/pg/database.js';
+import { migrate } from './storage/pg/migrate.js';
+import { PgRepository } from './storage/pg/pg-repository.js';
+
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:8080 (no base path). */
+  origin: string;
+  port: number;
+  database: Database;
+  close(): Promise<void>;
+}
+
+export const softwareVersion = (): string =>
+  (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+
+export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  const database = await openDatabase(config);
+  try {
+    const migrated = await migrate(database.pool);
+    if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
+    const repository = new PgRepository(database.pool);
+    const service = new FhirService(
+      repository,
+      { validator: createResourceValidator(), hooks: NO_HOOKS, config },
+      { softwareVersion: softwareVersion(), tenantCacheTtlMs: config.tenantCacheTtlMs },
+    );
+    const app = createApp({ config, service, logger, ready: () => repository.ping() });
+    const server = createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, resolve);
+    });
+    const { port } = server.address() as AddressInfo;
+    const origin = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    logger.info({ url: `${origin}/fhir`, database: database.mode }, 'Hearth listening');
+    return { origin, port, database, close: () => shutdown(server, database, config.shutdownTimeoutMs) };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
+
+/** Stop accepting, let in-flight requests finish (up to the timeout), then close the database. */
+async function shutdown(server: Server, database: Database, timeoutMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+  await closed;
+  clearTimeout(timer);
+  await database.close();
+}

@@ -1,0 +1,125 @@
+// CapabilityStatement generation (FHIR R4 capabilitystatement.html): base file + claimed facts.
+import assert from 'node:assert/strict';
+import type { CapabilityStatement } from 'fhir/r4.js';
+import {
+  buildCapabilityStatement,
+  loadCapabilityBase,
+  type CapabilityInput,
+  type CapabilityResourceInput,
+} from '../../src/fhir/capabilities.js';
+import { createResourceValidator } from '../../src/fhir/validation/resource-schema.js';
+
+function resource(type: string, overrides: Partial<CapabilityResourceInput> = {}): CapabilityResourceInput {
+  return {
+    type,
+    interactions: ['read', 'vread', 'update', 'delete', 'history-instance', 'create'],
+    versioning: 'versioned-update',
+    conditionalCreate: true,
+    conditionalUpdate: true,
+    conditionalDelete: 'single',
+    conditionalRead: 'full-support',
+    readHistory: true,
+    updateCreate: true,
+    searchParams: [],
+    ...overrides,
+  };
+}
+
+function input(overrides: Partial<CapabilityInput> = {}): CapabilityInput {
+  return {
+    baseUrl: 'https://fhir.example.org/t/acme',
+    softwareVersion: '1.2.3',
+    date: '2024-05-01T10:00:00Z',
+    // Deliberately unsorted: the output must be sorted by type.
+    resources: [
+      resource('Patient', {
+        interactions: ['create', 'read', 'patch'],
+        searchParams: [{ name: 'family', type: 'string', definition: 'http://hl7.org/fhir/SearchParameter/individual-family' }],
+      }),
+      resource('Encounter', { conditionalDelete: 'not-supported', conditionalRead: 'not-supported' }),
+      resource('Observation', { versioning: 'versioned', updateCreate: false }),
+    ],
+    systemInteractions: ['history-system'],
+    ...overrides,
+  };
+}
+
+describe('buildCapabilityStatement', () => {
+  const statement: CapabilityStatement = buildCapabilityStatement(input());
+  const rest = statement.rest![0];
+
+  it('includes the base fields and the run-time facts', () => {
+    assert.equal(statement.resourceType, 'CapabilityStatement');
+    assert.equal(statement.status, 'active');
+    assert.equal(statement.kind, 'instance');
+    assert.equal(statement.fhirVersion, '4.0.1');
+    assert.deepEqual(statement.format, ['application/fhir+json', 'json']);
+    assert.deepEqual(statement.patchFormat, ['application/json-patch+json', 'application/fhir+json']);
+    assert.ok(statement.publisher);
+    assert.deepEqual(statement.software, { name: 'Hearth', version: '1.2.3' });
+    assert.equal(statement.implementation?.url, 'https://fhir.example.org/t/acme');
+    assert.ok(statement.implementation?.description);
+    assert.equal(statement.date, '2024-05-01T10:00:00Z');
+    assert.equal(rest.mode, 'server');
+    assert.equal(rest.security?.cors, true);
+  });
+
+  it('lists exactly the input types, sorted, with exactly their interactions', () => {
+    assert.deepEqual(rest.resource!.map((r) => r.type), ['Encounter', 'Observation', 'Patient']);
+    const patient = rest.resource!.find((r) => r.type === 'Patient')!;
+    // Value-set order, not input order.
+    assert.deepEqual(patient.interaction, [{ code: 'read' }, { code: 'patch' }, { code: 'create' }]);
+    assert.deepEqual(patient.searchParam, [
+      { name: 'family', type: 'string', definition: 'http://hl7.org/fhir/SearchParameter/individual-family' },
+    ]);
+    const encounter = rest.resource!.find((r) => r.type === 'Encounter')!;
+    assert.deepEqual(encounter.interaction!.map((i) => i.code), ['read', 'vread', 'update', 'delete', 'history-instance', 'create']);
+    assert.equal(encounter.conditionalDelete, 'not-supported');
+    assert.equal(encounter.conditionalRead, 'not-supported');
+    assert.equal('searchParam' in encounter, false, 'no empty arrays');
+    const observation = rest.resource!.find((r) => r.type === 'Observation')!;
+    assert.equal(observation.versioning, 'versioned');
+    assert.equal(observation.updateCreate, false);
+    assert.deepEqual(rest.interaction, [{ code: 'history-system' }]);
+    assert.equal('operation' in rest, false);
+  });
+
+  it('claims nothing beyond the input', () => {
+    const empty = buildCapabilityStatement(input({ resources: [], systemInteractions: [] }));
+    assert.equal('resource' in empty.rest![0], false);
+    assert.equal('interaction' in empty.rest![0], false);
+    const base = loadCapabilityBase();
+    assert.equal(base.rest![0].resource, undefined);
+    assert.equal(base.rest![0].interaction, undefined);
+  });
+
+  it('adds operations when given', () => {
+    const s = buildCapabilityStatement(
+      input({ operations: [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }] }),
+    );
+    assert.deepEqual(s.rest![0].operation, [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }]);
+  });
+
+  it('is JSON-serializable and valid against the R4 schema', () => {
+    const roundTrip = JSON.parse(JSON.stringify(statement)) as unknown;
+    assert.deepEqual(roundTrip, statement);
+    assert.deepEqual(createResourceValidator().validate(roundTrip), []);
+  });
+
+  it('rejects codes outside the R4 value sets and duplicate claims', () => {
+    assert.throws(() => buildCapabilityStatement(input({ systemInteractions: ['search'] })), /system interaction/);
+    assert.throws(() => buildCapabilityStatement(input({ resources: [resource('Patient', { interactions: ['search'] })] })), /search/);
+    assert.throws(() => buildCapabilityStatement(input({ resources: [resource('Patient'), resource('Patient')] })), /twice/);
+    assert.throws(() => buildCapabilityStatement(input({ resources: [resource('Nonsense')] })), /unknown resource type/);
+    assert.throws(
+      () => buildCapabilityStatement(input({ resources: [resource('Patient', { searchParams: [{ name: 'x', type: 'text' }] })] })),
+      /invalid type/,
+    );
+  });
+
+  it('does not share state between calls', () => {
+    const a = buildCapabilityStatement(input());
+    a.rest![0].security!.cors = false;
+    assert.equal(buildCapabilityStatement(input()).rest![0].security?.cors, true);
+  });
+});

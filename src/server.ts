@@ -56,9 +56,13 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 /** Stop accepting, let in-flight requests finish (up to the timeout), then close the database. */
 async function shutdown(server: Server, database: Database, timeoutMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Keep-alive connections busy at close() become idle once their response is sent:
+  // close them as soon as they do, instead of waiting out the keep-alive timeout.
   server.closeIdleConnections();
+  const sweeper = setInterval(() => server.closeIdleConnections(), 25);
   const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
   await closed;
+  clearInterval(sweeper);
   clearTimeout(timer);
   await database.close();
 }

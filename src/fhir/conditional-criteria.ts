@@ -9,7 +9,7 @@ const IGNORED = new Set(['_format', '_pretty', '_summary', '_elements']);
 
 /** Parses `identifier=sys|val&_id=x` (optionally prefixed by `Type?` or `?`). */
 export function parseConditionalCriteria(query: string | URLSearchParams, headerName: string): Criterion[] {
-  const params = typeof query === 'string' ? new URLSearchParams(query.replace(/^[^?]*\?/, '')) : query;
+  const params = typeof query === 'string' ? new URLSearchParams(query.replace(/^[A-Za-z]*\?/, '')) : query;
   const criteria: Criterion[] = [];
   for (const [name, value] of params) {
     if (IGNORED.has(name)) continue;

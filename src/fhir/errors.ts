@@ -31,6 +31,8 @@ export function outcome(issues: OperationOutcomeIssue[]): OperationOutcome {
 export class FhirError extends Error {
   readonly status: number;
   readonly outcome: OperationOutcome;
+  /** Extra response headers the status requires (e.g. Allow on 405). */
+  headers: Record<string, string> = {};
 
   constructor(status: number, issues: IssueInput | IssueInput[]) {
     const list = (Array.isArray(issues) ? issues : [issues]).map(issue);

@@ -17,8 +17,12 @@ export interface RouterOptions {
   softwareVersion: string;
 }
 
-const methodNotAllowed = (method: HttpMethod, path: string, allowed: string) =>
-  new FhirError(405, { code: 'not-supported', diagnostics: `${method} is not allowed on ${path || 'the base'}; allowed: ${allowed}` });
+/** 405 with the Allow header RFC 9110 section 15.5.6 requires. */
+function methodNotAllowed(method: HttpMethod, path: string, allowed: string): FhirError {
+  const error = new FhirError(405, { code: 'not-supported', diagnostics: `${method} is not allowed on ${path || 'the base'}; allowed: ${allowed}` });
+  error.headers.Allow = allowed;
+  return error;
+}
 
 /** Conditional writes need criteria; a bare PUT/DELETE on a type is a client error. */
 function hasCriteria(req: FhirRequest): boolean {

@@ -29,10 +29,10 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(requestContext(logger));
   app.use(helmet());
   app.use(cors({ origin: config.corsOrigins, exposedHeaders: EXPOSED }));
   app.use(compression());
-  app.use(requestContext(logger));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -35,7 +35,8 @@ function decodeSegment(s: string): string {
 export function parsePrefer(header: string | undefined): Preferences {
   const prefs: Preferences = {};
   for (const part of (header ?? '').split(/[,;]/)) {
-    const [key, raw] = part.split('=').map((s) => s?.trim());
+    const [name, raw] = part.split('=').map((s) => s?.trim());
+    const key = name?.toLowerCase(); // RFC 7240 section 2: names are case-insensitive, values are not
     const value = raw?.replace(/^"|"$/g, '');
     if (key === 'return' && (value === 'minimal' || value === 'representation' || value === 'OperationOutcome')) prefs.return = value;
     if (key === 'handling' && (value === 'strict' || value === 'lenient')) prefs.handling = value;

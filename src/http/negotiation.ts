@@ -18,11 +18,25 @@ export function negotiateResponseType(accept: string | undefined, format: string
     return f === 'application/json' ? 'application/json' : 'application/fhir+json';
   }
   if (!accept) return 'application/fhir+json';
-  const ranges = accept.split(',').map((r) => ({ type: mediaType(r), q: quality(r) })).filter((r) => r.q > 0);
-  if (ranges.some((r) => r.type === 'application/fhir+json' || r.type === 'application/json+fhir')) return 'application/fhir+json';
-  if (ranges.some((r) => r.type === 'application/json')) return 'application/json';
-  if (ranges.some((r) => r.type === '*/*' || r.type === 'application/*')) return 'application/fhir+json';
+  const ranges = accept.split(',').map((r) => ({ type: mediaType(r), q: quality(r) }));
+  // RFC 9110 section 12.5.1: each candidate takes the q of the most specific range matching it.
+  const legacyListed = ranges.some((r) => r.type === 'application/json+fhir');
+  const fhir = legacyListed && !ranges.some((r) => r.type === 'application/fhir+json')
+    ? qualityFor(ranges, 'application/json+fhir')
+    : qualityFor(ranges, 'application/fhir+json');
+  const json = qualityFor(ranges, 'application/json');
+  if (fhir > 0 && fhir >= json) return 'application/fhir+json';
+  if (json > 0) return 'application/json';
   throw new FhirError(406, { code: 'not-supported', diagnostics: `Cannot answer with any type in Accept '${accept}'. ${SUPPORTED}` });
+}
+
+function qualityFor(ranges: { type: string; q: number }[], candidate: string): number {
+  const exact = ranges.find((r) => r.type === candidate);
+  if (exact) return exact.q;
+  const [major] = candidate.split('/');
+  const partial = ranges.find((r) => r.type === `${major}/*`);
+  if (partial) return partial.q;
+  return ranges.find((r) => r.type === '*/*')?.q ?? 0;
 }
 
 function quality(range: string): number {

@@ -22,5 +22,5 @@ export function sendFhir(res: Response, response: FhirResponse, type: ResponseMe
 }
 
 export function sendError(res: Response, error: FhirError, type: ResponseMediaType = 'application/fhir+json'): void {
-  sendFhir(res, { status: error.status, headers: {}, body: { kind: 'json', value: error.outcome } }, type, false, false);
+  sendFhir(res, { status: error.status, headers: error.headers, body: { kind: 'json', value: error.outcome } }, type, false, false);
 }

@@ -1,0 +1,156 @@
+// Unit tests for src/fhir/router.ts: which interaction a request routes to (FHIR R4
+// http.html, "Service Base URL" table), and the 4xx/5xx for what does not route.
+import assert from 'node:assert/strict';
+import { FhirError } from '../../src/fhir/errors.js';
+import type { InteractionDeps } from '../../src/fhir/interactions/context.js';
+import { route } from '../../src/fhir/router.js';
+import { ANONYMOUS_ACCESS, type FhirRequest, type HttpMethod } from '../../src/fhir/types.js';
+
+// Routing builds interactions but never calls into deps; a stub that throws proves it.
+const deps = new Proxy({} as InteractionDeps, {
+  get(_target, prop) {
+    throw new Error(`routing touched deps.${String(prop)}`);
+  },
+});
+const options = { softwareVersion: '9.9.9' };
+
+function req(method: HttpMethod, path: string, query = ''): FhirRequest {
+  return {
+    method,
+    tenantId: 'default',
+    baseUrl: 'http://h/fhir',
+    path: path.split('/').filter(Boolean),
+    query: new URLSearchParams(query),
+    prefer: {},
+    access: ANONYMOUS_ACCESS,
+    requestId: 'r',
+  };
+}
+
+const target = (method: HttpMethod, path: string, query = '') => route(req(method, path, query), deps, options).target;
+
+function fails(method: HttpMethod, path: string, status: number, code: string, diagnostics: RegExp, query = '', expression?: string[]): void {
+  assert.throws(
+    () => route(req(method, path, query), deps, options),
+    (error: unknown) => {
+      assert.ok(error instanceof FhirError, `expected FhirError for ${method} ${path}, got ${String(error)}`);
+      assert.equal(error.status, status, `${method} ${path}?${query}`);
+      assert.equal(error.outcome.issue.length, 1);
+      const [issue] = error.outcome.issue;
+      assert.equal(issue.code, code);
+      assert.match(issue.diagnostics ?? '', diagnostics);
+      if (expression) assert.deepEqual(issue.expression, expression);
+      return true;
+    },
+  );
+}
+
+describe('route', () => {
+  describe('interaction targets', () => {
+    it('GET and HEAD type/id → read', () => {
+      assert.deepEqual(target('GET', 'Patient/1'), { interaction: 'read', resourceType: 'Patient', id: '1' });
+      assert.deepEqual(target('HEAD', 'Observation/a.b-C'), { interaction: 'read', resourceType: 'Observation', id: 'a.b-C' });
+    });
+
+    it('GET type/id/_history/vid → vread', () => {
+      assert.deepEqual(target('GET', 'Patient/1/_history/2'), { interaction: 'vread', resourceType: 'Patient', id: '1' });
+    });
+
+    it('history at instance, type and system level', () => {
+      assert.deepEqual(target('GET', 'Patient/1/_history'), { interaction: 'history-instance', resourceType: 'Patient', id: '1' });
+      assert.deepEqual(target('GET', 'Patient/_history'), { interaction: 'history-type', resourceType: 'Patient', id: undefined });
+      assert.deepEqual(target('GET', '_history'), { interaction: 'history-system', resourceType: undefined, id: undefined });
+      assert.equal(target('HEAD', '_history').interaction, 'history-system');
+    });
+
+    it('GET metadata → capabilities, answered without a store', () => {
+      const interaction = route(req('GET', 'metadata'), deps, options);
+      assert.deepEqual(interaction.target, { interaction: 'capabilities' });
+      assert.equal(interaction.readOnly, true);
+      assert.equal(typeof interaction.withoutStore, 'function');
+    });
+
+    it('POST type → create', () => {
+      assert.deepEqual(target('POST', 'Patient'), { interaction: 'create', resourceType: 'Patient' });
+    });
+
+    it('PUT type/id → update; PUT type?criteria → conditional update', () => {
+      assert.deepEqual(target('PUT', 'Patient/1'), { interaction: 'update', resourceType: 'Patient', id: '1' });
+      assert.deepEqual(target('PUT', 'Patient', 'identifier=s|v'), { interaction: 'update', resourceType: 'Patient' });
+    });
+
+    it('PATCH type/id → patch', () => {
+      assert.deepEqual(target('PATCH', 'Patient/1'), { interaction: 'patch', resourceType: 'Patient', id: '1' });
+    });
+
+    it('DELETE type/id → delete; DELETE type?criteria → conditional delete', () => {
+      assert.deepEqual(target('DELETE', 'Patient/1'), { interaction: 'delete', resourceType: 'Patient', id: '1' });
+      assert.deepEqual(target('DELETE', 'Patient', '_id=1'), { interaction: 'delete', resourceType: 'Patient' });
+    });
+
+    it('reads are read-only, writes are not', () => {
+      const reads: [HttpMethod, string, string?][] = [['GET', 'Patient/1'], ['GET', 'Patient/1/_history/1'], ['GET', 'Patient/_history'], ['GET', '_history']];
+      const writes: [HttpMethod, string, string?][] = [['POST', 'Patient'], ['PUT', 'Patient/1'], ['PATCH', 'Patient/1'], ['DELETE', 'Patient/1'], ['PUT', 'Patient', '_id=1'], ['DELETE', 'Patient', '_id=1']];
+      for (const [method, path, query] of reads) {
+        assert.equal(route(req(method, path, query), deps, options).readOnly, true, `${method} ${path}`);
+      }
+      for (const [method, path, query] of writes) {
+        assert.equal(route(req(method, path, query), deps, options).readOnly, false, `${method} ${path}`);
+      }
+    });
+  });
+
+  describe('errors', () => {
+    it('an unknown resource type → 404 naming it', () => {
+      fails('GET', 'Foo/1', 404, 'not-found', /Unknown resource type 'Foo'/);
+      fails('POST', 'patient', 404, 'not-found', /Unknown resource type 'patient'/);
+      fails('GET', 'Foo/_history', 404, 'not-found', /Unknown resource type 'Foo'/);
+    });
+
+    it('an invalid id → 400 naming type.id', () => {
+      fails('GET', 'Patient/bad_id!', 400, 'invalid', /Invalid id 'bad_id!'/, '', ['Patient.id']);
+      fails('PUT', `Patient/${'a'.repeat(65)}`, 400, 'invalid', /an id is 1 to 64 characters/, '', ['Patient.id']);
+      fails('DELETE', 'Observation/a b', 400, 'invalid', /Invalid id/, '', ['Observation.id']);
+      fails('GET', 'Patient/bad!/_history/1', 400, 'invalid', /Invalid id/, '', ['Patient.id']);
+    });
+
+    it('unknown paths → 404', () => {
+      fails('GET', 'Patient/1/foo', 404, 'not-found', /No such path: Patient\/1\/foo/);
+      fails('GET', 'Patient/1/_history/2/extra', 404, 'not-found', /No such path: Patient\/1\/_history\/2\/extra/);
+      fails('GET', 'metadata/x', 404, 'not-found', /Unknown resource type 'metadata'/);
+    });
+
+    it('methods not allowed on an instance → 405 listing what is', () => {
+      fails('POST', 'Patient/1', 405, 'not-supported', /POST is not allowed on Patient\/1; allowed: GET, PUT, PATCH, DELETE/);
+    });
+
+    it('methods not allowed on a type → 405', () => {
+      fails('PATCH', 'Patient', 405, 'not-supported', /PATCH is not allowed on Patient; allowed: GET, POST, PUT, DELETE/);
+    });
+
+    it('writes to metadata and history → 405 allowing GET', () => {
+      fails('POST', 'metadata', 405, 'not-supported', /POST is not allowed on metadata; allowed: GET/);
+      fails('DELETE', '_history', 405, 'not-supported', /DELETE is not allowed on _history; allowed: GET/);
+      fails('PUT', 'Patient/_history', 405, 'not-supported', /PUT is not allowed on Patient\/_history; allowed: GET/);
+      fails('POST', 'Patient/1/_history', 405, 'not-supported', /POST is not allowed on Patient\/1\/_history; allowed: GET/);
+      fails('DELETE', 'Patient/1/_history/1', 405, 'not-supported', /allowed: GET/);
+    });
+
+    it('PUT or DELETE on a type without criteria → 400', () => {
+      fails('PUT', 'Patient', 400, 'invalid', /PUT Patient needs search criteria \(conditional update\) or an id in the URL/);
+      fails('DELETE', 'Patient', 400, 'invalid', /DELETE Patient needs search criteria \(conditional delete\) or an id in the URL/);
+      fails('PUT', 'Patient', 400, 'invalid', /needs search criteria/, '_format=json&_pretty=true');
+      fails('DELETE', 'Patient', 400, 'invalid', /needs search criteria/, '_format=json');
+    });
+
+    it('not yet implemented → 501', () => {
+      fails('POST', '', 501, 'not-supported', /Batch\/transaction and system search are not implemented/);
+      fails('GET', '', 501, 'not-supported', /not implemented/);
+      fails('GET', 'Patient', 501, 'not-supported', /Search is not implemented/, 'name=x');
+      fails('POST', 'Patient/_search', 501, 'not-supported', /Search is not implemented/);
+      fails('GET', 'Patient/1/$everything', 501, 'not-supported', /Operation \$everything is not supported/);
+      fails('POST', '$reindex', 501, 'not-supported', /Operation \$reindex is not supported/);
+      fails('GET', 'Patient/$match', 501, 'not-supported', /Operation \$match/);
+    });
+  });
+});

@@ -22,6 +22,8 @@ CREATE TABLE "account_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "account_history_updated_idx" ON "account_history" (tenant_id, last_updated, id, version_id);
@@ -50,6 +52,8 @@ CREATE TABLE "activity_definition_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "activity_definition_history_updated_idx" ON "activity_definition_history" (tenant_id, last_updated, id, version_id);
@@ -78,6 +82,8 @@ CREATE TABLE "adverse_event_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "adverse_event_history_updated_idx" ON "adverse_event_history" (tenant_id, last_updated, id, version_id);
@@ -106,6 +112,8 @@ CREATE TABLE "allergy_intolerance_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "allergy_intolerance_history_updated_idx" ON "allergy_intolerance_history" (tenant_id, last_updated, id, version_id);
@@ -136,6 +144,8 @@ CREATE TABLE "appointment_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 ) PARTITION BY LIST (tenant_id);
 CREATE TABLE "appointment_history_p_default" PARTITION OF "appointment_history" DEFAULT;
@@ -166,6 +176,8 @@ CREATE TABLE "appointment_response_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "appointment_response_history_updated_idx" ON "appointment_response_history" (tenant_id, last_updated, id, version_id);
@@ -194,6 +206,8 @@ CREATE TABLE "audit_event_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "audit_event_history_updated_idx" ON "audit_event_history" (tenant_id, last_updated, id, version_id);
@@ -222,6 +236,8 @@ CREATE TABLE "basic_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "basic_history_updated_idx" ON "basic_history" (tenant_id, last_updated, id, version_id);
@@ -250,6 +266,8 @@ CREATE TABLE "binary_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "binary_history_updated_idx" ON "binary_history" (tenant_id, last_updated, id, version_id);
@@ -278,6 +296,8 @@ CREATE TABLE "biologically_derived_product_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "biologically_derived_product_history_updated_idx" ON "biologically_derived_product_history" (tenant_id, last_updated, id, version_id);
@@ -306,6 +326,8 @@ CREATE TABLE "body_structure_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "body_structure_history_updated_idx" ON "body_structure_history" (tenant_id, last_updated, id, version_id);
@@ -334,6 +356,8 @@ CREATE TABLE "bundle_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "bundle_history_updated_idx" ON "bundle_history" (tenant_id, last_updated, id, version_id);
@@ -362,6 +386,8 @@ CREATE TABLE "capability_statement_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "capability_statement_history_updated_idx" ON "capability_statement_history" (tenant_id, last_updated, id, version_id);
@@ -390,6 +416,8 @@ CREATE TABLE "care_plan_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "care_plan_history_updated_idx" ON "care_plan_history" (tenant_id, last_updated, id, version_id);
@@ -418,6 +446,8 @@ CREATE TABLE "care_team_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "care_team_history_updated_idx" ON "care_team_history" (tenant_id, last_updated, id, version_id);
@@ -446,6 +476,8 @@ CREATE TABLE "catalog_entry_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "catalog_entry_history_updated_idx" ON "catalog_entry_history" (tenant_id, last_updated, id, version_id);
@@ -474,6 +506,8 @@ CREATE TABLE "charge_item_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "charge_item_history_updated_idx" ON "charge_item_history" (tenant_id, last_updated, id, version_id);
@@ -502,6 +536,8 @@ CREATE TABLE "charge_item_definition_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "charge_item_definition_history_updated_idx" ON "charge_item_definition_history" (tenant_id, last_updated, id, version_id);
@@ -530,6 +566,8 @@ CREATE TABLE "claim_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "claim_history_updated_idx" ON "claim_history" (tenant_id, last_updated, id, version_id);
@@ -558,6 +596,8 @@ CREATE TABLE "claim_response_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "claim_response_history_updated_idx" ON "claim_response_history" (tenant_id, last_updated, id, version_id);
@@ -586,6 +626,8 @@ CREATE TABLE "clinical_impression_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "clinical_impression_history_updated_idx" ON "clinical_impression_history" (tenant_id, last_updated, id, version_id);
@@ -614,6 +656,8 @@ CREATE TABLE "code_system_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "code_system_history_updated_idx" ON "code_system_history" (tenant_id, last_updated, id, version_id);
@@ -642,6 +686,8 @@ CREATE TABLE "communication_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "communication_history_updated_idx" ON "communication_history" (tenant_id, last_updated, id, version_id);
@@ -670,6 +716,8 @@ CREATE TABLE "communication_request_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "communication_request_history_updated_idx" ON "communication_request_history" (tenant_id, last_updated, id, version_id);
@@ -698,6 +746,8 @@ CREATE TABLE "compartment_definition_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "compartment_definition_history_updated_idx" ON "compartment_definition_history" (tenant_id, last_updated, id, version_id);
@@ -726,6 +776,8 @@ CREATE TABLE "composition_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "composition_history_updated_idx" ON "composition_history" (tenant_id, last_updated, id, version_id);
@@ -754,6 +806,8 @@ CREATE TABLE "concept_map_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "concept_map_history_updated_idx" ON "concept_map_history" (tenant_id, last_updated, id, version_id);
@@ -782,6 +836,8 @@ CREATE TABLE "condition_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "condition_history_updated_idx" ON "condition_history" (tenant_id, last_updated, id, version_id);
@@ -812,6 +868,8 @@ CREATE TABLE "consent_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 ) PARTITION BY LIST (tenant_id);
 CREATE TABLE "consent_history_p_default" PARTITION OF "consent_history" DEFAULT;
@@ -842,6 +900,8 @@ CREATE TABLE "contract_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "contract_history_updated_idx" ON "contract_history" (tenant_id, last_updated, id, version_id);
@@ -870,6 +930,8 @@ CREATE TABLE "coverage_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "coverage_history_updated_idx" ON "coverage_history" (tenant_id, last_updated, id, version_id);
@@ -898,6 +960,8 @@ CREATE TABLE "coverage_eligibility_request_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "coverage_eligibility_request_history_updated_idx" ON "coverage_eligibility_request_history" (tenant_id, last_updated, id, version_id);
@@ -926,6 +990,8 @@ CREATE TABLE "coverage_eligibility_response_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "coverage_eligibility_response_history_updated_idx" ON "coverage_eligibility_response_history" (tenant_id, last_updated, id, version_id);
@@ -954,6 +1020,8 @@ CREATE TABLE "detected_issue_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "detected_issue_history_updated_idx" ON "detected_issue_history" (tenant_id, last_updated, id, version_id);
@@ -982,6 +1050,8 @@ CREATE TABLE "device_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "device_history_updated_idx" ON "device_history" (tenant_id, last_updated, id, version_id);
@@ -1010,6 +1080,8 @@ CREATE TABLE "device_definition_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "device_definition_history_updated_idx" ON "device_definition_history" (tenant_id, last_updated, id, version_id);
@@ -1038,6 +1110,8 @@ CREATE TABLE "device_metric_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "device_metric_history_updated_idx" ON "device_metric_history" (tenant_id, last_updated, id, version_id);
@@ -1066,6 +1140,8 @@ CREATE TABLE "device_request_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "device_request_history_updated_idx" ON "device_request_history" (tenant_id, last_updated, id, version_id);
@@ -1094,6 +1170,8 @@ CREATE TABLE "device_use_statement_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "device_use_statement_history_updated_idx" ON "device_use_statement_history" (tenant_id, last_updated, id, version_id);
@@ -1122,6 +1200,8 @@ CREATE TABLE "diagnostic_report_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "diagnostic_report_history_updated_idx" ON "diagnostic_report_history" (tenant_id, last_updated, id, version_id);
@@ -1150,6 +1230,8 @@ CREATE TABLE "document_manifest_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "document_manifest_history_updated_idx" ON "document_manifest_history" (tenant_id, last_updated, id, version_id);
@@ -1178,6 +1260,8 @@ CREATE TABLE "document_reference_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "document_reference_history_updated_idx" ON "document_reference_history" (tenant_id, last_updated, id, version_id);
@@ -1206,6 +1290,8 @@ CREATE TABLE "effect_evidence_synthesis_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "effect_evidence_synthesis_history_updated_idx" ON "effect_evidence_synthesis_history" (tenant_id, last_updated, id, version_id);
@@ -1236,6 +1322,8 @@ CREATE TABLE "encounter_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 ) PARTITION BY LIST (tenant_id);
 CREATE TABLE "encounter_history_p_default" PARTITION OF "encounter_history" DEFAULT;
@@ -1266,6 +1354,8 @@ CREATE TABLE "endpoint_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "endpoint_history_updated_idx" ON "endpoint_history" (tenant_id, last_updated, id, version_id);
@@ -1294,6 +1384,8 @@ CREATE TABLE "enrollment_request_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "enrollment_request_history_updated_idx" ON "enrollment_request_history" (tenant_id, last_updated, id, version_id);
@@ -1322,6 +1414,8 @@ CREATE TABLE "enrollment_response_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "enrollment_response_history_updated_idx" ON "enrollment_response_history" (tenant_id, last_updated, id, version_id);
@@ -1350,6 +1444,8 @@ CREATE TABLE "episode_of_care_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "episode_of_care_history_updated_idx" ON "episode_of_care_history" (tenant_id, last_updated, id, version_id);
@@ -1378,6 +1474,8 @@ CREATE TABLE "event_definition_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "event_definition_history_updated_idx" ON "event_definition_history" (tenant_id, last_updated, id, version_id);
@@ -1406,6 +1504,8 @@ CREATE TABLE "evidence_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "evidence_history_updated_idx" ON "evidence_history" (tenant_id, last_updated, id, version_id);
@@ -1434,6 +1534,8 @@ CREATE TABLE "evidence_variable_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "evidence_variable_history_updated_idx" ON "evidence_variable_history" (tenant_id, last_updated, id, version_id);
@@ -1462,6 +1564,8 @@ CREATE TABLE "example_scenario_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "example_scenario_history_updated_idx" ON "example_scenario_history" (tenant_id, last_updated, id, version_id);
@@ -1490,6 +1594,8 @@ CREATE TABLE "explanation_of_benefit_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "explanation_of_benefit_history_updated_idx" ON "explanation_of_benefit_history" (tenant_id, last_updated, id, version_id);
@@ -1518,6 +1624,8 @@ CREATE TABLE "family_member_history_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "family_member_history_history_updated_idx" ON "family_member_history_history" (tenant_id, last_updated, id, version_id);
@@ -1546,6 +1654,8 @@ CREATE TABLE "flag_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "flag_history_updated_idx" ON "flag_history" (tenant_id, last_updated, id, version_id);
@@ -1574,6 +1684,8 @@ CREATE TABLE "goal_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "goal_history_updated_idx" ON "goal_history" (tenant_id, last_updated, id, version_id);
@@ -1602,6 +1714,8 @@ CREATE TABLE "graph_definition_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "graph_definition_history_updated_idx" ON "graph_definition_history" (tenant_id, last_updated, id, version_id);
@@ -1630,6 +1744,8 @@ CREATE TABLE "group_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "group_history_updated_idx" ON "group_history" (tenant_id, last_updated, id, version_id);
@@ -1658,6 +1774,8 @@ CREATE TABLE "guidance_response_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "guidance_response_history_updated_idx" ON "guidance_response_history" (tenant_id, last_updated, id, version_id);
@@ -1686,6 +1804,8 @@ CREATE TABLE "healthcare_service_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "healthcare_service_history_updated_idx" ON "healthcare_service_history" (tenant_id, last_updated, id, version_id);
@@ -1714,6 +1834,8 @@ CREATE TABLE "imaging_study_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "imaging_study_history_updated_idx" ON "imaging_study_history" (tenant_id, last_updated, id, version_id);
@@ -1742,6 +1864,8 @@ CREATE TABLE "immunization_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "immunization_history_updated_idx" ON "immunization_history" (tenant_id, last_updated, id, version_id);
@@ -1770,6 +1894,8 @@ CREATE TABLE "immunization_evaluation_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "immunization_evaluation_history_updated_idx" ON "immunization_evaluation_history" (tenant_id, last_updated, id, version_id);
@@ -1798,6 +1924,8 @@ CREATE TABLE "immunization_recommendation_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "immunization_recommendation_history_updated_idx" ON "immunization_recommendation_history" (tenant_id, last_updated, id, version_id);
@@ -1826,6 +1954,8 @@ CREATE TABLE "implementation_guide_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "implementation_guide_history_updated_idx" ON "implementation_guide_history" (tenant_id, last_updated, id, version_id);
@@ -1854,6 +1984,8 @@ CREATE TABLE "insurance_plan_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "insurance_plan_history_updated_idx" ON "insurance_plan_history" (tenant_id, last_updated, id, version_id);
@@ -1882,6 +2014,8 @@ CREATE TABLE "invoice_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "invoice_history_updated_idx" ON "invoice_history" (tenant_id, last_updated, id, version_id);
@@ -1910,6 +2044,8 @@ CREATE TABLE "library_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "library_history_updated_idx" ON "library_history" (tenant_id, last_updated, id, version_id);
@@ -1938,6 +2074,8 @@ CREATE TABLE "linkage_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "linkage_history_updated_idx" ON "linkage_history" (tenant_id, last_updated, id, version_id);
@@ -1966,6 +2104,8 @@ CREATE TABLE "list_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "list_history_updated_idx" ON "list_history" (tenant_id, last_updated, id, version_id);
@@ -1994,6 +2134,8 @@ CREATE TABLE "location_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "location_history_updated_idx" ON "location_history" (tenant_id, last_updated, id, version_id);
@@ -2022,6 +2164,8 @@ CREATE TABLE "measure_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "measure_history_updated_idx" ON "measure_history" (tenant_id, last_updated, id, version_id);
@@ -2050,6 +2194,8 @@ CREATE TABLE "measure_report_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "measure_report_history_updated_idx" ON "measure_report_history" (tenant_id, last_updated, id, version_id);
@@ -2078,6 +2224,8 @@ CREATE TABLE "media_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "media_history_updated_idx" ON "media_history" (tenant_id, last_updated, id, version_id);
@@ -2106,6 +2254,8 @@ CREATE TABLE "medication_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "medication_history_updated_idx" ON "medication_history" (tenant_id, last_updated, id, version_id);
@@ -2134,6 +2284,8 @@ CREATE TABLE "medication_administration_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "medication_administration_history_updated_idx" ON "medication_administration_history" (tenant_id, last_updated, id, version_id);
@@ -2162,6 +2314,8 @@ CREATE TABLE "medication_dispense_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "medication_dispense_history_updated_idx" ON "medication_dispense_history" (tenant_id, last_updated, id, version_id);
@@ -2190,6 +2344,8 @@ CREATE TABLE "medication_knowledge_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "medication_knowledge_history_updated_idx" ON "medication_knowledge_history" (tenant_id, last_updated, id, version_id);
@@ -2220,6 +2376,8 @@ CREATE TABLE "medication_request_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 ) PARTITION BY LIST (tenant_id);
 CREATE TABLE "medication_request_history_p_default" PARTITION OF "medication_request_history" DEFAULT;
@@ -2250,6 +2408,8 @@ CREATE TABLE "medication_statement_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "medication_statement_history_updated_idx" ON "medication_statement_history" (tenant_id, last_updated, id, version_id);
@@ -2278,6 +2438,8 @@ CREATE TABLE "medicinal_product_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "medicinal_product_history_updated_idx" ON "medicinal_product_history" (tenant_id, last_updated, id, version_id);
@@ -2306,6 +2468,8 @@ CREATE TABLE "medicinal_product_authorization_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "medicinal_product_authorization_history_updated_idx" ON "medicinal_product_authorization_history" (tenant_id, last_updated, id, version_id);
@@ -2334,6 +2498,8 @@ CREATE TABLE "medicinal_product_contraindication_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "medicinal_product_contraindication_history_updated_idx" ON "medicinal_product_contraindication_history" (tenant_id, last_updated, id, version_id);
@@ -2362,6 +2528,8 @@ CREATE TABLE "medicinal_product_indication_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "medicinal_product_indication_history_updated_idx" ON "medicinal_product_indication_history" (tenant_id, last_updated, id, version_id);
@@ -2390,6 +2558,8 @@ CREATE TABLE "medicinal_product_ingredient_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "medicinal_product_ingredient_history_updated_idx" ON "medicinal_product_ingredient_history" (tenant_id, last_updated, id, version_id);
@@ -2418,6 +2588,8 @@ CREATE TABLE "medicinal_product_interaction_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "medicinal_product_interaction_history_updated_idx" ON "medicinal_product_interaction_history" (tenant_id, last_updated, id, version_id);
@@ -2446,6 +2618,8 @@ CREATE TABLE "medicinal_product_manufactured_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "medicinal_product_manufactured_history_updated_idx" ON "medicinal_product_manufactured_history" (tenant_id, last_updated, id, version_id);
@@ -2474,6 +2648,8 @@ CREATE TABLE "medicinal_product_packaged_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "medicinal_product_packaged_history_updated_idx" ON "medicinal_product_packaged_history" (tenant_id, last_updated, id, version_id);
@@ -2502,6 +2678,8 @@ CREATE TABLE "medicinal_product_pharmaceutical_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "medicinal_product_pharmaceutical_history_updated_idx" ON "medicinal_product_pharmaceutical_history" (tenant_id, last_updated, id, version_id);
@@ -2530,6 +2708,8 @@ CREATE TABLE "medicinal_product_undesirable_effect_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "medicinal_product_undesirable_effect_history_updated_idx" ON "medicinal_product_undesirable_effect_history" (tenant_id, last_updated, id, version_id);
@@ -2558,6 +2738,8 @@ CREATE TABLE "message_definition_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "message_definition_history_updated_idx" ON "message_definition_history" (tenant_id, last_updated, id, version_id);
@@ -2586,6 +2768,8 @@ CREATE TABLE "message_header_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "message_header_history_updated_idx" ON "message_header_history" (tenant_id, last_updated, id, version_id);
@@ -2614,6 +2798,8 @@ CREATE TABLE "molecular_sequence_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "molecular_sequence_history_updated_idx" ON "molecular_sequence_history" (tenant_id, last_updated, id, version_id);
@@ -2642,6 +2828,8 @@ CREATE TABLE "naming_system_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "naming_system_history_updated_idx" ON "naming_system_history" (tenant_id, last_updated, id, version_id);
@@ -2670,6 +2858,8 @@ CREATE TABLE "nutrition_order_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "nutrition_order_history_updated_idx" ON "nutrition_order_history" (tenant_id, last_updated, id, version_id);
@@ -2700,6 +2890,8 @@ CREATE TABLE "observation_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 ) PARTITION BY LIST (tenant_id);
 CREATE TABLE "observation_history_p_default" PARTITION OF "observation_history" DEFAULT;
@@ -2730,6 +2922,8 @@ CREATE TABLE "observation_definition_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "observation_definition_history_updated_idx" ON "observation_definition_history" (tenant_id, last_updated, id, version_id);
@@ -2758,6 +2952,8 @@ CREATE TABLE "operation_definition_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "operation_definition_history_updated_idx" ON "operation_definition_history" (tenant_id, last_updated, id, version_id);
@@ -2786,6 +2982,8 @@ CREATE TABLE "operation_outcome_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "operation_outcome_history_updated_idx" ON "operation_outcome_history" (tenant_id, last_updated, id, version_id);
@@ -2814,6 +3012,8 @@ CREATE TABLE "organization_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "organization_history_updated_idx" ON "organization_history" (tenant_id, last_updated, id, version_id);
@@ -2842,6 +3042,8 @@ CREATE TABLE "organization_affiliation_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "organization_affiliation_history_updated_idx" ON "organization_affiliation_history" (tenant_id, last_updated, id, version_id);
@@ -2870,6 +3072,8 @@ CREATE TABLE "parameters_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "parameters_history_updated_idx" ON "parameters_history" (tenant_id, last_updated, id, version_id);
@@ -2900,6 +3104,8 @@ CREATE TABLE "patient_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 ) PARTITION BY LIST (tenant_id);
 CREATE TABLE "patient_history_p_default" PARTITION OF "patient_history" DEFAULT;
@@ -2930,6 +3136,8 @@ CREATE TABLE "payment_notice_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "payment_notice_history_updated_idx" ON "payment_notice_history" (tenant_id, last_updated, id, version_id);
@@ -2958,6 +3166,8 @@ CREATE TABLE "payment_reconciliation_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "payment_reconciliation_history_updated_idx" ON "payment_reconciliation_history" (tenant_id, last_updated, id, version_id);
@@ -2986,6 +3196,8 @@ CREATE TABLE "person_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "person_history_updated_idx" ON "person_history" (tenant_id, last_updated, id, version_id);
@@ -3014,6 +3226,8 @@ CREATE TABLE "plan_definition_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "plan_definition_history_updated_idx" ON "plan_definition_history" (tenant_id, last_updated, id, version_id);
@@ -3042,6 +3256,8 @@ CREATE TABLE "practitioner_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "practitioner_history_updated_idx" ON "practitioner_history" (tenant_id, last_updated, id, version_id);
@@ -3070,6 +3286,8 @@ CREATE TABLE "practitioner_role_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "practitioner_role_history_updated_idx" ON "practitioner_role_history" (tenant_id, last_updated, id, version_id);
@@ -3098,6 +3316,8 @@ CREATE TABLE "procedure_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "procedure_history_updated_idx" ON "procedure_history" (tenant_id, last_updated, id, version_id);
@@ -3126,6 +3346,8 @@ CREATE TABLE "provenance_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "provenance_history_updated_idx" ON "provenance_history" (tenant_id, last_updated, id, version_id);
@@ -3154,6 +3376,8 @@ CREATE TABLE "questionnaire_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "questionnaire_history_updated_idx" ON "questionnaire_history" (tenant_id, last_updated, id, version_id);
@@ -3182,6 +3406,8 @@ CREATE TABLE "questionnaire_response_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "questionnaire_response_history_updated_idx" ON "questionnaire_response_history" (tenant_id, last_updated, id, version_id);
@@ -3210,6 +3436,8 @@ CREATE TABLE "related_person_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "related_person_history_updated_idx" ON "related_person_history" (tenant_id, last_updated, id, version_id);
@@ -3238,6 +3466,8 @@ CREATE TABLE "request_group_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "request_group_history_updated_idx" ON "request_group_history" (tenant_id, last_updated, id, version_id);
@@ -3266,6 +3496,8 @@ CREATE TABLE "research_definition_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "research_definition_history_updated_idx" ON "research_definition_history" (tenant_id, last_updated, id, version_id);
@@ -3294,6 +3526,8 @@ CREATE TABLE "research_element_definition_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "research_element_definition_history_updated_idx" ON "research_element_definition_history" (tenant_id, last_updated, id, version_id);
@@ -3322,6 +3556,8 @@ CREATE TABLE "research_study_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "research_study_history_updated_idx" ON "research_study_history" (tenant_id, last_updated, id, version_id);
@@ -3350,6 +3586,8 @@ CREATE TABLE "research_subject_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "research_subject_history_updated_idx" ON "research_subject_history" (tenant_id, last_updated, id, version_id);
@@ -3378,6 +3616,8 @@ CREATE TABLE "risk_assessment_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "risk_assessment_history_updated_idx" ON "risk_assessment_history" (tenant_id, last_updated, id, version_id);
@@ -3406,6 +3646,8 @@ CREATE TABLE "risk_evidence_synthesis_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "risk_evidence_synthesis_history_updated_idx" ON "risk_evidence_synthesis_history" (tenant_id, last_updated, id, version_id);
@@ -3434,6 +3676,8 @@ CREATE TABLE "schedule_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "schedule_history_updated_idx" ON "schedule_history" (tenant_id, last_updated, id, version_id);
@@ -3462,6 +3706,8 @@ CREATE TABLE "search_parameter_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "search_parameter_history_updated_idx" ON "search_parameter_history" (tenant_id, last_updated, id, version_id);
@@ -3490,6 +3736,8 @@ CREATE TABLE "service_request_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "service_request_history_updated_idx" ON "service_request_history" (tenant_id, last_updated, id, version_id);
@@ -3518,6 +3766,8 @@ CREATE TABLE "slot_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "slot_history_updated_idx" ON "slot_history" (tenant_id, last_updated, id, version_id);
@@ -3546,6 +3796,8 @@ CREATE TABLE "specimen_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "specimen_history_updated_idx" ON "specimen_history" (tenant_id, last_updated, id, version_id);
@@ -3574,6 +3826,8 @@ CREATE TABLE "specimen_definition_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "specimen_definition_history_updated_idx" ON "specimen_definition_history" (tenant_id, last_updated, id, version_id);
@@ -3602,6 +3856,8 @@ CREATE TABLE "structure_definition_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "structure_definition_history_updated_idx" ON "structure_definition_history" (tenant_id, last_updated, id, version_id);
@@ -3630,6 +3886,8 @@ CREATE TABLE "structure_map_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "structure_map_history_updated_idx" ON "structure_map_history" (tenant_id, last_updated, id, version_id);
@@ -3658,6 +3916,8 @@ CREATE TABLE "subscription_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "subscription_history_updated_idx" ON "subscription_history" (tenant_id, last_updated, id, version_id);
@@ -3686,6 +3946,8 @@ CREATE TABLE "substance_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "substance_history_updated_idx" ON "substance_history" (tenant_id, last_updated, id, version_id);
@@ -3714,6 +3976,8 @@ CREATE TABLE "substance_nucleic_acid_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "substance_nucleic_acid_history_updated_idx" ON "substance_nucleic_acid_history" (tenant_id, last_updated, id, version_id);
@@ -3742,6 +4006,8 @@ CREATE TABLE "substance_polymer_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "substance_polymer_history_updated_idx" ON "substance_polymer_history" (tenant_id, last_updated, id, version_id);
@@ -3770,6 +4036,8 @@ CREATE TABLE "substance_protein_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "substance_protein_history_updated_idx" ON "substance_protein_history" (tenant_id, last_updated, id, version_id);
@@ -3798,6 +4066,8 @@ CREATE TABLE "substance_reference_information_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "substance_reference_information_history_updated_idx" ON "substance_reference_information_history" (tenant_id, last_updated, id, version_id);
@@ -3826,6 +4096,8 @@ CREATE TABLE "substance_source_material_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "substance_source_material_history_updated_idx" ON "substance_source_material_history" (tenant_id, last_updated, id, version_id);
@@ -3854,6 +4126,8 @@ CREATE TABLE "substance_specification_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "substance_specification_history_updated_idx" ON "substance_specification_history" (tenant_id, last_updated, id, version_id);
@@ -3882,6 +4156,8 @@ CREATE TABLE "supply_delivery_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "supply_delivery_history_updated_idx" ON "supply_delivery_history" (tenant_id, last_updated, id, version_id);
@@ -3910,6 +4186,8 @@ CREATE TABLE "supply_request_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "supply_request_history_updated_idx" ON "supply_request_history" (tenant_id, last_updated, id, version_id);
@@ -3938,6 +4216,8 @@ CREATE TABLE "task_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "task_history_updated_idx" ON "task_history" (tenant_id, last_updated, id, version_id);
@@ -3966,6 +4246,8 @@ CREATE TABLE "terminology_capabilities_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "terminology_capabilities_history_updated_idx" ON "terminology_capabilities_history" (tenant_id, last_updated, id, version_id);
@@ -3994,6 +4276,8 @@ CREATE TABLE "test_report_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "test_report_history_updated_idx" ON "test_report_history" (tenant_id, last_updated, id, version_id);
@@ -4022,6 +4306,8 @@ CREATE TABLE "test_script_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "test_script_history_updated_idx" ON "test_script_history" (tenant_id, last_updated, id, version_id);
@@ -4050,6 +4336,8 @@ CREATE TABLE "value_set_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "value_set_history_updated_idx" ON "value_set_history" (tenant_id, last_updated, id, version_id);
@@ -4078,6 +4366,8 @@ CREATE TABLE "verification_result_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "verification_result_history_updated_idx" ON "verification_result_history" (tenant_id, last_updated, id, version_id);
@@ -4106,6 +4396,8 @@ CREATE TABLE "vision_prescription_history" (
   last_updated timestamptz NOT NULL,
   deleted boolean NOT NULL DEFAULT false,
   content text,
+  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),
+  status smallint NOT NULL,
   PRIMARY KEY (tenant_id, id, version_id)
 );
 CREATE INDEX "vision_prescription_history_updated_idx" ON "vision_prescription_history" (tenant_id, last_updated, id, version_id);

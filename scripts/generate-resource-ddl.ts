@@ -17,6 +17,8 @@ function tableDdl(name: string, history: boolean, partitioned: boolean): string[
     '  last_updated timestamptz NOT NULL,',
     '  deleted boolean NOT NULL DEFAULT false,',
     '  content text,',
+    // How the version was made, for Bundle.entry.request/response in history (http.html#history).
+    ...(history ? ["  method text NOT NULL CHECK (method IN ('POST', 'PUT', 'PATCH', 'DELETE')),", '  status smallint NOT NULL,'] : []),
     `  PRIMARY KEY ${key}`,
     `)${partitioned ? ' PARTITION BY LIST (tenant_id)' : ''};`,
   ];

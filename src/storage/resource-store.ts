@@ -10,7 +10,15 @@ export interface StoredVersion {
   deleted: boolean;
   /** Exact JSON text served for this version; null for a delete (tombstone). */
   content: string | null;
+  /** The interaction that made this version and the status it answered (history rows only). */
+  method?: WriteMethod;
+  status?: number;
 }
+
+export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** A version to write: how it was made is recorded with it. */
+export type NewVersion = StoredVersion & { method: WriteMethod; status: number };
 
 export interface HistoryCursor {
   lastUpdated: Date;
@@ -24,7 +32,7 @@ export interface HistoryQuery {
   resourceType?: string;
   /** With resourceType: instance history. */
   id?: string;
-  /** Only versions updated after this instant (exclusive, per _since). */
+  /** Only versions updated at or after this instant (per _since). */
   since?: Date;
   /** Only versions current at some point within [start, end) (per _at). */
   at?: { start: Date; end: Date };
@@ -45,7 +53,12 @@ export interface ResourceStore {
   readCurrent(type: string, id: string, options?: { forUpdate?: boolean }): Promise<StoredVersion | undefined>;
   readVersion(type: string, id: string, versionId: number): Promise<StoredVersion | undefined>;
   /** Writes a new version: history row plus current row, atomically within the transaction. */
-  writeVersion(version: StoredVersion): Promise<void>;
+  writeVersion(version: NewVersion): Promise<void>;
+  /**
+   * Serializes conditional operations on the same criteria until the transaction ends, so two
+   * concurrent conditional creates of one identifier cannot both create (http.html#ccreate).
+   */
+  lockCriteria(type: string, criteria: Criterion[]): Promise<void>;
   history(query: HistoryQuery): Promise<StoredVersion[]>;
   /** Ids of live resources matching every criterion, at most `limit`. */
   findMatching(type: string, criteria: Criterion[], limit: number): Promise<StoredVersion[]>;

@@ -15,6 +15,8 @@ function version(id: string, tenant: string) {
     lastUpdated: new Date(),
     deleted: false,
     content: JSON.stringify({ resourceType: 'Patient', id, meta: { versionId: '1' }, name: [{ family: tenant }] }),
+    method: 'PUT' as const,
+    status: 201,
   };
 }
 

@@ -1,6 +1,6 @@
 // What every interaction receives, and the shared pieces of their responses.
 import type { Config } from '../../config.js';
-import type { ResourceStore, StoredVersion } from '../../storage/resource-store.js';
+import type { ResourceStore, StoredVersion, WriteMethod } from '../../storage/resource-store.js';
 import { badRequest } from '../errors.js';
 import type { InteractionHooks, InteractionTarget, ResourceChange } from '../hooks.js';
 import { parseElementsParam, parseSummaryParam, applyElements, applySummary } from '../summary.js';
@@ -63,16 +63,19 @@ export function informational(message: string): JsonObject {
   };
 }
 
-/** Stores the next version of a resource (or a tombstone when `resource` is null). */
+/**
+ * Stores the next version of a resource (or a tombstone when `resource` is null), recording
+ * the method and status of the interaction for history.
+ */
 export async function storeVersion(
   store: ResourceStore,
   deps: InteractionDeps,
   req: FhirRequest,
-  type: string,
-  id: string,
+  target: { type: string; id: string; method: WriteMethod; status: number },
   resource: JsonObject | null,
   previous: StoredVersion | undefined,
 ): Promise<StoredVersion> {
+  const { type, id } = target;
   const versionId = (previous?.versionId ?? 0) + 1;
   const lastUpdated = nextTimestamp(previous?.lastUpdated);
   const version: StoredVersion = {
@@ -83,7 +86,7 @@ export async function storeVersion(
     deleted: resource === null,
     content: resource === null ? null : serializeVersion(resource, id, versionId, lastUpdated),
   };
-  await store.writeVersion(version);
+  await store.writeVersion({ ...version, method: target.method, status: target.status });
   const action: ResourceChange['action'] = resource === null ? 'delete' : previous && !previous.deleted ? 'update' : 'create';
   await deps.hooks.resourceChanged(store, req, { action, resourceType: type, id, versionId, lastUpdated });
   return version;

@@ -14,6 +14,7 @@ export function createInteraction(req: FhirRequest, deps: InteractionDeps, type:
       const resource = resourceBody(req, deps, type);
       if (req.ifNoneExist !== undefined) {
         const criteria = parseConditionalCriteria(req.ifNoneExist, 'If-None-Exist');
+        await store.lockCriteria(type, criteria);
         const matches = await store.findMatching(type, criteria, 2);
         if (matches.length > 1) throw preconditionFailed(`If-None-Exist matched ${matches.length} or more ${type} resources`);
         if (matches.length === 1) {
@@ -25,7 +26,7 @@ export function createInteraction(req: FhirRequest, deps: InteractionDeps, type:
       }
       // The server assigns the id; any id in the body is ignored (http.html#create).
       const id = randomUUID();
-      const created = await storeVersion(store, deps, req, type, id, resource, undefined);
+      const created = await storeVersion(store, deps, req, { type, id, method: 'POST', status: 201 }, resource, undefined);
       return writeResponse(req, 201, created, `Created ${type}/${id}`);
     },
   };

@@ -17,7 +17,8 @@ async function deleteResource(store: ResourceStore, deps: InteractionDeps, req: 
   checkIfMatch(req, current);
   if (!current) return deletedResponse(req, `${type}/${id} does not exist; nothing to delete`);
   if (current.deleted) return deletedResponse(req, `${type}/${id} was already deleted`);
-  const tombstone = await storeVersion(store, deps, req, type, id, null, current);
+  const status = req.prefer.return === 'minimal' ? 204 : 200;
+  const tombstone = await storeVersion(store, deps, req, { type, id, method: 'DELETE', status }, null, current);
   const { ETag } = versionHeaders(req, tombstone, false);
   return deletedResponse(req, `Deleted ${type}/${id} (version ${tombstone.versionId})`, { ETag });
 }
@@ -35,7 +36,9 @@ export function conditionalDeleteInteraction(req: FhirRequest, deps: Interaction
     target: { interaction: 'delete', resourceType: type },
     readOnly: false,
     async run(store) {
-      const matches = await store.findMatching(type, parseConditionalCriteria(req.query, 'search criteria'), 2);
+      const criteria = parseConditionalCriteria(req.query, 'search criteria');
+      await store.lockCriteria(type, criteria);
+      const matches = await store.findMatching(type, criteria, 2);
       if (matches.length > 1) throw preconditionFailed(`The criteria matched more than one ${type}; be more selective`);
       if (matches.length === 0) return deletedResponse(req, `No ${type} matched; nothing to delete`);
       return deleteResource(store, deps, req, type, matches[0].id);

@@ -23,7 +23,7 @@ export function historyInteraction(req: FhirRequest, deps: InteractionDeps, type
         if (!(await store.readCurrent(type as string, id))) throw notFound(`${type}/${id} is not known`);
       }
       const page = rows.slice(0, query.count);
-      const next = rows.length > query.count ? page[page.length - 1] : undefined;
+      const next = rows.length > query.count && page.length > 0 ? page[page.length - 1] : undefined;
       return { status: 200, headers: {}, body: { kind: 'raw', text: historyBundle(req, page, next) } };
     },
   };
@@ -47,7 +47,7 @@ function parseCount(req: FhirRequest, deps: InteractionDeps): number {
   const raw = req.query.get('_count');
   if (raw === null) return deps.config.defaultPageSize;
   if (!/^\d{1,6}$/.test(raw)) throw badRequest(`_count '${raw}' is not a non-negative integer`, ['_count']);
-  return Math.min(Math.max(Number(raw), 1), deps.config.maxPageSize);
+  return Math.min(Number(raw), deps.config.maxPageSize);
 }
 
 export function encodeCursor(v: StoredVersion): string {
@@ -67,10 +67,6 @@ function decodeCursor(token: string): HistoryCursor {
   }
 }
 
-function method(v: StoredVersion): string {
-  if (v.deleted) return 'DELETE';
-  return v.versionId === 1 ? 'POST' : 'PUT';
-}
 
 function historyBundle(req: FhirRequest, page: StoredVersion[], next?: StoredVersion): string {
   const selfUrl = pageUrl(req, req.query);
@@ -88,11 +84,13 @@ function historyBundle(req: FhirRequest, page: StoredVersion[], next?: StoredVer
 
 function historyEntry(req: FhirRequest, v: StoredVersion): string {
   const url = `${v.resourceType}/${v.id}`;
+  const method = v.method ?? (v.deleted ? 'DELETE' : 'PUT');
   const meta = JSON.stringify({
     fullUrl: `${req.baseUrl}/${url}`,
-    request: { method: method(v), url: v.deleted || v.versionId > 1 ? url : v.resourceType },
+    // How this version was made (Bundle.entry.request in history): recorded at write time.
+    request: { method, url: method === 'POST' ? v.resourceType : url },
     response: {
-      status: v.deleted ? '204' : v.versionId === 1 ? '201' : '200',
+      status: String(v.status ?? 200),
       etag: etag(v.versionId),
       lastModified: v.lastUpdated.toISOString(),
     },

@@ -35,7 +35,11 @@ export function vreadInteraction(req: FhirRequest, type: string, id: string, vid
     async run(store: ResourceStore) {
       const label = `${type}/${id}/_history/${vid}`;
       if (!/^[1-9]\d{0,8}$/.test(vid)) throw notFound(`${label} is not known (versions are positive integers)`);
-      return found(req, await store.readVersion(type, id, Number(vid)), label);
+      const version = await store.readVersion(type, id, Number(vid));
+      if (version && !version.deleted && notModified(req, version)) {
+        return { status: 304, headers: versionHeaders(req, version, false) };
+      }
+      return found(req, version, label);
     },
   };
 }

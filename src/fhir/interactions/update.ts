@@ -23,8 +23,9 @@ export async function updateResource(
   if (current && !current.deleted && current.content !== null && sameContent(JSON.parse(current.content), resource)) {
     return writeResponse(req, 200, current, `${type}/${id} unchanged: content identical to version ${current.versionId}`);
   }
-  const stored = await storeVersion(store, deps, req, type, id, resource, current);
   const created = !current || current.deleted;
+  const method = req.method === 'PATCH' ? 'PATCH' : 'PUT';
+  const stored = await storeVersion(store, deps, req, { type, id, method, status: created ? 201 : 200 }, resource, current);
   return writeResponse(req, created ? 201 : 200, stored, `${created ? 'Created' : 'Updated'} ${type}/${id}`);
 }
 
@@ -49,7 +50,9 @@ export function conditionalUpdateInteraction(req: FhirRequest, deps: Interaction
     readOnly: false,
     async run(store) {
       const resource = resourceBody(req, deps, type);
-      const matches = await store.findMatching(type, parseConditionalCriteria(req.query, 'search criteria'), 2);
+      const criteria = parseConditionalCriteria(req.query, 'search criteria');
+      await store.lockCriteria(type, criteria);
+      const matches = await store.findMatching(type, criteria, 2);
       if (matches.length > 1) throw preconditionFailed(`The criteria matched more than one ${type}; be more selective`);
       const bodyId = resource.id === undefined ? undefined : String(resource.id);
       if (matches.length === 1 && bodyId !== undefined && bodyId !== matches[0].id) {

@@ -3,12 +3,14 @@
 // use) on top of row-level security, which enforces the same tenant regardless.
 import type pg from 'pg';
 import { RESOURCE_TYPES } from '../../fhir/resource-types.js';
-import type { Criterion, HistoryQuery, ResourceStore, StoredVersion } from '../resource-store.js';
+import type { Criterion, HistoryQuery, NewVersion, ResourceStore, StoredVersion, WriteMethod } from '../resource-store.js';
 import { WriteConflict } from '../resource-store.js';
 import { tablesFor } from '../table-names.js';
 
 interface VersionRow {
   resource_type?: string;
+  method?: WriteMethod;
+  status?: number;
   id: string;
   version_id: number;
   last_updated: Date;
@@ -17,6 +19,7 @@ interface VersionRow {
 }
 
 const COLUMNS = 'id, version_id, last_updated, deleted, content';
+const HISTORY_COLUMNS = `${COLUMNS}, method, status`;
 
 interface TypeStatements {
   readCurrent: pg.QueryConfig;
@@ -38,14 +41,14 @@ function statementsFor(type: string): TypeStatements {
     readCurrentForUpdate: { name: `rcu_${t.currentName}`, text: `${byId} FOR UPDATE` },
     readVersion: {
       name: `rv_${t.currentName}`,
-      text: `SELECT ${COLUMNS} FROM ${t.history} WHERE tenant_id = $1 AND id = $2 AND version_id = $3`,
+      text: `SELECT ${HISTORY_COLUMNS} FROM ${t.history} WHERE tenant_id = $1 AND id = $2 AND version_id = $3`,
     },
     // History row and current row in one statement; the guard refuses to overwrite a
     // version other than the one this write was based on.
     write: {
       name: `w_${t.currentName}`,
       text:
-        `WITH h AS (INSERT INTO ${t.history} (tenant_id, ${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)) ` +
+        `WITH h AS (INSERT INTO ${t.history} (tenant_id, ${HISTORY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)) ` +
         `INSERT INTO ${t.current} AS c (tenant_id, ${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ` +
         `ON CONFLICT (tenant_id, id) DO UPDATE SET version_id = EXCLUDED.version_id, ` +
         `last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, content = EXCLUDED.content ` +
@@ -64,6 +67,7 @@ function toVersion(type: string, row: VersionRow): StoredVersion {
     lastUpdated: row.last_updated,
     deleted: row.deleted,
     content: row.content,
+    ...(row.method ? { method: row.method, status: row.status } : {}),
   };
 }
 
@@ -97,10 +101,10 @@ export class PgResourceStore implements ResourceStore {
     return rows[0] && toVersion(type, rows[0]);
   }
 
-  async writeVersion(v: StoredVersion): Promise<void> {
+  async writeVersion(v: NewVersion): Promise<void> {
     const result = await this.client.query({
       ...statementsFor(v.resourceType).write,
-      values: [this.tenantId, v.id, v.versionId, v.lastUpdated, v.deleted, v.content],
+      values: [this.tenantId, v.id, v.versionId, v.lastUpdated, v.deleted, v.content, v.method, v.status],
     });
     if (result.rowCount !== 1) throw new WriteConflict(`${v.resourceType}/${v.id} changed concurrently`);
   }
@@ -120,6 +124,16 @@ export class PgResourceStore implements ResourceStore {
     return rows.map((row) => toVersion(row.resource_type as string, row));
   }
 
+  async lockCriteria(type: string, criteria: Criterion[]): Promise<void> {
+    // One transaction-scoped advisory lock per criterion, taken in sorted order (no deadlocks).
+    const keys = criteria.map((c) => JSON.stringify([this.tenantId, type, c])).sort();
+    await this.client.query({
+      name: 'hearth_lock_criteria',
+      text: 'SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k ORDER BY k',
+      values: [keys],
+    });
+  }
+
   async findMatching(type: string, criteria: Criterion[], limit: number): Promise<StoredVersion[]> {
     const binds = new Binds();
     const where = [`tenant_id = ${binds.add(this.tenantId)}`, 'NOT deleted'];
@@ -135,7 +149,7 @@ function historyBranch(type: string, tenant: string, limit: string, q: HistoryQu
   const t = tablesFor(type);
   const where = [`h.tenant_id = ${tenant}`];
   if (q.id !== undefined) where.push(`h.id = ${binds.add(q.id)}`);
-  if (q.since) where.push(`h.last_updated > ${binds.add(q.since)}`);
+  if (q.since) where.push(`h.last_updated >= ${binds.add(q.since)}`);
   if (q.at) {
     // Current at some point in [start, end): written before the end, and not replaced
     // by a newer version at or before the start.
@@ -156,7 +170,7 @@ function historyBranch(type: string, tenant: string, limit: string, q: HistoryQu
     }
   }
   return (
-    `(SELECT '${type}' AS resource_type, h.id, h.version_id, h.last_updated, h.deleted, h.content ` +
+    `(SELECT '${type}' AS resource_type, h.id, h.version_id, h.last_updated, h.deleted, h.content, h.method, h.status ` +
     `FROM ${t.history} h WHERE ${where.join(' AND ')} ` +
     `ORDER BY h.last_updated DESC, h.id DESC, h.version_id DESC LIMIT ${limit})`
   );

@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { isValidId } from './fhir/validation/ids.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
-import { openDatabase } from './storage/pg/database.js';
+import { openDatabase, type Database } from './storage/pg/database.js';
 import { migrate } from './storage/pg/migrate.js';
 import { createTenant, listTenants } from './storage/pg/tenant-admin.js';
 
@@ -16,11 +16,12 @@ const USAGE = `Usage:
   hearth tenant list
 Configuration comes from the environment; see docs/configuration.md.`;
 
-async function withDatabase<T>(config: Config, work: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
+/** Opens the database, brings its schema up to date, runs `work`, closes. */
+async function withDatabase<T>(config: Config, work: (db: Database, applied: string[]) => Promise<T>): Promise<T> {
   const db = await openDatabase(config);
   try {
-    await migrate(db.pool);
-    return await work(db);
+    const { applied } = await migrate(db.pool);
+    return await work(db, applied);
   } finally {
     await db.close();
   }
@@ -78,8 +79,8 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
   if (command === 'serve') return serve(config);
   if (command === 'migrate') {
-    const result = await withDatabase(config, async () => undefined).then(() => 'ok');
-    console.log(`Migrations ${result}: database is up to date`);
+    const applied = await withDatabase(config, async (_db, names) => names);
+    console.log(`Applied ${applied.length} migration(s)${applied.length ? `: ${applied.join(', ')}` : ''}; the database is up to date`);
     return;
   }
   if (command === 'tenant') return tenant(config, rest);

@@ -1,0 +1,64 @@
+// The `hearth` CLI as an operator runs it: a separate process, configured by environment.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { requireServices, TEST_DATABASE_URL } from '../support/services.js';
+
+const run = promisify(execFile);
+
+async function hearth(args: string[], env: NodeJS.ProcessEnv = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+      env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('hearth CLI (e2e)', function () {
+  before(async function () {
+    await requireServices(this);
+  });
+
+  it('tenant create --dedicated-partition, then tenant list shows it', async () => {
+    const id = `cli-${randomUUID().slice(0, 8)}`;
+    const created = await hearth(['tenant', 'create', id, '--name', 'CLI test', '--dedicated-partition'], { DATABASE_URL: TEST_DATABASE_URL });
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, new RegExp(`Created tenant ${id} \\(dedicated partitions\\); base /t/${id}/fhir`));
+    const listed = await hearth(['tenant', 'list'], { DATABASE_URL: TEST_DATABASE_URL });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.ok(listed.stdout.split('\n').includes(`${id}\tCLI test\tdedicated`), listed.stdout);
+    const again = await hearth(['tenant', 'create', id], { DATABASE_URL: TEST_DATABASE_URL });
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already exists/);
+  });
+
+  it('an invalid tenant id is refused', async () => {
+    const result = await hearth(['tenant', 'create', 'bad id!'], { DATABASE_URL: TEST_DATABASE_URL });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /Tenant id 'bad id!' is invalid/);
+  });
+
+  it('migrate reports an up-to-date database', async () => {
+    const result = await hearth(['migrate'], { DATABASE_URL: TEST_DATABASE_URL });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /up to date/);
+  });
+
+  it('a bad setting stops start-up with a message naming the variable', async () => {
+    const result = await hearth(['serve'], { HEARTH_PORT: 'eighty', DATABASE_URL: TEST_DATABASE_URL });
+    assert.equal(result.code, 78);
+    assert.match(result.stderr, /HEARTH_PORT="eighty" is invalid/);
+  });
+
+  it('an unknown command prints the usage and fails', async () => {
+    const result = await hearth(['frobnicate']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /Usage:/);
+  });
+});

@@ -74,6 +74,7 @@ function scanNumbers(text: string): Map<string, string> {
       expectKey = c === 0x7b;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       depth--;
+      expectKey = false;
     } else if (c === 0x2c /* , */) {
       if (frames.isArray[depth - 1]) frames.index[depth - 1]++;
       else expectKey = true;
@@ -126,57 +127,80 @@ function pointer(text: string, frames: Frames, depth: number): string {
 }
 
 function escapeSegment(key: string): string {
+  if (!key.includes('~') && !key.includes('/')) return key;
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
-interface Context {
-  lexemes: NumberLexemes;
-  prefixes: Set<string>; // every path that is, or leads to, a recorded number
-  ancestors: Set<object>; // for JSON.stringify's circular-structure TypeError
+/** The recorded pointers as a tree keyed by unescaped segment, so the walk builds no paths. */
+interface PathNode {
+  lexeme?: string;
+  children?: Map<string, PathNode>;
 }
 
 /**
  * JSON.stringify(value), except that a number at a recorded path is written with its original
  * lexeme when the lexeme still denotes that exact value (a value changed since parsing is written
- * as usual). Paths go by key name, so reordered keys keep their lexemes.
+ * as usual; Object.is, so 0 is not written `-0`). Paths go by key name, so reordered keys keep
+ * their lexemes. An out-of-range lexeme such as `1e400` (parsed as Infinity) is written back as
+ * sent rather than as JSON.stringify's `null`.
  */
 export function stringifyPreservingNumbers(value: unknown, lexemes: NumberLexemes | undefined): string {
   if (lexemes === undefined || lexemes.size === 0) return JSON.stringify(value);
-  const context: Context = { lexemes, prefixes: pathPrefixes(lexemes), ancestors: new Set() };
   // Like JSON.stringify, gives undefined for undefined, a function or a symbol.
-  return serialize(value, '', context) as string;
+  return serialize(value, pathTree(lexemes), new Set()) as string;
 }
 
-function pathPrefixes(lexemes: NumberLexemes): Set<string> {
-  const prefixes = new Set<string>();
-  for (const path of lexemes.keys()) {
-    prefixes.add(path);
-    for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
-      prefixes.add(path.slice(0, slash));
+function pathTree(lexemes: NumberLexemes): PathNode {
+  const root: PathNode = {};
+  for (const [path, lexeme] of lexemes) {
+    let node = root;
+    if (path !== '') {
+      for (const segment of path.slice(1).split('/')) {
+        const key = segment.includes('~') ? segment.replace(/~1/g, '/').replace(/~0/g, '~') : segment;
+        node.children ??= new Map();
+        let child = node.children.get(key);
+        if (child === undefined) node.children.set(key, (child = {}));
+        node = child;
+      }
     }
+    node.lexeme = lexeme;
   }
-  return prefixes;
+  return root;
 }
 
 // Walks only containers on the way to a recorded number; everything else (including values with
 // toJSON and boxed primitives) goes to JSON.stringify, which is correct and fast for the subtree.
-function serialize(value: unknown, path: string, context: Context): string | undefined {
+// `ancestors` reproduces JSON.stringify's TypeError for circular structures.
+function serialize(value: unknown, node: PathNode | undefined, ancestors: Set<object>): string | undefined {
+  if (node === undefined) return plain(value);
   if (typeof value === 'number') {
-    const lexeme = context.lexemes.get(path);
-    return lexeme !== undefined && Object.is(Number(lexeme), value) ? lexeme : JSON.stringify(value);
+    const lexeme = node.lexeme;
+    return lexeme !== undefined && Object.is(Number(lexeme), value) ? lexeme : plain(value);
   }
-  if (typeof value !== 'object' || value === null || !context.prefixes.has(path) || isOpaque(value)) {
-    return JSON.stringify(value);
+  const children = node.children;
+  if (children === undefined || typeof value !== 'object' || value === null || isOpaque(value)) {
+    return plain(value);
   }
-  if (context.ancestors.has(value)) throw new TypeError('Converting circular structure to JSON');
-  context.ancestors.add(value);
+  if (ancestors.has(value)) throw new TypeError('Converting circular structure to JSON');
+  ancestors.add(value);
   try {
     return Array.isArray(value)
-      ? serializeArray(value, path, context)
-      : serializeObject(value as Record<string, unknown>, path, context);
+      ? serializeArray(value, children, ancestors)
+      : serializeObject(value as Record<string, unknown>, children, ancestors);
   } finally {
-    context.ancestors.delete(value);
+    ancestors.delete(value);
   }
+}
+
+// Characters JSON.stringify escapes (lone surrogates among them); such strings go to it.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify(value), skipping its per-call cost for the common primitives. */
+function plain(value: unknown): string | undefined {
+  if (typeof value === 'string') return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  return JSON.stringify(value);
 }
 
 function isOpaque(value: object): boolean {
@@ -188,19 +212,23 @@ function isOpaque(value: object): boolean {
   );
 }
 
-function serializeArray(array: readonly unknown[], path: string, context: Context): string {
+function serializeArray(array: readonly unknown[], children: Map<string, PathNode>, ancestors: Set<object>): string {
   const parts: string[] = [];
   for (let i = 0; i < array.length; i++) {
-    parts.push(serialize(array[i], `${path}/${i}`, context) ?? 'null');
+    parts.push(serialize(array[i], children.get(String(i)), ancestors) ?? 'null');
   }
   return `[${parts.join(',')}]`;
 }
 
-function serializeObject(object: Record<string, unknown>, path: string, context: Context): string {
+function serializeObject(
+  object: Record<string, unknown>,
+  children: Map<string, PathNode>,
+  ancestors: Set<object>,
+): string {
   const parts: string[] = [];
   for (const key of Object.keys(object)) {
-    const text = serialize(object[key], `${path}/${escapeSegment(key)}`, context);
-    if (text !== undefined) parts.push(`${JSON.stringify(key)}:${text}`);
+    const text = serialize(object[key], children.get(key), ancestors);
+    if (text !== undefined) parts.push(`${plain(key)}:${text}`);
   }
   return `{${parts.join(',')}}`;
 }

@@ -41,6 +41,8 @@ export interface FhirRequest {
   /** Parsed body; `bodyKind` says how to interpret it. */
   body?: unknown;
   bodyKind?: 'resource' | 'json-patch';
+  /** Original spellings of body numbers JSON.parse would change (decimal precision, see json-numbers.ts). */
+  bodyNumbers?: ReadonlyMap<string, string>;
   access: AccessContext;
   requestId: string;
 }

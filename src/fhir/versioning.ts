@@ -1,9 +1,19 @@
 // Version-aware resource text (FHIR R4 http.html#versioning, resource.html#Meta):
 // the stored bytes carry resourceType first, then id and meta with versionId/lastUpdated.
+import { stringifyPreservingNumbers, type NumberLexemes } from './json-numbers.js';
 import type { JsonObject } from './types.js';
 
-/** Serializes a resource for storage as version `versionId`, stamped at `lastUpdated`. */
-export function serializeVersion(resource: JsonObject, id: string, versionId: number, lastUpdated: Date): string {
+/**
+ * Serializes a resource for storage as version `versionId`, stamped at `lastUpdated`.
+ * `numbers` keeps the client's spelling of decimals such as 1.50 (datatypes.html#decimal).
+ */
+export function serializeVersion(
+  resource: JsonObject,
+  id: string,
+  versionId: number,
+  lastUpdated: Date,
+  numbers?: NumberLexemes,
+): string {
   const { resourceType, id: _ignored, meta, ...rest } = resource;
   const { versionId: _v, lastUpdated: _l, ...otherMeta } = (meta ?? {}) as JsonObject;
   const stamped = {
@@ -12,7 +22,7 @@ export function serializeVersion(resource: JsonObject, id: string, versionId: nu
     meta: { versionId: String(versionId), lastUpdated: lastUpdated.toISOString(), ...otherMeta },
     ...rest,
   };
-  return JSON.stringify(stamped);
+  return stringifyPreservingNumbers(stamped, numbers);
 }
 
 /** True when two resources differ only in meta.versionId / meta.lastUpdated. */

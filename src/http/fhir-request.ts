@@ -3,6 +3,7 @@
 import type { Request } from 'express';
 import { ANONYMOUS_ACCESS, type FhirRequest, type HttpMethod, type Preferences } from '../fhir/types.js';
 import { FhirError } from '../fhir/errors.js';
+import { captureNumberLexemes } from '../fhir/json-numbers.js';
 import { parseJsonBody } from '../fhir/validation/safe-json.js';
 import { bodyKindFor } from './negotiation.js';
 
@@ -76,6 +77,7 @@ export function toFhirRequest(req: Request, match: BaseMatch, baseUrl: string, r
   if (bytes && bytes.length > 0) {
     fhirRequest.bodyKind = bodyKindFor(req.get('content-type'), method);
     fhirRequest.body = parseJsonBody(bytes, limits);
+    fhirRequest.bodyNumbers = captureNumberLexemes(bytes.toString('utf8'));
   } else if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
     throw new FhirError(400, { code: 'required', diagnostics: `${method} needs a request body` });
   }

@@ -95,6 +95,24 @@ for (const mode of DATABASE_MODES) {
     }
 
     describe('JSON Patch', () => {
+      it('keeps the stored spelling of decimals it does not touch (datatypes.html#decimal)', async () => {
+        const body = '{"resourceType":"Observation","status":"final","code":{"text":"weight"},"valueQuantity":{"value":72.50,"unit":"kg"}}';
+        const created = await fetch(`${base}/Observation`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body });
+        assert.equal(created.status, 201);
+        const createdText = await created.text();
+        assert.match(createdText, /"value":72\.50/, 'create keeps 72.50');
+        const id = JSON.parse(createdText).id as string;
+        const patched = await fetch(`${base}/Observation/${id}`, {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/json-patch+json' },
+          body: JSON.stringify([{ op: 'add', path: '/issued', value: '2026-01-01T00:00:00Z' }]),
+        });
+        assert.equal(patched.status, 200);
+        const readBack = await (await fetch(`${base}/Observation/${id}`)).text();
+        assert.match(readBack, /"value":72\.50/, 'patch keeps 72.50');
+        assert.match(readBack, /"issued":"2026-01-01T00:00:00Z"/);
+      });
+
       it('replace and add produce a new version with the change (fhir-kit-client)', async () => {
         const p = await createPatient();
         const ops: OpPatch[] = [

@@ -6,6 +6,7 @@ import type { InteractionHooks, InteractionTarget, ResourceChange } from '../hoo
 import { parseElementsParam, parseSummaryParam, applyElements, applySummary } from '../summary.js';
 import type { FhirRequest, FhirResponse, JsonObject } from '../types.js';
 import type { ResourceValidator } from '../validation/resource-schema.js';
+import type { NumberLexemes } from '../json-numbers.js';
 import { etag, nextTimestamp, serializeVersion } from '../versioning.js';
 
 export interface InteractionDeps {
@@ -71,7 +72,7 @@ export async function storeVersion(
   store: ResourceStore,
   deps: InteractionDeps,
   req: FhirRequest,
-  target: { type: string; id: string; method: WriteMethod; status: number },
+  target: { type: string; id: string; method: WriteMethod; status: number; numbers?: NumberLexemes },
   resource: JsonObject | null,
   previous: StoredVersion | undefined,
 ): Promise<StoredVersion> {
@@ -84,7 +85,7 @@ export async function storeVersion(
     versionId,
     lastUpdated,
     deleted: resource === null,
-    content: resource === null ? null : serializeVersion(resource, id, versionId, lastUpdated),
+    content: resource === null ? null : serializeVersion(resource, id, versionId, lastUpdated, target.numbers),
   };
   await store.writeVersion({ ...version, method: target.method, status: target.status });
   const action: ResourceChange['action'] = resource === null ? 'delete' : previous && !previous.deleted ? 'update' : 'create';

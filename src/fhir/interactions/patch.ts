@@ -3,6 +3,7 @@
 // stored through the same path as an update.
 import type { ResourceStore } from '../../storage/resource-store.js';
 import { badRequest, gone, notFound } from '../errors.js';
+import { captureNumberLexemes } from '../json-numbers.js';
 import { checkIfMatch } from '../preconditions.js';
 import { applyFhirPathPatch } from '../patch/fhirpath-patch.js';
 import { applyJsonPatch } from '../patch/json-patch.js';
@@ -30,7 +31,8 @@ export function patchInteraction(req: FhirRequest, deps: InteractionDeps, type: 
       if (patched.resourceType !== type) throw badRequest('A patch may not change resourceType', ['resourceType']);
       if (patched.id !== id) throw badRequest('A patch may not change the id', [`${type}.id`]);
       if (deps.config.validateResources) deps.validator.assertValid(patched);
-      return updateResource(store, deps, req, type, id, patched);
+      // Decimals keep the spelling they had in the stored version (datatypes.html#decimal).
+      return updateResource(store, deps, req, type, id, patched, captureNumberLexemes(current.content));
     },
   };
 }

@@ -6,6 +6,7 @@ import { badRequest, preconditionFailed } from '../errors.js';
 import { checkIfMatch } from '../preconditions.js';
 import type { FhirRequest, FhirResponse, JsonObject } from '../types.js';
 import { assertValidId } from '../validation/ids.js';
+import type { NumberLexemes } from '../json-numbers.js';
 import { sameContent } from '../versioning.js';
 import { resourceBody, storeVersion, writeResponse, type Interaction, type InteractionDeps } from './context.js';
 
@@ -17,6 +18,7 @@ export async function updateResource(
   type: string,
   id: string,
   resource: JsonObject,
+  numbers: NumberLexemes | undefined = req.bodyNumbers,
 ): Promise<FhirResponse> {
   const current = await store.readCurrent(type, id, { forUpdate: true });
   checkIfMatch(req, current);
@@ -25,7 +27,7 @@ export async function updateResource(
   }
   const created = !current || current.deleted;
   const method = req.method === 'PATCH' ? 'PATCH' : 'PUT';
-  const stored = await storeVersion(store, deps, req, { type, id, method, status: created ? 201 : 200 }, resource, current);
+  const stored = await storeVersion(store, deps, req, { type, id, method, status: created ? 201 : 200, numbers }, resource, current);
   return writeResponse(req, created ? 201 : 200, stored, `${created ? 'Created' : 'Updated'} ${type}/${id}`);
 }
 

@@ -2,7 +2,11 @@
 // The `hearth` command: serve, migrate, tenant create|list.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { isResourceType } from './fhir/resource-types.js';
 import { isValidId } from './fhir/validation/ids.js';
+import { createIndexer } from './search/indexer.js';
+import { createSearchRegistry } from './search/registry/registry.js';
+import { reindex } from './storage/pg/reindex.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 import { openDatabase, type Database } from './storage/pg/database.js';
@@ -14,6 +18,7 @@ const USAGE = `Usage:
   hearth migrate                                 apply database migrations
   hearth tenant create <id> [--name N] [--dedicated-partition]
   hearth tenant list
+  hearth reindex [Type ...] [--all]              fill the search index (only rows without one unless --all)
 Configuration comes from the environment; see docs/configuration.md.`;
 
 /** Opens the database, brings its schema up to date, runs `work`, closes. */
@@ -70,6 +75,17 @@ async function tenant(config: Config, args: string[]): Promise<void> {
   throw new Error(USAGE);
 }
 
+async function reindexCommand(config: Config, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { all: { type: 'boolean', default: false } } });
+  const unknown = positionals.filter((t) => !isResourceType(t));
+  if (unknown.length > 0) throw new Error(`Unknown resource type(s): ${unknown.join(', ')}`);
+  const indexer = createIndexer(createSearchRegistry());
+  const count = await withDatabase(config, (db) =>
+    reindex(db.pool, indexer, { types: positionals.length ? positionals : undefined, onlyMissing: !values.all }),
+  );
+  console.log(`Reindexed ${count} resource(s)`);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help') {
@@ -84,6 +100,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'tenant') return tenant(config, rest);
+  if (command === 'reindex') return reindexCommand(config, rest);
   throw new Error(USAGE);
 }
 

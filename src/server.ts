@@ -9,6 +9,9 @@ import { NO_HOOKS } from './fhir/hooks.js';
 import { FhirService } from './fhir/service.js';
 import { createResourceValidator } from './fhir/validation/resource-schema.js';
 import { createApp } from './http/app.js';
+import { SearchEngine } from './search/engine.js';
+import { createIndexer } from './search/indexer.js';
+import { createSearchRegistry } from './search/registry/registry.js';
 import { createLogger, type Logger } from './logger.js';
 import { projectRoot } from './project-root.js';
 import { openDatabase, type Database } from './storage/pg/database.js';
@@ -32,9 +35,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const migrated = await migrate(database.pool);
     if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
     const repository = new PgRepository(database.pool);
+    const registry = createSearchRegistry();
+    const search = new SearchEngine(registry, { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
     const service = new FhirService(
       repository,
-      { validator: createResourceValidator(), hooks: NO_HOOKS, config },
+      { validator: createResourceValidator(), indexer: createIndexer(registry), search, hooks: NO_HOOKS, config },
       { softwareVersion: softwareVersion(), tenantCacheTtlMs: config.tenantCacheTtlMs },
     );
     const app = createApp({ config, service, logger, ready: () => repository.ping() });

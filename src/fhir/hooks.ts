@@ -14,7 +14,8 @@ export type InteractionName =
   | 'delete'
   | 'history-instance'
   | 'history-type'
-  | 'history-system';
+  | 'history-system'
+  | 'search-type';
 
 export interface InteractionTarget {
   interaction: InteractionName;

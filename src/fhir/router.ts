@@ -8,6 +8,7 @@ import { conditionalDeleteInteraction, deleteInteraction } from './interactions/
 import { historyInteraction } from './interactions/history.js';
 import { patchInteraction } from './interactions/patch.js';
 import { readInteraction, vreadInteraction } from './interactions/read.js';
+import { searchInteraction } from './interactions/search.js';
 import { conditionalUpdateInteraction, updateInteraction } from './interactions/update.js';
 import { isResourceType } from './resource-types.js';
 import type { FhirRequest, HttpMethod } from './types.js';
@@ -37,7 +38,7 @@ export function route(req: FhirRequest, deps: InteractionDeps, options: RouterOp
   }
   if (first === 'metadata' && second === undefined) {
     if (!get) throw methodNotAllowed(req.method, 'metadata', 'GET');
-    return capabilitiesInteraction(req, options.softwareVersion);
+    return capabilitiesInteraction(req, options.softwareVersion, () => deps.search.registry);
   }
   if (first === '_history' && second === undefined) {
     if (!get) throw methodNotAllowed(req.method, '_history', 'GET');
@@ -54,7 +55,10 @@ export function route(req: FhirRequest, deps: InteractionDeps, options: RouterOp
     if (!get) throw methodNotAllowed(req.method, `${type}/_history`, 'GET');
     return historyInteraction(req, deps, type);
   }
-  if (second === '_search') throw notSupported('Search is not implemented yet', 501);
+  if (second === '_search' && third === undefined) {
+    if (req.method !== 'POST') throw methodNotAllowed(req.method, `${type}/_search`, 'POST');
+    return searchInteraction(req, deps, type, searchFormParams(req));
+  }
   assertValidId(second, `${type}.id`);
   if (third === undefined) return instanceLevel(req, deps, type, second);
   if (third === '_history') {
@@ -62,6 +66,16 @@ export function route(req: FhirRequest, deps: InteractionDeps, options: RouterOp
     return fourth === undefined ? historyInteraction(req, deps, type, second) : vreadInteraction(req, type, second, fourth);
   }
   throw notFound(`No such path: ${req.path.join('/')}`);
+}
+
+/** POST _search: parameters from the URL and the form body together (http.html#search). */
+function searchFormParams(req: FhirRequest): URLSearchParams {
+  const params = new URLSearchParams(req.query);
+  if (req.body !== undefined) {
+    if (req.bodyKind !== 'form') throw badRequest('POST _search takes an application/x-www-form-urlencoded body');
+    for (const [k, v] of req.body as URLSearchParams) params.append(k, v);
+  }
+  return params;
 }
 
 function typeLevel(req: FhirRequest, deps: InteractionDeps, type: string): Interaction {
@@ -76,7 +90,7 @@ function typeLevel(req: FhirRequest, deps: InteractionDeps, type: string): Inter
       return conditionalDeleteInteraction(req, deps, type);
     case 'GET':
     case 'HEAD':
-      throw notSupported('Search is not implemented yet', 501);
+      return searchInteraction(req, deps, type, req.query);
     default:
       throw methodNotAllowed(req.method, type, 'GET, POST, PUT, DELETE');
   }

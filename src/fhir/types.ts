@@ -40,7 +40,7 @@ export interface FhirRequest {
   prefer: Preferences;
   /** Parsed body; `bodyKind` says how to interpret it. */
   body?: unknown;
-  bodyKind?: 'resource' | 'json-patch';
+  bodyKind?: 'resource' | 'json-patch' | 'form';
   /** Original spellings of body numbers JSON.parse would change (decimal precision, see json-numbers.ts). */
   bodyNumbers?: ReadonlyMap<string, string>;
   access: AccessContext;

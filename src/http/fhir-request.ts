@@ -51,6 +51,15 @@ function httpDate(value: string | undefined): Date | undefined {
   return Number.isNaN(t) ? undefined : new Date(t);
 }
 
+/** A form body (POST _search), which must be valid UTF-8. */
+function parseFormBody(bytes: Buffer): URLSearchParams {
+  try {
+    return new URLSearchParams(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw new FhirError(400, { code: 'invalid', diagnostics: 'The form body is not valid UTF-8' });
+  }
+}
+
 export interface BodyLimits {
   maxDepth: number;
 }
@@ -76,8 +85,12 @@ export function toFhirRequest(req: Request, match: BaseMatch, baseUrl: string, r
   const bytes = Buffer.isBuffer(req.body) ? req.body : undefined;
   if (bytes && bytes.length > 0) {
     fhirRequest.bodyKind = bodyKindFor(req.get('content-type'), method);
-    fhirRequest.body = parseJsonBody(bytes, limits);
-    fhirRequest.bodyNumbers = captureNumberLexemes(bytes.toString('utf8'));
+    if (fhirRequest.bodyKind === 'form') {
+      fhirRequest.body = parseFormBody(bytes);
+    } else {
+      fhirRequest.body = parseJsonBody(bytes, limits);
+      fhirRequest.bodyNumbers = captureNumberLexemes(bytes.toString('utf8'));
+    }
   } else if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
     throw new FhirError(400, { code: 'required', diagnostics: `${method} needs a request body` });
   }

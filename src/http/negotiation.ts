@@ -44,13 +44,14 @@ function quality(range: string): number {
   return q ? Number(q[1]) : 1;
 }
 
-export type BodyKind = 'resource' | 'json-patch';
+export type BodyKind = 'resource' | 'json-patch' | 'form';
 
 /** How to read a request body from its Content-Type, or 415. */
 export function bodyKindFor(contentType: string | undefined, method: string): BodyKind {
   const type = contentType ? mediaType(contentType) : '';
   if (JSON_TYPES.has(type)) return 'resource';
   if (type === 'application/json-patch+json' && method === 'PATCH') return 'json-patch';
+  if (type === 'application/x-www-form-urlencoded' && method === 'POST') return 'form';
   const what = type ? `Content-Type '${type}'` : 'A missing Content-Type';
   const patch = method === 'PATCH' ? ', or application/json-patch+json for JSON Patch' : '';
   throw new FhirError(415, { code: 'not-supported', diagnostics: `${what} is not supported. ${SUPPORTED}${patch}` });

@@ -3,6 +3,9 @@
 import { buildCapabilityStatement } from '../capabilities.js';
 import { RESOURCE_TYPES } from '../resource-types.js';
 import type { FhirRequest } from '../types.js';
+import { COLUMN_PARAMS } from '../../search/indexer.js';
+import { moduleFor } from '../../search/params/modules.js';
+import type { SearchRegistry } from '../../search/registry/registry.js';
 import type { Interaction } from './context.js';
 
 /** Interactions the router dispatches for every resource type. Keep in step with router.ts. */
@@ -15,13 +18,21 @@ export const TYPE_INTERACTIONS = Object.freeze([
   'history-instance',
   'history-type',
   'create',
+  'search-type',
 ] as const);
 
 export const SYSTEM_INTERACTIONS = Object.freeze(['history-system'] as const);
 
 const cache = new Map<string, unknown>();
 
-export function capabilitiesInteraction(req: FhirRequest, softwareVersion: string): Interaction {
+/** Search parameters really served for a type: those whose parameter type has a module. */
+function searchParamsFor(registry: SearchRegistry, type: string) {
+  return [...registry.forType(type).values()]
+    .filter((def) => COLUMN_PARAMS.has(def.code) || (moduleFor(def.type) && def.expression))
+    .map((def) => ({ name: def.code, type: def.type, definition: def.url }));
+}
+
+export function capabilitiesInteraction(req: FhirRequest, softwareVersion: string, registry: () => SearchRegistry): Interaction {
   return {
     target: { interaction: 'capabilities' },
     readOnly: true,
@@ -42,7 +53,7 @@ export function capabilitiesInteraction(req: FhirRequest, softwareVersion: strin
             conditionalRead: 'full-support',
             readHistory: true,
             updateCreate: true,
-            searchParams: [],
+            searchParams: searchParamsFor(registry(), type),
           })),
           systemInteractions: SYSTEM_INTERACTIONS,
         });

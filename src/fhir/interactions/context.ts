@@ -1,5 +1,6 @@
 // What every interaction receives, and the shared pieces of their responses.
 import type { Config } from '../../config.js';
+import type { SearchEngine } from '../../search/engine.js';
 import type { ResourceStore, StoredVersion, WriteMethod } from '../../storage/resource-store.js';
 import { badRequest } from '../errors.js';
 import type { InteractionHooks, InteractionTarget, ResourceChange } from '../hooks.js';
@@ -11,6 +12,9 @@ import { etag, nextTimestamp, serializeVersion } from '../versioning.js';
 
 export interface InteractionDeps {
   validator: ResourceValidator;
+  search: SearchEngine;
+  /** Search index entries of a resource (written with its current row). */
+  indexer: (resource: JsonObject) => object;
   hooks: InteractionHooks;
   config: Pick<Config, 'defaultPageSize' | 'maxPageSize' | 'validateResources'>;
 }
@@ -87,7 +91,8 @@ export async function storeVersion(
     deleted: resource === null,
     content: resource === null ? null : serializeVersion(resource, id, versionId, lastUpdated, target.numbers),
   };
-  await store.writeVersion({ ...version, method: target.method, status: target.status });
+  const searchIndex = resource === null ? null : deps.indexer({ ...resource, id });
+  await store.writeVersion({ ...version, method: target.method, status: target.status, searchIndex });
   const action: ResourceChange['action'] = resource === null ? 'delete' : previous && !previous.deleted ? 'update' : 'create';
   await deps.hooks.resourceChanged(store, req, { action, resourceType: type, id, versionId, lastUpdated });
   return version;

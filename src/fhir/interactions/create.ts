@@ -1,7 +1,7 @@
 // create and conditional create (FHIR R4 http.html#create, #ccreate).
 import { randomUUID } from 'node:crypto';
 import type { ResourceStore } from '../../storage/resource-store.js';
-import { parseConditionalCriteria } from '../conditional-criteria.js';
+import { findConditionalMatches, ifNoneExistParams } from '../conditional.js';
 import { preconditionFailed } from '../errors.js';
 import type { FhirRequest } from '../types.js';
 import { resourceBody, storeVersion, versionHeaders, writeResponse, type Interaction, type InteractionDeps } from './context.js';
@@ -13,9 +13,7 @@ export function createInteraction(req: FhirRequest, deps: InteractionDeps, type:
     async run(store: ResourceStore) {
       const resource = resourceBody(req, deps, type);
       if (req.ifNoneExist !== undefined) {
-        const criteria = parseConditionalCriteria(req.ifNoneExist, 'If-None-Exist');
-        await store.lockCriteria(type, criteria);
-        const matches = await store.findMatching(type, criteria, 2);
+        const matches = await findConditionalMatches(store, deps, type, ifNoneExistParams(req.ifNoneExist), 'If-None-Exist');
         if (matches.length > 1) throw preconditionFailed(`If-None-Exist matched ${matches.length} or more ${type} resources`);
         if (matches.length === 1) {
           // Already there: 200 with the existing resource, nothing written.

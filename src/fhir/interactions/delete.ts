@@ -1,7 +1,7 @@
 // delete and conditional delete (FHIR R4 http.html#delete, #cdelete). A delete writes a
 // tombstone version; deleting what is deleted or unknown succeeds and writes nothing.
 import type { ResourceStore } from '../../storage/resource-store.js';
-import { parseConditionalCriteria } from '../conditional-criteria.js';
+import { findConditionalMatches } from '../conditional.js';
 import { preconditionFailed } from '../errors.js';
 import { checkIfMatch } from '../preconditions.js';
 import type { FhirRequest, FhirResponse } from '../types.js';
@@ -36,9 +36,7 @@ export function conditionalDeleteInteraction(req: FhirRequest, deps: Interaction
     target: { interaction: 'delete', resourceType: type },
     readOnly: false,
     async run(store) {
-      const criteria = parseConditionalCriteria(req.query, 'search criteria');
-      await store.lockCriteria(type, criteria);
-      const matches = await store.findMatching(type, criteria, 2);
+      const matches = await findConditionalMatches(store, deps, type, req.query, 'search criteria');
       if (matches.length > 1) throw preconditionFailed(`The criteria matched more than one ${type}; be more selective`);
       if (matches.length === 0) return deletedResponse(req, `No ${type} matched; nothing to delete`);
       return deleteResource(store, deps, req, type, matches[0].id);

@@ -1,7 +1,7 @@
 // update, update-as-create and conditional update (FHIR R4 http.html#update, #cond-update).
 import { randomUUID } from 'node:crypto';
 import type { ResourceStore } from '../../storage/resource-store.js';
-import { parseConditionalCriteria } from '../conditional-criteria.js';
+import { findConditionalMatches } from '../conditional.js';
 import { badRequest, preconditionFailed } from '../errors.js';
 import { checkIfMatch } from '../preconditions.js';
 import type { FhirRequest, FhirResponse, JsonObject } from '../types.js';
@@ -52,9 +52,7 @@ export function conditionalUpdateInteraction(req: FhirRequest, deps: Interaction
     readOnly: false,
     async run(store) {
       const resource = resourceBody(req, deps, type);
-      const criteria = parseConditionalCriteria(req.query, 'search criteria');
-      await store.lockCriteria(type, criteria);
-      const matches = await store.findMatching(type, criteria, 2);
+      const matches = await findConditionalMatches(store, deps, type, req.query, 'search criteria');
       if (matches.length > 1) throw preconditionFailed(`The criteria matched more than one ${type}; be more selective`);
       const bodyId = resource.id === undefined ? undefined : String(resource.id);
       if (matches.length === 1 && bodyId !== undefined && bodyId !== matches[0].id) {

@@ -3,7 +3,7 @@
 // use) on top of row-level security, which enforces the same tenant regardless.
 import type pg from 'pg';
 import { RESOURCE_TYPES } from '../../fhir/resource-types.js';
-import type { Criterion, HistoryQuery, NewVersion, ResourceStore, StoredVersion, WriteMethod } from '../resource-store.js';
+import type { HistoryQuery, NewVersion, ResourceStore, StoredVersion, WriteMethod } from '../resource-store.js';
 import { WriteConflict } from '../resource-store.js';
 import { tablesFor } from '../table-names.js';
 
@@ -49,9 +49,9 @@ function statementsFor(type: string): TypeStatements {
       name: `w_${t.currentName}`,
       text:
         `WITH h AS (INSERT INTO ${t.history} (tenant_id, ${HISTORY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)) ` +
-        `INSERT INTO ${t.current} AS c (tenant_id, ${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ` +
+        `INSERT INTO ${t.current} AS c (tenant_id, ${COLUMNS}, sp) VALUES ($1, $2, $3, $4, $5, $6, $9) ` +
         `ON CONFLICT (tenant_id, id) DO UPDATE SET version_id = EXCLUDED.version_id, ` +
-        `last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, content = EXCLUDED.content ` +
+        `last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, content = EXCLUDED.content, sp = EXCLUDED.sp ` +
         `WHERE c.version_id = EXCLUDED.version_id - 1`,
     },
   };
@@ -104,7 +104,7 @@ export class PgResourceStore implements ResourceStore {
   async writeVersion(v: NewVersion): Promise<void> {
     const result = await this.client.query({
       ...statementsFor(v.resourceType).write,
-      values: [this.tenantId, v.id, v.versionId, v.lastUpdated, v.deleted, v.content, v.method, v.status],
+      values: [this.tenantId, v.id, v.versionId, v.lastUpdated, v.deleted, v.content, v.method, v.status, v.searchIndex],
     });
     if (result.rowCount !== 1) throw new WriteConflict(`${v.resourceType}/${v.id} changed concurrently`);
   }
@@ -124,23 +124,17 @@ export class PgResourceStore implements ResourceStore {
     return rows.map((row) => toVersion(row.resource_type as string, row));
   }
 
-  async lockCriteria(type: string, criteria: Criterion[]): Promise<void> {
-    // One transaction-scoped advisory lock per criterion, taken in sorted order (no deadlocks).
-    const keys = criteria.map((c) => JSON.stringify([this.tenantId, type, c])).sort();
-    await this.client.query({
-      name: 'hearth_lock_criteria',
-      text: 'SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k ORDER BY k',
-      values: [keys],
-    });
+  async query<T extends object>(text: string, values: unknown[]): Promise<T[]> {
+    return (await this.client.query<T>(text, values)).rows;
   }
 
-  async findMatching(type: string, criteria: Criterion[], limit: number): Promise<StoredVersion[]> {
-    const binds = new Binds();
-    const where = [`tenant_id = ${binds.add(this.tenantId)}`, 'NOT deleted'];
-    for (const c of criteria) where.push(criterionSql(c, binds));
-    const text = `SELECT ${COLUMNS} FROM ${tablesFor(type).current} WHERE ${where.join(' AND ')} LIMIT ${binds.add(limit)}`;
-    const { rows } = await this.client.query<VersionRow>(text, binds.values);
-    return rows.map((row) => toVersion(type, row));
+  async lockKeys(keys: string[]): Promise<void> {
+    // Transaction-scoped advisory locks, taken in sorted order so two units cannot deadlock.
+    await this.client.query({
+      name: 'hearth_lock_keys',
+      text: 'SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k ORDER BY k',
+      values: [[...keys].sort()],
+    });
   }
 }
 
@@ -174,17 +168,4 @@ function historyBranch(type: string, tenant: string, limit: string, q: HistoryQu
     `FROM ${t.history} h WHERE ${where.join(' AND ')} ` +
     `ORDER BY h.last_updated DESC, h.id DESC, h.version_id DESC LIMIT ${limit})`
   );
-}
-
-function criterionSql(c: Criterion, binds: Binds): string {
-  if (c.kind === 'id') return `id = ANY(${binds.add(c.ids)}::text[])`;
-  // Identifier token semantics (search.html#token): system|value, |value (no system),
-  // value (any system), system| (any value in that system).
-  const conditions: string[] = [];
-  if (c.system === '') conditions.push('!(exists(@.system))');
-  else if (c.system !== undefined) conditions.push('@.system == $s');
-  if (c.value !== undefined) conditions.push('@.value == $v');
-  const path = `$.identifier[*] ? (${conditions.join(' && ')})`;
-  const vars = `jsonb_build_object('s', ${binds.add(c.system ?? '')}::text, 'v', ${binds.add(c.value ?? '')}::text)`;
-  return `jsonb_path_exists(content::jsonb, ${binds.add(path)}::jsonpath, ${vars})`;
 }

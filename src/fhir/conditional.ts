@@ -1,0 +1,29 @@
+// Criteria of conditional create/update/delete (FHIR R4 http.html#ccreate, #cond-update,
+// #cdelete), evaluated by the search engine so a conditional operation matches exactly what
+// the same search would. Concurrent conditional operations with the same criteria are
+// serialized by a transaction-scoped lock, so two cannot both create.
+import type { ResourceStore, StoredVersion } from '../storage/resource-store.js';
+import { badRequest } from './errors.js';
+import type { InteractionDeps } from './interactions/context.js';
+
+/** Parameters that never restrict a match. */
+const NOT_CRITERIA = new Set(['_format', '_pretty', '_summary', '_elements', '_count', '_sort', '_total']);
+
+/** `If-None-Exist: identifier=a|b` (optionally prefixed by `Type?` or `?`) as parameters. */
+export function ifNoneExistParams(header: string): URLSearchParams {
+  return new URLSearchParams(header.trim().replace(/^[A-Za-z]*\?/, ''));
+}
+
+export async function findConditionalMatches(
+  store: ResourceStore,
+  deps: InteractionDeps,
+  type: string,
+  params: URLSearchParams,
+  label: string,
+): Promise<StoredVersion[]> {
+  const criteria = new URLSearchParams([...params].filter(([name]) => !NOT_CRITERIA.has(name)));
+  if ([...criteria.keys()].length === 0) throw badRequest(`${label}: no search criteria given`, [label]);
+  const canonical = [...criteria].map(([k, v]) => `${k}=${v}`).sort().join('&');
+  await store.lockKeys([`${store.tenantId}|${type}|${canonical}`]);
+  return deps.search.findMatches(store, type, criteria, 2);
+}

@@ -1,0 +1,60 @@
+// search-type (FHIR R4 http.html#search, search.html): a Bundle of type searchset, assembled
+// from stored JSON text, paged by keyset cursors (self and next links).
+import type { OperationOutcomeIssue } from 'fhir/r4.js';
+import type { SearchPage } from '../../search/engine.js';
+import type { SearchQuery } from '../../search/query.js';
+import type { ResourceStore } from '../../storage/resource-store.js';
+import type { FhirRequest } from '../types.js';
+import { applyElements, applySummary } from '../summary.js';
+import type { JsonObject } from '../types.js';
+import type { Interaction, InteractionDeps } from './context.js';
+
+export function searchInteraction(req: FhirRequest, deps: InteractionDeps, type: string, params: URLSearchParams): Interaction {
+  return {
+    target: { interaction: 'search-type', resourceType: type },
+    readOnly: true,
+    async run(store: ResourceStore) {
+      const query = deps.search.parse(type, params, req.prefer.handling === 'lenient');
+      const page = await deps.search.run(store, query);
+      return { status: 200, headers: {}, body: { kind: 'raw', text: searchsetBundle(req, type, params, query, page) } };
+    },
+  };
+}
+
+function searchsetBundle(req: FhirRequest, type: string, params: URLSearchParams, query: SearchQuery, page: SearchPage): string {
+  const selfParams = new URLSearchParams(params);
+  const links = [{ relation: 'self', url: link(req, type, selfParams) }];
+  if (page.next) {
+    const nextParams = new URLSearchParams(params);
+    nextParams.set('_page', page.next);
+    links.push({ relation: 'next', url: link(req, type, nextParams) });
+  }
+  const head: JsonObject = { resourceType: 'Bundle', type: 'searchset' };
+  if (page.total !== undefined) head.total = page.total;
+  head.link = links;
+  const entries = query.summary === 'count' ? [] : page.matches.map((m) => matchEntry(req, query, m.resourceType, m.id, m.content as string));
+  if (query.warnings.length > 0) entries.push(outcomeEntry(query.warnings));
+  const text = JSON.stringify(head);
+  return entries.length === 0 ? text : `${text.slice(0, -1)},"entry":[${entries.join(',')}]}`;
+}
+
+function matchEntry(req: FhirRequest, query: SearchQuery, type: string, id: string, content: string): string {
+  let resource = content;
+  if ((query.summary && query.summary !== 'false') || query.elements) {
+    let value = JSON.parse(content) as JsonObject;
+    if (query.summary && query.summary !== 'false' && query.summary !== 'count') value = applySummary(value, query.summary);
+    if (query.elements) value = applyElements(value, query.elements);
+    resource = JSON.stringify(value);
+  }
+  return `{"fullUrl":${JSON.stringify(`${req.baseUrl}/${type}/${id}`)},"resource":${resource},"search":{"mode":"match"}}`;
+}
+
+/** Lenient handling reports what it ignored in an OperationOutcome entry (search.html#errors). */
+function outcomeEntry(warnings: OperationOutcomeIssue[]): string {
+  return JSON.stringify({ resource: { resourceType: 'OperationOutcome', issue: warnings }, search: { mode: 'outcome' } });
+}
+
+function link(req: FhirRequest, type: string, params: URLSearchParams): string {
+  const query = params.toString();
+  return `${req.baseUrl}/${type}${query ? `?${query}` : ''}`;
+}

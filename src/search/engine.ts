@@ -1,0 +1,80 @@
+// Runs searches (FHIR R4 search.html) inside a tenant transaction: parse -> SQL -> rows,
+// with keyset paging and _total. Also serves conditional create/update/delete
+// (http.html#ccreate) so they match exactly what a search would.
+import type { ResourceStore, StoredVersion } from '../storage/resource-store.js';
+import { encodeCursor, type CursorValue } from './cursor.js';
+import { parseSearchQuery, type ParseOptions } from './parse-query.js';
+import type { SearchQuery } from './query.js';
+import type { SearchRegistry } from './registry/registry.js';
+import { countStatement, pageStatement } from './sql.js';
+
+export interface SearchPage {
+  matches: StoredVersion[];
+  /** Cursor token for the next page, when there is one. */
+  next?: string;
+  total?: number;
+}
+
+interface PageRow {
+  id: string;
+  version_id: number;
+  last_updated: Date;
+  content: string;
+  [key: `k${number}`]: CursorValue;
+}
+
+export class SearchEngine {
+  constructor(
+    readonly registry: SearchRegistry,
+    private readonly limits: Omit<ParseOptions, 'lenient'>,
+  ) {}
+
+  parse(resourceType: string, params: URLSearchParams, lenient: boolean): SearchQuery {
+    return parseSearchQuery(this.registry, resourceType, params, { ...this.limits, lenient });
+  }
+
+  async run(store: ResourceStore, query: SearchQuery): Promise<SearchPage> {
+    const lastUpdated = this.registry.get(query.resourceType, '_lastUpdated');
+    const total = await this.total(store, query);
+    if (query.count === 0) return { matches: [], total };
+    const statement = pageStatement(query, store.tenantId, lastUpdated);
+    const rows = await store.query<PageRow>(statement.text, statement.values);
+    const page = rows.slice(0, query.count);
+    const last = page[page.length - 1];
+    const next =
+      rows.length > query.count && last
+        ? encodeCursor(Array.from({ length: statement.sortColumnCount }, (_, i) => last[`k${i}`]))
+        : undefined;
+    const matches = page.map((row) => ({
+      resourceType: query.resourceType,
+      id: row.id,
+      versionId: row.version_id,
+      lastUpdated: row.last_updated,
+      deleted: false,
+      content: row.content,
+    }));
+    return { matches, next, total };
+  }
+
+  /** Live resources matching conditional-operation criteria, at most `limit`. */
+  async findMatches(store: ResourceStore, resourceType: string, params: URLSearchParams, limit: number): Promise<StoredVersion[]> {
+    const query = this.parse(resourceType, params, false);
+    query.count = limit;
+    query.sort = [];
+    query.total = 'none';
+    return (await this.run(store, query)).matches;
+  }
+
+  private async total(store: ResourceStore, query: SearchQuery): Promise<number | undefined> {
+    if (query.total === 'none') return undefined;
+    const lastUpdated = this.registry.get(query.resourceType, '_lastUpdated');
+    const count = countStatement(query, store.tenantId, lastUpdated);
+    if (query.total === 'accurate') {
+      const [row] = await store.query<{ n: number }>(count.text, count.values);
+      return Number(row.n);
+    }
+    // Estimate from planner statistics: cheap, and what the spec allows for _total=estimate.
+    const [plan] = await store.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(`EXPLAIN (FORMAT JSON) ${count.text.replace('count(*)::bigint AS n', '1')}`, count.values);
+    return Math.round(plan['QUERY PLAN'][0].Plan['Plan Rows']);
+  }
+}

@@ -1,0 +1,90 @@
+// String search parameters (FHIR R4 search.html#string, #modifiers, #escaping): by default a
+// case- and accent-insensitive match on the start of the value; :contains anywhere in it;
+// :exact the whole value, case- and accent-sensitively.
+//
+// Index entries (src/search/types.ts):
+//   "<code>":       normalizeText() of every string (lower case, accents removed, whitespace
+//                   collapsed); read by jsonpath `starts with` (default) and `like_regex`
+//                   (:contains), which the GIN index cannot serve (ADR 0005).
+//   "<code>:exact": the same strings as written, for :exact by containment.
+// A HumanName contributes family, given, prefix, suffix and text (so `name=` matches any
+// part); an Address line, city, district, state, postalCode, country and text.
+import type { ParamTypeModule, ParsedValue, SearchIndex, SearchParamDef, SqlBinds } from '../types.js';
+import {
+  addEntries, checkModifier, cleanValue, containsMatch, containsSql, invalid, isObject, jsonPathKey, jsonPathString,
+  missingMatch, missingSql, normalizeText, parseMissing, startsWithMatch, startsWithSql, stringEntries, stringsOf,
+  unescapeValue,
+} from './shared.js';
+
+export interface StringValue extends ParsedValue {
+  /** Normalized for the default match and :contains; as given for :exact. */
+  text?: string;
+}
+
+const MODIFIERS = ['exact', 'contains'];
+
+const HUMAN_NAME_PARTS = ['family', 'given', 'prefix', 'suffix', 'text'];
+const ADDRESS_PARTS = ['line', 'city', 'district', 'state', 'postalCode', 'country', 'text'];
+
+/** The strings a value is searched by: itself, or the parts of a HumanName or Address. */
+function stringsIn(value: unknown): string[] {
+  if (typeof value === 'string') return value === '' ? [] : [value];
+  if (!isObject(value)) return [];
+  const isAddress = ADDRESS_PARTS.some((part) => part !== 'text' && part in value);
+  return (isAddress ? ADDRESS_PARTS : HUMAN_NAME_PARTS).flatMap((part) => stringsOf(value[part]));
+}
+
+function index(def: SearchParamDef, values: unknown[], into: SearchIndex): void {
+  const strings = values.flatMap(stringsIn);
+  addEntries(into, def.code, strings.map(normalizeText).filter((s) => s !== ''));
+  addEntries(into, `${def.code}:exact`, strings);
+}
+
+function parse(def: SearchParamDef, modifier: string | undefined, raw: string): StringValue {
+  checkModifier(def, modifier, MODIFIERS);
+  if (modifier === 'missing') return parseMissing(def, raw);
+  const value = cleanValue(def, modifier, unescapeValue(raw));
+  const text = modifier === 'exact' ? value : normalizeText(value);
+  if (text === '') throw invalid(def, modifier, 'a value is required');
+  return { raw, text };
+}
+
+/**
+ * A POSIX regular expression (PostgreSQL's like_regex) matching `text` literally: every ASCII
+ * punctuation character is backslash-escaped (`\` before a non-alphanumeric is always that
+ * character); letters, digits, spaces and non-ASCII characters stand for themselves.
+ */
+export const regexLiteral = (text: string): string => text.replace(/[!-/:-@[-`{-~]/g, '\\$&');
+
+const texts = (values: StringValue[]): string[] => values.flatMap((v) => v.text ?? []);
+
+function predicate(def: SearchParamDef, modifier: string | undefined, values: StringValue[], sp: string, binds: SqlBinds): string {
+  if (modifier === 'missing') return missingSql(sp, [def.code], values);
+  if (modifier === 'exact') return containsSql(sp, binds, `${def.code}:exact`, texts(values));
+  if (modifier === 'contains') {
+    // like_regex takes no variables: the whole jsonpath, user text included, is one bind.
+    const regexes = texts(values).map((t) => `@ like_regex ${jsonPathString(regexLiteral(t))}`);
+    const path = `${jsonPathKey(def.code)}[*] ? (${regexes.join(' || ') || 'false'})`;
+    return `jsonb_path_exists(${sp}, ${binds.add(path)}::jsonpath)`;
+  }
+  return startsWithSql(sp, binds, def.code, texts(values));
+}
+
+function matches(def: SearchParamDef, modifier: string | undefined, values: StringValue[], index: SearchIndex): boolean {
+  if (modifier === 'missing') return missingMatch(index, [def.code], values);
+  if (modifier === 'exact') return containsMatch(index, `${def.code}:exact`, texts(values));
+  if (modifier === 'contains') {
+    const stored = stringEntries(index, def.code);
+    return texts(values).some((t) => stored.some((s) => s.includes(t)));
+  }
+  return startsWithMatch(index, def.code, texts(values));
+}
+
+export const stringParam: ParamTypeModule<StringValue> = {
+  type: 'string',
+  modifiers: MODIFIERS,
+  index,
+  parse,
+  predicate,
+  matches,
+};

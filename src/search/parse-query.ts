@@ -1,0 +1,143 @@
+// Parses search parameters into a typed SearchQuery (FHIR R4 search.html): names and
+// modifiers validated against the registry, values parsed by their type's module.
+// Unknown or malformed parameters are a 400 naming the parameter, or, with
+// Prefer: handling=lenient, ignored and reported (search.html#errors).
+import type { OperationOutcomeIssue } from 'fhir/r4.js';
+import { badRequest, FhirError, issue } from '../fhir/errors.js';
+import { parseElementsParam, parseSummaryParam } from '../fhir/summary.js';
+import { moduleFor } from './params/modules.js';
+import type { Filter, SearchQuery, SortKey, TotalMode } from './query.js';
+import type { SearchRegistry } from './registry/registry.js';
+import type { ParsedValue } from './types.js';
+
+export interface ParseOptions {
+  lenient: boolean;
+  defaultCount: number;
+  maxCount: number;
+}
+
+/** Parameters that shape the result rather than filter it. */
+const RESULT_PARAMS = new Set(['_count', '_sort', '_summary', '_elements', '_total', '_page', '_format', '_pretty']);
+const NOT_YET = new Set(['_include', '_revinclude', '_has', '_text', '_content', '_list', '_query', '_contained', '_containedType', '_filter']);
+
+/** Splits on commas not escaped with a backslash (search.html#escaping). */
+export function splitValues(raw: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i];
+    if (c === '\\' && i + 1 < raw.length) {
+      current += c + raw[i + 1];
+      i++;
+    } else if (c === ',') {
+      out.push(current);
+      current = '';
+    } else current += c;
+  }
+  out.push(current);
+  return out;
+}
+
+export function parseSearchQuery(
+  registry: SearchRegistry,
+  resourceType: string,
+  params: URLSearchParams,
+  options: ParseOptions,
+): SearchQuery {
+  const warnings: OperationOutcomeIssue[] = [];
+  const query: SearchQuery = { resourceType, filters: [], sort: [], count: options.defaultCount, total: 'none', warnings };
+  for (const [name, value] of params) {
+    try {
+      if (RESULT_PARAMS.has(name)) applyResultParam(registry, query, name, value, options);
+      else query.filters.push(parseFilter(registry, resourceType, name, value));
+    } catch (error) {
+      if (!(error instanceof FhirError) || !options.lenient || error.status !== 400) throw error;
+      warnings.push(...error.outcome.issue.map((i) => ({ ...i, severity: 'warning' as const })));
+    }
+  }
+  return query;
+}
+
+function parseFilter(registry: SearchRegistry, type: string, name: string, value: string): Filter {
+  const [code, modifier, ...extra] = name.split(':');
+  if (code.includes('.') || extra.length > 0 || NOT_YET.has(code)) {
+    throw new FhirError(400, { code: 'not-supported', diagnostics: `Parameter '${name}' (chaining, _has, _include and full-text search) is not supported yet`, expression: [name] });
+  }
+  if (code === '_id') return parseIdFilter(name, modifier, value);
+  const def = registry.get(type, code);
+  if (!def) throw badRequest(`Unknown search parameter '${code}' for ${type}`, [name]);
+  if (code === '_lastUpdated') {
+    const dateModule = moduleFor('date');
+    if (modifier || !dateModule) throw badRequest(`Modifier ':${modifier}' is not valid for _lastUpdated`, [name]);
+    return { kind: 'lastUpdated', values: splitValues(value).map((v) => dateModule.parse(def, undefined, v)) };
+  }
+  const module = moduleFor(def.type);
+  if (!module) {
+    throw new FhirError(400, { code: 'not-supported', diagnostics: `Search parameter '${code}' of type ${def.type} is not supported yet`, expression: [name] });
+  }
+  if (modifier === 'missing') {
+    if (value !== 'true' && value !== 'false') throw badRequest(`${name} must be true or false`, [name]);
+    return { kind: 'index', def, modifier, values: [{ raw: value }] };
+  }
+  if (modifier !== undefined && !module.modifiers.includes(modifier) && !isTypeModifier(def.type, modifier)) {
+    throw badRequest(`Modifier ':${modifier}' is not valid for ${def.type} parameter '${code}'`, [name]);
+  }
+  const values: ParsedValue[] = splitValues(value).map((v) => module.parse(def, modifier, v));
+  return { kind: 'index', def, modifier, values };
+}
+
+/** Reference parameters take a resource type as modifier (subject:Patient). */
+const isTypeModifier = (type: string, modifier: string) => type === 'reference' && /^[A-Z][A-Za-z]+$/.test(modifier);
+
+function parseIdFilter(name: string, modifier: string | undefined, value: string): Filter {
+  if (modifier !== undefined && modifier !== 'not') throw badRequest(`Modifier ':${modifier}' is not valid for _id`, [name]);
+  const ids = splitValues(value).map((v) => v.replace(/\\(.)/g, '$1'));
+  if (ids.some((id) => id === '')) throw badRequest('_id needs a value', [name]);
+  return { kind: 'id', ids, negate: modifier === 'not' };
+}
+
+function applyResultParam(registry: SearchRegistry, query: SearchQuery, name: string, value: string, options: ParseOptions): void {
+  switch (name) {
+    case '_count': {
+      if (!/^\d{1,7}$/.test(value)) throw badRequest(`_count '${value}' is not a non-negative integer`, ['_count']);
+      query.count = Math.min(Number(value), options.maxCount);
+      return;
+    }
+    case '_total':
+      if (value !== 'none' && value !== 'estimate' && value !== 'accurate') throw badRequest(`_total must be none, estimate or accurate`, ['_total']);
+      query.total = value as TotalMode;
+      return;
+    case '_summary':
+      query.summary = parseSummaryParam(value, { allowCount: true });
+      if (query.summary === 'count') query.total = 'accurate';
+      return;
+    case '_elements':
+      query.elements = parseElementsParam(value);
+      return;
+    case '_sort':
+      query.sort = parseSort(registry, query.resourceType, value);
+      return;
+    case '_page':
+      query.page = value;
+      return;
+    default: // _format and _pretty are handled by the HTTP layer
+      return;
+  }
+}
+
+function parseSort(registry: SearchRegistry, type: string, value: string): SortKey[] {
+  return value.split(',').map((item) => {
+    const direction = item.startsWith('-') ? 'desc' : 'asc';
+    const code = item.replace(/^-/, '');
+    if (code === '_id' || code === '_lastUpdated') return { param: code, direction };
+    const def = registry.get(type, code);
+    if (!def) throw badRequest(`Unknown search parameter '${code}' in _sort`, ['_sort']);
+    if (!['date', 'number', 'quantity'].includes(def.type)) {
+      throw new FhirError(400, { code: 'not-supported', diagnostics: `Sorting by ${def.type} parameter '${code}' is not supported yet`, expression: ['_sort'] });
+    }
+    return { param: def, direction };
+  });
+}
+
+/** An OperationOutcome issue listing what lenient handling ignored. */
+export const lenientIssue = (warnings: OperationOutcomeIssue[]) => issue({ severity: 'warning', code: 'processing', diagnostics: warnings.map((w) => w.diagnostics).join('; ') });

@@ -1,0 +1,123 @@
+// SearchQuery -> SQL over one current resource table (FHIR R4 search.html). Identifiers come
+// only from the type registry and the parameter modules; every value is a bind parameter.
+import { tablesFor } from '../storage/table-names.js';
+import { decodeCursor, type CursorValue } from './cursor.js';
+import { moduleFor } from './params/modules.js';
+import { sortExpression as dateSort } from './params/date.js';
+import { sortExpression as numberSort } from './params/number.js';
+import { sortExpression as quantitySort } from './params/quantity.js';
+import type { Filter, SearchQuery, SortKey } from './query.js';
+import type { SearchParamDef, SqlBinds } from './types.js';
+
+const ALIAS = 'r';
+
+export class Binds implements SqlBinds {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/** `sp`-shaped jsonb for the last_updated column, so _lastUpdated reuses the date module. */
+const LAST_UPDATED_SP = `jsonb_build_object('_lastUpdated', jsonb_build_array(jsonb_build_array(floor(extract(epoch from ${ALIAS}.last_updated) * 1000), floor(extract(epoch from ${ALIAS}.last_updated) * 1000) + 1)))`;
+
+function filterSql(filter: Filter, binds: Binds, lastUpdatedDef: SearchParamDef | undefined): string {
+  switch (filter.kind) {
+    case 'id': {
+      const test = `${ALIAS}.id = ANY(${binds.add(filter.ids)}::text[])`;
+      return filter.negate ? `NOT (${test})` : test;
+    }
+    case 'lastUpdated': {
+      const date = moduleFor('date');
+      if (!date || !lastUpdatedDef) throw new Error('date module missing');
+      return date.predicate(lastUpdatedDef, undefined, filter.values, LAST_UPDATED_SP, binds);
+    }
+    case 'index': {
+      const module = moduleFor(filter.def.type);
+      if (!module) throw new Error(`no module for ${filter.def.type}`);
+      return module.predicate(filter.def, filter.modifier, filter.values, `${ALIAS}.sp`, binds);
+    }
+  }
+}
+
+/** The WHERE conditions shared by page and count queries. */
+export function whereClause(query: SearchQuery, tenantBind: string, binds: Binds, lastUpdatedDef?: SearchParamDef): string {
+  const conditions = [`${ALIAS}.tenant_id = ${tenantBind}`, `NOT ${ALIAS}.deleted`];
+  for (const filter of query.filters) conditions.push(`(${filterSql(filter, binds, lastUpdatedDef)})`);
+  return conditions.join(' AND ');
+}
+
+interface SortColumn {
+  expression: string;
+  direction: 'asc' | 'desc';
+  /** Substitute for NULL so keyset comparisons stay total (missing values sort last). */
+  nullValue: string;
+}
+
+function sortColumn(key: SortKey): SortColumn {
+  const dir = key.direction;
+  if (key.param === '_id') return { expression: `${ALIAS}.id`, direction: dir, nullValue: "''" };
+  if (key.param === '_lastUpdated') {
+    return { expression: `floor(extract(epoch from ${ALIAS}.last_updated) * 1000)`, direction: dir, nullValue: '0' };
+  }
+  const def = key.param;
+  const sp = `${ALIAS}.sp`;
+  const raw = def.type === 'date' ? dateSort(def, sp, dir) : def.type === 'number' ? numberSort(def, sp, dir) : quantitySort(def, sp, dir);
+  const missing = dir === 'asc' ? "'Infinity'::numeric" : "'-Infinity'::numeric";
+  return { expression: `COALESCE((${raw})::numeric, ${missing})`, direction: dir, nullValue: missing };
+}
+
+/** Sort columns, always ending with the id so the order is total (needed for keyset paging). */
+export function sortColumns(query: SearchQuery): SortColumn[] {
+  const columns = query.sort.filter((k) => k.param !== '_id').map(sortColumn);
+  const idKey = query.sort.find((k) => k.param === '_id');
+  columns.push(sortColumn(idKey ?? { param: '_id', direction: 'asc' }));
+  return columns;
+}
+
+/** Rows strictly after the cursor in the sort order: (a > x) OR (a = x AND b > y) ... */
+function keysetCondition(columns: SortColumn[], cursor: CursorValue[], binds: Binds): string {
+  const terms: string[] = [];
+  for (let i = 0; i < columns.length; i++) {
+    const parts: string[] = [];
+    for (let j = 0; j < i; j++) parts.push(`${columns[j].expression} = ${bindTyped(cursor[j], columns[j], binds)}`);
+    const op = columns[i].direction === 'asc' ? '>' : '<';
+    parts.push(`${columns[i].expression} ${op} ${bindTyped(cursor[i], columns[i], binds)}`);
+    terms.push(`(${parts.join(' AND ')})`);
+  }
+  return `(${terms.join(' OR ')})`;
+}
+
+function bindTyped(value: CursorValue, column: SortColumn, binds: Binds): string {
+  if (value === null) return column.nullValue;
+  return typeof value === 'number' || column.nullValue.endsWith('::numeric') ? `${binds.add(value)}::numeric` : `${binds.add(value)}::text`;
+}
+
+export interface PageStatement {
+  text: string;
+  values: unknown[];
+  sortColumnCount: number;
+}
+
+/** The statement for one page: count + 1 rows, so the caller knows whether a next page exists. */
+export function pageStatement(query: SearchQuery, tenantId: string, lastUpdatedDef?: SearchParamDef): PageStatement {
+  const binds = new Binds();
+  const t = tablesFor(query.resourceType);
+  const where = [whereClause(query, binds.add(tenantId), binds, lastUpdatedDef)];
+  const columns = sortColumns(query);
+  if (query.page) where.push(keysetCondition(columns, decodeCursor(query.page, columns.length), binds));
+  const keys = columns.map((c, i) => `${c.expression} AS k${i}`).join(', ');
+  const order = columns.map((c) => `${c.expression} ${c.direction.toUpperCase()}`).join(', ');
+  const text =
+    `SELECT ${ALIAS}.id, ${ALIAS}.version_id, ${ALIAS}.last_updated, ${ALIAS}.content, ${keys} ` +
+    `FROM ${t.current} ${ALIAS} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${binds.add(query.count + 1)}`;
+  return { text, values: binds.values, sortColumnCount: columns.length };
+}
+
+export function countStatement(query: SearchQuery, tenantId: string, lastUpdatedDef?: SearchParamDef): { text: string; values: unknown[] } {
+  const binds = new Binds();
+  const t = tablesFor(query.resourceType);
+  const text = `SELECT count(*)::bigint AS n FROM ${t.current} ${ALIAS} WHERE ${whereClause(query, binds.add(tenantId), binds, lastUpdatedDef)}`;
+  return { text, values: binds.values };
+}

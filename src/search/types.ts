@@ -1,0 +1,76 @@
+// Contracts of the search engine (FHIR R4 search.html). ARCHITECTURE.md "Search": the
+// registry is compiled once and frozen; a query is parsed into typed values, planned, and
+// turned into SQL with bind parameters only. Each parameter type is one module holding the
+// write side (index entries), the read side (SQL predicate) and an in-memory matcher; the
+// matcher and the SQL both work on the SAME index entries, so they can be tested against
+// each other.
+//
+// Index storage: every current resource table has a column `sp jsonb`, an object mapping a
+// key (the parameter code, or `code:suffix` for a modifier-specific variant) to an array of
+// entries whose shape the parameter type's module defines. One GIN (jsonb_path_ops) index
+// on `sp` serves containment lookups for every token/reference/uri/exact-string parameter.
+import type { JsonObject } from '../fhir/types.js';
+
+export type SearchParamType =
+  | 'number'
+  | 'date'
+  | 'string'
+  | 'token'
+  | 'reference'
+  | 'composite'
+  | 'quantity'
+  | 'uri'
+  | 'special';
+
+export interface CompositeComponent {
+  /** Canonical URL of the component's SearchParameter. */
+  definition: string;
+  /** FHIRPath relative to each composite root. */
+  expression: string;
+}
+
+/** One SearchParameter compiled for one resource type. Frozen. */
+export interface SearchParamDef {
+  code: string;
+  type: SearchParamType;
+  url: string;
+  resourceType: string;
+  /** The FHIRPath branches that apply to this resource type, joined by ' | '. */
+  expression: string;
+  /** Allowed target types for reference parameters (empty = any). */
+  targets: readonly string[];
+  components?: readonly CompositeComponent[];
+  /** Evaluates the expression: the matching elements (primitives or JSON objects). */
+  extract(resource: JsonObject): unknown[];
+}
+
+/** The index of one resource: the value of its `sp` column. */
+export type SearchIndex = Record<string, unknown[]>;
+
+/** Collects bind values for one SQL statement and hands out $n placeholders. */
+export interface SqlBinds {
+  add(value: unknown): string;
+}
+
+/** A parsed query value of one parameter type (shape owned by the type's module). */
+export interface ParsedValue {
+  raw: string;
+}
+
+/** One module per parameter type (search.html#ptypes). */
+export interface ParamTypeModule<V extends ParsedValue = ParsedValue> {
+  readonly type: SearchParamType;
+  /** Modifiers this type accepts (search.html#modifiers), besides :missing which all accept. */
+  readonly modifiers: readonly string[];
+  /** Adds the index entries for `values` (the results of def.extract) to `into`. */
+  index(def: SearchParamDef, values: unknown[], into: SearchIndex): void;
+  /** Parses one value (after splitting on unescaped commas); throws FhirError 400 naming the parameter. */
+  parse(def: SearchParamDef, modifier: string | undefined, raw: string): V;
+  /**
+   * SQL predicate true when ANY of `values` matches (comma = OR), over the jsonb column
+   * reference `sp` (e.g. `r.sp`). Values only as binds; keys only from def.code.
+   */
+  predicate(def: SearchParamDef, modifier: string | undefined, values: V[], sp: string, binds: SqlBinds): string;
+  /** The same decision in memory, on an index built by `index`. */
+  matches(def: SearchParamDef, modifier: string | undefined, values: V[], index: SearchIndex): boolean;
+}

@@ -1,0 +1,50 @@
+// Recomputes the search index (`sp`) of stored resources, in batches, for operators
+// (`hearth reindex`): rows written before the index existed, or after the set of search
+// parameters changed. Runs as the owning role over all tenants.
+import type pg from 'pg';
+import { RESOURCE_TYPES } from '../../fhir/resource-types.js';
+import type { JsonObject } from '../../fhir/types.js';
+import { tablesFor } from '../table-names.js';
+
+export interface ReindexOptions {
+  types?: readonly string[];
+  /** Only rows whose index is missing (default) or every row. */
+  onlyMissing?: boolean;
+  batchSize?: number;
+  onProgress?: (type: string, done: number) => void;
+}
+
+export async function reindex(pool: pg.Pool, indexer: (resource: JsonObject) => object, options: ReindexOptions = {}): Promise<number> {
+  let total = 0;
+  for (const type of options.types ?? RESOURCE_TYPES) {
+    total += await reindexType(pool, type, indexer, options);
+  }
+  return total;
+}
+
+async function reindexType(pool: pg.Pool, type: string, indexer: (resource: JsonObject) => object, options: ReindexOptions): Promise<number> {
+  const t = tablesFor(type);
+  const batch = options.batchSize ?? 500;
+  const missingOnly = options.onlyMissing ?? true ? 'AND sp IS NULL' : '';
+  let after: [string, string] = ['', ''];
+  let done = 0;
+  for (;;) {
+    const { rows } = await pool.query<{ tenant_id: string; id: string; version_id: number; content: string }>(
+      `SELECT tenant_id, id, version_id, content FROM ${t.current} WHERE NOT deleted ${missingOnly} ` +
+        `AND (tenant_id, id) > ($1, $2) ORDER BY tenant_id, id LIMIT $3`,
+      [after[0], after[1], batch],
+    );
+    if (rows.length === 0) return done;
+    const indexes = rows.map((r) => JSON.stringify(indexer(JSON.parse(r.content) as JsonObject)));
+    // One statement per batch; the version guard skips rows rewritten meanwhile (their writer indexed them).
+    await pool.query(
+      `UPDATE ${t.current} AS c SET sp = u.sp::jsonb FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS u(tenant_id, id, version_id, sp) ` +
+        'WHERE c.tenant_id = u.tenant_id AND c.id = u.id AND c.version_id = u.version_id',
+      [rows.map((r) => r.tenant_id), rows.map((r) => r.id), rows.map((r) => r.version_id), indexes],
+    );
+    done += rows.length;
+    options.onProgress?.(type, done);
+    const last = rows[rows.length - 1];
+    after = [last.tenant_id, last.id];
+  }
+}

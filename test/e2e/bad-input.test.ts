@@ -5,10 +5,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { requireServices } from '../support/services.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { FHIR_JSON } from '../support/http.js';
+import { useTestServer } from '../support/test-server.js';
 
-const FHIR_JSON = 'application/fhir+json';
 const JSON_HEADERS = { 'content-type': FHIR_JSON };
 
 interface Issue {
@@ -116,31 +115,20 @@ function rawPost(url: string, body: Buffer, headers: Record<string, string>, chu
 }
 
 describe('bad input (e2e, postgres)', function () {
-  let server: TestServer;
-  let base: string;
-
-  before(async function () {
-    await requireServices(this);
-    server = await startTestServer('postgres');
-  });
-  after(async () => {
-    await server?.stop();
-  });
-  beforeEach(async () => {
-    if (server) base = await server.newTenantBase();
-  });
+  const hearth = useTestServer('postgres');
+  const tenant = hearth.useTenant();
 
   it('invalid JSON → 400 structure with the position, nothing stored', async () => {
-    const reply = await post(`${base}/Patient`, '{"resourceType":"Patient","active":tru}');
+    const reply = await post(`${tenant.base}/Patient`, '{"resourceType":"Patient","active":tru}');
     singleIssue(reply, 400, 'structure', /^Invalid JSON at line 1, column \d+ \(position \d+\)/);
     const cut = '{"resourceType":"Patient","name":[{"family":"X"';
-    const truncated = await post(`${base}/Patient`, cut);
+    const truncated = await post(`${tenant.base}/Patient`, cut);
     singleIssue(truncated, 400, 'structure', new RegExp(`^Invalid JSON at line 1, column ${cut.length + 1} \\(position ${cut.length}\\): `));
-    await assertNothingStored(base);
+    await assertNothingStored(tenant.base);
   });
 
   it('a resource failing the R4 JSON Schema → 400 with one issue per problem and element paths', async () => {
-    const reply = await post(`${base}/Patient`, JSON.stringify({ resourceType: 'Patient', foo: 1, birthDate: 'not-a-date' }));
+    const reply = await post(`${tenant.base}/Patient`, JSON.stringify({ resourceType: 'Patient', foo: 1, birthDate: 'not-a-date' }));
     const issues = outcome(reply, 400);
     assert.equal(issues.length, 2, JSON.stringify(issues));
     const byPath = new Map(issues.map((i) => [i.expression?.join(','), i]));
@@ -152,32 +140,32 @@ describe('bad input (e2e, postgres)', function () {
     assert.match(foo.diagnostics ?? '', /Unknown element 'foo'/);
     assert.equal(birthDate.code, 'value');
     assert.match(birthDate.diagnostics ?? '', /'not-a-date' does not match the pattern for date/);
-    await assertNothingStored(base);
+    await assertNothingStored(tenant.base);
   });
 
   it('resourceType in the body differing from the URL type → 400 naming resourceType', async () => {
-    const reply = await post(`${base}/Patient`, JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'x' } }));
+    const reply = await post(`${tenant.base}/Patient`, JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'x' } }));
     singleIssue(reply, 400, 'invalid', /resourceType 'Observation' in the body does not match 'Patient' in the URL/, ['resourceType']);
-    const put = await send(`${base}/Patient/p1`, { method: 'PUT', headers: JSON_HEADERS, body: JSON.stringify({ resourceType: 'Observation', id: 'p1' }) });
+    const put = await send(`${tenant.base}/Patient/p1`, { method: 'PUT', headers: JSON_HEADERS, body: JSON.stringify({ resourceType: 'Observation', id: 'p1' }) });
     singleIssue(put, 400, 'invalid', /resourceType 'Observation' in the body does not match 'Patient'/, ['resourceType']);
-    await assertNothingStored(base);
+    await assertNothingStored(tenant.base);
   });
 
   it('PUT with a body id different from the URL id → 400 naming Patient.id, neither id stored', async () => {
-    const reply = await send(`${base}/Patient/url-id`, {
+    const reply = await send(`${tenant.base}/Patient/url-id`, {
       method: 'PUT',
       headers: JSON_HEADERS,
       body: JSON.stringify({ resourceType: 'Patient', id: 'body-id', active: true }),
     });
     singleIssue(reply, 400, 'invalid', /id 'body-id' in the body does not match 'url-id' in the URL/, ['Patient.id']);
-    await assertNotFound(`${base}/Patient/url-id`);
-    await assertNotFound(`${base}/Patient/body-id`);
-    await assertNothingStored(base);
+    await assertNotFound(`${tenant.base}/Patient/url-id`);
+    await assertNotFound(`${tenant.base}/Patient/body-id`);
+    await assertNothingStored(tenant.base);
   });
 
   it('an invalid id in the URL (bad characters, 65 characters) → 400 naming Patient.id', async () => {
     const idRule = /an id is 1 to 64 characters from A-Z, a-z, 0-9, '-' and '.'/;
-    const bad = await send(`${base}/Patient/bad_id!`, {
+    const bad = await send(`${tenant.base}/Patient/bad_id!`, {
       method: 'PUT',
       headers: JSON_HEADERS,
       body: JSON.stringify({ resourceType: 'Patient', id: 'bad_id!' }),
@@ -185,72 +173,72 @@ describe('bad input (e2e, postgres)', function () {
     const i = singleIssue(bad, 400, 'invalid', idRule, ['Patient.id']);
     assert.match(i.diagnostics ?? '', /Invalid id 'bad_id!'/);
     const long = 'a'.repeat(65);
-    const tooLong = await send(`${base}/Patient/${long}`, {
+    const tooLong = await send(`${tenant.base}/Patient/${long}`, {
       method: 'PUT',
       headers: JSON_HEADERS,
       body: JSON.stringify({ resourceType: 'Patient', id: long }),
     });
     singleIssue(tooLong, 400, 'invalid', idRule, ['Patient.id']);
-    const read = await send(`${base}/Patient/bad_id!`);
+    const read = await send(`${tenant.base}/Patient/bad_id!`);
     singleIssue(read, 400, 'invalid', idRule, ['Patient.id']);
     // 64 characters is the maximum and is fine: the limit is exactly 64.
     const ok = 'b'.repeat(64);
-    const created = await send(`${base}/Patient/${ok}`, { method: 'PUT', headers: JSON_HEADERS, body: JSON.stringify({ resourceType: 'Patient', id: ok }) });
+    const created = await send(`${tenant.base}/Patient/${ok}`, { method: 'PUT', headers: JSON_HEADERS, body: JSON.stringify({ resourceType: 'Patient', id: ok }) });
     assert.equal(created.status, 201, created.text);
-    const history = await send(`${base}/_history`);
+    const history = await send(`${tenant.base}/_history`);
     assert.deepEqual(history.json.entry.map((e: any) => e.resource.id), [ok], 'only the valid id was stored');
   });
 
   it('an unknown resource type → 404 not-found naming it, nothing stored', async () => {
-    const reply = await post(`${base}/Foo`, JSON.stringify({ resourceType: 'Foo' }));
+    const reply = await post(`${tenant.base}/Foo`, JSON.stringify({ resourceType: 'Foo' }));
     singleIssue(reply, 404, 'not-found', /Unknown resource type 'Foo'/);
-    const read = await send(`${base}/patient/1`);
+    const read = await send(`${tenant.base}/patient/1`);
     singleIssue(read, 404, 'not-found', /Unknown resource type 'patient'/);
-    await assertNothingStored(base);
+    await assertNothingStored(tenant.base);
   });
 
   it('JSON Patch that is not an array → 400, the resource keeps version 1', async () => {
-    const created = await post(`${base}/Patient`, JSON.stringify({ resourceType: 'Patient', active: false }));
+    const created = await post(`${tenant.base}/Patient`, JSON.stringify({ resourceType: 'Patient', active: false }));
     assert.equal(created.status, 201, created.text);
     const id = created.json.id as string;
-    const reply = await send(`${base}/Patient/${id}`, {
+    const reply = await send(`${tenant.base}/Patient/${id}`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json-patch+json' },
       body: JSON.stringify({ op: 'replace', path: '/active', value: true }),
     });
     singleIssue(reply, 400, 'invalid', /JSON Patch body must be a JSON array/);
-    const read = await send(`${base}/Patient/${id}`);
+    const read = await send(`${tenant.base}/Patient/${id}`);
     assert.equal(read.status, 200);
     assert.equal(read.json.meta.versionId, '1');
     assert.equal(read.json.active, false);
-    const history = await send(`${base}/Patient/${id}/_history`);
+    const history = await send(`${tenant.base}/Patient/${id}/_history`);
     assert.equal(history.json.entry.length, 1);
   });
 
   it('an unknown path (/fhir/Patient/{id}/foo) → 404, nothing stored', async () => {
     const id = `nf-${randomUUID().slice(0, 8)}`;
-    const reply = await send(`${server.origin}/fhir/Patient/${id}/foo`);
+    const reply = await send(`${hearth.server.origin}/fhir/Patient/${id}/foo`);
     singleIssue(reply, 404, 'not-found', new RegExp(`No such path: Patient/${id}/foo`));
-    const put = await send(`${base}/Patient/${id}/foo`, { method: 'PUT', headers: JSON_HEADERS, body: JSON.stringify({ resourceType: 'Patient', id }) });
+    const put = await send(`${tenant.base}/Patient/${id}/foo`, { method: 'PUT', headers: JSON_HEADERS, body: JSON.stringify({ resourceType: 'Patient', id }) });
     singleIssue(put, 404, 'not-found', /No such path/);
-    const outside = await send(`${server.origin}/api/Patient`);
+    const outside = await send(`${hearth.server.origin}/api/Patient`);
     singleIssue(outside, 404, 'not-found', /No FHIR endpoint at \/api\/Patient/);
-    await assertNotFound(`${base}/Patient/${id}`);
-    await assertNothingStored(base);
+    await assertNotFound(`${tenant.base}/Patient/${id}`);
+    await assertNothingStored(tenant.base);
   });
 
   it('a method not allowed (POST /fhir/Patient/{id}) → 405 listing the allowed methods, nothing stored', async () => {
     const id = `na-${randomUUID().slice(0, 8)}`;
-    const reply = await post(`${server.origin}/fhir/Patient/${id}`, JSON.stringify({ resourceType: 'Patient', id }));
+    const reply = await post(`${hearth.server.origin}/fhir/Patient/${id}`, JSON.stringify({ resourceType: 'Patient', id }));
     singleIssue(reply, 405, 'not-supported', new RegExp(`POST is not allowed on Patient/${id}; allowed: GET, PUT, PATCH, DELETE`));
-    await assertNotFound(`${server.origin}/fhir/Patient/${id}`);
-    const tenant = await post(`${base}/Patient/${id}`, JSON.stringify({ resourceType: 'Patient', id }));
-    singleIssue(tenant, 405, 'not-supported', /POST is not allowed/);
-    await assertNothingStored(base);
+    await assertNotFound(`${hearth.server.origin}/fhir/Patient/${id}`);
+    const inTenant = await post(`${tenant.base}/Patient/${id}`, JSON.stringify({ resourceType: 'Patient', id }));
+    singleIssue(inTenant, 405, 'not-supported', /POST is not allowed/);
+    await assertNothingStored(tenant.base);
   });
 
   it('a 405 carries an Allow header (RFC 9110 §15.5.6: the server MUST send Allow with 405)', async () => {
-    const reply = await post(`${base}/Patient/x1`, JSON.stringify({ resourceType: 'Patient', id: 'x1' }));
+    const reply = await post(`${tenant.base}/Patient/x1`, JSON.stringify({ resourceType: 'Patient', id: 'x1' }));
     assert.equal(reply.status, 405);
     const allow = (reply.headers.get('allow') ?? '').split(',').map((m) => m.trim());
     for (const method of ['GET', 'PUT', 'PATCH', 'DELETE']) assert.ok(allow.includes(method), `Allow: ${reply.headers.get('allow')}`);
@@ -258,15 +246,15 @@ describe('bad input (e2e, postgres)', function () {
   });
 
   it('__proto__ and constructor keys → 400 naming the key, nothing stored, no prototype pollution', async () => {
-    const proto = await post(`${base}/Patient`, '{"resourceType":"Patient","__proto__":{"polluted":"yes"}}');
+    const proto = await post(`${tenant.base}/Patient`, '{"resourceType":"Patient","__proto__":{"polluted":"yes"}}');
     singleIssue(proto, 400, 'invalid', /Property name '__proto__' is not allowed/, ['Patient.__proto__']);
-    const nested = await post(`${base}/Patient`, '{"resourceType":"Patient","name":[{"family":"A","__proto__":{"polluted":"yes"}}]}');
+    const nested = await post(`${tenant.base}/Patient`, '{"resourceType":"Patient","name":[{"family":"A","__proto__":{"polluted":"yes"}}]}');
     singleIssue(nested, 400, 'invalid', /Property name '__proto__' is not allowed/, ['Patient.name[0].__proto__']);
-    const ctor = await post(`${base}/Patient`, '{"resourceType":"Patient","constructor":{"prototype":{"polluted":"yes"}}}');
+    const ctor = await post(`${tenant.base}/Patient`, '{"resourceType":"Patient","constructor":{"prototype":{"polluted":"yes"}}}');
     singleIssue(ctor, 400, 'invalid', /Property name 'constructor' is not allowed/, ['Patient.constructor']);
-    const patchTarget = await post(`${base}/Patient`, JSON.stringify({ resourceType: 'Patient' }));
+    const patchTarget = await post(`${tenant.base}/Patient`, JSON.stringify({ resourceType: 'Patient' }));
     assert.equal(patchTarget.status, 201);
-    const patch = await send(`${base}/Patient/${patchTarget.json.id}`, {
+    const patch = await send(`${tenant.base}/Patient/${patchTarget.json.id}`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json-patch+json' },
       body: JSON.stringify([{ op: 'add', path: '/__proto__/polluted', value: 'yes' }]),
@@ -276,7 +264,7 @@ describe('bad input (e2e, postgres)', function () {
     assert.equal(({} as any).polluted, undefined);
     assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false);
     assert.equal((Object as any).polluted, undefined);
-    const history = await send(`${base}/_history`);
+    const history = await send(`${tenant.base}/_history`);
     assert.equal(history.json.entry.length, 1, 'only the plain Patient was stored');
     assert.equal(history.json.entry[0].resource.meta.versionId, '1');
   });
@@ -284,90 +272,78 @@ describe('bad input (e2e, postgres)', function () {
   it('a raw NUL byte inside a string → 400, nothing stored', async () => {
     const before = '{"resourceType":"Patient","name":[{"family":"Ab';
     const body = Buffer.concat([Buffer.from(before), Buffer.from([0x00]), Buffer.from('cd"}]}')]);
-    const reply = await post(`${base}/Patient`, body);
+    const reply = await post(`${tenant.base}/Patient`, body);
     singleIssue(reply, 400, 'invalid', new RegExp(`Request body contains a NUL character at line 1, column ${before.length + 1} \\(position ${before.length}\\)`));
-    await assertNothingStored(base);
+    await assertNothingStored(tenant.base);
   });
 
   it('an escaped \\u0000 inside a string → 400 naming the element, nothing stored', async () => {
-    const reply = await post(`${base}/Patient`, '{"resourceType":"Patient","name":[{"family":"Ab\\u0000cd"}]}');
+    const reply = await post(`${tenant.base}/Patient`, '{"resourceType":"Patient","name":[{"family":"Ab\\u0000cd"}]}');
     singleIssue(reply, 400, 'invalid', /String contains a NUL character/, ['Patient.name[0].family']);
-    const inKey = await post(`${base}/Patient`, '{"resourceType":"Patient","a\\u0000b":1}');
+    const inKey = await post(`${tenant.base}/Patient`, '{"resourceType":"Patient","a\\u0000b":1}');
     singleIssue(inKey, 400, 'invalid', /Property name contains a NUL character/);
-    await assertNothingStored(base);
+    await assertNothingStored(tenant.base);
   });
 
   it('invalid UTF-8 bytes (0xC3 0x28) → 400, nothing stored', async () => {
     const body = Buffer.concat([Buffer.from('{"resourceType":"Patient","name":[{"family":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}]}')]);
-    const reply = await post(`${base}/Patient`, body);
+    const reply = await post(`${tenant.base}/Patient`, body);
     singleIssue(reply, 400, 'invalid', /Request body is not valid UTF-8/);
-    const lone = await post(`${base}/Patient`, Buffer.concat([Buffer.from('{"resourceType":"Patient","gender":"'), Buffer.from([0xff]), Buffer.from('"}')]));
+    const lone = await post(`${tenant.base}/Patient`, Buffer.concat([Buffer.from('{"resourceType":"Patient","gender":"'), Buffer.from([0xff]), Buffer.from('"}')]));
     singleIssue(lone, 400, 'invalid', /not valid UTF-8/);
-    await assertNothingStored(base);
+    await assertNothingStored(tenant.base);
   });
 
   it('XML in Accept → 406 saying JSON is supported, nothing stored', async () => {
-    const read = await send(`${base}/metadata`, { headers: { accept: 'application/fhir+xml' } });
+    const read = await send(`${tenant.base}/metadata`, { headers: { accept: 'application/fhir+xml' } });
     singleIssue(read, 406, 'not-supported', /Accept 'application\/fhir\+xml'.*supports JSON only: application\/fhir\+json or application\/json/);
-    const create = await post(`${base}/Patient`, JSON.stringify(validPatient()), { ...JSON_HEADERS, accept: 'application/xml' });
+    const create = await post(`${tenant.base}/Patient`, JSON.stringify(validPatient()), { ...JSON_HEADERS, accept: 'application/xml' });
     singleIssue(create, 406, 'not-supported', /supports JSON only/);
-    await assertNothingStored(base);
+    await assertNothingStored(tenant.base);
   });
 
   it('XML Content-Type on POST → 415 saying JSON is supported, nothing stored', async () => {
-    const reply = await post(`${base}/Patient`, '<Patient xmlns="http://hl7.org/fhir"><active value="true"/></Patient>', {
+    const reply = await post(`${tenant.base}/Patient`, '<Patient xmlns="http://hl7.org/fhir"><active value="true"/></Patient>', {
       'content-type': 'application/fhir+xml',
     });
     singleIssue(reply, 415, 'not-supported', /Content-Type 'application\/fhir\+xml' is not supported\. .*supports JSON only/);
-    await assertNothingStored(base);
+    await assertNothingStored(tenant.base);
   });
 
   it('_format=xml → 406, nothing stored', async () => {
-    const read = await send(`${base}/metadata?_format=xml`);
+    const read = await send(`${tenant.base}/metadata?_format=xml`);
     singleIssue(read, 406, 'not-supported', /_format 'xml' is not supported\. .*supports JSON only/);
-    const create = await post(`${base}/Patient?_format=application/fhir%2Bxml`, JSON.stringify(validPatient()));
+    const create = await post(`${tenant.base}/Patient?_format=application/fhir%2Bxml`, JSON.stringify(validPatient()));
     singleIssue(create, 406, 'not-supported', /_format 'application\/fhir\+xml' is not supported/);
-    await assertNothingStored(base);
+    await assertNothingStored(tenant.base);
   });
 
   it('text/plain Content-Type (even with a valid JSON body) → 415, nothing stored', async () => {
-    const reply = await post(`${base}/Patient`, JSON.stringify(validPatient()), { 'content-type': 'text/plain;charset=utf-8' });
+    const reply = await post(`${tenant.base}/Patient`, JSON.stringify(validPatient()), { 'content-type': 'text/plain;charset=utf-8' });
     singleIssue(reply, 415, 'not-supported', /Content-Type 'text\/plain' is not supported/);
-    const missing = await post(`${base}/Patient`, new TextEncoder().encode(JSON.stringify(validPatient())), {});
+    const missing = await post(`${tenant.base}/Patient`, new TextEncoder().encode(JSON.stringify(validPatient())), {});
     singleIssue(missing, 415, 'not-supported', /A missing Content-Type is not supported/);
-    await assertNothingStored(base);
+    await assertNothingStored(tenant.base);
   });
 
   it('POST with an empty (or whitespace-only) body → 400, nothing stored', async () => {
-    const empty = await post(`${base}/Patient`, '');
+    const empty = await post(`${tenant.base}/Patient`, '');
     singleIssue(empty, 400, 'required', /POST needs a request body/);
-    const blank = await post(`${base}/Patient`, ' \r\n\t ');
+    const blank = await post(`${tenant.base}/Patient`, ' \r\n\t ');
     singleIssue(blank, 400, 'invalid', /Request body is empty/);
-    const put = await send(`${base}/Patient/e1`, { method: 'PUT', headers: JSON_HEADERS, body: '' });
+    const put = await send(`${tenant.base}/Patient/e1`, { method: 'PUT', headers: JSON_HEADERS, body: '' });
     singleIssue(put, 400, 'required', /PUT needs a request body/);
-    await assertNothingStored(base);
+    await assertNothingStored(tenant.base);
   });
 
   it('none of the refusals above is a 5xx: a valid Patient is still accepted afterwards', async () => {
-    const reply = await post(`${base}/Patient`, JSON.stringify(validPatient()));
+    const reply = await post(`${tenant.base}/Patient`, JSON.stringify(validPatient()));
     assert.equal(reply.status, 201, reply.text);
     assert.equal(reply.json.name[0].family, 'Fuzzington');
   });
 
   describe('configured limits', function () {
-    let limited: TestServer;
-    let limitedBase: string;
-
-    before(async function () {
-      await requireServices(this);
-      limited = await startTestServer('postgres', { maxBodyBytes: 4096, maxJsonDepth: 16 });
-    });
-    after(async () => {
-      await limited?.stop();
-    });
-    beforeEach(async () => {
-      if (limited) limitedBase = await limited.newTenantBase();
-    });
+    const limited = useTestServer('postgres', { maxBodyBytes: 4096, maxJsonDepth: 16 }).useTenant();
 
     const patientOfSize = (bytes: number) => {
       const skeleton = JSON.stringify({ resourceType: 'Patient', name: [{ family: '' }] });
@@ -377,25 +353,25 @@ describe('bad input (e2e, postgres)', function () {
     it('a body over maxBodyBytes (8 KB against 4096) → 413 too-costly, nothing stored', async () => {
       const body = patientOfSize(8192);
       assert.equal(Buffer.byteLength(body), 8192);
-      const reply = await post(`${limitedBase}/Patient`, body);
+      const reply = await post(`${limited.base}/Patient`, body);
       singleIssue(reply, 413, 'too-costly', /exceeds the configured limit \(HEARTH_MAX_BODY_BYTES\)/);
       // Without Content-Length (chunked), the limit applies to the bytes actually read.
-      const chunked = await rawPost(`${limitedBase}/Patient`, Buffer.from(body), JSON_HEADERS, true);
+      const chunked = await rawPost(`${limited.base}/Patient`, Buffer.from(body), JSON_HEADERS, true);
       assert.equal(chunked.status, 413, chunked.text);
       assert.equal(JSON.parse(chunked.text).issue[0].code, 'too-costly');
-      await assertNothingStored(limitedBase);
+      await assertNothingStored(limited.base);
       // Just under the limit is accepted: the configured limit, not some other, is in force.
-      const fits = await post(`${limitedBase}/Patient`, patientOfSize(4000));
+      const fits = await post(`${limited.base}/Patient`, patientOfSize(4000));
       assert.equal(fits.status, 201, fits.text);
     });
 
     it('JSON nested deeper than maxJsonDepth (16) → 400 structure naming the limit, nothing stored', async () => {
       const depth = 20;
       const body = `{"resourceType":"Patient","extension":${'['.repeat(depth)}${']'.repeat(depth)}}`;
-      const reply = await post(`${limitedBase}/Patient`, body);
+      const reply = await post(`${limited.base}/Patient`, body);
       const i = singleIssue(reply, 400, 'structure', /JSON nesting is deeper than the limit of 16/);
       assert.match(i.expression?.[0] ?? '', /^Patient\.extension(\[0\])+$/);
-      await assertNothingStored(limitedBase);
+      await assertNothingStored(limited.base);
     });
   });
 
@@ -456,7 +432,7 @@ describe('bad input (e2e, postgres)', function () {
     }
 
     it('200 random mutations of a valid Patient: every answer is 201 or a 4xx OperationOutcome, never 5xx', async () => {
-      const fuzzBase = await server.newTenantBase();
+      const fuzzBase = await hearth.server.newTenantBase();
       const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
       const rand = prng(seed);
       const statuses = new Map<number, number>();
@@ -487,7 +463,7 @@ describe('bad input (e2e, postgres)', function () {
       assert.equal(history.status, 200);
       assert.equal(history.json.entry?.length ?? 0, created, `statuses ${JSON.stringify([...statuses])}`);
       // And the server still answers.
-      const metadata = await send(`${server.origin}/fhir/metadata`);
+      const metadata = await send(`${hearth.server.origin}/fhir/metadata`);
       assert.equal(metadata.status, 200);
       assert.equal(metadata.json.resourceType, 'CapabilityStatement');
     });

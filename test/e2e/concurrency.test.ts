@@ -4,21 +4,9 @@
 // which must be just as correct.
 import assert from 'node:assert/strict';
 import type { Bundle, Patient } from 'fhir/r4.js';
-import { Client, type FhirResource } from 'fhir-kit-client';
-import { requireServices } from '../support/services.js';
-import { DATABASE_MODES, startTestServer, type TestServer } from '../support/test-server.js';
-
-const FHIR_JSON = 'application/fhir+json';
-
-async function http<T = any>(url: string, init: RequestInit & { json?: unknown; contentType?: string } = {}): Promise<{ status: number; headers: Headers; body: T }> {
-  const { json, contentType, ...rest } = init;
-  const headers = new Headers(rest.headers);
-  headers.set('accept', FHIR_JSON);
-  if (json !== undefined) headers.set('content-type', contentType ?? FHIR_JSON);
-  const res = await fetch(url, { ...rest, headers, body: json === undefined ? rest.body : JSON.stringify(json) });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T };
-}
+import type { FhirResource } from 'fhir-kit-client';
+import { http } from '../support/http.js';
+import { DATABASE_MODES, useTestServer } from '../support/test-server.js';
 
 const asResource = (r: object) => r as unknown as FhirResource;
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -26,25 +14,12 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 for (const mode of DATABASE_MODES) {
   describe(`concurrent writes end to end (${mode})`, function () {
     this.timeout(60_000);
-    let server: TestServer;
-    let base: string;
-    let client: Client;
-
-    before(async function () {
-      await requireServices(this);
-      server = await startTestServer(mode);
-    });
-    after(async () => {
-      await server?.stop();
-    });
-    beforeEach(async () => {
-      base = await server.newTenantBase();
-      client = new Client({ baseUrl: base });
-    });
+    const hearth = useTestServer(mode);
+    const tenant = hearth.useTenant();
 
     /** Every version of Patient/id from instance history, newest first, with its content. */
     async function versions(id: string): Promise<Array<{ version: number; family?: string }>> {
-      const res = await http<Bundle>(`${base}/Patient/${id}/_history?_count=1000`);
+      const res = await http<Bundle>(`${tenant.base}/Patient/${id}/_history?_count=1000`);
       assert.equal(res.status, 200);
       return (res.body.entry ?? []).map((e) => ({
         version: Number(/^W\/"(\d+)"$/.exec(e.response?.etag ?? '')?.[1]),
@@ -53,10 +28,10 @@ for (const mode of DATABASE_MODES) {
     }
 
     const put = (id: string, family: string) =>
-      http<Patient>(`${base}/Patient/${id}`, { method: 'PUT', json: { resourceType: 'Patient', id, name: [{ family }] } });
+      http<Patient>(`${tenant.base}/Patient/${id}`, { method: 'PUT', json: { resourceType: 'Patient', id, name: [{ family }] } });
 
     it('20 parallel PUTs to one resource: all succeed with distinct versions 2..21, history gapless', async () => {
-      const created = (await client.create({ resourceType: 'Patient', body: asResource({ resourceType: 'Patient', name: [{ family: 'initial' }] }) })) as unknown as Patient;
+      const created = (await tenant.client.create({ resourceType: 'Patient', body: asResource({ resourceType: 'Patient', name: [{ family: 'initial' }] }) })) as unknown as Patient;
       const id = created.id as string;
       const families = range(1, 20).map((i) => `writer-${i}`);
       const results = await Promise.all(families.map((f) => put(id, f)));
@@ -69,7 +44,7 @@ for (const mode of DATABASE_MODES) {
       const returned = results.map((r) => Number(r.body.meta?.versionId)).sort((a, b) => a - b);
       assert.deepEqual(returned, range(2, 21), 'distinct versions 2..21');
 
-      const current = (await client.read({ resourceType: 'Patient', id })) as unknown as Patient;
+      const current = (await tenant.client.read({ resourceType: 'Patient', id })) as unknown as Patient;
       assert.equal(current.meta?.versionId, '21');
       // The current content is the write that got version 21.
       const last = results.find((r) => r.body.meta?.versionId === '21');
@@ -97,19 +72,19 @@ for (const mode of DATABASE_MODES) {
 
       const history = await versions(id);
       assert.deepEqual(history.map((h) => h.version), range(1, 10).reverse());
-      const current = (await client.read({ resourceType: 'Patient', id })) as unknown as Patient;
+      const current = (await tenant.client.read({ resourceType: 'Patient', id })) as unknown as Patient;
       assert.equal(current.meta?.versionId, '10');
     });
 
     it('parallel JSON Patches that each append to a list lose no update', async () => {
-      const created = (await client.create({
+      const created = (await tenant.client.create({
         resourceType: 'Patient',
         body: asResource({ resourceType: 'Patient', name: [{ family: 'Lists', given: ['start'] }] }),
       })) as unknown as Patient;
       const id = created.id as string;
       const results = await Promise.all(
         range(1, 12).map((i) =>
-          http<Patient>(`${base}/Patient/${id}`, {
+          http<Patient>(`${tenant.base}/Patient/${id}`, {
             method: 'PATCH',
             contentType: 'application/json-patch+json',
             json: [{ op: 'add', path: '/name/0/given/-', value: `g${i}` }],
@@ -117,7 +92,7 @@ for (const mode of DATABASE_MODES) {
         ),
       );
       assert.deepEqual(results.map((r) => r.status), results.map(() => 200));
-      const current = (await client.read({ resourceType: 'Patient', id })) as unknown as Patient;
+      const current = (await tenant.client.read({ resourceType: 'Patient', id })) as unknown as Patient;
       assert.equal(current.meta?.versionId, '13');
       const given = current.name?.[0].given ?? [];
       assert.equal(given[0], 'start');
@@ -126,32 +101,32 @@ for (const mode of DATABASE_MODES) {
     });
 
     it('10 parallel DELETEs of one resource write exactly one tombstone', async () => {
-      const created = (await client.create({ resourceType: 'Patient', body: asResource({ resourceType: 'Patient', name: [{ family: 'del' }] }) })) as unknown as Patient;
+      const created = (await tenant.client.create({ resourceType: 'Patient', body: asResource({ resourceType: 'Patient', name: [{ family: 'del' }] }) })) as unknown as Patient;
       const id = created.id as string;
-      const results = await Promise.all(range(1, 10).map(() => http(`${base}/Patient/${id}`, { method: 'DELETE' })));
+      const results = await Promise.all(range(1, 10).map(() => http(`${tenant.base}/Patient/${id}`, { method: 'DELETE' })));
       assert.ok(results.every((r) => r.status === 200 || r.status === 204), results.map((r) => r.status).join(','));
       const history = await versions(id);
       assert.deepEqual(history.map((h) => h.version), [2, 1]);
-      assert.equal((await http(`${base}/Patient/${id}`)).status, 410);
+      assert.equal((await http(`${tenant.base}/Patient/${id}`)).status, 410);
     });
 
     it('parallel creates get distinct ids, each version 1', async () => {
       const results = await Promise.all(
-        range(1, 15).map((i) => http<Patient>(`${base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', name: [{ family: `c${i}` }] } })),
+        range(1, 15).map((i) => http<Patient>(`${tenant.base}/Patient`, { method: 'POST', json: { resourceType: 'Patient', name: [{ family: `c${i}` }] } })),
       );
       assert.ok(results.every((r) => r.status === 201));
       assert.equal(new Set(results.map((r) => r.body.id)).size, 15);
       assert.ok(results.every((r) => r.body.meta?.versionId === '1'));
-      const typeHistory = await http<Bundle>(`${base}/Patient/_history?_count=100`);
+      const typeHistory = await http<Bundle>(`${tenant.base}/Patient/_history?_count=100`);
       assert.equal(typeHistory.body.entry?.length, 15);
     });
 
     it('If-Match under contention: of 10 writers holding W/"1", exactly one wins and the rest get 412', async () => {
-      const created = (await client.create({ resourceType: 'Patient', body: asResource({ resourceType: 'Patient', name: [{ family: 'cas' }] }) })) as unknown as Patient;
+      const created = (await tenant.client.create({ resourceType: 'Patient', body: asResource({ resourceType: 'Patient', name: [{ family: 'cas' }] }) })) as unknown as Patient;
       const id = created.id as string;
       const results = await Promise.all(
         range(1, 10).map((i) =>
-          http<Patient>(`${base}/Patient/${id}`, {
+          http<Patient>(`${tenant.base}/Patient/${id}`, {
             method: 'PUT',
             headers: { 'if-match': 'W/"1"' },
             json: { resourceType: 'Patient', id, name: [{ family: `cas-${i}` }] },

@@ -2,21 +2,9 @@
 // that stays stable while clients keep writing, _since, _at, and the error cases.
 import assert from 'node:assert/strict';
 import type { Bundle, BundleEntry, Encounter, Observation, OperationOutcome, Patient } from 'fhir/r4.js';
-import { Client, type FhirResource } from 'fhir-kit-client';
-import { requireServices } from '../support/services.js';
-import { DATABASE_MODES, startTestServer, type TestServer } from '../support/test-server.js';
-
-const FHIR_JSON = 'application/fhir+json';
-
-async function http<T = any>(url: string, init: RequestInit & { json?: unknown } = {}): Promise<{ status: number; headers: Headers; body: T }> {
-  const { json, ...rest } = init;
-  const headers = new Headers(rest.headers);
-  headers.set('accept', FHIR_JSON);
-  if (json !== undefined) headers.set('content-type', FHIR_JSON);
-  const res = await fetch(url, { ...rest, headers, body: json === undefined ? rest.body : JSON.stringify(json) });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T };
-}
+import type { FhirResource } from 'fhir-kit-client';
+import { http } from '../support/http.js';
+import { DATABASE_MODES, useTestServer } from '../support/test-server.js';
 
 const asResource = (r: object) => r as unknown as FhirResource;
 const asBundle = (r: FhirResource) => r as unknown as Bundle;
@@ -49,21 +37,8 @@ const nextLink = (bundle: Bundle) => bundle.link?.find((l) => l.relation === 'ne
 
 for (const mode of DATABASE_MODES) {
   describe(`history end to end (${mode})`, function () {
-    let server: TestServer;
-    let base: string;
-    let client: Client;
-
-    before(async function () {
-      await requireServices(this);
-      server = await startTestServer(mode);
-    });
-    after(async () => {
-      await server?.stop();
-    });
-    beforeEach(async () => {
-      base = await server.newTenantBase();
-      client = new Client({ baseUrl: base });
-    });
+    const hearth = useTestServer(mode);
+    const tenant = hearth.useTenant();
 
     const patient = (family: string): Patient => ({ resourceType: 'Patient', name: [{ family }] });
     const observation = (value: number): Observation => ({
@@ -79,10 +54,10 @@ for (const mode of DATABASE_MODES) {
     });
 
     async function create<T extends { resourceType: string }>(resource: T): Promise<T & { id: string }> {
-      return (await client.create({ resourceType: resource.resourceType, body: asResource(resource) })) as unknown as T & { id: string };
+      return (await tenant.client.create({ resourceType: resource.resourceType, body: asResource(resource) })) as unknown as T & { id: string };
     }
     async function update<T extends { resourceType: string; id?: string }>(resource: T): Promise<T> {
-      return (await client.update({ resourceType: resource.resourceType, id: resource.id as string, body: asResource(resource) })) as unknown as T;
+      return (await tenant.client.update({ resourceType: resource.resourceType, id: resource.id as string, body: asResource(resource) })) as unknown as T;
     }
 
     /** A patient with `versions` versions (1 create + updates); returns its id. */
@@ -94,11 +69,11 @@ for (const mode of DATABASE_MODES) {
 
     /** Follows every next link with fhir-kit-client, calling `between` after each page. */
     async function allPages(first: string, between?: (page: number) => Promise<void>): Promise<{ entries: BundleEntry[]; pages: Bundle[] }> {
-      let bundle = asBundle(await client.request(first));
+      let bundle = asBundle(await tenant.client.request(first));
       const pages = [bundle];
       for (let page = 1; ; page++) {
         if (between) await between(page);
-        const next = client.nextPage({ bundle: bundle as unknown as FhirResource & { link: Array<{ relation: string; url: string }> } });
+        const next = tenant.client.nextPage({ bundle: bundle as unknown as FhirResource & { link: Array<{ relation: string; url: string }> } });
         if (!next) break;
         bundle = asBundle(await next);
         pages.push(bundle);
@@ -113,9 +88,9 @@ for (const mode of DATABASE_MODES) {
         const id = created.id;
         await update({ ...created, name: [{ family: 'Updated once' }] });
         await update({ ...created, name: [{ family: 'Updated twice' }] });
-        await client.delete({ resourceType: 'Patient', id });
+        await tenant.client.delete({ resourceType: 'Patient', id });
 
-        const bundle = asBundle(await client.resourceHistory({ resourceType: 'Patient', id }));
+        const bundle = asBundle(await tenant.client.resourceHistory({ resourceType: 'Patient', id }));
         assert.equal(bundle.resourceType, 'Bundle');
         assert.equal(bundle.type, 'history');
         const entries = bundle.entry ?? [];
@@ -126,7 +101,7 @@ for (const mode of DATABASE_MODES) {
         assert.equal(entries[0].request?.url, `Patient/${id}`);
         assert.equal(entries[1].request?.url, `Patient/${id}`);
         assert.equal(entries[3].request?.url, 'Patient');
-        for (const e of entries) assert.equal(e.fullUrl, `${base}/Patient/${id}`);
+        for (const e of entries) assert.equal(e.fullUrl, `${tenant.base}/Patient/${id}`);
         assert.equal(entries[0].resource, undefined, 'a delete has no resource');
         const resources = entries.slice(1).map((e) => e.resource as Patient);
         assert.deepEqual(resources.map((r) => r.meta?.versionId), ['3', '2', '1']);
@@ -134,16 +109,16 @@ for (const mode of DATABASE_MODES) {
         assertNewestFirst(entries);
         // Each resource equals what a vread of that version returns.
         for (const r of resources) {
-          const v = await client.vread({ resourceType: 'Patient', id, version: r.meta?.versionId as string });
+          const v = await tenant.client.vread({ resourceType: 'Patient', id, version: r.meta?.versionId as string });
           assert.deepEqual({ ...v }, r);
         }
       });
 
       it('a version made by update-as-create is recorded as PUT Type/id with status 201 (Bundle.entry.request)', async () => {
         // Bundle.entry.request: "For history, it shows how the entry was processed to create the version".
-        const res = await http(`${base}/Patient/put-created`, { method: 'PUT', json: { resourceType: 'Patient', id: 'put-created' } });
+        const res = await http(`${tenant.base}/Patient/put-created`, { method: 'PUT', json: { resourceType: 'Patient', id: 'put-created' } });
         assert.equal(res.status, 201);
-        const bundle = asBundle(await client.resourceHistory({ resourceType: 'Patient', id: 'put-created' }));
+        const bundle = asBundle(await tenant.client.resourceHistory({ resourceType: 'Patient', id: 'put-created' }));
         const [entry] = bundle.entry ?? [];
         assert.equal(entry.response?.status, '201');
         assert.deepEqual(entry.request, { method: 'PUT', url: 'Patient/put-created' });
@@ -151,10 +126,10 @@ for (const mode of DATABASE_MODES) {
 
       it('a PUT that re-creates a deleted resource is recorded with status 201', async () => {
         const p = await create(patient('gone'));
-        await client.delete({ resourceType: 'Patient', id: p.id });
-        const revived = await http(`${base}/Patient/${p.id}`, { method: 'PUT', json: { ...p, name: [{ family: 'back' }] } });
+        await tenant.client.delete({ resourceType: 'Patient', id: p.id });
+        const revived = await http(`${tenant.base}/Patient/${p.id}`, { method: 'PUT', json: { ...p, name: [{ family: 'back' }] } });
         assert.equal(revived.status, 201);
-        const bundle = asBundle(await client.resourceHistory({ resourceType: 'Patient', id: p.id }));
+        const bundle = asBundle(await tenant.client.resourceHistory({ resourceType: 'Patient', id: p.id }));
         const [newest] = bundle.entry ?? [];
         assert.equal(newest.response?.etag, 'W/"3"');
         assert.equal(newest.request?.method, 'PUT');
@@ -162,12 +137,12 @@ for (const mode of DATABASE_MODES) {
       });
 
       it('history of an unknown resource is 404; of a deleted one it is 200', async () => {
-        const res = await http<OperationOutcome>(`${base}/Patient/never-existed/_history`);
+        const res = await http<OperationOutcome>(`${tenant.base}/Patient/never-existed/_history`);
         assert.equal(res.status, 404);
         assert.equal(res.body.resourceType, 'OperationOutcome');
         const p = await create(patient('x'));
-        await client.delete({ resourceType: 'Patient', id: p.id });
-        const gone = await http<Bundle>(`${base}/Patient/${p.id}/_history`);
+        await tenant.client.delete({ resourceType: 'Patient', id: p.id });
+        const gone = await http<Bundle>(`${tenant.base}/Patient/${p.id}/_history`);
         assert.equal(gone.status, 200);
         assert.equal(gone.body.entry?.length, 2);
       });
@@ -181,17 +156,17 @@ for (const mode of DATABASE_MODES) {
         await update({ ...a, name: [{ family: 'A2' }] });
         await update({ ...o, valueQuantity: { value: 61, unit: 'beats/min' } });
 
-        const bundle = asBundle(await client.typeHistory({ resourceType: 'Patient' }));
+        const bundle = asBundle(await tenant.client.typeHistory({ resourceType: 'Patient' }));
         assert.equal(bundle.type, 'history');
         const entries = bundle.entry ?? [];
         assert.deepEqual(entries.map(key), [`Patient/${a.id}/2`, `Patient/${b.id}/1`, `Patient/${a.id}/1`]);
         assert.ok(entries.every((e) => (e.resource as Patient).resourceType === 'Patient'));
         assertNewestFirst(entries);
 
-        const obs = asBundle(await client.typeHistory({ resourceType: 'Observation' }));
+        const obs = asBundle(await tenant.client.typeHistory({ resourceType: 'Observation' }));
         assert.deepEqual((obs.entry ?? []).map(key), [`Observation/${o.id}/2`, `Observation/${o.id}/1`]);
 
-        const none = asBundle(await client.typeHistory({ resourceType: 'Encounter' }));
+        const none = asBundle(await tenant.client.typeHistory({ resourceType: 'Encounter' }));
         assert.equal(none.entry, undefined);
       });
 
@@ -200,9 +175,9 @@ for (const mode of DATABASE_MODES) {
         const o = await create(observation(70));
         const e = await create(encounter());
         await update({ ...p, name: [{ family: 'P2' }] });
-        await client.delete({ resourceType: 'Observation', id: o.id });
+        await tenant.client.delete({ resourceType: 'Observation', id: o.id });
 
-        const bundle = asBundle(await client.systemHistory());
+        const bundle = asBundle(await tenant.client.systemHistory());
         assert.equal(bundle.type, 'history');
         const entries = bundle.entry ?? [];
         assert.deepEqual(entries.map(key), [
@@ -218,7 +193,7 @@ for (const mode of DATABASE_MODES) {
 
       it('system history of one tenant does not show another tenant', async () => {
         await create(patient('mine'));
-        const otherBase = await server.newTenantBase();
+        const otherBase = await hearth.server.newTenantBase();
         const other = await http<Bundle>(`${otherBase}/_history`);
         assert.equal(other.status, 200);
         assert.equal(other.body.entry, undefined);
@@ -228,7 +203,7 @@ for (const mode of DATABASE_MODES) {
     describe('paging', () => {
       it('_count=2 gives 2 entries and a next link; following them yields every version once, in order', async () => {
         const id = await patientWithVersions(7);
-        const first = asBundle(await client.request(`Patient/${id}/_history?_count=2`));
+        const first = asBundle(await tenant.client.request(`Patient/${id}/_history?_count=2`));
         assert.equal(first.entry?.length, 2);
         assert.ok(nextLink(first), 'a next link');
         assert.ok(first.link?.some((l) => l.relation === 'self'));
@@ -247,7 +222,7 @@ for (const mode of DATABASE_MODES) {
 
       it('instance history pages do not shift when new versions are written between fetches', async () => {
         const id = await patientWithVersions(7);
-        const current = (await client.read({ resourceType: 'Patient', id })) as unknown as Patient;
+        const current = (await tenant.client.read({ resourceType: 'Patient', id })) as unknown as Patient;
         let n = 7;
         const { entries } = await allPages(`Patient/${id}/_history?_count=2`, async () => {
           n++;
@@ -255,7 +230,7 @@ for (const mode of DATABASE_MODES) {
         });
         assert.deepEqual(entries.map(key), [7, 6, 5, 4, 3, 2, 1].map((v) => `Patient/${id}/${v}`));
         // The writes did happen.
-        const full = asBundle(await client.request(`Patient/${id}/_history?_count=100`));
+        const full = asBundle(await tenant.client.request(`Patient/${id}/_history?_count=100`));
         assert.equal(full.entry?.length, n);
       });
 
@@ -266,7 +241,7 @@ for (const mode of DATABASE_MODES) {
         const c = await create(patient('c'));
         await update({ ...b, name: [{ family: 'b2' }] });
         await update({ ...c, name: [{ family: 'c2' }] });
-        const snapshot = asBundle(await client.request('Patient/_history?_count=100'));
+        const snapshot = asBundle(await tenant.client.request('Patient/_history?_count=100'));
         const expected = (snapshot.entry ?? []).map(key);
         assert.equal(expected.length, 6);
         const { entries } = await allPages('Patient/_history?_count=2', async (page) => {
@@ -285,8 +260,8 @@ for (const mode of DATABASE_MODES) {
         await update({ ...o, valueQuantity: { value: 2, unit: 'beats/min' } });
         await update({ ...p, name: [{ family: 'p2' }] });
         await create(encounter());
-        await client.delete({ resourceType: 'Encounter', id: e.id });
-        const snapshot = asBundle(await client.request('_history?_count=100'));
+        await tenant.client.delete({ resourceType: 'Encounter', id: e.id });
+        const snapshot = asBundle(await tenant.client.request('_history?_count=100'));
         const expected = (snapshot.entry ?? []).map(key);
         assert.equal(expected.length, 7);
         for (const count of [1, 2, 3]) {
@@ -296,13 +271,13 @@ for (const mode of DATABASE_MODES) {
           });
           assert.deepEqual(entries.map(key), expected, `_count=${count}`);
           // Later snapshots include the new writes, so recompute for the next round.
-          expected.splice(0, expected.length, ...(asBundle(await client.request('_history?_count=1000')).entry ?? []).map(key));
+          expected.splice(0, expected.length, ...(asBundle(await tenant.client.request('_history?_count=1000')).entry ?? []).map(key));
         }
       });
 
       it('a forged _page cursor is 400', async () => {
         const id = await patientWithVersions(2);
-        const res = await http(`${base}/Patient/${id}/_history?_page=not-a-cursor`);
+        const res = await http(`${tenant.base}/Patient/${id}/_history?_page=not-a-cursor`);
         assert.equal(res.status, 400);
       });
     });
@@ -311,32 +286,32 @@ for (const mode of DATABASE_MODES) {
       it('_since returns only versions at or after the instant', async () => {
         const id = await patientWithVersions(1);
         await sleep(20);
-        const p = (await client.read({ resourceType: 'Patient', id })) as unknown as Patient;
+        const p = (await tenant.client.read({ resourceType: 'Patient', id })) as unknown as Patient;
         const v2 = await update({ ...p, name: [{ family: 'v2' }] });
         await sleep(20);
         await update({ ...p, name: [{ family: 'v3' }] });
         const v2Time = new Date(Date.parse(v2.meta?.lastUpdated as string));
 
         const justBefore = new Date(v2Time.getTime() - 1).toISOString();
-        const before = asBundle(await client.request(`Patient/${id}/_history?_since=${encodeURIComponent(justBefore)}`));
+        const before = asBundle(await tenant.client.request(`Patient/${id}/_history?_since=${encodeURIComponent(justBefore)}`));
         assert.deepEqual((before.entry ?? []).map(key), [`Patient/${id}/3`, `Patient/${id}/2`]);
 
         const future = new Date(Date.now() + 3600_000).toISOString();
-        const none = await http<Bundle>(`${base}/Patient/${id}/_history?_since=${encodeURIComponent(future)}`);
+        const none = await http<Bundle>(`${tenant.base}/Patient/${id}/_history?_since=${encodeURIComponent(future)}`);
         assert.equal(none.status, 200);
         assert.equal(none.body.entry, undefined);
 
-        const all = asBundle(await client.request(`_history?_since=2000-01-01`));
+        const all = asBundle(await tenant.client.request(`_history?_since=2000-01-01`));
         assert.equal(all.entry?.length, 3);
       });
 
       it('_since equal to a version\'s lastUpdated includes that version ("at or after", http.html#history)', async () => {
         const id = await patientWithVersions(1);
         await sleep(5);
-        const p = (await client.read({ resourceType: 'Patient', id })) as unknown as Patient;
+        const p = (await tenant.client.read({ resourceType: 'Patient', id })) as unknown as Patient;
         const v2 = await update({ ...p, name: [{ family: 'v2' }] });
         const exact = v2.meta?.lastUpdated as string;
-        const res = asBundle(await client.request(`Patient/${id}/_history?_since=${encodeURIComponent(exact)}`));
+        const res = asBundle(await tenant.client.request(`Patient/${id}/_history?_since=${encodeURIComponent(exact)}`));
         assert.deepEqual((res.entry ?? []).map(key), [`Patient/${id}/2`]);
       });
 
@@ -351,7 +326,7 @@ for (const mode of DATABASE_MODES) {
         const t3 = Date.parse(v3.meta?.lastUpdated as string);
         const at = async (t: number) => {
           const iso = new Date(t).toISOString();
-          const bundle = asBundle(await client.request(`Patient/${created.id}/_history?_at=${encodeURIComponent(iso)}`));
+          const bundle = asBundle(await tenant.client.request(`Patient/${created.id}/_history?_at=${encodeURIComponent(iso)}`));
           return (bundle.entry ?? []).map(key);
         };
         assert.deepEqual(await at(Math.floor((t1 + t2) / 2)), [`Patient/${created.id}/1`]);
@@ -360,7 +335,7 @@ for (const mode of DATABASE_MODES) {
         assert.deepEqual(await at(t1 - 1000), []);
         // A whole-day _at covers every version current that day.
         const day = new Date(t2).toISOString().slice(0, 10);
-        const sameDay = asBundle(await client.request(`Patient/${created.id}/_history?_at=${day}`));
+        const sameDay = asBundle(await tenant.client.request(`Patient/${created.id}/_history?_at=${day}`));
         if (new Date(t1).toISOString().slice(0, 10) === day && new Date(t3).toISOString().slice(0, 10) === day) {
           assert.equal(sameDay.entry?.length, 3);
         }
@@ -369,7 +344,7 @@ for (const mode of DATABASE_MODES) {
       it('an invalid _since or _at is 400', async () => {
         const id = await patientWithVersions(1);
         for (const q of ['_since=yesterday', '_since=2024-01-01T10:00:00', '_since=2024-13-01', '_at=not-a-date']) {
-          const res = await http<OperationOutcome>(`${base}/Patient/${id}/_history?${q}`);
+          const res = await http<OperationOutcome>(`${tenant.base}/Patient/${id}/_history?${q}`);
           assert.equal(res.status, 400, q);
           assert.equal(res.body.resourceType, 'OperationOutcome');
         }
@@ -377,7 +352,7 @@ for (const mode of DATABASE_MODES) {
 
       it('an unknown parameter is 400 naming it', async () => {
         const id = await patientWithVersions(1);
-        for (const url of [`${base}/Patient/${id}/_history?_bogus=1`, `${base}/Patient/_history?name=x`, `${base}/_history?_sort=x`]) {
+        for (const url of [`${tenant.base}/Patient/${id}/_history?_bogus=1`, `${tenant.base}/Patient/_history?name=x`, `${tenant.base}/_history?_sort=x`]) {
           const res = await http<OperationOutcome>(url);
           assert.equal(res.status, 400, url);
           const param = new URL(url).searchParams.keys().next().value as string;
@@ -387,8 +362,8 @@ for (const mode of DATABASE_MODES) {
 
       it('an invalid _count is 400', async () => {
         const id = await patientWithVersions(1);
-        assert.equal((await http(`${base}/Patient/${id}/_history?_count=abc`)).status, 400);
-        assert.equal((await http(`${base}/Patient/${id}/_history?_count=-1`)).status, 400);
+        assert.equal((await http(`${tenant.base}/Patient/${id}/_history?_count=abc`)).status, 400);
+        assert.equal((await http(`${tenant.base}/Patient/${id}/_history?_count=-1`)).status, 400);
       });
     });
   });

@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { createTenant } from '../../src/storage/pg/tenant-admin.js';
 import { requireServices, TEST_DATABASE_URL } from '../support/services.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { startTestServer, useTestServer } from '../support/test-server.js';
 
 const JSON_HEADERS = { 'content-type': 'application/fhir+json' };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -51,34 +51,23 @@ async function createPatient(base: string, family: string): Promise<any> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('operations (e2e, postgres)', function () {
-  let server: TestServer;
-  let base: string;
-
-  before(async function () {
-    await requireServices(this);
-    server = await startTestServer('postgres');
-  });
-  after(async () => {
-    await server?.stop();
-  });
-  beforeEach(async () => {
-    if (server) base = await server.newTenantBase();
-  });
+  const hearth = useTestServer('postgres');
+  const tenant = hearth.useTenant();
 
   describe('X-Request-Id', () => {
     it('echoes a sane client value (up to 128 of A-Z a-z 0-9 . _ : -)', async () => {
       const sane = 'client-req.42:ABC';
-      const res = await fetch(`${base}/metadata`, { headers: { 'x-request-id': sane } });
+      const res = await fetch(`${tenant.base}/metadata`, { headers: { 'x-request-id': sane } });
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('x-request-id'), sane);
       const longest = 'a'.repeat(128);
-      const res128 = await fetch(`${base}/metadata`, { headers: { 'x-request-id': longest } });
+      const res128 = await fetch(`${tenant.base}/metadata`, { headers: { 'x-request-id': longest } });
       assert.equal(res128.headers.get('x-request-id'), longest);
     });
 
     it('replaces an insane value (too long, spaces, odd characters) by a generated uuid', async () => {
       for (const insane of ['x'.repeat(300), 'a'.repeat(129), 'has spaces in it', 'semi;colon', "quote'd", 'slash/y', '<script>']) {
-        const res = await fetch(`${base}/metadata`, { headers: { 'x-request-id': insane } });
+        const res = await fetch(`${tenant.base}/metadata`, { headers: { 'x-request-id': insane } });
         assert.equal(res.status, 200);
         const id = res.headers.get('x-request-id') ?? '';
         assert.match(id, UUID, `for ${JSON.stringify(insane)}`);
@@ -86,8 +75,8 @@ describe('operations (e2e, postgres)', function () {
     });
 
     it('generates a fresh uuid when absent, also on error responses', async () => {
-      const a = await fetch(`${base}/metadata`);
-      const b = await fetch(`${base}/Patient/does-not-exist`);
+      const a = await fetch(`${tenant.base}/metadata`);
+      const b = await fetch(`${tenant.base}/Patient/does-not-exist`);
       assert.equal(b.status, 404);
       const idA = a.headers.get('x-request-id') ?? '';
       const idB = b.headers.get('x-request-id') ?? '';
@@ -99,7 +88,7 @@ describe('operations (e2e, postgres)', function () {
 
   describe('CORS', () => {
     it('answers a preflight from any Origin by default and exposes ETag and Location', async () => {
-      const res = await fetch(`${base}/Patient/abc`, {
+      const res = await fetch(`${tenant.base}/Patient/abc`, {
         method: 'OPTIONS',
         headers: { origin: 'https://app.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type,if-match' },
       });
@@ -115,7 +104,7 @@ describe('operations (e2e, postgres)', function () {
     });
 
     it('an actual cross-origin write exposes ETag and Location', async () => {
-      const res = await fetch(`${base}/Patient`, {
+      const res = await fetch(`${tenant.base}/Patient`, {
         method: 'POST',
         headers: { ...JSON_HEADERS, origin: 'https://app.example' },
         body: JSON.stringify({ resourceType: 'Patient' }),
@@ -129,20 +118,13 @@ describe('operations (e2e, postgres)', function () {
     });
 
     describe('with corsOrigins restricted', () => {
-      let restricted: TestServer;
-      before(async function () {
-        await requireServices(this);
-        restricted = await startTestServer('postgres', { corsOrigins: ['http://allowed.example'] });
-      });
-      after(async () => {
-        await restricted?.stop();
-      });
+      const restricted = useTestServer('postgres', { corsOrigins: ['http://allowed.example'] });
 
       it('a request from another origin gets no Access-Control-Allow-Origin', async () => {
-        const get = await fetch(`${restricted.origin}/fhir/metadata`, { headers: { origin: 'http://evil.example' } });
+        const get = await fetch(`${restricted.server.origin}/fhir/metadata`, { headers: { origin: 'http://evil.example' } });
         assert.equal(get.status, 200);
         assert.equal(get.headers.get('access-control-allow-origin'), null);
-        const preflight = await fetch(`${restricted.origin}/fhir/Patient`, {
+        const preflight = await fetch(`${restricted.server.origin}/fhir/Patient`, {
           method: 'OPTIONS',
           headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
         });
@@ -150,7 +132,7 @@ describe('operations (e2e, postgres)', function () {
       });
 
       it('the listed origin is allowed by name, with Vary: Origin', async () => {
-        const res = await fetch(`${restricted.origin}/fhir/metadata`, { headers: { origin: 'http://allowed.example' } });
+        const res = await fetch(`${restricted.server.origin}/fhir/metadata`, { headers: { origin: 'http://allowed.example' } });
         assert.equal(res.headers.get('access-control-allow-origin'), 'http://allowed.example');
         assert.match(res.headers.get('vary') ?? '', /Origin/);
       });
@@ -160,9 +142,9 @@ describe('operations (e2e, postgres)', function () {
   describe('compression and security headers', () => {
     it('gzips a large _history (30 resources) when asked, and the body is the full Bundle', async () => {
       for (let i = 0; i < 30; i += 10) {
-        await Promise.all(Array.from({ length: 10 }, (_, j) => createPatient(base, `Gzip-${i + j}`)));
+        await Promise.all(Array.from({ length: 10 }, (_, j) => createPatient(tenant.base, `Gzip-${i + j}`)));
       }
-      const url = `${base}/Patient/_history?_count=30`;
+      const url = `${tenant.base}/Patient/_history?_count=30`;
       const zipped = await raw(url, { headers: { 'accept-encoding': 'gzip' } });
       assert.equal(zipped.status, 200);
       assert.equal(zipped.headers['content-encoding'], 'gzip');
@@ -179,7 +161,7 @@ describe('operations (e2e, postgres)', function () {
     });
 
     it('gzips /metadata and it decompresses to the CapabilityStatement', async () => {
-      const res = await raw(`${server.origin}/fhir/metadata`, { headers: { 'accept-encoding': 'gzip, deflate' } });
+      const res = await raw(`${hearth.server.origin}/fhir/metadata`, { headers: { 'accept-encoding': 'gzip, deflate' } });
       assert.equal(res.status, 200);
       assert.equal(res.headers['content-encoding'], 'gzip');
       const statement = JSON.parse(gunzipSync(res.body).toString('utf8'));
@@ -188,7 +170,7 @@ describe('operations (e2e, postgres)', function () {
     });
 
     it('sends helmet security headers and no X-Powered-By, on FHIR and error responses', async () => {
-      for (const url of [`${base}/metadata`, `${base}/Patient/missing`, `${server.origin}/healthz`]) {
+      for (const url of [`${tenant.base}/metadata`, `${tenant.base}/Patient/missing`, `${hearth.server.origin}/healthz`]) {
         const res = await fetch(url);
         assert.equal(res.headers.get('x-content-type-options'), 'nosniff', url);
         assert.equal(res.headers.get('x-frame-options'), 'SAMEORIGIN', url);
@@ -199,13 +181,13 @@ describe('operations (e2e, postgres)', function () {
 
   describe('health', () => {
     it('/healthz → 200 ok', async () => {
-      const res = await fetch(`${server.origin}/healthz`);
+      const res = await fetch(`${hearth.server.origin}/healthz`);
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { status: 'ok' });
     });
 
     it('/readyz → 200 ready while the database answers', async () => {
-      const res = await fetch(`${server.origin}/readyz`);
+      const res = await fetch(`${hearth.server.origin}/readyz`);
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { status: 'ready' });
     });
@@ -251,7 +233,7 @@ describe('operations (e2e, postgres)', function () {
       });
       assert.equal(created.status, 201);
       const searched = await fetch(`${tenantBase}/Patient?family=${secretSearch}&_count=5`, { headers: { 'x-request-id': `${rid}-search` } });
-      assert.ok(searched.status >= 400 && searched.status < 600, `search answered ${searched.status}`);
+      assert.equal(searched.status, 200, 'the search ran');
       const history = await fetch(`${tenantBase}/Patient/_history?_since=2001-02-03T04:05:06Z`, { headers: { 'x-request-id': `${rid}-history` } });
       assert.equal(history.status, 200);
       const refused = await fetch(`${tenantBase}/Patient`, {

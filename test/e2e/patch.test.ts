@@ -2,33 +2,11 @@
 // the result, version handling, If-Match, and the unknown/deleted cases.
 import assert from 'node:assert/strict';
 import type { Bundle, OperationOutcome, Parameters, Patient } from 'fhir/r4.js';
-import { Client, type FhirResource, type OpPatch } from 'fhir-kit-client';
-import { requireServices } from '../support/services.js';
-import { DATABASE_MODES, startTestServer, type TestServer } from '../support/test-server.js';
+import type { FhirResource, OpPatch } from 'fhir-kit-client';
+import { clientStatus, http } from '../support/http.js';
+import { DATABASE_MODES, useTestServer } from '../support/test-server.js';
 
-const FHIR_JSON = 'application/fhir+json';
 const JSON_PATCH = 'application/json-patch+json';
-
-async function http<T = any>(url: string, init: RequestInit & { json?: unknown; contentType?: string } = {}): Promise<{ status: number; headers: Headers; body: T }> {
-  const { json, contentType, ...rest } = init;
-  const headers = new Headers(rest.headers);
-  headers.set('accept', FHIR_JSON);
-  if (json !== undefined) headers.set('content-type', contentType ?? FHIR_JSON);
-  const res = await fetch(url, { ...rest, headers, body: json === undefined ? rest.body : JSON.stringify(json) });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T };
-}
-
-async function clientStatus(promise: Promise<unknown>): Promise<number> {
-  try {
-    await promise;
-  } catch (error) {
-    const status = (error as { response?: { status?: number } }).response?.status;
-    if (typeof status === 'number') return status;
-    throw error;
-  }
-  assert.fail('expected the request to fail');
-}
 
 const asResource = (r: object) => r as unknown as FhirResource;
 const asPatient = (r: FhirResource) => r as unknown as Patient;
@@ -59,32 +37,19 @@ const original: Patient = {
 
 for (const mode of DATABASE_MODES) {
   describe(`patch end to end (${mode})`, function () {
-    let server: TestServer;
-    let base: string;
-    let client: Client;
-
-    before(async function () {
-      await requireServices(this);
-      server = await startTestServer(mode);
-    });
-    after(async () => {
-      await server?.stop();
-    });
-    beforeEach(async () => {
-      base = await server.newTenantBase();
-      client = new Client({ baseUrl: base });
-    });
+    const hearth = useTestServer(mode);
+    const tenant = hearth.useTenant();
 
     async function createPatient(): Promise<Patient & { id: string }> {
-      return asPatient(await client.create({ resourceType: 'Patient', body: asResource(original) })) as Patient & { id: string };
+      return asPatient(await tenant.client.create({ resourceType: 'Patient', body: asResource(original) })) as Patient & { id: string };
     }
 
     async function read(id: string): Promise<Patient> {
-      return asPatient(await client.read({ resourceType: 'Patient', id }));
+      return asPatient(await tenant.client.read({ resourceType: 'Patient', id }));
     }
 
     async function versionCount(id: string): Promise<number> {
-      const res = await http<Bundle>(`${base}/Patient/${id}/_history`);
+      const res = await http<Bundle>(`${tenant.base}/Patient/${id}/_history`);
       return res.body.entry?.length ?? 0;
     }
 
@@ -97,18 +62,18 @@ for (const mode of DATABASE_MODES) {
     describe('JSON Patch', () => {
       it('keeps the stored spelling of decimals it does not touch (datatypes.html#decimal)', async () => {
         const body = '{"resourceType":"Observation","status":"final","code":{"text":"weight"},"valueQuantity":{"value":72.50,"unit":"kg"}}';
-        const created = await fetch(`${base}/Observation`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body });
+        const created = await fetch(`${tenant.base}/Observation`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body });
         assert.equal(created.status, 201);
         const createdText = await created.text();
         assert.match(createdText, /"value":72\.50/, 'create keeps 72.50');
         const id = JSON.parse(createdText).id as string;
-        const patched = await fetch(`${base}/Observation/${id}`, {
+        const patched = await fetch(`${tenant.base}/Observation/${id}`, {
           method: 'PATCH',
           headers: { 'content-type': 'application/json-patch+json' },
           body: JSON.stringify([{ op: 'add', path: '/issued', value: '2026-01-01T00:00:00Z' }]),
         });
         assert.equal(patched.status, 200);
-        const readBack = await (await fetch(`${base}/Observation/${id}`)).text();
+        const readBack = await (await fetch(`${tenant.base}/Observation/${id}`)).text();
         assert.match(readBack, /"value":72\.50/, 'patch keeps 72.50');
         assert.match(readBack, /"issued":"2026-01-01T00:00:00Z"/);
       });
@@ -121,7 +86,7 @@ for (const mode of DATABASE_MODES) {
           { op: 'add', path: '/maritalStatus', value: { text: 'married' } },
           { op: 'remove', path: '/telecom' },
         ];
-        const patched = asPatient(await client.patch({ resourceType: 'Patient', id: p.id, jsonPatch: ops }));
+        const patched = asPatient(await tenant.client.patch({ resourceType: 'Patient', id: p.id, jsonPatch: ops }));
         assert.equal(patched.id, p.id);
         assert.equal(patched.meta?.versionId, '2');
         assert.equal(patched.gender, 'female');
@@ -131,29 +96,29 @@ for (const mode of DATABASE_MODES) {
         assert.equal(patched.birthDate, '1974-12-25', 'untouched elements stay');
         const stored = await read(p.id);
         assert.deepEqual({ ...stored }, { ...patched });
-        const v1 = asPatient(await client.vread({ resourceType: 'Patient', id: p.id, version: '1' }));
+        const v1 = asPatient(await tenant.client.vread({ resourceType: 'Patient', id: p.id, version: '1' }));
         assert.equal(v1.gender, 'male');
-        const history = await http<Bundle>(`${base}/Patient/${p.id}/_history`);
+        const history = await http<Bundle>(`${tenant.base}/Patient/${p.id}/_history`);
         assert.deepEqual(history.body.entry?.map((e) => e.response?.etag), ['W/"2"', 'W/"1"']);
       });
 
       it('answers 200 with ETag, Location and Last-Modified of the new version', async () => {
         const p = await createPatient();
-        const res = await http<Patient>(`${base}/Patient/${p.id}`, {
+        const res = await http<Patient>(`${tenant.base}/Patient/${p.id}`, {
           method: 'PATCH',
           contentType: JSON_PATCH,
           json: [{ op: 'replace', path: '/active', value: false }],
         });
         assert.equal(res.status, 200);
         assert.equal(res.headers.get('etag'), 'W/"2"');
-        assert.equal(res.headers.get('location'), `${base}/Patient/${p.id}/_history/2`);
+        assert.equal(res.headers.get('location'), `${tenant.base}/Patient/${p.id}/_history/2`);
         assert.ok(res.headers.get('last-modified'));
         assert.equal(res.body.active, false);
       });
 
       it('a failing test op is 422 and nothing is stored', async () => {
         const p = await createPatient();
-        const res = await http<OperationOutcome>(`${base}/Patient/${p.id}`, {
+        const res = await http<OperationOutcome>(`${tenant.base}/Patient/${p.id}`, {
           method: 'PATCH',
           contentType: JSON_PATCH,
           json: [
@@ -169,7 +134,7 @@ for (const mode of DATABASE_MODES) {
       it('a passing test op applies the rest', async () => {
         const p = await createPatient();
         const patched = asPatient(
-          await client.patch({
+          await tenant.client.patch({
             resourceType: 'Patient',
             id: p.id,
             jsonPatch: [
@@ -184,7 +149,7 @@ for (const mode of DATABASE_MODES) {
 
       it('a patch that changes nothing stores no new version', async () => {
         const p = await createPatient();
-        const res = await http<Patient>(`${base}/Patient/${p.id}`, {
+        const res = await http<Patient>(`${tenant.base}/Patient/${p.id}`, {
           method: 'PATCH',
           contentType: JSON_PATCH,
           json: [{ op: 'replace', path: '/gender', value: 'male' }],
@@ -196,11 +161,11 @@ for (const mode of DATABASE_MODES) {
 
       it('a malformed patch document is 400; a path that does not exist is 422', async () => {
         const p = await createPatient();
-        const malformed = await http(`${base}/Patient/${p.id}`, { method: 'PATCH', contentType: JSON_PATCH, json: [{ op: 'frobnicate', path: '/gender' }] });
+        const malformed = await http(`${tenant.base}/Patient/${p.id}`, { method: 'PATCH', contentType: JSON_PATCH, json: [{ op: 'frobnicate', path: '/gender' }] });
         assert.equal(malformed.status, 400);
-        const notArray = await http(`${base}/Patient/${p.id}`, { method: 'PATCH', contentType: JSON_PATCH, json: { op: 'replace' } });
+        const notArray = await http(`${tenant.base}/Patient/${p.id}`, { method: 'PATCH', contentType: JSON_PATCH, json: { op: 'replace' } });
         assert.equal(notArray.status, 400);
-        const missing = await http(`${base}/Patient/${p.id}`, { method: 'PATCH', contentType: JSON_PATCH, json: [{ op: 'replace', path: '/photo/0/url', value: 'x' }] });
+        const missing = await http(`${tenant.base}/Patient/${p.id}`, { method: 'PATCH', contentType: JSON_PATCH, json: [{ op: 'replace', path: '/photo/0/url', value: 'x' }] });
         assert.equal(missing.status, 422);
         await assertUnchanged(p);
       });
@@ -212,12 +177,12 @@ for (const mode of DATABASE_MODES) {
           [{ op: 'remove', path: '/id' }],
           [{ op: 'replace', path: '/resourceType', value: 'Person' }],
         ]) {
-          const res = await http<OperationOutcome>(`${base}/Patient/${p.id}`, { method: 'PATCH', contentType: JSON_PATCH, json: ops });
+          const res = await http<OperationOutcome>(`${tenant.base}/Patient/${p.id}`, { method: 'PATCH', contentType: JSON_PATCH, json: ops });
           assert.equal(res.status, 400, JSON.stringify(ops));
           assert.equal(res.body.resourceType, 'OperationOutcome');
         }
         await assertUnchanged(p);
-        assert.equal(await clientStatus(client.read({ resourceType: 'Patient', id: 'another-id' })), 404);
+        assert.equal(await clientStatus(tenant.client.read({ resourceType: 'Patient', id: 'another-id' })), 404);
       });
 
       it('a result that is not a valid resource is 400 and stores nothing', async () => {
@@ -228,7 +193,7 @@ for (const mode of DATABASE_MODES) {
           [{ op: 'add', path: '/noSuchElement', value: 1 }],
           [{ op: 'replace', path: '/active', value: 'yes' }],
         ]) {
-          const res = await http<OperationOutcome>(`${base}/Patient/${p.id}`, { method: 'PATCH', contentType: JSON_PATCH, json: ops });
+          const res = await http<OperationOutcome>(`${tenant.base}/Patient/${p.id}`, { method: 'PATCH', contentType: JSON_PATCH, json: ops });
           assert.equal(res.status, 400, JSON.stringify(ops));
           assert.equal(res.body.resourceType, 'OperationOutcome');
         }
@@ -238,7 +203,7 @@ for (const mode of DATABASE_MODES) {
       it('meta.versionId in the patch does not decide the version', async () => {
         const p = await createPatient();
         const patched = asPatient(
-          await client.patch({
+          await tenant.client.patch({
             resourceType: 'Patient',
             id: p.id,
             jsonPatch: [
@@ -267,7 +232,7 @@ for (const mode of DATABASE_MODES) {
             { name: 'value', valueString: 'Jacob' },
           ]),
         );
-        const res = await http<Patient>(`${base}/Patient/${p.id}`, { method: 'PATCH', json: patch });
+        const res = await http<Patient>(`${tenant.base}/Patient/${p.id}`, { method: 'PATCH', json: patch });
         assert.equal(res.status, 200, JSON.stringify(res.body));
         assert.equal(res.headers.get('etag'), 'W/"2"');
         const patched = res.body;
@@ -295,7 +260,7 @@ for (const mode of DATABASE_MODES) {
             { name: 'destination', valueInteger: 1 },
           ]),
         );
-        const res = await http<Patient>(`${base}/Patient/${p.id}`, { method: 'PATCH', json: patch });
+        const res = await http<Patient>(`${tenant.base}/Patient/${p.id}`, { method: 'PATCH', json: patch });
         assert.equal(res.status, 200, JSON.stringify(res.body));
         assert.equal(res.body.deceasedBoolean, false);
         assert.deepEqual(res.body.telecom?.map((t) => t.system), ['phone', 'email']);
@@ -303,7 +268,7 @@ for (const mode of DATABASE_MODES) {
 
       it('a replace with no match is 422 and nothing is stored', async () => {
         const p = await createPatient();
-        const res = await http<OperationOutcome>(`${base}/Patient/${p.id}`, {
+        const res = await http<OperationOutcome>(`${tenant.base}/Patient/${p.id}`, {
           method: 'PATCH',
           json: fhirPathPatch(operation('replace', 'Patient.deceased', [{ name: 'value', valueBoolean: true }])),
         });
@@ -314,7 +279,7 @@ for (const mode of DATABASE_MODES) {
 
       it('an invalid result (birthDate not a date) is 400 and nothing is stored', async () => {
         const p = await createPatient();
-        const res = await http<OperationOutcome>(`${base}/Patient/${p.id}`, {
+        const res = await http<OperationOutcome>(`${tenant.base}/Patient/${p.id}`, {
           method: 'PATCH',
           json: fhirPathPatch(operation('replace', 'Patient.birthDate', [{ name: 'value', valueString: 'not-a-date' }])),
         });
@@ -325,7 +290,7 @@ for (const mode of DATABASE_MODES) {
 
       it('changing the id is 400', async () => {
         const p = await createPatient();
-        const res = await http(`${base}/Patient/${p.id}`, {
+        const res = await http(`${tenant.base}/Patient/${p.id}`, {
           method: 'PATCH',
           json: fhirPathPatch(operation('replace', 'Patient.id', [{ name: 'value', valueId: 'other' }])),
         });
@@ -335,9 +300,9 @@ for (const mode of DATABASE_MODES) {
 
       it('a body that is neither JSON Patch nor Parameters is 400; an unsupported Content-Type is 415', async () => {
         const p = await createPatient();
-        const notParameters = await http(`${base}/Patient/${p.id}`, { method: 'PATCH', json: { ...original, gender: 'female' } });
+        const notParameters = await http(`${tenant.base}/Patient/${p.id}`, { method: 'PATCH', json: { ...original, gender: 'female' } });
         assert.equal(notParameters.status, 400);
-        const text = await fetch(`${base}/Patient/${p.id}`, { method: 'PATCH', headers: { 'content-type': 'text/plain' }, body: 'gender=female' });
+        const text = await fetch(`${tenant.base}/Patient/${p.id}`, { method: 'PATCH', headers: { 'content-type': 'text/plain' }, body: 'gender=female' });
         assert.equal(text.status, 415);
         await text.body?.cancel();
         await assertUnchanged(p);
@@ -348,26 +313,26 @@ for (const mode of DATABASE_MODES) {
       const ops = [{ op: 'replace', path: '/gender', value: 'female' }];
 
       it('patch of an unknown resource is 404', async () => {
-        const res = await http<OperationOutcome>(`${base}/Patient/unknown`, { method: 'PATCH', contentType: JSON_PATCH, json: ops });
+        const res = await http<OperationOutcome>(`${tenant.base}/Patient/unknown`, { method: 'PATCH', contentType: JSON_PATCH, json: ops });
         assert.equal(res.status, 404);
         assert.equal(res.body.resourceType, 'OperationOutcome');
-        assert.equal(await clientStatus(client.patch({ resourceType: 'Patient', id: 'unknown', jsonPatch: ops as OpPatch[] })), 404);
-        assert.equal((await http(`${base}/Patient/unknown`)).status, 404, 'patch does not create');
+        assert.equal(await clientStatus(tenant.client.patch({ resourceType: 'Patient', id: 'unknown', jsonPatch: ops as OpPatch[] })), 404);
+        assert.equal((await http(`${tenant.base}/Patient/unknown`)).status, 404, 'patch does not create');
       });
 
       it('patch of a deleted resource is 410 and it stays deleted', async () => {
         const p = await createPatient();
-        await client.delete({ resourceType: 'Patient', id: p.id });
-        const res = await http<OperationOutcome>(`${base}/Patient/${p.id}`, { method: 'PATCH', contentType: JSON_PATCH, json: ops });
+        await tenant.client.delete({ resourceType: 'Patient', id: p.id });
+        const res = await http<OperationOutcome>(`${tenant.base}/Patient/${p.id}`, { method: 'PATCH', contentType: JSON_PATCH, json: ops });
         assert.equal(res.status, 410);
         assert.equal(res.body.resourceType, 'OperationOutcome');
-        assert.equal((await http(`${base}/Patient/${p.id}`)).status, 410);
+        assert.equal((await http(`${tenant.base}/Patient/${p.id}`)).status, 410);
         assert.equal(await versionCount(p.id), 2);
       });
 
       it('If-Match: stale is 412 and stores nothing; current succeeds', async () => {
         const p = await createPatient();
-        const stale = await http<OperationOutcome>(`${base}/Patient/${p.id}`, {
+        const stale = await http<OperationOutcome>(`${tenant.base}/Patient/${p.id}`, {
           method: 'PATCH',
           contentType: JSON_PATCH,
           headers: { 'if-match': 'W/"2"' },
@@ -376,7 +341,7 @@ for (const mode of DATABASE_MODES) {
         assert.equal(stale.status, 412);
         assert.equal(stale.body.resourceType, 'OperationOutcome');
         await assertUnchanged(p);
-        const current = await http<Patient>(`${base}/Patient/${p.id}`, {
+        const current = await http<Patient>(`${tenant.base}/Patient/${p.id}`, {
           method: 'PATCH',
           contentType: JSON_PATCH,
           headers: { 'if-match': 'W/"1"' },
@@ -386,7 +351,7 @@ for (const mode of DATABASE_MODES) {
         assert.equal(current.body.gender, 'female');
         assert.equal(current.body.meta?.versionId, '2');
         // The old ETag is stale now.
-        const again = await http(`${base}/Patient/${p.id}`, {
+        const again = await http(`${tenant.base}/Patient/${p.id}`, {
           method: 'PATCH',
           contentType: JSON_PATCH,
           headers: { 'if-match': 'W/"1"' },

@@ -7,13 +7,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Client, type FhirResource } from 'fhir-kit-client';
-import { requireServices } from '../support/services.js';
-import { startTestServer, type DatabaseMode, type TestServer } from '../support/test-server.js';
+import { FHIR_JSON, http } from '../support/http.js';
+import { useTestServer, type DatabaseMode } from '../support/test-server.js';
 
 type Json = Record<string, unknown>;
 
 const TYPES = ['Patient', 'Encounter', 'Observation', 'MedicationRequest', 'Appointment', 'Consent'] as const;
-const FHIR_JSON = 'application/fhir+json';
 
 const require = createRequire(import.meta.url);
 const EXAMPLES_DIR = dirname(require.resolve('hl7.fhir.r4.examples/package.json'));
@@ -44,16 +43,6 @@ function withoutVersionMeta(resource: Json): Json {
   return copy;
 }
 
-async function http(url: string, method: string, body?: unknown): Promise<{ status: number; headers: Headers; body: Json }> {
-  const res = await fetch(url, {
-    method,
-    headers: body === undefined ? { accept: FHIR_JSON } : { accept: FHIR_JSON, 'content-type': FHIR_JSON },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : {}) as Json };
-}
-
 const PLAN: ReadonlyArray<{ mode: DatabaseMode; types: readonly string[] }> = [
   { mode: 'postgres', types: TYPES },
   { mode: 'embedded', types: ['Patient'] },
@@ -61,15 +50,7 @@ const PLAN: ReadonlyArray<{ mode: DatabaseMode; types: readonly string[] }> = [
 
 for (const { mode, types } of PLAN) {
   describe(`spec examples round trip (${mode})`, function () {
-    let server: TestServer;
-
-    before(async function () {
-      await requireServices(this);
-      server = await startTestServer(mode);
-    });
-    after(async () => {
-      await server?.stop();
-    });
+    const hearth = useTestServer(mode);
 
     it('finds the examples of every type', () => {
       for (const type of types) assert.ok(examplesOf(type).length > 0, `examples of ${type}`);
@@ -81,7 +62,7 @@ for (const { mode, types } of PLAN) {
           it('Observation-decimal.json keeps the precision of its decimals (datatypes.html#decimal)', async () => {
             // "0.010 is regarded as different to 0.01 ... Implementations SHALL handle decimal values
             // in ways that preserve and respect the precision of the value as represented".
-            const base = await server.newTenantBase();
+            const base = await hearth.server.newTenantBase();
             const text = readFileSync(join(EXAMPLES_DIR, 'Observation-decimal.json'), 'utf8');
             const put = await fetch(`${base}/Observation/decimal`, { method: 'PUT', headers: { 'content-type': FHIR_JSON }, body: text });
             assert.equal(put.status, 201);
@@ -96,11 +77,11 @@ for (const { mode, types } of PLAN) {
 
         for (const example of examplesOf(type)) {
           it(`${example.file}: PUT 201, read back unchanged, POST 201`, async () => {
-            const base = await server.newTenantBase();
+            const base = await hearth.server.newTenantBase();
             const id = example.resource.id as string;
             assert.ok(id, 'the example has an id');
 
-            const put = await http(`${base}/${type}/${id}`, 'PUT', example.resource);
+            const put = await http<Json>(`${base}/${type}/${id}`, { method: 'PUT', json: example.resource });
             assert.equal(put.status, 201, `PUT ${example.file}: ${JSON.stringify(put.body)}`);
             assert.equal(put.headers.get('location'), `${base}/${type}/${id}/_history/1`);
             assert.equal((put.body.meta as Json | undefined)?.versionId, '1');
@@ -112,7 +93,7 @@ for (const { mode, types } of PLAN) {
             assert.deepEqual(withoutVersionMeta({ ...read }), withoutVersionMeta(example.resource));
             assert.deepEqual(withoutVersionMeta(put.body), withoutVersionMeta(example.resource), 'the PUT response too');
 
-            const created = await http(`${base}/${type}`, 'POST', example.resource);
+            const created = await http<Json>(`${base}/${type}`, { method: 'POST', json: example.resource });
             assert.equal(created.status, 201, `POST ${example.file}: ${JSON.stringify(created.body)}`);
             assert.notEqual(created.body.id, id, 'create assigns a new id');
             const { id: _a, ...createdRest } = withoutVersionMeta(created.body);

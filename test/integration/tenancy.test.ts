@@ -17,6 +17,7 @@ function version(id: string, tenant: string) {
     content: JSON.stringify({ resourceType: 'Patient', id, meta: { versionId: '1' }, name: [{ family: tenant }] }),
     method: 'PUT' as const,
     status: 201,
+    searchIndex: null,
   };
 }
 

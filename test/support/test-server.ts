@@ -4,10 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client } from 'fhir-kit-client';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { createTenant } from '../../src/storage/pg/tenant-admin.js';
-import { TEST_DATABASE_URL } from './services.js';
+import { requireServices, TEST_DATABASE_URL } from './services.js';
 
 export type DatabaseMode = 'postgres' | 'embedded';
 export const DATABASE_MODES: readonly DatabaseMode[] = ['postgres', 'embedded'];
@@ -42,4 +43,60 @@ export async function startTestServer(mode: DatabaseMode, overrides: Partial<Con
       if (dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+export interface TestServerFixture {
+  /** The running server; available in hooks and tests, not while the describe() body runs. */
+  readonly server: TestServer;
+  /** Registers a beforeEach that gives every test a fresh tenant on this server. */
+  useTenant(): TenantFixture;
+}
+
+export interface TenantFixture {
+  /** The current test's tenant base URL, e.g. http://127.0.0.1:41234/t/e2e-ab12/fhir */
+  readonly base: string;
+  /** A fhir-kit-client on `base`. */
+  readonly client: Client;
+}
+
+/**
+ * Call inside a describe(): registers a before() that requires the real services (fail in
+ * CI, skip elsewhere) and starts a server in `mode`, and an after() that stops it.
+ */
+export function useTestServer(mode: DatabaseMode, overrides: Partial<Config> = {}): TestServerFixture {
+  let server: TestServer | undefined;
+  before(async function () {
+    await requireServices(this);
+    server = await startTestServer(mode, overrides);
+  });
+  after(async () => {
+    await server?.stop();
+    server = undefined;
+  });
+  const fixture: TestServerFixture = {
+    get server() {
+      if (!server) throw new Error('the test server is not running (use it in hooks and tests)');
+      return server;
+    },
+    useTenant() {
+      let tenant: { base: string; client: Client } | undefined;
+      beforeEach(async () => {
+        const base = await fixture.server.newTenantBase();
+        tenant = { base, client: new Client({ baseUrl: base }) };
+      });
+      const current = () => {
+        if (!tenant) throw new Error('no tenant yet (use it in beforeEach hooks and tests)');
+        return tenant;
+      };
+      return {
+        get base() {
+          return current().base;
+        },
+        get client() {
+          return current().client;
+        },
+      };
+    },
+  };
+  return fixture;
 }

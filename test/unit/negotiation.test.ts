@@ -103,7 +103,8 @@ describe('bodyKindFor', () => {
     refused(() => bodyKindFor('application/fhir+xml', 'POST'), 415, /Content-Type 'application\/fhir\+xml' is not supported/);
     refused(() => bodyKindFor('application/xml; charset=utf-8', 'PUT'), 415, /Content-Type 'application\/xml'/);
     refused(() => bodyKindFor('text/plain', 'POST'), 415, /Content-Type 'text\/plain'/);
-    refused(() => bodyKindFor('application/x-www-form-urlencoded', 'POST'), 415, /x-www-form-urlencoded/);
+    refused(() => bodyKindFor('application/x-www-form-urlencoded', 'PUT'), 415, /x-www-form-urlencoded/);
+    assert.equal(bodyKindFor('application/x-www-form-urlencoded', 'POST'), 'form', 'POST _search takes a form body');
   });
 
   it('refuses a missing Content-Type with 415', () => {

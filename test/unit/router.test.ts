@@ -56,6 +56,13 @@ describe('route', () => {
       assert.deepEqual(target('GET', 'Patient/1/_history/2'), { interaction: 'vread', resourceType: 'Patient', id: '1' });
     });
 
+    it('GET type and POST type/_search → search-type', () => {
+      assert.deepEqual(target('GET', 'Patient', 'name=x'), { interaction: 'search-type', resourceType: 'Patient' });
+      assert.deepEqual(target('HEAD', 'Observation'), { interaction: 'search-type', resourceType: 'Observation' });
+      assert.deepEqual(target('POST', 'Patient/_search'), { interaction: 'search-type', resourceType: 'Patient' });
+      fails('GET', 'Patient/_search', 405, 'not-supported', /GET is not allowed on Patient\/_search/);
+    });
+
     it('history at instance, type and system level', () => {
       assert.deepEqual(target('GET', 'Patient/1/_history'), { interaction: 'history-instance', resourceType: 'Patient', id: '1' });
       assert.deepEqual(target('GET', 'Patient/_history'), { interaction: 'history-type', resourceType: 'Patient', id: undefined });
@@ -146,8 +153,6 @@ describe('route', () => {
     it('not yet implemented → 501', () => {
       fails('POST', '', 501, 'not-supported', /Batch\/transaction and system search are not implemented/);
       fails('GET', '', 501, 'not-supported', /not implemented/);
-      fails('GET', 'Patient', 501, 'not-supported', /Search is not implemented/, 'name=x');
-      fails('POST', 'Patient/_search', 501, 'not-supported', /Search is not implemented/);
       fails('GET', 'Patient/1/$everything', 501, 'not-supported', /Operation \$everything is not supported/);
       fails('POST', '$reindex', 501, 'not-supported', /Operation \$reindex is not supported/);
       fails('GET', 'Patient/$match', 501, 'not-supported', /Operation \$match/);

@@ -61,6 +61,11 @@ export function route(req: FhirRequest, deps: InteractionDeps, options: RouterOp
   }
   assertValidId(second, `${type}.id`);
   if (third === undefined) return instanceLevel(req, deps, type, second);
+  if (third !== undefined && fourth === undefined && isResourceType(third)) {
+    // Compartment search: GET /Patient/123/Observation (http.html#vsearch).
+    if (!get) throw methodNotAllowed(req.method, `${type}/${second}/${third}`, 'GET');
+    return searchInteraction(req, deps, third, req.query, { type, id: second });
+  }
   if (third === '_history') {
     if (!get) throw methodNotAllowed(req.method, `${type}/${second}/_history`, 'GET');
     return fourth === undefined ? historyInteraction(req, deps, type, second) : vreadInteraction(req, type, second, fourth);

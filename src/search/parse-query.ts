@@ -6,7 +6,8 @@ import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import { badRequest, FhirError, issue } from '../fhir/errors.js';
 import { parseElementsParam, parseSummaryParam } from '../fhir/summary.js';
 import { moduleFor } from './params/modules.js';
-import type { Filter, SearchQuery, SortKey, TotalMode } from './query.js';
+import { isResourceType } from '../fhir/resource-types.js';
+import type { Filter, IncludeSpec, SearchQuery, SortKey, TotalMode } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
 import type { ParsedValue } from './types.js';
 
@@ -18,7 +19,10 @@ export interface ParseOptions {
 
 /** Parameters that shape the result rather than filter it. */
 const RESULT_PARAMS = new Set(['_count', '_sort', '_summary', '_elements', '_total', '_page', '_format', '_pretty']);
-const NOT_YET = new Set(['_include', '_revinclude', '_has', '_text', '_content', '_list', '_query', '_contained', '_containedType', '_filter']);
+const NOT_YET = new Set(['_text', '_content', '_list', '_query', '_contained', '_containedType', '_filter']);
+const INCLUDE = /^_(include|revinclude)(?::(iterate|recurse))?$/;
+/** Nesting limit for chains and _has, so a crafted query cannot build unbounded SQL. */
+const MAX_DEPTH = 4;
 
 /** Splits on commas not escaped with a backslash (search.html#escaping). */
 export function splitValues(raw: string): string[] {
@@ -45,11 +49,12 @@ export function parseSearchQuery(
   options: ParseOptions,
 ): SearchQuery {
   const warnings: OperationOutcomeIssue[] = [];
-  const query: SearchQuery = { resourceType, filters: [], sort: [], count: options.defaultCount, total: 'none', warnings };
+  const query: SearchQuery = { resourceType, filters: [], sort: [], includes: [], count: options.defaultCount, total: 'none', warnings };
   for (const [name, value] of params) {
     try {
       if (RESULT_PARAMS.has(name)) applyResultParam(registry, query, name, value, options);
-      else query.filters.push(parseFilter(registry, resourceType, name, value));
+      else if (INCLUDE.test(name)) query.includes.push(parseInclude(registry, resourceType, name, value));
+      else query.filters.push(parseFilter(registry, resourceType, name, value, 0));
     } catch (error) {
       if (!(error instanceof FhirError) || !options.lenient || error.status !== 400) throw error;
       warnings.push(...error.outcome.issue.map((i) => ({ ...i, severity: 'warning' as const })));
@@ -58,10 +63,14 @@ export function parseSearchQuery(
   return query;
 }
 
-function parseFilter(registry: SearchRegistry, type: string, name: string, value: string): Filter {
+function parseFilter(registry: SearchRegistry, type: string, name: string, value: string, depth: number): Filter {
+  if (depth > MAX_DEPTH) throw badRequest(`Parameter '${name}' nests chains or _has deeper than ${MAX_DEPTH} levels`, [name]);
+  if (name.startsWith('_has:')) return parseHas(registry, type, name, value, depth);
+  const dot = name.indexOf('.');
+  if (dot > 0) return parseChain(registry, type, name, dot, value, depth);
   const [code, modifier, ...extra] = name.split(':');
-  if (code.includes('.') || extra.length > 0 || NOT_YET.has(code)) {
-    throw new FhirError(400, { code: 'not-supported', diagnostics: `Parameter '${name}' (chaining, _has, _include and full-text search) is not supported yet`, expression: [name] });
+  if (extra.length > 0 || NOT_YET.has(code)) {
+    throw new FhirError(400, { code: 'not-supported', diagnostics: `Parameter '${name}' is not supported yet`, expression: [name] });
   }
   if (code === '_id') return parseIdFilter(name, modifier, value);
   const def = registry.get(type, code);
@@ -84,6 +93,69 @@ function parseFilter(registry: SearchRegistry, type: string, name: string, value
   }
   const values: ParsedValue[] = splitValues(value).map((v) => module.parse(def, modifier, v));
   return { kind: 'index', def, modifier, values };
+}
+
+/** `subject:Patient.name=x`: the reference parameter, its target type, then the rest on that type. */
+function parseChain(registry: SearchRegistry, type: string, name: string, dot: number, value: string, depth: number): Filter {
+  const [code, typeModifier, ...extra] = name.slice(0, dot).split(':');
+  const def = registry.get(type, code);
+  if (!def) throw badRequest(`Unknown search parameter '${code}' for ${type} in chain '${name}'`, [name]);
+  if (def.type !== 'reference' || extra.length > 0) throw badRequest(`Only reference parameters can be chained: '${name}'`, [name]);
+  const rest = name.slice(dot + 1);
+  const restCode = rest.split(/[.:]/)[0];
+  const candidates = typeModifier ? [typeModifier] : (def.targets.length ? def.targets : []).filter((t) => registry.get(t, restCode));
+  if (typeModifier && def.targets.length > 0 && !def.targets.includes(typeModifier)) {
+    throw badRequest(`'${code}' of ${type} cannot refer to ${typeModifier}`, [name]);
+  }
+  if (candidates.length !== 1) {
+    const why = candidates.length === 0 ? `no target type of '${code}' has a parameter '${restCode}'` : `'${code}' may refer to ${candidates.join(', ')}`;
+    throw badRequest(`Ambiguous or impossible chain '${name}': ${why}; name the type, e.g. ${code}:${candidates[0] ?? 'Patient'}.${rest}`, [name]);
+  }
+  const targetType = candidates[0];
+  return { kind: 'chain', def, targetType, inner: parseFilter(registry, targetType, rest, value, depth + 1) };
+}
+
+/** `_has:Observation:patient:code=x`; the tail may itself be another `_has:` or a chain. */
+function parseHas(registry: SearchRegistry, type: string, name: string, value: string, depth: number): Filter {
+  const [, sourceType, refCode, ...restParts] = name.split(':');
+  const rest = restParts.join(':');
+  if (!sourceType || !refCode || !rest) throw badRequest(`_has needs the form _has:Type:reference:parameter, got '${name}'`, [name]);
+  const referenceDef = registry.get(sourceType, refCode);
+  if (!referenceDef || referenceDef.type !== 'reference') {
+    throw badRequest(`'${refCode}' is not a reference search parameter of ${sourceType} (in '${name}')`, [name]);
+  }
+  if (referenceDef.targets.length > 0 && !referenceDef.targets.includes(type)) {
+    throw badRequest(`${sourceType}.${refCode} cannot refer to ${type} (in '${name}')`, [name]);
+  }
+  return { kind: 'has', sourceType, referenceDef, inner: parseFilter(registry, sourceType, rest, value, depth + 1) };
+}
+
+/** `_include=Source:param[:Target]`, `_revinclude=Source:param`, `*` for every reference parameter. */
+function parseInclude(registry: SearchRegistry, type: string, name: string, value: string): IncludeSpec {
+  const [, direction, iterateWord] = INCLUDE.exec(name) as RegExpExecArray;
+  const [sourceType, code, targetType, ...extra] = value.split(':');
+  if (value === '*') return { direction: direction as IncludeSpec['direction'], sourceType: type, iterate: iterateWord !== undefined };
+  if (!sourceType || !code || extra.length > 0) throw badRequest(`${name} needs the form Type:parameter[:targetType], got '${value}'`, [name]);
+  if (!isResourceType(sourceType)) throw badRequest(`Unknown resource type '${sourceType}' in ${name}`, [name]);
+  if (targetType !== undefined && !isResourceType(targetType)) throw badRequest(`Unknown resource type '${targetType}' in ${name}`, [name]);
+  const iterate = iterateWord !== undefined;
+  if (direction === 'include' && sourceType !== type && !iterate) {
+    throw badRequest(`${name}=${value}: the source type must be ${type} (or use _include:iterate)`, [name]);
+  }
+  if (code === '*') return { direction: direction as IncludeSpec['direction'], sourceType, targetType, iterate };
+  const def = registry.get(sourceType, code);
+  if (!def || def.type !== 'reference') throw badRequest(`'${code}' is not a reference search parameter of ${sourceType} (in ${name})`, [name]);
+  return { direction: direction as IncludeSpec['direction'], sourceType, def, targetType, iterate };
+}
+
+/** The filter restricting a search to the compartment of `compartmentType/id`. */
+export function compartmentFilter(registry: SearchRegistry, compartmentType: string, id: string, resourceType: string): Filter {
+  const defs = registry
+    .compartmentParams(compartmentType, resourceType)
+    .map((code) => registry.get(resourceType, code))
+    .filter((def): def is NonNullable<typeof def> => def !== undefined);
+  if (defs.length === 0) throw badRequest(`${resourceType} is not in the ${compartmentType} compartment`);
+  return { kind: 'compartment', defs, reference: `${compartmentType}/${id}` };
 }
 
 /** Reference parameters take a resource type as modifier (subject:Patient). */

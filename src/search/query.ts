@@ -25,7 +25,52 @@ export interface LastUpdatedFilter {
   values: ParsedValue[];
 }
 
-export type Filter = IndexFilter | IdFilter | LastUpdatedFilter;
+/**
+ * Chained parameter (search.html#chaining): `subject:Patient.name=x` matches resources whose
+ * reference parameter points at a resource of `targetType` matching `inner`. Chains nest.
+ */
+export interface ChainFilter {
+  kind: 'chain';
+  def: SearchParamDef;
+  targetType: string;
+  inner: Filter;
+}
+
+/**
+ * Reverse chain (search.html#has): `_has:Observation:patient:code=x` matches resources that
+ * some Observation refers to through `patient` and that matches `inner`. Nests.
+ */
+export interface HasFilter {
+  kind: 'has';
+  sourceType: string;
+  referenceDef: SearchParamDef;
+  inner: Filter;
+}
+
+/**
+ * Compartment search (compartmentdefinition.html, http.html#vsearch): GET /Patient/123/Observation
+ * matches resources whose compartment parameters (any of `defs`) refer to `reference`.
+ */
+export interface CompartmentFilter {
+  kind: 'compartment';
+  defs: SearchParamDef[];
+  reference: string;
+}
+
+export type Filter = IndexFilter | IdFilter | LastUpdatedFilter | ChainFilter | HasFilter | CompartmentFilter;
+
+/** `_include` / `_revinclude` (search.html#include). */
+export interface IncludeSpec {
+  direction: 'include' | 'revinclude';
+  /** The resource type holding the reference parameter ('*' only with `*` parameter). */
+  sourceType: string;
+  /** The reference parameter, or undefined for `*` (every reference parameter). */
+  def?: SearchParamDef;
+  /** Optional target type restriction (`_include=Observation:subject:Patient`). */
+  targetType?: string;
+  /** `:iterate` (R4; `:recurse` accepted as its old name). */
+  iterate: boolean;
+}
 
 export interface SortKey {
   /** `_id`, `_lastUpdated` or a parameter definition. */
@@ -39,6 +84,7 @@ export interface SearchQuery {
   resourceType: string;
   filters: Filter[];
   sort: SortKey[];
+  includes: IncludeSpec[];
   count: number;
   total: TotalMode;
   summary?: SummaryMode;

@@ -6,7 +6,7 @@ import { moduleFor } from './params/modules.js';
 import { sortExpression as dateSort } from './params/date.js';
 import { sortExpression as numberSort } from './params/number.js';
 import { sortExpression as quantitySort } from './params/quantity.js';
-import type { Filter, SearchQuery, SortKey } from './query.js';
+import type { ChainFilter, Filter, HasFilter, SearchQuery, SortKey } from './query.js';
 import type { SearchParamDef, SqlBinds } from './types.js';
 
 const ALIAS = 'r';
@@ -19,32 +19,78 @@ export class Binds implements SqlBinds {
   }
 }
 
-/** `sp`-shaped jsonb for the last_updated column, so _lastUpdated reuses the date module. */
-const LAST_UPDATED_SP = `jsonb_build_object('_lastUpdated', jsonb_build_array(jsonb_build_array(floor(extract(epoch from ${ALIAS}.last_updated) * 1000), floor(extract(epoch from ${ALIAS}.last_updated) * 1000) + 1)))`;
+/** `sp`-shaped jsonb for a last_updated column, so _lastUpdated reuses the date module. */
+const lastUpdatedSp = (alias: string) =>
+  `jsonb_build_object('_lastUpdated', jsonb_build_array(jsonb_build_array(floor(extract(epoch from ${alias}.last_updated) * 1000), floor(extract(epoch from ${alias}.last_updated) * 1000) + 1)))`;
 
-function filterSql(filter: Filter, binds: Binds, lastUpdatedDef: SearchParamDef | undefined): string {
+/** What nested filters need besides binds: the tenant placeholder and fresh aliases. */
+interface FilterContext {
+  binds: Binds;
+  tenant: string;
+  lastUpdatedDef?: SearchParamDef;
+  nextAlias: () => string;
+}
+
+/** `alias` is a row of resource type `type`. */
+function filterSql(filter: Filter, alias: string, type: string, ctx: FilterContext): string {
   switch (filter.kind) {
     case 'id': {
-      const test = `${ALIAS}.id = ANY(${binds.add(filter.ids)}::text[])`;
+      const test = `${alias}.id = ANY(${ctx.binds.add(filter.ids)}::text[])`;
       return filter.negate ? `NOT (${test})` : test;
     }
     case 'lastUpdated': {
       const date = moduleFor('date');
-      if (!date || !lastUpdatedDef) throw new Error('date module missing');
-      return date.predicate(lastUpdatedDef, undefined, filter.values, LAST_UPDATED_SP, binds);
+      if (!date || !ctx.lastUpdatedDef) throw new Error('date module missing');
+      return date.predicate(ctx.lastUpdatedDef, undefined, filter.values, lastUpdatedSp(alias), ctx.binds);
     }
     case 'index': {
       const module = moduleFor(filter.def.type);
       if (!module) throw new Error(`no module for ${filter.def.type}`);
-      return module.predicate(filter.def, filter.modifier, filter.values, `${ALIAS}.sp`, binds);
+      return module.predicate(filter.def, filter.modifier, filter.values, `${alias}.sp`, ctx.binds);
     }
+    case 'chain':
+      return chainSql(filter, alias, ctx);
+    case 'has':
+      return hasSql(filter, alias, type, ctx);
+    case 'compartment':
+      // One GIN-indexable containment probe per compartment parameter, OR'ed.
+      return filter.defs
+        .map((def) => `${alias}.sp @> jsonb_build_object(${ctx.binds.add(def.code)}::text, jsonb_build_array(${ctx.binds.add(filter.reference)}::text))`)
+        .join(' OR ');
   }
+}
+
+/** A reference entry 'Type/id' for `idExpression`, as a one-entry `sp` object to test containment. */
+const referenceProbe = (ctx: FilterContext, code: string, type: string, idExpression: string) =>
+  `jsonb_build_object(${ctx.binds.add(code)}::text, jsonb_build_array(${ctx.binds.add(`${type}/`)}::text || ${idExpression}))`;
+
+/** search.html#chaining: some target resource matching `inner` is referred to by `alias`. */
+function chainSql(filter: ChainFilter, alias: string, ctx: FilterContext): string {
+  const c = ctx.nextAlias();
+  const table = tablesFor(filter.targetType).current;
+  return (
+    `EXISTS (SELECT 1 FROM ${table} ${c} WHERE ${c}.tenant_id = ${ctx.tenant} AND NOT ${c}.deleted ` +
+    `AND (${filterSql(filter.inner, c, filter.targetType, ctx)}) AND ${alias}.sp @> ${referenceProbe(ctx, filter.def.code, filter.targetType, `${c}.id`)})`
+  );
+}
+
+/** search.html#has: some `sourceType` resource matching `inner` refers to `alias`. */
+function hasSql(filter: HasFilter, alias: string, type: string, ctx: FilterContext): string {
+  const h = ctx.nextAlias();
+  const table = tablesFor(filter.sourceType).current;
+  return (
+    `EXISTS (SELECT 1 FROM ${table} ${h} WHERE ${h}.tenant_id = ${ctx.tenant} AND NOT ${h}.deleted ` +
+    `AND ${h}.sp @> ${referenceProbe(ctx, filter.referenceDef.code, type, `${alias}.id`)} ` +
+    `AND (${filterSql(filter.inner, h, filter.sourceType, ctx)}))`
+  );
 }
 
 /** The WHERE conditions shared by page and count queries. */
 export function whereClause(query: SearchQuery, tenantBind: string, binds: Binds, lastUpdatedDef?: SearchParamDef): string {
+  let n = 0;
+  const ctx: FilterContext = { binds, tenant: tenantBind, lastUpdatedDef, nextAlias: () => `j${++n}` };
   const conditions = [`${ALIAS}.tenant_id = ${tenantBind}`, `NOT ${ALIAS}.deleted`];
-  for (const filter of query.filters) conditions.push(`(${filterSql(filter, binds, lastUpdatedDef)})`);
+  for (const filter of query.filters) conditions.push(`(${filterSql(filter, ALIAS, query.resourceType, ctx)})`);
   return conditions.join(' AND ');
 }
 

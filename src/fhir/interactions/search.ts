@@ -2,6 +2,7 @@
 // from stored JSON text, paged by keyset cursors (self and next links).
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import type { SearchPage } from '../../search/engine.js';
+import { compartmentFilter } from '../../search/parse-query.js';
 import type { SearchQuery } from '../../search/query.js';
 import type { ResourceStore } from '../../storage/resource-store.js';
 import type { FhirRequest } from '../types.js';
@@ -9,12 +10,24 @@ import { applyElements, applySummary } from '../summary.js';
 import type { JsonObject } from '../types.js';
 import type { Interaction, InteractionDeps } from './context.js';
 
-export function searchInteraction(req: FhirRequest, deps: InteractionDeps, type: string, params: URLSearchParams): Interaction {
+export interface CompartmentScope {
+  type: string;
+  id: string;
+}
+
+export function searchInteraction(
+  req: FhirRequest,
+  deps: InteractionDeps,
+  type: string,
+  params: URLSearchParams,
+  compartment?: CompartmentScope,
+): Interaction {
   return {
     target: { interaction: 'search-type', resourceType: type },
     readOnly: true,
     async run(store: ResourceStore) {
       const query = deps.search.parse(type, params, req.prefer.handling === 'lenient');
+      if (compartment) query.filters.push(compartmentFilter(deps.search.registry, compartment.type, compartment.id, type));
       const page = await deps.search.run(store, query);
       return { status: 200, headers: {}, body: { kind: 'raw', text: searchsetBundle(req, type, params, query, page) } };
     },
@@ -54,7 +67,9 @@ function outcomeEntry(warnings: OperationOutcomeIssue[]): string {
   return JSON.stringify({ resource: { resourceType: 'OperationOutcome', issue: warnings }, search: { mode: 'outcome' } });
 }
 
+/** Links repeat the search as a GET: on the type, or on the compartment path (Patient/1/Observation). */
 function link(req: FhirRequest, type: string, params: URLSearchParams): string {
   const query = params.toString();
-  return `${req.baseUrl}/${type}${query ? `?${query}` : ''}`;
+  const path = req.path.length === 3 ? req.path.join('/') : type;
+  return `${req.baseUrl}/${path}${query ? `?${query}` : ''}`;
 }

@@ -4,10 +4,9 @@
 // req/s, p50 and p99. Loopback only.
 //   BENCH_DATABASE_URL  default postgresql://postgres@127.0.0.1:5432/hearth_bench
 //   BENCH_CONNECTIONS   default 32;  BENCH_SECONDS default 15;  BENCH_SEED default 2000
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import autocannon from 'autocannon';
-import pg from 'pg';
+import type autocannon from 'autocannon';
+import { printTable, runAutocannon, startBenchServer, type BenchRow } from './support.js';
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const seconds = Number(process.env.BENCH_SECONDS ?? 15);
@@ -28,34 +27,6 @@ function patient(i: number, id?: string): string {
   });
 }
 
-async function ensureDatabase(): Promise<void> {
-  const admin = new URL(databaseUrl);
-  const name = admin.pathname.slice(1);
-  admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-  if (!exists.rowCount) await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
-  await client.end();
-}
-
-async function startServer(): Promise<{ base: string; child?: ChildProcess }> {
-  if (process.env.BENCH_BASE) return { base: process.env.BENCH_BASE };
-  await ensureDatabase();
-  const child = spawn(process.execPath, ['dist/src/cli.js', 'serve'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, HEARTH_PORT: String(port), HEARTH_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const origin = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 120; i++) {
-    const ok = await fetch(`${origin}/readyz`).then((r) => r.ok, () => false);
-    if (ok) return { base: `${origin}/fhir`, child };
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  child.kill();
-  throw new Error('server did not become ready');
-}
-
 async function seed(base: string): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < seedCount; i += 50) {
@@ -69,27 +40,15 @@ async function seed(base: string): Promise<string[]> {
   return ids;
 }
 
-interface Row { name: string; rps: number; p50: number; p99: number; non2xx: number; errors: number }
-
-async function run(name: string, options: autocannon.Options): Promise<Row> {
-  const result = await autocannon({ connections, duration: seconds, ...options });
-  return {
-    name,
-    rps: Math.round(result.requests.average),
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-  };
-}
-
 async function main(): Promise<void> {
-  const { base, child } = await startServer();
+  const server = await startBenchServer(databaseUrl, port);
+  const { base } = server;
+  const run = (name: string, options: autocannon.Options) => runAutocannon(name, { connections, duration: seconds, ...options });
   try {
     const ids = await seed(base);
     const pick = () => ids[Math.floor(Math.random() * ids.length)];
     let n = seedCount;
-    const rows: Row[] = [];
+    const rows: BenchRow[] = [];
     rows.push(await run('read Patient/{id}', {
       url: base,
       requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `${new URL(base).pathname}/Patient/${pick()}` }) }],
@@ -109,12 +68,9 @@ async function main(): Promise<void> {
         },
       }],
     }));
-    console.log(`\nbench:crud — ${connections} connections, ${seconds} s each, ${seedCount} seeded patients, ${base}`);
-    console.log('| interaction | req/s | p50 ms | p99 ms | non-2xx | errors |');
-    console.log('|---|---|---|---|---|---|');
-    for (const r of rows) console.log(`| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} |`);
+    printTable(`bench:crud — ${connections} connections, ${seconds} s each, ${seedCount} seeded patients, ${base}`, rows);
   } finally {
-    child?.kill('SIGTERM');
+    server.stop();
   }
 }
 

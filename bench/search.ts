@@ -1,0 +1,146 @@
+// npm run bench:search — search latency on a loaded dataset (issue: Search).
+// Loads the fixed synthetic workload of ../shared/bench (gen-bundles.mjs: per bundle 1 Patient,
+// 5 Encounters, 40 vital-sign Observations, 5 MedicationRequests) into a running Hearth on
+// PostgreSQL, then runs each query shape with autocannon and prints req/s, p50, p99.
+//   default        20,000 bundles (1,020,000 resources), 16 connections, 15 s per query
+//   --shared       the shared workload: 1,200 bundles (61,200 resources), 8 connections, 10 s
+// Until transaction bundles land, resources are PUT one by one with the bundle's urn:uuid as
+// id and references rewritten to Type/id (the same data a transaction would store).
+// Re-running reuses a loaded database (BENCH_RELOAD=1 forces a reload).
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import pg from 'pg';
+import { projectRoot } from '../src/project-root.js';
+import { inParallel, printTable, runAutocannon, startBenchServer, type BenchRow } from './support.js';
+
+const shared = process.argv.includes('--shared');
+const bundles = Number(process.env.BENCH_BUNDLES ?? (shared ? 1200 : 20000));
+const connections = Number(process.env.BENCH_CONNECTIONS ?? (shared ? 8 : 16));
+const seconds = Number(process.env.BENCH_SECONDS ?? (shared ? 10 : 15));
+const databaseUrl = process.env.BENCH_DATABASE_URL ?? `postgresql://postgres@127.0.0.1:5432/hearth_bench_search_${bundles}`;
+const port = Number(process.env.BENCH_PORT ?? 18183);
+
+interface Loaded { patients: string[]; encounters: string[] }
+
+type Json = Record<string, unknown>;
+
+/** Rewrites urn:uuid references of a bundle to Type/id, ids taken from the fullUrls. */
+function resolveBundle(bundle: { entry: { fullUrl: string; resource: Json }[] }): Json[] {
+  const ids = new Map(bundle.entry.map((e) => [e.fullUrl, `${e.resource.resourceType}/${e.fullUrl.slice('urn:uuid:'.length)}`]));
+  return bundle.entry.map((e) => {
+    const text = JSON.stringify(e.resource).replace(/"urn:uuid:[0-9a-f-]+"/g, (m) => JSON.stringify(ids.get(m.slice(1, -1)) ?? m.slice(1, -1)));
+    return { ...(JSON.parse(text) as Json), id: e.fullUrl.slice('urn:uuid:'.length) };
+  });
+}
+
+async function* generatedBundles(): AsyncGenerator<{ entry: { fullUrl: string; resource: Json }[] }> {
+  const generator = join(projectRoot(), '..', 'shared', 'bench', 'gen-bundles.mjs');
+  const child = spawn(process.execPath, [generator, String(bundles), '42'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  for await (const line of createInterface({ input: child.stdout })) if (line) yield JSON.parse(line);
+}
+
+async function load(base: string): Promise<Loaded> {
+  const loaded: Loaded = { patients: [], encounters: [] };
+  const started = Date.now();
+  let resources = 0;
+  const batch: Json[] = [];
+  const flush = async () => {
+    await inParallel(batch.splice(0), 32, async (r) => {
+      const res = await fetch(`${base}/${r.resourceType}/${r.id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
+        body: JSON.stringify(r),
+      });
+      if (res.status >= 300) throw new Error(`PUT ${r.resourceType}/${r.id}: ${res.status} ${await res.text()}`);
+      resources++;
+    });
+  };
+  for await (const bundle of generatedBundles()) {
+    for (const r of resolveBundle(bundle)) {
+      if (r.resourceType === 'Patient') loaded.patients.push(r.id as string);
+      if (r.resourceType === 'Encounter') loaded.encounters.push(r.id as string);
+      batch.push(r);
+    }
+    if (batch.length >= 2000) {
+      await flush();
+      process.stderr.write(`\rloaded ${resources} resources, ${Math.round(resources / ((Date.now() - started) / 1000))}/s   `);
+    }
+  }
+  await flush();
+  process.stderr.write(`\rloaded ${resources} resources in ${Math.round((Date.now() - started) / 1000)} s\n`);
+  return loaded;
+}
+
+/** Reuses a database that already holds the dataset; ids come from the database then. */
+async function alreadyLoaded(): Promise<Loaded | undefined> {
+  if (process.env.BENCH_RELOAD === '1') return undefined;
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const count = await client.query("SELECT count(*)::int AS n FROM patient WHERE tenant_id = 'default'").catch(() => ({ rows: [{ n: 0 }] }));
+    if (count.rows[0].n < bundles) return undefined;
+    const patients = (await client.query("SELECT id FROM patient WHERE tenant_id = 'default' LIMIT 5000")).rows.map((r) => r.id);
+    const encounters = (await client.query("SELECT id FROM encounter WHERE tenant_id = 'default' LIMIT 5000")).rows.map((r) => r.id);
+    return { patients, encounters };
+  } finally {
+    await client.end();
+  }
+}
+
+async function analyze(): Promise<{ resources: number; bytes: number }> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  await client.query('VACUUM ANALYZE');
+  const { rows } = await client.query("SELECT pg_database_size(current_database())::bigint AS bytes, (SELECT count(*) FROM observation) + (SELECT count(*) FROM patient) + (SELECT count(*) FROM encounter) + (SELECT count(*) FROM medication_request) AS n");
+  await client.end();
+  return { resources: Number(rows[0].n), bytes: Number(rows[0].bytes) };
+}
+
+async function main(): Promise<void> {
+  const server = await startBenchServer(databaseUrl, port);
+  try {
+    const data = (await alreadyLoaded()) ?? (await load(server.base));
+    const { resources, bytes } = await analyze();
+    const path = new URL(server.base).pathname;
+    const pick = (ids: string[]) => ids[Math.floor(Math.random() * ids.length)];
+    const rows: BenchRow[] = [];
+    const shape = async (name: string, query: () => string) =>
+      rows.push(await runAutocannon(name, {
+        url: server.base,
+        connections,
+        duration: seconds,
+        requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `${path}/${query()}` }) }],
+      }));
+    await shape('Observation?patient=X&code=8867-4&_sort=-date&_count=20', () => `Observation?patient=${pick(data.patients)}&code=http://loinc.org|8867-4&_sort=-date&_count=20`);
+    await shape('Patient?name=smi (prefix)', () => 'Patient?name=smi');
+    await shape('Patient?name=Smith', () => 'Patient?name=Smith');
+    await shape('Patient?identifier=sys|val', () => 'Patient?identifier=urn:bench:mrn|MRN-0000000000');
+    await shape('Observation?code=8867-4&value-quantity=gt100&_count=50', () => 'Observation?code=http://loinc.org|8867-4&value-quantity=gt100&_count=50');
+    await shape('Encounter?patient=X&_revinclude=Observation:encounter', () => `Encounter?patient=${pick(data.patients)}&_revinclude=Observation:encounter`);
+    await shape('Patient?_has:Observation:patient:code=8867-4', () => 'Patient?_has:Observation:patient:code=8867-4');
+    await shape('Observation?subject:Patient.name=Smith', () => 'Observation?subject:Patient.name=Smith');
+    printTable(`bench:search — ${resources} resources (${bundles} bundles), ${(bytes / 1e6).toFixed(0)} MB database (${((bytes / resources) * 1000 / 1e6).toFixed(1)} MB per 1,000), ${connections} connections, ${seconds} s each`, rows);
+    for (const [name, url] of [
+      ['_summary=count, Observation?code=8867-4', 'Observation?code=http://loinc.org|8867-4&_summary=count'],
+      ['_total=accurate, value-quantity search', 'Observation?code=http://loinc.org|8867-4&value-quantity=gt100&_count=50&_total=accurate'],
+    ]) {
+      const times: number[] = [];
+      let total: unknown;
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        total = ((await (await fetch(`${server.base}/${url}`)).json()) as { total?: number }).total;
+        times.push(performance.now() - t0);
+      }
+      times.sort((a, b) => a - b);
+      console.log(`${name}: total ${total}, median ${times[2].toFixed(0)} ms, max ${times[4].toFixed(0)} ms (5 runs)`);
+    }
+  } finally {
+    server.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

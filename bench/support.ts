@@ -1,0 +1,77 @@
+// Shared plumbing for the benchmarks: a Hearth server in its own process on a benchmark
+// database, and autocannon runs printed as a table. Loopback only.
+import { spawn, type ChildProcess } from 'node:child_process';
+import autocannon from 'autocannon';
+import pg from 'pg';
+
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const admin = new URL(databaseUrl);
+  const name = decodeURIComponent(admin.pathname.slice(1));
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+  if (!exists.rowCount) await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+  await client.end();
+}
+
+export interface BenchServer {
+  base: string;
+  stop(): void;
+}
+
+/** Starts `node dist/src/cli.js serve` on `databaseUrl`, or uses BENCH_BASE when set. */
+export async function startBenchServer(databaseUrl: string, port: number): Promise<BenchServer> {
+  if (process.env.BENCH_BASE) return { base: process.env.BENCH_BASE, stop: () => undefined };
+  await ensureDatabase(databaseUrl);
+  const child: ChildProcess = spawn(process.execPath, ['dist/src/cli.js', 'serve'], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, HEARTH_PORT: String(port), HEARTH_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 240; i++) {
+    if (await fetch(`${origin}/readyz`).then((r) => r.ok, () => false)) {
+      return { base: `${origin}/fhir`, stop: () => child.kill('SIGTERM') };
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  child.kill();
+  throw new Error('server did not become ready');
+}
+
+export interface BenchRow {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+export async function runAutocannon(name: string, options: autocannon.Options): Promise<BenchRow> {
+  const result = await autocannon(options);
+  return {
+    name,
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+export function printTable(title: string, rows: BenchRow[]): void {
+  console.log(`\n${title}`);
+  console.log('| query | req/s | p50 ms | p99 ms | non-2xx | errors |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.errors} |`);
+}
+
+/** Runs `work` over `items` with at most `concurrency` in flight. */
+export async function inParallel<T>(items: Iterable<T>, concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  const iterator = items[Symbol.iterator]();
+  const worker = async () => {
+    for (let next = iterator.next(); !next.done; next = iterator.next()) await work(next.value);
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}

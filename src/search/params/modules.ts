@@ -1,6 +1,7 @@
 // The parameter-type modules by FHIR search parameter type (search.html#ptypes).
-// composite and special arrive later; parameters of those types are reported as unsupported.
+// special (Location near) is not implemented; such parameters are reported as unsupported.
 import type { ParamTypeModule, SearchParamType } from '../types.js';
+import { compositeParam } from './composite.js';
 import { dateParam } from './date.js';
 import { numberParam } from './number.js';
 import { quantityParam } from './quantity.js';
@@ -17,6 +18,7 @@ const MODULES: Partial<Record<SearchParamType, ParamTypeModule>> = {
   date: dateParam as ParamTypeModule,
   number: numberParam as ParamTypeModule,
   quantity: quantityParam as ParamTypeModule,
+  composite: compositeParam as ParamTypeModule,
 };
 
 export function moduleFor(type: SearchParamType): ParamTypeModule | undefined {

@@ -1,8 +1,10 @@
 // Runs searches (FHIR R4 search.html) inside a tenant transaction: parse -> SQL -> rows,
 // with keyset paging and _total. Also serves conditional create/update/delete
 // (http.html#ccreate) so they match exactly what a search would.
+import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import type { ResourceStore, StoredVersion } from '../storage/resource-store.js';
 import { encodeCursor, type CursorValue } from './cursor.js';
+import { resolveIncludes } from './include.js';
 import { parseSearchQuery, type ParseOptions } from './parse-query.js';
 import type { SearchQuery } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
@@ -13,6 +15,10 @@ export interface SearchPage {
   /** Cursor token for the next page, when there is one. */
   next?: string;
   total?: number;
+  /** _include/_revinclude results for this page's matches (search.mode 'include'; not in total). */
+  included?: StoredVersion[];
+  /** Problems to report in an OperationOutcome entry (e.g. the include cap was hit). */
+  warnings?: OperationOutcomeIssue[];
 }
 
 interface PageRow {
@@ -53,7 +59,9 @@ export class SearchEngine {
       deleted: false,
       content: row.content,
     }));
-    return { matches, next, total };
+    if (query.includes.length === 0 || query.summary === 'count' || matches.length === 0) return { matches, next, total };
+    const { included, warnings } = await resolveIncludes(store, this.registry, query.includes, matches);
+    return { matches, next, total, included, warnings };
   }
 
   /** Live resources matching conditional-operation criteria, at most `limit`. */
@@ -62,6 +70,7 @@ export class SearchEngine {
     query.count = limit;
     query.sort = [];
     query.total = 'none';
+    query.includes = [];
     return (await this.run(store, query)).matches;
   }
 

@@ -3,7 +3,7 @@
 // Unknown or malformed parameters are a 400 naming the parameter, or, with
 // Prefer: handling=lenient, ignored and reported (search.html#errors).
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
-import { badRequest, FhirError, issue } from '../fhir/errors.js';
+import { badRequest, FhirError } from '../fhir/errors.js';
 import { parseElementsParam, parseSummaryParam } from '../fhir/summary.js';
 import { moduleFor } from './params/modules.js';
 import { isResourceType } from '../fhir/resource-types.js';
@@ -49,7 +49,7 @@ export function parseSearchQuery(
   options: ParseOptions,
 ): SearchQuery {
   const warnings: OperationOutcomeIssue[] = [];
-  const query: SearchQuery = { resourceType, filters: [], sort: [], includes: [], count: options.defaultCount, total: 'none', warnings };
+  const query: SearchQuery = { resourceType, filters: [], sort: [], includes: [], count: options.defaultCount, total: 'none', warnings, ignored: [] };
   for (const [name, value] of params) {
     try {
       if (RESULT_PARAMS.has(name)) applyResultParam(registry, query, name, value, options);
@@ -58,6 +58,7 @@ export function parseSearchQuery(
     } catch (error) {
       if (!(error instanceof FhirError) || !options.lenient || error.status !== 400) throw error;
       warnings.push(...error.outcome.issue.map((i) => ({ ...i, severity: 'warning' as const })));
+      query.ignored.push(name);
     }
   }
   return query;
@@ -98,6 +99,7 @@ function parseFilter(registry: SearchRegistry, type: string, name: string, value
 /** `subject:Patient.name=x`: the reference parameter, its target type, then the rest on that type. */
 function parseChain(registry: SearchRegistry, type: string, name: string, dot: number, value: string, depth: number): Filter {
   const [code, typeModifier, ...extra] = name.slice(0, dot).split(':');
+  if (typeModifier !== undefined && !isResourceType(typeModifier)) throw badRequest(`Unknown resource type '${typeModifier}' in chain '${name}'`, [name]);
   const def = registry.get(type, code);
   if (!def) throw badRequest(`Unknown search parameter '${code}' for ${type} in chain '${name}'`, [name]);
   if (def.type !== 'reference' || extra.length > 0) throw badRequest(`Only reference parameters can be chained: '${name}'`, [name]);
@@ -210,6 +212,3 @@ function parseSort(registry: SearchRegistry, type: string, value: string): SortK
     return { param: def, direction };
   });
 }
-
-/** An OperationOutcome issue listing what lenient handling ignored. */
-export const lenientIssue = (warnings: OperationOutcomeIssue[]) => issue({ severity: 'warning', code: 'processing', diagnostics: warnings.map((w) => w.diagnostics).join('; ') });

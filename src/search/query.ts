@@ -93,4 +93,6 @@ export interface SearchQuery {
   page?: string;
   /** Problems ignored under Prefer: handling=lenient, reported in the Bundle. */
   warnings: OperationOutcomeIssue[];
+  /** Names of the parameters lenient handling ignored (left out of the self link). */
+  ignored: string[];
 }

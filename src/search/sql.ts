@@ -1,5 +1,7 @@
 // SearchQuery -> SQL over one current resource table (FHIR R4 search.html). Identifiers come
 // only from the type registry and the parameter modules; every value is a bind parameter.
+import { badRequest } from '../fhir/errors.js';
+import { isValidId } from '../fhir/validation/ids.js';
 import { tablesFor } from '../storage/table-names.js';
 import { decodeCursor, type CursorValue } from './cursor.js';
 import { moduleFor } from './params/modules.js';
@@ -106,19 +108,21 @@ interface SortColumn {
   direction: 'asc' | 'desc';
   /** Substitute for NULL so keyset comparisons stay total (missing values sort last). */
   nullValue: string;
+  /** How a cursor value for this column is bound and checked. */
+  kind: 'numeric' | 'text';
 }
 
 function sortColumn(key: SortKey): SortColumn {
   const dir = key.direction;
-  if (key.param === '_id') return { expression: `${ALIAS}.id`, direction: dir, nullValue: "''" };
+  if (key.param === '_id') return { expression: `${ALIAS}.id`, direction: dir, nullValue: "''", kind: 'text' };
   if (key.param === '_lastUpdated') {
-    return { expression: `floor(extract(epoch from ${ALIAS}.last_updated) * 1000)`, direction: dir, nullValue: '0' };
+    return { expression: `floor(extract(epoch from ${ALIAS}.last_updated) * 1000)`, direction: dir, nullValue: '0::numeric', kind: 'numeric' };
   }
   const def = key.param;
   const sp = `${ALIAS}.sp`;
   const raw = def.type === 'date' ? dateSort(def, sp, dir) : def.type === 'number' ? numberSort(def, sp, dir) : quantitySort(def, sp, dir);
   const missing = dir === 'asc' ? "'Infinity'::numeric" : "'-Infinity'::numeric";
-  return { expression: `COALESCE((${raw})::numeric, ${missing})`, direction: dir, nullValue: missing };
+  return { expression: `COALESCE((${raw})::numeric, ${missing})`, direction: dir, nullValue: missing, kind: 'numeric' };
 }
 
 /** Sort columns, always ending with the id so the order is total (needed for keyset paging). */
@@ -144,7 +148,20 @@ function keysetCondition(columns: SortColumn[], cursor: CursorValue[], binds: Bi
 
 function bindTyped(value: CursorValue, column: SortColumn, binds: Binds): string {
   if (value === null) return column.nullValue;
-  return typeof value === 'number' || column.nullValue.endsWith('::numeric') ? `${binds.add(value)}::numeric` : `${binds.add(value)}::text`;
+  return column.kind === 'numeric' ? `${binds.add(String(value))}::numeric` : `${binds.add(value)}::text`;
+}
+
+/** A number PostgreSQL's numeric accepts without overflow, or its infinities (sort sentinels). */
+const CURSOR_NUMBER = /^(-?\d{1,40}(\.\d{1,40})?([eE][+-]?\d{1,3})?|-?Infinity)$/;
+
+/** A cursor is client input: every value must fit its column, else 400 (never a SQL error). */
+function checkCursor(columns: SortColumn[], cursor: CursorValue[]): CursorValue[] {
+  cursor.forEach((value, i) => {
+    if (value === null) return;
+    const ok = columns[i].kind === 'numeric' ? CURSOR_NUMBER.test(String(value)) : typeof value === 'string' && isValidId(value);
+    if (!ok) throw badRequest('_page is not a valid paging cursor for this search (use the links the server returned)', ['_page']);
+  });
+  return cursor;
 }
 
 export interface PageStatement {
@@ -159,7 +176,7 @@ export function pageStatement(query: SearchQuery, tenantId: string, lastUpdatedD
   const t = tablesFor(query.resourceType);
   const where = [whereClause(query, binds.add(tenantId), binds, lastUpdatedDef)];
   const columns = sortColumns(query);
-  if (query.page) where.push(keysetCondition(columns, decodeCursor(query.page, columns.length), binds));
+  if (query.page) where.push(keysetCondition(columns, checkCursor(columns, decodeCursor(query.page, columns.length)), binds));
   const keys = columns.map((c, i) => `${c.expression} AS k${i}`).join(', ');
   const order = columns.map((c) => `${c.expression} ${c.direction.toUpperCase()}`).join(', ');
   const text =

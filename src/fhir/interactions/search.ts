@@ -35,10 +35,12 @@ export function searchInteraction(
 }
 
 function searchsetBundle(req: FhirRequest, type: string, params: URLSearchParams, query: SearchQuery, page: SearchPage): string {
-  const selfParams = new URLSearchParams(params);
+  // Links carry the parameters actually used: lenient handling leaves out what it ignored (search.html#errors).
+  const used = new URLSearchParams([...params].filter(([name]) => !query.ignored.includes(name)));
+  const selfParams = used;
   const links = [{ relation: 'self', url: link(req, type, selfParams) }];
   if (page.next) {
-    const nextParams = new URLSearchParams(params);
+    const nextParams = new URLSearchParams(used);
     nextParams.set('_page', page.next);
     links.push({ relation: 'next', url: link(req, type, nextParams) });
   }
@@ -46,20 +48,25 @@ function searchsetBundle(req: FhirRequest, type: string, params: URLSearchParams
   if (page.total !== undefined) head.total = page.total;
   head.link = links;
   const entries = query.summary === 'count' ? [] : page.matches.map((m) => matchEntry(req, query, m.resourceType, m.id, m.content as string));
-  if (query.warnings.length > 0) entries.push(outcomeEntry(query.warnings));
+  // _include/_revinclude (search.html#include): after the matches, not counted in total.
+  for (const r of page.included ?? []) entries.push(matchEntry(req, query, r.resourceType, r.id, r.content as string, 'include'));
+  const warnings = [...query.warnings, ...(page.warnings ?? [])];
+  if (warnings.length > 0) entries.push(outcomeEntry(warnings));
   const text = JSON.stringify(head);
   return entries.length === 0 ? text : `${text.slice(0, -1)},"entry":[${entries.join(',')}]}`;
 }
 
-function matchEntry(req: FhirRequest, query: SearchQuery, type: string, id: string, content: string): string {
+/** `_elements` names elements of the searched type, so it shapes matches only; `_summary` applies to included resources too. */
+function matchEntry(req: FhirRequest, query: SearchQuery, type: string, id: string, content: string, mode: 'match' | 'include' = 'match'): string {
   let resource = content;
-  if ((query.summary && query.summary !== 'false') || query.elements) {
+  const elements = mode === 'match' ? query.elements : undefined;
+  if ((query.summary && query.summary !== 'false') || elements) {
     let value = JSON.parse(content) as JsonObject;
     if (query.summary && query.summary !== 'false' && query.summary !== 'count') value = applySummary(value, query.summary);
-    if (query.elements) value = applyElements(value, query.elements);
+    if (elements) value = applyElements(value, elements);
     resource = JSON.stringify(value);
   }
-  return `{"fullUrl":${JSON.stringify(`${req.baseUrl}/${type}/${id}`)},"resource":${resource},"search":{"mode":"match"}}`;
+  return `{"fullUrl":${JSON.stringify(`${req.baseUrl}/${type}/${id}`)},"resource":${resource},"search":{"mode":"${mode}"}}`;
 }
 
 /** Lenient handling reports what it ignored in an OperationOutcome entry (search.html#errors). */

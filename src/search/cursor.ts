@@ -1,18 +1,26 @@
-// Keyset paging cursors (search.html#paging): the sort-key values and id of the last row of a
-// page, so the next page continues strictly after it however many rows others insert.
+// Keyset paging cursors (search.html#paging): the sort-key values and id of a page's last row
+// (for next) or first row (for previous), so paging stays exact however many rows others insert.
 import { badRequest } from '../fhir/errors.js';
 
 export type CursorValue = string | number | null;
 
-export function encodeCursor(values: CursorValue[]): string {
-  return Buffer.from(JSON.stringify(values)).toString('base64url');
+/** Which side of the cursor row a page lies on: after it (next) or before it (previous). */
+export type CursorDirection = 'after' | 'before';
+
+export interface Cursor {
+  direction: CursorDirection;
+  values: CursorValue[];
 }
 
-export function decodeCursor(token: string, expectedLength: number): CursorValue[] {
+export function encodeCursor(direction: CursorDirection, values: CursorValue[]): string {
+  return Buffer.from(JSON.stringify([direction === 'after' ? '>' : '<', ...values])).toString('base64url');
+}
+
+export function decodeCursor(token: string, expectedLength: number): Cursor {
   try {
-    const values = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(values) && values.length === expectedLength && values.every((v) => v === null || typeof v === 'string' || typeof v === 'number')) {
-      return values as CursorValue[];
+    const [marker, ...values] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown[];
+    if ((marker === '>' || marker === '<') && values.length === expectedLength && values.every((v) => v === null || typeof v === 'string' || typeof v === 'number')) {
+      return { direction: marker === '>' ? 'after' : 'before', values: values as CursorValue[] };
     }
   } catch {
     // fall through

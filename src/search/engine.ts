@@ -14,6 +14,8 @@ export interface SearchPage {
   matches: StoredVersion[];
   /** Cursor token for the next page, when there is one. */
   next?: string;
+  /** Cursor token for the previous page, when there is one. */
+  previous?: string;
   total?: number;
   /** _include/_revinclude results for this page's matches (search.mode 'include'; not in total). */
   included?: StoredVersion[];
@@ -45,12 +47,15 @@ export class SearchEngine {
     if (query.count === 0) return { matches: [], total };
     const statement = pageStatement(query, store.tenantId, lastUpdated);
     const rows = await store.query<PageRow>(statement.text, statement.values);
-    const page = rows.slice(0, query.count);
+    const more = rows.length > query.count;
+    const backwards = statement.direction === 'before';
+    const page = backwards ? rows.slice(0, query.count).reverse() : rows.slice(0, query.count);
+    const keyOf = (row: PageRow) => Array.from({ length: statement.sortColumnCount }, (_, i) => row[`k${i}`]);
+    const first = page[0];
     const last = page[page.length - 1];
-    const next =
-      rows.length > query.count && last
-        ? encodeCursor(Array.from({ length: statement.sortColumnCount }, (_, i) => last[`k${i}`]))
-        : undefined;
+    // A page reached from a cursor always has a neighbour on the side it came from.
+    const next = last && (backwards || more) ? encodeCursor('after', keyOf(last)) : undefined;
+    const previous = first && (backwards ? more : query.page !== undefined) ? encodeCursor('before', keyOf(first)) : undefined;
     const matches = page.map((row) => ({
       resourceType: query.resourceType,
       id: row.id,
@@ -59,9 +64,9 @@ export class SearchEngine {
       deleted: false,
       content: row.content,
     }));
-    if (query.includes.length === 0 || query.summary === 'count' || matches.length === 0) return { matches, next, total };
+    if (query.includes.length === 0 || query.summary === 'count' || matches.length === 0) return { matches, next, previous, total };
     const { included, warnings } = await resolveIncludes(store, this.registry, query.includes, matches);
-    return { matches, next, total, included, warnings };
+    return { matches, next, previous, total, included, warnings };
   }
 
   /** Live resources matching conditional-operation criteria, at most `limit`. */

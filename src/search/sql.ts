@@ -3,7 +3,7 @@
 import { badRequest } from '../fhir/errors.js';
 import { isValidId } from '../fhir/validation/ids.js';
 import { tablesFor } from '../storage/table-names.js';
-import { decodeCursor, type CursorValue } from './cursor.js';
+import { decodeCursor, type CursorDirection, type CursorValue } from './cursor.js';
 import { moduleFor } from './params/modules.js';
 import { sortExpression as dateSort } from './params/date.js';
 import { sortExpression as numberSort } from './params/number.js';
@@ -133,13 +133,14 @@ export function sortColumns(query: SearchQuery): SortColumn[] {
   return columns;
 }
 
-/** Rows strictly after the cursor in the sort order: (a > x) OR (a = x AND b > y) ... */
-function keysetCondition(columns: SortColumn[], cursor: CursorValue[], binds: Binds): string {
+/** Rows strictly after (or before) the cursor in the sort order: (a > x) OR (a = x AND b > y) ... */
+function keysetCondition(columns: SortColumn[], cursor: CursorValue[], direction: CursorDirection, binds: Binds): string {
   const terms: string[] = [];
   for (let i = 0; i < columns.length; i++) {
     const parts: string[] = [];
     for (let j = 0; j < i; j++) parts.push(`${columns[j].expression} = ${bindTyped(cursor[j], columns[j], binds)}`);
-    const op = columns[i].direction === 'asc' ? '>' : '<';
+    const forward = (columns[i].direction === 'asc') === (direction === 'after');
+    const op = forward ? '>' : '<';
     parts.push(`${columns[i].expression} ${op} ${bindTyped(cursor[i], columns[i], binds)}`);
     terms.push(`(${parts.join(' AND ')})`);
   }
@@ -168,6 +169,8 @@ export interface PageStatement {
   text: string;
   values: unknown[];
   sortColumnCount: number;
+  /** 'before' pages are read in reverse order; the caller flips them back. */
+  direction: CursorDirection;
 }
 
 /** The statement for one page: count + 1 rows, so the caller knows whether a next page exists. */
@@ -176,13 +179,16 @@ export function pageStatement(query: SearchQuery, tenantId: string, lastUpdatedD
   const t = tablesFor(query.resourceType);
   const where = [whereClause(query, binds.add(tenantId), binds, lastUpdatedDef)];
   const columns = sortColumns(query);
-  if (query.page) where.push(keysetCondition(columns, checkCursor(columns, decodeCursor(query.page, columns.length)), binds));
+  const cursor = query.page ? decodeCursor(query.page, columns.length) : undefined;
+  const direction = cursor?.direction ?? 'after';
+  if (cursor) where.push(keysetCondition(columns, checkCursor(columns, cursor.values), direction, binds));
   const keys = columns.map((c, i) => `${c.expression} AS k${i}`).join(', ');
-  const order = columns.map((c) => `${c.expression} ${c.direction.toUpperCase()}`).join(', ');
+  const flip = (d: 'asc' | 'desc') => (direction === 'after' ? d : d === 'asc' ? 'desc' : 'asc');
+  const order = columns.map((c) => `${c.expression} ${flip(c.direction).toUpperCase()}`).join(', ');
   const text =
     `SELECT ${ALIAS}.id, ${ALIAS}.version_id, ${ALIAS}.last_updated, ${ALIAS}.content, ${keys} ` +
     `FROM ${t.current} ${ALIAS} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${binds.add(query.count + 1)}`;
-  return { text, values: binds.values, sortColumnCount: columns.length };
+  return { text, values: binds.values, sortColumnCount: columns.length, direction };
 }
 
 export function countStatement(query: SearchQuery, tenantId: string, lastUpdatedDef?: SearchParamDef): { text: string; values: unknown[] } {

@@ -1,5 +1,5 @@
 // search-type (FHIR R4 http.html#search, search.html): a Bundle of type searchset, assembled
-// from stored JSON text, paged by keyset cursors (self and next links).
+// from stored JSON text, paged by keyset cursors (self, next and previous links).
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import type { SearchPage } from '../../search/engine.js';
 import { compartmentFilter } from '../../search/parse-query.js';
@@ -43,6 +43,11 @@ function searchsetBundle(req: FhirRequest, type: string, params: URLSearchParams
     const nextParams = new URLSearchParams(used);
     nextParams.set('_page', page.next);
     links.push({ relation: 'next', url: link(req, type, nextParams) });
+  }
+  if (page.previous) {
+    const previousParams = new URLSearchParams(used);
+    previousParams.set('_page', page.previous);
+    links.push({ relation: 'previous', url: link(req, type, previousParams) });
   }
   const head: JsonObject = { resourceType: 'Bundle', type: 'searchset' };
   if (page.total !== undefined) head.total = page.total;

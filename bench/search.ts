@@ -8,6 +8,8 @@
 // id and references rewritten to Type/id (the same data a transaction would store).
 // Re-running reuses a loaded database (BENCH_RELOAD=1 forces a reload).
 import { spawn } from 'node:child_process';
+import { closeSync, createReadStream, existsSync, openSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -34,10 +36,19 @@ function resolveBundle(bundle: { entry: { fullUrl: string; resource: Json }[] })
   });
 }
 
+/** The generator's output, written to a file first (piping 20,000 large lines hit ENOBUFS). */
 async function* generatedBundles(): AsyncGenerator<{ entry: { fullUrl: string; resource: Json }[] }> {
   const generator = join(projectRoot(), '..', 'shared', 'bench', 'gen-bundles.mjs');
-  const child = spawn(process.execPath, [generator, String(bundles), '42'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  for await (const line of createInterface({ input: child.stdout })) if (line) yield JSON.parse(line);
+  const file = join(tmpdir(), `hearth-bench-bundles-${bundles}-42.ndjson`);
+  if (!existsSync(file)) {
+    const out = openSync(`${file}.part`, 'w');
+    const child = spawn(process.execPath, [generator, String(bundles), '42'], { stdio: ['ignore', out, 'inherit'] });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    closeSync(out);
+    if (code !== 0) throw new Error(`gen-bundles.mjs exited with ${code}`);
+    renameSync(`${file}.part`, file);
+  }
+  for await (const line of createInterface({ input: createReadStream(file) })) if (line) yield JSON.parse(line);
 }
 
 async function load(base: string): Promise<Loaded> {

@@ -70,6 +70,13 @@ export class SearchEngine {
   }
 
   /** Live resources matching conditional-operation criteria, at most `limit`. */
+  /** The page statement and PostgreSQL's plan for it (EXPLAIN ANALYZE, read-only transaction). */
+  async explain(store: ResourceStore, query: SearchQuery): Promise<{ sql: string; values: unknown[]; plan: string }> {
+    const statement = pageStatement(query, store.tenantId, this.registry.get(query.resourceType, '_lastUpdated'));
+    const rows = await store.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`, statement.values);
+    return { sql: statement.text, values: statement.values, plan: rows.map((r) => r['QUERY PLAN']).join('\n') };
+  }
+
   async findMatches(store: ResourceStore, resourceType: string, params: URLSearchParams, limit: number): Promise<StoredVersion[]> {
     const query = this.parse(resourceType, params, false);
     query.count = limit;

@@ -18,7 +18,7 @@ export interface ParseOptions {
 }
 
 /** Parameters that shape the result rather than filter it. */
-const RESULT_PARAMS = new Set(['_count', '_sort', '_summary', '_elements', '_total', '_page', '_format', '_pretty']);
+const RESULT_PARAMS = new Set(['_count', '_sort', '_summary', '_elements', '_total', '_page', '_format', '_pretty', '_explain']);
 const NOT_YET = new Set(['_text', '_content', '_list', '_query', '_contained', '_containedType', '_filter']);
 const INCLUDE = /^_(include|revinclude)(?::(iterate|recurse))?$/;
 /** Nesting limit for chains and _has, so a crafted query cannot build unbounded SQL. */
@@ -193,6 +193,10 @@ function applyResultParam(registry: SearchRegistry, query: SearchQuery, name: st
       return;
     case '_page':
       query.page = value;
+      return;
+    case '_explain':
+      if (value !== 'true' && value !== 'false') throw badRequest('_explain must be true or false', ['_explain']);
+      query.explain = value === 'true';
       return;
     default: // _format and _pretty are handled by the HTTP layer
       return;

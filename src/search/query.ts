@@ -93,6 +93,8 @@ export interface SearchQuery {
   page?: string;
   /** Problems ignored under Prefer: handling=lenient, reported in the Bundle. */
   warnings: OperationOutcomeIssue[];
+  /** `_explain=true`: answer with the generated SQL and PostgreSQL's plan instead of results. */
+  explain?: boolean;
   /** Names of the parameters lenient handling ignored (left out of the self link). */
   ignored: string[];
 }

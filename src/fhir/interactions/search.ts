@@ -5,7 +5,8 @@ import type { SearchPage } from '../../search/engine.js';
 import { compartmentFilter } from '../../search/parse-query.js';
 import type { SearchQuery } from '../../search/query.js';
 import type { ResourceStore } from '../../storage/resource-store.js';
-import type { FhirRequest } from '../types.js';
+import { forbidden } from '../errors.js';
+import type { FhirRequest, FhirResponse } from '../types.js';
 import { applyElements, applySummary } from '../summary.js';
 import type { JsonObject } from '../types.js';
 import type { Interaction, InteractionDeps } from './context.js';
@@ -28,6 +29,10 @@ export function searchInteraction(
     async run(store: ResourceStore) {
       const query = deps.search.parse(type, params, req.prefer.handling === 'lenient');
       if (compartment) query.filters.push(compartmentFilter(deps.search.registry, compartment.type, compartment.id, type));
+      if (query.explain) {
+        if (!req.access.isAdmin) throw forbidden('_explain is reserved for administrators');
+        return explainResponse(await deps.search.explain(store, query));
+      }
       const page = await deps.search.run(store, query);
       return { status: 200, headers: {}, body: { kind: 'raw', text: searchsetBundle(req, type, params, query, page) } };
     },
@@ -72,6 +77,20 @@ function matchEntry(req: FhirRequest, query: SearchQuery, type: string, id: stri
     resource = JSON.stringify(value);
   }
   return `{"fullUrl":${JSON.stringify(`${req.baseUrl}/${type}/${id}`)},"resource":${resource},"search":{"mode":"${mode}"}}`;
+}
+
+/**
+ * `_explain=true` (operators only): the SQL Hearth generated, its bind values and PostgreSQL's
+ * EXPLAIN ANALYZE plan, as an OperationOutcome. Bind values can hold search values (PHI), so
+ * this is refused to anyone but an administrator.
+ */
+function explainResponse(explained: { sql: string; values: unknown[]; plan: string }): FhirResponse {
+  const issue = (diagnostics: string) => ({ severity: 'information', code: 'informational', diagnostics });
+  const outcome = {
+    resourceType: 'OperationOutcome',
+    issue: [issue(`SQL: ${explained.sql}`), issue(`Bind values: ${JSON.stringify(explained.values)}`), issue(`Plan:\n${explained.plan}`)],
+  };
+  return { status: 200, headers: {}, body: { kind: 'json', value: outcome } };
 }
 
 /** Lenient handling reports what it ignored in an OperationOutcome entry (search.html#errors). */

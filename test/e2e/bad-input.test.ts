@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { FHIR_JSON } from '../support/http.js';
+import { prng } from '../support/prng.js';
 import { useTestServer } from '../support/test-server.js';
 
 const JSON_HEADERS = { 'content-type': FHIR_JSON };
@@ -377,18 +378,6 @@ describe('bad input (e2e, postgres)', function () {
 
   describe('fuzzing', function () {
     this.timeout(120_000);
-
-    // mulberry32: a small seeded PRNG so a failure can be replayed with the printed seed.
-    function prng(seed: number): () => number {
-      let a = seed >>> 0;
-      return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-      };
-    }
 
     const ODD_KEYS = ['__proto__', 'constructor', 'prototype', '', 'resourceType', 'id', 'meta', 'a\u0000b', 'é', '\ud83d\ude00', 'x'.repeat(300), 'toString', 'hasOwnProperty', '$ref'];
     const ODD_VALUES: unknown[] = [null, true, 0, -1.5e308, 1e308, '', '\u0000', 'x'.repeat(1000), [], {}, [[[]]], { resourceType: 'Patient' }, '2023-02-30', '<script>'];

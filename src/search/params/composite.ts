@@ -62,10 +62,10 @@ export interface CompositeValue extends ParsedValue {
 }
 
 /**
- * The modules a component may use. Imported directly rather than through modules.ts, which
- * imports this module: going through it would make the two a cycle.
+ * The modules a component may use: every simple parameter type. modules.ts builds its map from
+ * this one (adding composite), so the list lives once and the two modules form no cycle.
  */
-const COMPONENT_MODULES: Partial<Record<SearchParamType, ParamTypeModule>> = {
+export const COMPONENT_MODULES: Partial<Record<SearchParamType, ParamTypeModule>> = {
   token: tokenParam as ParamTypeModule,
   reference: referenceParam as ParamTypeModule,
   uri: uriParam as ParamTypeModule,

@@ -9,14 +9,14 @@
 // same-component rule for component-code-value-quantity.
 // Seed: HEARTH_COMPOSITE_SEED (default below), printed in the title to reproduce a failure.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
 import { createIndexer } from '../../../src/search/indexer.js';
 import { compositeParam } from '../../../src/search/params/composite.js';
 import { createSearchRegistry } from '../../../src/search/registry/registry.js';
-import type { ParsedValue, SearchIndex, SearchParamDef, SqlBinds } from '../../../src/search/types.js';
+import type { ParsedValue, SearchParamDef } from '../../../src/search/types.js';
 import { testPool } from '../../support/database.js';
+import { prng, type Rng } from '../../support/prng.js';
 import { requireServices } from '../../support/services.js';
+import { SpTable, type SpResult, type SpRow } from '../../support/sp-table.js';
 
 const SEED = Number(process.env.HEARTH_COMPOSITE_SEED ?? 20260514);
 const LOINC = 'http://loinc.org';
@@ -30,18 +30,6 @@ const CONCEPT_CODE = '5778-6';
 const STRING_CODE = '8251-1';
 const DATE_CODE = '21112-8';
 
-/** mulberry32: small, fast, good enough to spread test values. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Rng = () => number;
 type Json = Record<string, unknown>;
 const int = (r: Rng, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 const pick = <T>(r: Rng, list: readonly T[]): T => list[Math.floor(r() * list.length)];
@@ -153,19 +141,8 @@ function queryValues(r: Rng, code: string): string[] {
   return [...singles, ...ors];
 }
 
-class Binds implements SqlBinds {
-  readonly values: unknown[] = [];
-  add(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
-
-interface Row {
-  id: string;
+interface Row extends SpRow {
   resource?: Json;
-  index: SearchIndex;
-  nullSp: boolean;
 }
 
 // --- Oracle: component-code-value-quantity from the resources ------------------------------
@@ -186,7 +163,6 @@ function oracle(resource: Json | undefined, code: string, prefix: 'gt' | 'lt', n
 }
 
 describe(`composite parameters: SQL = in-memory matcher (integration, seed ${SEED})`, function () {
-  const table = `composite_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const rng = prng(SEED);
   const registry = createSearchRegistry();
   const indexer = createIndexer(registry);
@@ -194,50 +170,34 @@ describe(`composite parameters: SQL = in-memory matcher (integration, seed ${SEE
     ...times(200, (i): Row => {
       const id = `o${pad(i, 4)}`;
       const resource = observation(rng, id);
-      return { id, resource, index: indexer(resource), nullSp: false };
+      return { id, resource, index: indexer(resource) };
     }),
     ...times(4, (i): Row => ({ id: `null${i}`, index: {}, nullSp: true })),
   ];
-  let pool: pg.Pool;
+  let table: SpTable<Row> | undefined;
 
   before(async function () {
     await requireServices(this);
-    pool = await testPool();
-    await pool.query(`CREATE TABLE "${table}" (id text PRIMARY KEY, sp jsonb)`);
-    await pool.query(`CREATE INDEX ON "${table}" USING gin (sp jsonb_path_ops)`);
-    await pool.query(`INSERT INTO "${table}" (id, sp) SELECT id, sp::jsonb FROM unnest($1::text[], $2::text[]) AS t(id, sp)`, [
-      rows.map((row) => row.id),
-      rows.map((row) => (row.nullSp ? null : JSON.stringify(row.index))),
-    ]);
+    table = await SpTable.create(await testPool(), 'composite', rows, { gin: true });
   });
 
   after(async () => {
-    if (pool) await pool.query(`DROP TABLE IF EXISTS "${table}"`);
+    await table?.drop();
   });
 
   /** Runs the queries in batches; returns, per query, the ids from SQL and from memory. */
-  async function compare(def: SearchParamDef, queries: { modifier?: string; raw: string }[]): Promise<{ label: string; sql: string[]; memory: string[] }[]> {
-    const parsed = queries.map(({ modifier, raw }) => ({
-      label: `${def.code}${modifier ? `:${modifier}` : ''}=${raw}`,
-      modifier,
-      // parse-query splits on unescaped commas; none of these values has an escaped one.
-      values: raw.split(',').map((v): ParsedValue => compositeParam.parse(def, modifier, v)),
-    }));
-    const out: { label: string; sql: string[]; memory: string[] }[] = [];
-    for (let start = 0; start < parsed.length; start += 50) {
-      const batch = parsed.slice(start, start + 50);
-      const binds = new Binds();
-      const columns = batch.map((q, i) => `(${compositeParam.predicate(def, q.modifier, q.values, 'r.sp', binds)}) AS q${i}`);
-      const { rows: result } = await pool.query<Record<string, unknown>>(`SELECT r.id, ${columns.join(', ')} FROM "${table}" r`, binds.values);
-      batch.forEach((q, i) => {
-        out.push({
-          label: q.label,
-          sql: result.filter((row) => row[`q${i}`] === true).map((row) => row.id as string).sort(),
-          memory: rows.filter((row) => compositeParam.matches(def, q.modifier, q.values, row.index)).map((row) => row.id).sort(),
-        });
-      });
-    }
-    return out;
+  function compare(def: SearchParamDef, queries: { modifier?: string; raw: string }[]): Promise<SpResult[]> {
+    return table!.compare(
+      queries.map(({ modifier, raw }) => {
+        // parse-query splits on unescaped commas; none of these values has an escaped one.
+        const values = raw.split(',').map((v): ParsedValue => compositeParam.parse(def, modifier, v));
+        return {
+          label: `${def.code}${modifier ? `:${modifier}` : ''}=${raw}`,
+          predicate: (binds) => compositeParam.predicate(def, modifier, values, 'r.sp', binds),
+          matches: (index) => compositeParam.matches(def, modifier, values, index),
+        };
+      }),
+    );
   }
 
   const CODES = [
@@ -258,13 +218,9 @@ describe(`composite parameters: SQL = in-memory matcher (integration, seed ${SEE
       const queries = [...queryValues(rng, code).map((raw) => ({ raw })), { modifier: 'missing', raw: 'true' }, { modifier: 'missing', raw: 'false' }];
       const results = await compare(def, queries);
       let informative = 0;
-      for (const { label, sql, memory } of results) {
-        if (sql.length !== memory.length || sql.some((id, k) => id !== memory[k])) {
-          const differ = [...sql.filter((id) => !memory.includes(id)), ...memory.filter((id) => !sql.includes(id))];
-          const sample = rows.find((row) => row.id === differ[0]);
-          assert.fail(`${label}: SQL ${sql.length} rows, memory ${memory.length}; e.g. ${differ[0]} ${JSON.stringify(sample?.index[code])}`);
-        }
-        if (memory.length > 0 && memory.length < rows.length) informative++;
+      for (const result of results) {
+        table!.assertSame(result, (row) => row.index[code]);
+        if (table!.splits(result.memory)) informative++;
       }
       // The comparison means something only if many queries split the rows.
       assert.ok(informative > results.length * 0.3, `only ${informative} of ${results.length} queries split the rows`);

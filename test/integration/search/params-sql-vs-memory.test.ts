@@ -7,14 +7,15 @@
 // index, whose containment answers must be the same.
 // HEARTH_PROPERTY_SEED=<n> explores another seed; a failure message names the seed and query.
 import assert from 'node:assert/strict';
-import type pg from 'pg';
 import { referenceParam } from '../../../src/search/params/reference.js';
 import { stringParam } from '../../../src/search/params/string.js';
 import { tokenParam } from '../../../src/search/params/token.js';
 import { uriParam } from '../../../src/search/params/uri.js';
-import type { ParamTypeModule, ParsedValue, SearchIndex, SearchParamDef, SearchParamType, SqlBinds } from '../../../src/search/types.js';
+import type { ParamTypeModule, ParsedValue, SearchIndex, SearchParamDef, SearchParamType } from '../../../src/search/types.js';
 import { testPool } from '../../support/database.js';
+import { prng } from '../../support/prng.js';
 import { requireServices } from '../../support/services.js';
+import { Binds, SpTable, type SpRow } from '../../support/sp-table.js';
 
 const SEED = Number(process.env.HEARTH_PROPERTY_SEED ?? 20240611);
 const ROWS = 200;
@@ -22,18 +23,6 @@ const QUERIES_PER_PARAM = 150;
 
 // ---------------------------------------------------------------------------------------
 // Seeded randomness
-
-/** mulberry32: small, fast, good enough for test data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Random {
   constructor(readonly next: () => number) {}
@@ -308,55 +297,28 @@ const stringCases: Case[] = [
 
 // ---------------------------------------------------------------------------------------
 
-class Binds implements SqlBinds {
-  readonly values: unknown[] = [];
-  add(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
-
-interface Row {
-  id: string;
-  /** undefined: the row has `sp` NULL (not reindexed yet), which the matcher sees as {}. */
-  index?: SearchIndex;
-}
-
 const CASES: Case[] = [...tokenCases, ...referenceCases, ...uriCases, ...stringCases];
 
 describe('search parameter modules: SQL predicate agrees with the in-memory matcher (integration)', function () {
-  let client: pg.PoolClient | undefined;
-  const rows: Row[] = [];
+  let table: SpTable | undefined;
 
   before(async function () {
     await requireServices(this);
     const random = new Random(prng(SEED));
+    const rows: SpRow[] = [];
     for (let i = 0; i < ROWS; i++) {
       const index: SearchIndex = {};
       for (const c of CASES) c.module.index(c.def, c.values(random), index);
       rows.push({ id: `r${String(i).padStart(3, '0')}`, index });
     }
-    rows.push({ id: 'r-empty', index: {} }, { id: 'r-null' });
-    client = await (await testPool()).connect();
-    await client.query('CREATE TEMP TABLE sp_property (id text PRIMARY KEY, sp jsonb)');
-    await client.query('CREATE INDEX ON sp_property USING gin (sp jsonb_path_ops)');
-    await client.query('INSERT INTO sp_property SELECT * FROM unnest($1::text[], $2::jsonb[])', [
-      rows.map((r) => r.id),
-      rows.map((r) => (r.index ? JSON.stringify(r.index) : null)),
-    ]);
-    await client.query('ANALYZE sp_property');
+    // r-null has `sp` NULL (not reindexed yet), which the matcher sees as {}.
+    rows.push({ id: 'r-empty', index: {} }, { id: 'r-null', index: {}, nullSp: true });
+    table = await SpTable.create(await testPool(), 'sp_property', rows, { gin: true });
   });
 
   after(async () => {
-    if (!client) return;
-    await client.query('DROP TABLE IF EXISTS sp_property').catch(() => undefined);
-    client.release();
+    await table?.drop().catch(() => undefined);
   });
-
-  async function selectIds(sql: string, values: unknown[]): Promise<string[]> {
-    const result = await client!.query<{ id: string }>(`SELECT id FROM sp_property r WHERE ${sql} ORDER BY id`, values);
-    return result.rows.map((row) => row.id);
-  }
 
   for (const c of CASES) {
     it(`${c.def.type} '${c.def.code}': ${QUERIES_PER_PARAM} random queries, with and without the GIN index`, async () => {
@@ -366,17 +328,17 @@ describe('search parameter modules: SQL predicate agrees with the in-memory matc
         const query = c.query(random);
         const values: ParsedValue[] =
           query.modifier === 'missing' ? query.raws.map((raw) => ({ raw })) : query.raws.map((raw) => c.module.parse(c.def, query.modifier, raw));
-        const expected = rows.filter((row) => c.module.matches(c.def, query.modifier, values, row.index ?? {})).map((row) => row.id).sort();
+        const expected = table!.memory((index) => c.module.matches(c.def, query.modifier, values, index));
         const binds = new Binds();
         const sql = c.module.predicate(c.def, query.modifier, values, 'r.sp', binds);
         const label = `seed ${SEED}, ${c.def.code}${query.modifier ? `:${query.modifier}` : ''}=${query.raws.join(',')}\nSQL: ${sql}`;
         for (const seqscan of ['on', 'off']) {
-          await client!.query(`SET enable_seqscan = ${seqscan}`);
-          assert.deepEqual(await selectIds(sql, binds.values), expected, `${label} (enable_seqscan=${seqscan})`);
+          await table!.query(`SET enable_seqscan = ${seqscan}`);
+          assert.deepEqual(await table!.select(sql, binds.values), expected, `${label} (enable_seqscan=${seqscan})`);
         }
-        if (expected.length > 0 && expected.length < rows.length) selective++;
+        if (table!.splits(expected)) selective++;
       }
-      await client!.query('RESET enable_seqscan');
+      await table!.query('RESET enable_seqscan');
       // Guard against a generator that only produces trivial (all or nothing) queries.
       assert.ok(selective >= QUERIES_PER_PARAM * 0.4, `only ${selective}/${QUERIES_PER_PARAM} queries were selective`);
     });
@@ -385,10 +347,10 @@ describe('search parameter modules: SQL predicate agrees with the in-memory matc
   it('the GIN index serves a token containment query', async () => {
     const binds = new Binds();
     const sql = tokenParam.predicate(def('code', 'token'), undefined, [tokenParam.parse(def('code', 'token'), undefined, 'abc')], 'r.sp', binds);
-    await client!.query('SET enable_seqscan = off');
-    const plan = await client!.query(`EXPLAIN SELECT id FROM sp_property r WHERE ${sql}`, binds.values);
-    await client!.query('RESET enable_seqscan');
-    assert.match(plan.rows.map((r) => r['QUERY PLAN']).join('\n'), /Bitmap Index Scan on sp_property_sp_idx/);
+    await table!.query('SET enable_seqscan = off');
+    const plan = await table!.query(`EXPLAIN SELECT id FROM "${table!.name}" r WHERE ${sql}`, binds.values);
+    await table!.query('RESET enable_seqscan');
+    assert.match(plan.rows.map((r) => r['QUERY PLAN']).join('\n'), new RegExp(`Bitmap Index Scan on ${table!.indexName}\\b`));
   });
 });
 

@@ -6,31 +6,19 @@
 // quantities with and without units) against every prefix × precision, comma ORs and :missing.
 // Seed: HEARTH_RANGES_SEED (default below), printed in the title to reproduce a failure.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
 import { dateParam, sortExpression as dateSort } from '../../../src/search/params/date.js';
 import { numberParam, sortExpression as numberSort } from '../../../src/search/params/number.js';
 import { PREFIXES } from '../../../src/search/params/prefix.js';
 import { ISO_4217, quantityParam, sortExpression as quantitySort } from '../../../src/search/params/quantity.js';
 import type { ParamTypeModule, ParsedValue, SearchIndex, SearchParamDef, SearchParamType, SqlBinds } from '../../../src/search/types.js';
 import { testPool } from '../../support/database.js';
+import { prng, type Rng } from '../../support/prng.js';
 import { requireServices } from '../../support/services.js';
+import { SpTable, type SpRow } from '../../support/sp-table.js';
 
 const SEED = Number(process.env.HEARTH_RANGES_SEED ?? 20261123);
 const UCUM = 'http://unitsofmeasure.org';
 
-/** mulberry32: small, fast, good enough to spread test values. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Rng = () => number;
 const int = (r: Rng, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 const pick = <T>(r: Rng, list: readonly T[]): T => list[Math.floor(r() * list.length)];
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
@@ -165,79 +153,49 @@ function queriesFor(c: Case, r: Rng): { modifier?: string; raw: string }[] {
   return [...single.map((raw) => ({ raw })), ...ors.map((raw) => ({ raw })), { modifier: 'missing', raw: 'true' }, { modifier: 'missing', raw: 'false' }];
 }
 
-class Binds implements SqlBinds {
-  readonly values: unknown[] = [];
-  add(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
-
-interface Row {
-  id: string;
-  index: SearchIndex;
-  /** Stored as SQL NULL (a row not indexed yet): matches like an empty index. */
-  nullSp: boolean;
-}
-
 /** Indexes as the indexer builds them (module.index only when there are values), plus NULL rows. */
-function generateRows(r: Rng, count: number): Row[] {
-  const rows: Row[] = [];
+function generateRows(r: Rng, count: number): SpRow[] {
+  const rows: SpRow[] = [];
   for (let i = 0; i < count; i++) {
     const index: SearchIndex = {};
     for (const c of cases) {
       const values = times(pick(r, [0, 0, 1, 1, 1, 2, 3]), () => c.value(r));
       if (values.length > 0) c.module.index(c.def, values, index);
     }
-    rows.push({ id: `r${pad(i, 4)}`, index, nullSp: false });
+    rows.push({ id: `r${pad(i, 4)}`, index });
   }
   for (let i = 0; i < 5; i++) rows.push({ id: `null${i}`, index: {}, nullSp: true });
   return rows;
 }
 
 describe(`range parameters: SQL = in-memory matcher (integration, seed ${SEED})`, function () {
-  const table = `ranges_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
   const rng = prng(SEED);
   const rows = generateRows(rng, 300);
-  let pool: pg.Pool;
+  let table: SpTable | undefined;
 
   before(async function () {
     await requireServices(this);
-    pool = await testPool();
-    await pool.query(`CREATE TABLE "${table}" (id text PRIMARY KEY, sp jsonb)`);
-    await pool.query(`INSERT INTO "${table}" (id, sp) SELECT id, sp::jsonb FROM unnest($1::text[], $2::text[]) AS t(id, sp)`, [
-      rows.map((row) => row.id),
-      rows.map((row) => (row.nullSp ? null : JSON.stringify(row.index))),
-    ]);
+    table = await SpTable.create(await testPool(), 'ranges', rows);
   });
 
   after(async () => {
-    if (pool) await pool.query(`DROP TABLE IF EXISTS "${table}"`);
+    await table?.drop();
   });
 
   for (const c of cases) {
     it(`${c.def.type} '${c.def.code}': every query returns the same ids from SQL and memory`, async () => {
-      const queries = queriesFor(c, rng).map(({ modifier, raw }) => ({
-        label: `${c.def.code}${modifier ? `:${modifier}` : ''}=${raw}`,
-        modifier,
-        values: raw.split(',').map((v): ParsedValue => c.module.parse(c.def, modifier, v)),
-      }));
+      const queries = queriesFor(c, rng).map(({ modifier, raw }) => {
+        const values = raw.split(',').map((v): ParsedValue => c.module.parse(c.def, modifier, v));
+        return {
+          label: `${c.def.code}${modifier ? `:${modifier}` : ''}=${raw}`,
+          predicate: (binds: SqlBinds) => c.module.predicate(c.def, modifier, values, 'r.sp', binds),
+          matches: (index: SearchIndex) => c.module.matches(c.def, modifier, values, index),
+        };
+      });
       let informative = 0;
-      for (let start = 0; start < queries.length; start += 60) {
-        const batch = queries.slice(start, start + 60);
-        const binds = new Binds();
-        const columns = batch.map((q, i) => `(${c.module.predicate(c.def, q.modifier, q.values, 'r.sp', binds)}) AS q${i}`);
-        const { rows: result } = await pool.query<Record<string, unknown>>(`SELECT r.id, ${columns.join(', ')} FROM "${table}" r ORDER BY r.id`, binds.values);
-        batch.forEach((q, i) => {
-          const fromSql = result.filter((row) => row[`q${i}`] === true).map((row) => row.id as string);
-          const inMemory = rows.filter((row) => c.module.matches(c.def, q.modifier, q.values, row.index)).map((row) => row.id).sort();
-          if (fromSql.length !== inMemory.length || fromSql.some((id, k) => id !== inMemory[k])) {
-            const differ = [...fromSql.filter((id) => !inMemory.includes(id)), ...inMemory.filter((id) => !fromSql.includes(id))];
-            const sample = rows.find((row) => row.id === differ[0]);
-            assert.fail(`${q.label}: SQL ${fromSql.length} rows, memory ${inMemory.length}; e.g. ${differ[0]} ${JSON.stringify(sample?.index[c.def.code])}`);
-          }
-          if (inMemory.length > 0 && inMemory.length < rows.length) informative++;
-        });
+      for (const result of await table!.compare(queries, 60)) {
+        table!.assertSame(result, (row) => row.index[c.def.code]);
+        if (table!.splits(result.memory)) informative++;
       }
       // The comparison means something only if most queries split the rows.
       assert.ok(informative > queries.length * 0.6, `only ${informative} of ${queries.length} queries split the rows`);
@@ -248,10 +206,10 @@ describe(`range parameters: SQL = in-memory matcher (integration, seed ${SEED})`
     it(`${c.def.type} '${c.def.code}': sort keys are the lowest lo (asc) and highest hi (desc), NULL when missing`, async () => {
       const asc = c.sort(c.def, 'r.sp', 'asc');
       const desc = c.sort(c.def, 'r.sp', 'desc');
-      const { rows: result } = await pool.query<{ id: string; a: string | null; d: string | null }>(
-        `SELECT r.id, (${asc})::text AS a, (${desc})::text AS d FROM "${table}" r ORDER BY COALESCE((${asc})::numeric, 'Infinity'::numeric), r.id`,
+      const { rows: result } = await table!.query<{ id: string; a: string | null; d: string | null }>(
+        `SELECT r.id, (${asc})::text AS a, (${desc})::text AS d FROM "${table!.name}" r ORDER BY COALESCE((${asc})::numeric, 'Infinity'::numeric), r.id`,
       );
-      const key = (row: Row, at: 0 | 1) => {
+      const key = (row: SpRow, at: 0 | 1) => {
         const entries = (row.index[c.def.code] ?? []) as (number | null)[][];
         if (entries.length === 0) return null;
         const ends = entries.map((e) => e[at] ?? (at === 0 ? -Infinity : Infinity));
@@ -260,7 +218,7 @@ describe(`range parameters: SQL = in-memory matcher (integration, seed ${SEED})`
       const expected = [...rows].sort((x, y) => (key(x, 0) ?? Infinity) - (key(y, 0) ?? Infinity) || (x.id < y.id ? -1 : 1));
       assert.deepEqual(result.map((row) => row.id), expected.map((row) => row.id), 'ORDER BY the asc key');
       for (const row of result) {
-        const source = rows.find((x) => x.id === row.id) as Row;
+        const source = rows.find((x) => x.id === row.id) as SpRow;
         assert.equal(row.a === null ? null : Number(row.a), key(source, 0), `asc key of ${row.id}`);
         assert.equal(row.d === null ? null : Number(row.d), key(source, 1), `desc key of ${row.id}`);
       }

@@ -130,21 +130,23 @@ export function sortColumns(query: SearchQuery): SortColumn[] {
   const columns = query.sort.filter((k) => k.param !== '_id').map(sortColumn);
   const idKey = query.sort.find((k) => k.param === '_id');
   const id = sortColumn(idKey ?? { param: '_id', direction: 'asc' });
-  if (query.sort.length === 0 && query.filters.some(usesSearchIndex)) {
-    // PostgreSQL estimates jsonb @> at a flat 1%, so for `Observation?patient=X` it walks the
-    // primary key in id order hoping to stop early, and reads the whole table instead (736 ms
-    // on 49,000 rows, against 0.5 ms through the GIN index). An order the primary key cannot
-    // provide keeps such searches on the index: cost proportional to the matches.
+  if (query.sort.length === 0 && query.filters.some(pointsAtResources)) {
+    // PostgreSQL cannot estimate jsonb @> well, so for `Observation?patient=X` it walks the
+    // primary key in id order hoping to stop early and reads the whole table instead (5.96 s on
+    // 1,000,000 Observations, against 0.74 ms through the GIN index). An order the primary key
+    // cannot provide keeps such searches on the index. Only for filters naming particular
+    // resources, which match few rows: for a broad token (code=8867-4, 100,000 rows) the
+    // planner's early-stopping walk is right (2.5 ms, against 531 ms through the index).
     id.expression = `(${ALIAS}.id || '')`;
   }
   columns.push(id);
   return columns;
 }
 
-/** Filters answered through the `sp` GIN index (containment), as opposed to row-by-row checks. */
-function usesSearchIndex(filter: Filter): boolean {
-  if (filter.kind === 'chain' || filter.kind === 'compartment' || filter.kind === 'has') return true;
-  return filter.kind === 'index' && ['token', 'reference', 'uri', 'composite'].includes(filter.def.type) && filter.modifier !== 'not' && filter.modifier !== 'missing';
+/** Filters that restrict to resources referring to particular resources: selective by nature. */
+function pointsAtResources(filter: Filter): boolean {
+  if (filter.kind === 'chain' || filter.kind === 'compartment') return true;
+  return filter.kind === 'index' && filter.def.type === 'reference' && filter.modifier !== 'missing';
 }
 
 /** Rows strictly after (or before) the cursor in the sort order: (a > x) OR (a = x AND b > y) ... */

@@ -5,8 +5,10 @@ import type pg from 'pg';
 import { WriteConflict } from '../resource-store.js';
 
 // Constant text (no user data), sent with the simple protocol in one round trip.
-const BEGIN_READ_WRITE = 'BEGIN; SET LOCAL ROLE hearth_app';
-const BEGIN_READ_ONLY = 'BEGIN READ ONLY; SET LOCAL ROLE hearth_app';
+// JIT off: request statements are short, and plans whose jsonb estimates are far off would
+// otherwise pay JIT compilation (hundreds of ms) for nothing.
+const BEGIN_READ_WRITE = 'BEGIN; SET LOCAL ROLE hearth_app; SET LOCAL jit = off';
+const BEGIN_READ_ONLY = 'BEGIN READ ONLY; SET LOCAL ROLE hearth_app; SET LOCAL jit = off';
 const SET_TENANT = { name: 'hearth_set_tenant', text: "SELECT set_config('app.tenant_id', $1, true)" };
 
 /** SQLSTATEs that mean "a concurrent transaction won; run the unit again". */

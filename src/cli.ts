@@ -4,7 +4,9 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { isResourceType } from './fhir/resource-types.js';
 import { isValidId } from './fhir/validation/ids.js';
-import { createIndexer } from './search/indexer.js';
+import type { Indexer } from './search/indexer.js';
+import { TenantSearchParameters } from './search/tenant-params.js';
+import { PgRepository } from './storage/pg/pg-repository.js';
 import { createSearchRegistry } from './search/registry/registry.js';
 import { reindex } from './storage/pg/reindex.js';
 import { createLogger } from './logger.js';
@@ -79,10 +81,20 @@ async function reindexCommand(config: Config, args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { all: { type: 'boolean', default: false } } });
   const unknown = positionals.filter((t) => !isResourceType(t));
   if (unknown.length > 0) throw new Error(`Unknown resource type(s): ${unknown.join(', ')}`);
-  const indexer = createIndexer(createSearchRegistry());
-  const count = await withDatabase(config, (db) =>
-    reindex(db.pool, indexer, { types: positionals.length ? positionals : undefined, onlyMissing: !values.all }),
-  );
+  const searchParams = new TenantSearchParameters(createSearchRegistry());
+  const count = await withDatabase(config, (db) => {
+    const repository = new PgRepository(db.pool);
+    const indexers = new Map<string, Promise<Indexer>>();
+    const indexerFor = (tenantId: string) => {
+      let indexer = indexers.get(tenantId);
+      if (!indexer) {
+        indexer = repository.withTenant(tenantId, async (store) => (await searchParams.load(store)).indexer, { readOnly: true });
+        indexers.set(tenantId, indexer);
+      }
+      return indexer;
+    };
+    return reindex(db.pool, indexerFor, { types: positionals.length ? positionals : undefined, onlyMissing: !values.all });
+  });
   console.log(`Reindexed ${count} resource(s)`);
 }
 

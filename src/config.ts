@@ -20,6 +20,11 @@ export interface Config {
   maxPageSize: number;
   tenantCacheTtlMs: number;
   validateResources: boolean;
+  /** Run queued $reindex jobs in this process. */
+  reindexWorker: boolean;
+  reindexPollMs: number;
+  reindexStartDelayMs: number;
+  reindexBatchSize: number;
 }
 
 interface Setting {
@@ -90,6 +95,10 @@ export const SETTINGS: readonly Setting[] = [
     default: true,
     parse: toBool,
   },
+  { env: 'HEARTH_REINDEX_WORKER', key: 'reindexWorker', schema: { type: 'boolean' }, default: true, parse: toBool },
+  { env: 'HEARTH_REINDEX_POLL_MS', key: 'reindexPollMs', schema: integer(10, 3600000), default: 1000, parse: toInt },
+  { env: 'HEARTH_REINDEX_START_DELAY_MS', key: 'reindexStartDelayMs', schema: integer(0, 3600000), default: 2000, parse: toInt },
+  { env: 'HEARTH_REINDEX_BATCH_SIZE', key: 'reindexBatchSize', schema: integer(1, 10000), default: 500, parse: toInt },
 ];
 
 export class ConfigError extends Error {

@@ -10,7 +10,9 @@ import { FhirService } from './fhir/service.js';
 import { createResourceValidator } from './fhir/validation/resource-schema.js';
 import { createApp } from './http/app.js';
 import { SearchEngine } from './search/engine.js';
-import { createIndexer } from './search/indexer.js';
+import { ReindexWorker } from './jobs/reindex-worker.js';
+import { TenantSearchParameters } from './search/tenant-params.js';
+import { ReindexJobQueue } from './storage/pg/reindex-jobs.js';
 import { createSearchRegistry } from './search/registry/registry.js';
 import { createLogger, type Logger } from './logger.js';
 import { projectRoot } from './project-root.js';
@@ -26,6 +28,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** A worker that stops renewing its job's lease for this long is presumed dead. */
+const REINDEX_LEASE_MS = 60_000;
+
 export const softwareVersion = (): string =>
   (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -37,11 +42,20 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const repository = new PgRepository(database.pool);
     const registry = createSearchRegistry();
     const search = new SearchEngine(registry, { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
+    const searchParams = new TenantSearchParameters(registry);
     const service = new FhirService(
       repository,
-      { validator: createResourceValidator(), indexer: createIndexer(registry), search, hooks: NO_HOOKS, config },
+      { validator: createResourceValidator(), searchParams, search, hooks: NO_HOOKS, config },
       { softwareVersion: softwareVersion(), tenantCacheTtlMs: config.tenantCacheTtlMs },
     );
+    const worker = config.reindexWorker
+      ? new ReindexWorker(
+          new ReindexJobQueue(database.pool, REINDEX_LEASE_MS),
+          (tenantId) => repository.withTenant(tenantId, (store) => searchParams.load(store), { readOnly: true }),
+          { pollMs: config.reindexPollMs, startDelayMs: config.reindexStartDelayMs, batchSize: config.reindexBatchSize },
+          logger,
+        )
+      : undefined;
     const app = createApp({ config, service, logger, ready: () => repository.ping() });
     const server = createServer(app);
     await new Promise<void>((resolve, reject) => {
@@ -51,7 +65,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const { port } = server.address() as AddressInfo;
     const origin = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url: `${origin}/fhir`, database: database.mode }, 'Hearth listening');
-    return { origin, port, database, close: () => shutdown(server, database, config.shutdownTimeoutMs) };
+    worker?.start();
+    return { origin, port, database, close: () => shutdown(server, database, config.shutdownTimeoutMs, worker) };
   } catch (error) {
     await database.close();
     throw error;
@@ -59,7 +74,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 }
 
 /** Stop accepting, let in-flight requests finish (up to the timeout), then close the database. */
-async function shutdown(server: Server, database: Database, timeoutMs: number): Promise<void> {
+async function shutdown(server: Server, database: Database, timeoutMs: number, worker?: ReindexWorker): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   // Keep-alive connections busy at close() become idle once their response is sent:
   // close them as soon as they do, instead of waiting out the keep-alive timeout.
@@ -69,5 +84,6 @@ async function shutdown(server: Server, database: Database, timeoutMs: number): 
   await closed;
   clearInterval(sweeper);
   clearTimeout(timer);
+  await worker?.stop();
   await database.close();
 }

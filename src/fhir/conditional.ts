@@ -25,5 +25,6 @@ export async function findConditionalMatches(
   if ([...criteria.keys()].length === 0) throw badRequest(`${label}: no search criteria given`, [label]);
   const canonical = [...criteria].map(([k, v]) => `${k}=${v}`).sort().join('&');
   await store.lockKeys([`${store.tenantId}|${type}|${canonical}`]);
-  return deps.search.findMatches(store, type, criteria, 2);
+  const { searching } = await deps.searchParams.load(store);
+  return deps.search.findMatches(store, type, criteria, 2, searching);
 }

@@ -15,12 +15,18 @@ export type InteractionName =
   | 'history-instance'
   | 'history-type'
   | 'history-system'
-  | 'search-type';
+  | 'search-type'
+  | 'search-system'
+  | 'operation';
 
 export interface InteractionTarget {
   interaction: InteractionName;
   resourceType?: string;
   id?: string;
+  /** For 'search-system': the types named by _type (absent: every type the tenant has rows of). */
+  resourceTypes?: readonly string[];
+  /** For 'operation': its name without '$' (e.g. 'reindex'). */
+  operation?: string;
 }
 
 export interface ResourceChange {

@@ -8,6 +8,7 @@ import { conditionalDeleteInteraction, deleteInteraction } from './interactions/
 import { historyInteraction } from './interactions/history.js';
 import { patchInteraction } from './interactions/patch.js';
 import { readInteraction, vreadInteraction } from './interactions/read.js';
+import { reindexInteraction, reindexStatusInteraction } from './interactions/reindex.js';
 import { searchInteraction } from './interactions/search.js';
 import { conditionalUpdateInteraction, updateInteraction } from './interactions/update.js';
 import { isResourceType } from './resource-types.js';
@@ -38,8 +39,10 @@ export function route(req: FhirRequest, deps: InteractionDeps, options: RouterOp
   }
   if (first === 'metadata' && second === undefined) {
     if (!get) throw methodNotAllowed(req.method, 'metadata', 'GET');
-    return capabilitiesInteraction(req, options.softwareVersion, () => deps.search.registry);
+    return capabilitiesInteraction(req, options.softwareVersion, deps);
   }
+  const operation = reindexRoute(req);
+  if (operation) return operation;
   if (first === '_history' && second === undefined) {
     if (!get) throw methodNotAllowed(req.method, '_history', 'GET');
     return historyInteraction(req, deps);
@@ -71,6 +74,29 @@ export function route(req: FhirRequest, deps: InteractionDeps, options: RouterOp
     return fourth === undefined ? historyInteraction(req, deps, type, second) : vreadInteraction(req, type, second, fourth);
   }
   throw notFound(`No such path: ${req.path.join('/')}`);
+}
+
+/** $reindex at system, type and SearchParameter instance level, and its job status URL. */
+function reindexRoute(req: FhirRequest): Interaction | undefined {
+  const [first, second, third, fourth] = req.path;
+  const post = (path: string, make: () => Interaction) => {
+    if (req.method !== 'POST') throw methodNotAllowed(req.method, path, 'POST');
+    return make();
+  };
+  if (first === '$reindex' && second === undefined) return post('$reindex', () => reindexInteraction(req, {}));
+  if (first === '_reindex' && second !== undefined && third === undefined) {
+    if (req.method !== 'GET' && req.method !== 'DELETE') throw methodNotAllowed(req.method, `_reindex/${second}`, 'GET, DELETE');
+    assertValidId(second, 'job');
+    return reindexStatusInteraction(req, second);
+  }
+  if (first !== undefined && isResourceType(first) && second === '$reindex' && third === undefined) {
+    return post(`${first}/$reindex`, () => reindexInteraction(req, { type: first }));
+  }
+  if (first === 'SearchParameter' && second !== undefined && third === '$reindex' && fourth === undefined) {
+    assertValidId(second, 'SearchParameter.id');
+    return post(`SearchParameter/${second}/$reindex`, () => reindexInteraction(req, { searchParameterId: second }));
+  }
+  return undefined;
 }
 
 /** POST _search: parameters from the URL and the form body together (http.html#search). */

@@ -60,6 +60,12 @@ function parseFormBody(bytes: Buffer): URLSearchParams {
   }
 }
 
+/** POST to an operation or to _search may carry no body (operation parameters are optional). */
+const bodyOptional = (segments: readonly string[]) => {
+  const last = segments[segments.length - 1] ?? '';
+  return last.startsWith('$') || last === '_search';
+};
+
 export interface BodyLimits {
   maxDepth: number;
 }
@@ -91,7 +97,7 @@ export function toFhirRequest(req: Request, match: BaseMatch, baseUrl: string, r
       fhirRequest.body = parseJsonBody(bytes, limits);
       fhirRequest.bodyNumbers = captureNumberLexemes(bytes.toString('utf8'));
     }
-  } else if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
+  } else if ((method === 'POST' && !bodyOptional(match.segments)) || method === 'PUT' || method === 'PATCH') {
     throw new FhirError(400, { code: 'required', diagnostics: `${method} needs a request body` });
   }
   return fhirRequest;

@@ -37,11 +37,12 @@ export class SearchEngine {
     private readonly limits: Omit<ParseOptions, 'lenient'>,
   ) {}
 
-  parse(resourceType: string, params: URLSearchParams, lenient: boolean): SearchQuery {
-    return parseSearchQuery(this.registry, resourceType, params, { ...this.limits, lenient });
+  /** `registry`: the tenant's searchable parameters (TenantSearchParameters), R4 only by default. */
+  parse(resourceType: string, params: URLSearchParams, lenient: boolean, registry: SearchRegistry = this.registry): SearchQuery {
+    return parseSearchQuery(registry, resourceType, params, { ...this.limits, lenient });
   }
 
-  async run(store: ResourceStore, query: SearchQuery): Promise<SearchPage> {
+  async run(store: ResourceStore, query: SearchQuery, registry: SearchRegistry = this.registry): Promise<SearchPage> {
     const lastUpdated = this.registry.get(query.resourceType, '_lastUpdated');
     const total = await this.total(store, query);
     if (query.count === 0) return { matches: [], total };
@@ -65,7 +66,7 @@ export class SearchEngine {
       content: row.content,
     }));
     if (query.includes.length === 0 || query.summary === 'count' || matches.length === 0) return { matches, next, previous, total };
-    const { included, warnings } = await resolveIncludes(store, this.registry, query.includes, matches);
+    const { included, warnings } = await resolveIncludes(store, registry, query.includes, matches);
     return { matches, next, previous, total, included, warnings };
   }
 
@@ -77,8 +78,14 @@ export class SearchEngine {
     return { sql: statement.text, values: statement.values, plan: rows.map((r) => r['QUERY PLAN']).join('\n') };
   }
 
-  async findMatches(store: ResourceStore, resourceType: string, params: URLSearchParams, limit: number): Promise<StoredVersion[]> {
-    const query = this.parse(resourceType, params, false);
+  async findMatches(
+    store: ResourceStore,
+    resourceType: string,
+    params: URLSearchParams,
+    limit: number,
+    registry: SearchRegistry = this.registry,
+  ): Promise<StoredVersion[]> {
+    const query = this.parse(resourceType, params, false, registry);
     query.count = limit;
     query.sort = [];
     query.total = 'none';

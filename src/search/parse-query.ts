@@ -75,7 +75,7 @@ function parseFilter(registry: SearchRegistry, type: string, name: string, value
   }
   if (code === '_id') return parseIdFilter(name, modifier, value);
   const def = registry.get(type, code);
-  if (!def) throw badRequest(`Unknown search parameter '${code}' for ${type}`, [name]);
+  if (!def) throw badRequest(registry.pending?.(type, code) ?? `Unknown search parameter '${code}' for ${type}`, [name]);
   if (code === '_lastUpdated') {
     const dateModule = moduleFor('date');
     if (modifier || !dateModule) throw badRequest(`Modifier ':${modifier}' is not valid for _lastUpdated`, [name]);

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
+import pg from 'pg';
+import { http } from '../support/http.js';
 import { requireServices, TEST_DATABASE_URL } from '../support/services.js';
+import { startTestServer } from '../support/test-server.js';
 
 const run = promisify(execFile);
 
@@ -36,6 +39,34 @@ describe('hearth CLI (e2e)', function () {
     const again = await hearth(['tenant', 'create', id], { DATABASE_URL: TEST_DATABASE_URL });
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already exists/);
+  });
+
+  it("reindex --all recomputes every row with its tenant's custom search parameters", async () => {
+    const server = await startTestServer('postgres', { reindexWorker: false });
+    try {
+      const base = await server.newTenantBase();
+      const tenant = new URL(base).pathname.split('/')[2];
+      const sp = {
+        resourceType: 'SearchParameter', id: 'nick', url: 'http://example.org/SearchParameter/nick', name: 'Nick', status: 'active',
+        description: 'nickname', code: 'nick', base: ['Patient'], type: 'string', expression: "Patient.name.where(use = 'nickname').given",
+      };
+      assert.equal((await http(`${base}/SearchParameter/nick`, { method: 'PUT', json: sp })).status, 201);
+      const patient = { resourceType: 'Patient', id: 'p', name: [{ use: 'nickname', given: ['Bobby'] }] };
+      assert.equal((await http(`${base}/Patient/p`, { method: 'PUT', json: patient })).status, 201);
+      const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL });
+      const sp0 = async () => (await pool.query('SELECT sp FROM patient WHERE tenant_id = $1 AND id = $2', [tenant, 'p'])).rows[0].sp;
+      try {
+        assert.ok((await sp0()).nick, 'indexed on write');
+        await pool.query("UPDATE patient SET sp = '{}' WHERE tenant_id = $1", [tenant]);
+        const result = await hearth(['reindex', 'Patient', '--all'], { DATABASE_URL: TEST_DATABASE_URL });
+        assert.equal(result.code, 0, result.stderr);
+        assert.ok((await sp0()).nick, 'the custom parameter survives a full reindex');
+      } finally {
+        await pool.end();
+      }
+    } finally {
+      await server.stop();
+    }
   });
 
   it('an invalid tenant id is refused', async () => {

@@ -32,6 +32,10 @@ describe('loadConfig', () => {
       maxPageSize: 1000,
       tenantCacheTtlMs: 30000,
       validateResources: true,
+      reindexWorker: true,
+      reindexPollMs: 1000,
+      reindexStartDelayMs: 2000,
+      reindexBatchSize: 500,
     });
     assert.equal(config.databaseUrl, undefined, 'embedded mode unless DATABASE_URL is set');
     assert.equal(config.redisUrl, undefined);

@@ -70,11 +70,22 @@ describe('route', () => {
       assert.equal(target('HEAD', '_history').interaction, 'history-system');
     });
 
-    it('GET metadata → capabilities, answered without a store', () => {
+    it("GET metadata → capabilities, read-only in the tenant's transaction (its custom parameters)", () => {
       const interaction = route(req('GET', 'metadata'), deps, options);
       assert.deepEqual(interaction.target, { interaction: 'capabilities' });
       assert.equal(interaction.readOnly, true);
-      assert.equal(typeof interaction.withoutStore, 'function');
+      assert.equal(interaction.withoutStore, undefined);
+    });
+
+    it('$reindex at system, type and SearchParameter level, and its job status URL', () => {
+      assert.deepEqual(target('POST', '$reindex'), { interaction: 'operation', resourceType: undefined, id: undefined, operation: 'reindex' });
+      assert.deepEqual(target('POST', 'Observation/$reindex'), { interaction: 'operation', resourceType: 'Observation', id: undefined, operation: 'reindex' });
+      assert.deepEqual(target('POST', 'SearchParameter/sp-1/$reindex'), { interaction: 'operation', resourceType: undefined, id: 'sp-1', operation: 'reindex' });
+      assert.deepEqual(target('GET', '_reindex/job-1'), { interaction: 'operation', operation: 'reindex-status', id: 'job-1' });
+      assert.equal(route(req('DELETE', '_reindex/job-1'), deps, options).readOnly, false);
+      fails('GET', '$reindex', 405, 'not-supported', /allowed: POST/);
+      fails('PUT', '_reindex/job-1', 405, 'not-supported', /allowed: GET, DELETE/);
+      fails('GET', '_reindex/bad$id', 400, 'invalid', /Invalid id 'bad\$id'/);
     });
 
     it('POST type → create', () => {
@@ -154,7 +165,7 @@ describe('route', () => {
       fails('POST', '', 501, 'not-supported', /Batch\/transaction and system search are not implemented/);
       fails('GET', '', 501, 'not-supported', /not implemented/);
       fails('GET', 'Patient/1/$everything', 501, 'not-supported', /Operation \$everything is not supported/);
-      fails('POST', '$reindex', 501, 'not-supported', /Operation \$reindex is not supported/);
+      fails('POST', '$meta-add', 501, 'not-supported', /Operation \$meta-add is not supported/);
       fails('GET', 'Patient/$match', 501, 'not-supported', /Operation \$match/);
     });
   });

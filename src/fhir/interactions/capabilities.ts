@@ -6,7 +6,8 @@ import type { FhirRequest } from '../types.js';
 import { COLUMN_PARAMS } from '../../search/indexer.js';
 import { moduleFor } from '../../search/params/modules.js';
 import type { SearchRegistry } from '../../search/registry/registry.js';
-import type { Interaction } from './context.js';
+import type { ResourceStore } from '../../storage/resource-store.js';
+import type { Interaction, InteractionDeps } from './context.js';
 
 /** Interactions the router dispatches for every resource type. Keep in step with router.ts. */
 export const TYPE_INTERACTIONS = Object.freeze([
@@ -23,6 +24,9 @@ export const TYPE_INTERACTIONS = Object.freeze([
 
 export const SYSTEM_INTERACTIONS = Object.freeze(['history-system'] as const);
 
+/** Operations the router dispatches (each defined in docs/search.md). */
+const OPERATIONS = Object.freeze([{ name: 'reindex', definition: 'urn:hearth:OperationDefinition:reindex' }]);
+
 const cache = new Map<string, unknown>();
 
 /** Search parameters really served for a type: those whose parameter type has a module. */
@@ -32,12 +36,15 @@ function searchParamsFor(registry: SearchRegistry, type: string) {
     .map((def) => ({ name: def.code, type: def.type, definition: def.url }));
 }
 
-export function capabilitiesInteraction(req: FhirRequest, softwareVersion: string, registry: () => SearchRegistry): Interaction {
+export function capabilitiesInteraction(req: FhirRequest, softwareVersion: string, deps: Pick<InteractionDeps, 'searchParams'>): Interaction {
   return {
     target: { interaction: 'capabilities' },
     readOnly: true,
-    async withoutStore() {
-      let statement = cache.get(req.baseUrl);
+    // Inside the tenant's transaction: its custom search parameters are part of the statement.
+    async run(store: ResourceStore) {
+      const { searching, generation } = await deps.searchParams.load(store);
+      const key = `${req.baseUrl} ${store.tenantId} ${generation}`;
+      let statement = cache.get(key);
       if (!statement) {
         statement = buildCapabilityStatement({
           baseUrl: req.baseUrl,
@@ -53,17 +60,15 @@ export function capabilitiesInteraction(req: FhirRequest, softwareVersion: strin
             conditionalRead: 'full-support',
             readHistory: true,
             updateCreate: true,
-            searchParams: searchParamsFor(registry(), type),
+            searchParams: searchParamsFor(searching, type),
           })),
           systemInteractions: SYSTEM_INTERACTIONS,
+          operations: OPERATIONS,
         });
         if (cache.size > 100) cache.clear();
-        cache.set(req.baseUrl, statement);
+        cache.set(key, statement);
       }
       return { status: 200, headers: {}, body: { kind: 'json', value: statement } };
-    },
-    run: async () => {
-      throw new Error('capabilities needs no store');
     },
   };
 }

@@ -1,6 +1,9 @@
 // What every interaction receives, and the shared pieces of their responses.
+import type { SearchParameter } from 'fhir/r4.js';
 import type { Config } from '../../config.js';
+import { assertCustomParamFits } from '../../search/custom-params.js';
 import type { SearchEngine } from '../../search/engine.js';
+import type { TenantSearchParameters } from '../../search/tenant-params.js';
 import type { ResourceStore, StoredVersion, WriteMethod } from '../../storage/resource-store.js';
 import { badRequest } from '../errors.js';
 import type { InteractionHooks, InteractionTarget, ResourceChange } from '../hooks.js';
@@ -13,8 +16,8 @@ import { etag, nextTimestamp, serializeVersion } from '../versioning.js';
 export interface InteractionDeps {
   validator: ResourceValidator;
   search: SearchEngine;
-  /** Search index entries of a resource (written with its current row). */
-  indexer: (resource: JsonObject) => object;
+  /** The tenant's search registries (R4 plus its custom SearchParameters) and indexer. */
+  searchParams: TenantSearchParameters;
   hooks: InteractionHooks;
   config: Pick<Config, 'defaultPageSize' | 'maxPageSize' | 'validateResources'>;
 }
@@ -91,7 +94,9 @@ export async function storeVersion(
     deleted: resource === null,
     content: resource === null ? null : serializeVersion(resource, id, versionId, lastUpdated, target.numbers),
   };
-  const searchIndex = resource === null ? null : deps.indexer({ ...resource, id });
+  const search = await deps.searchParams.load(store);
+  if (type === 'SearchParameter' && resource !== null) assertCustomParamFits(resource as unknown as SearchParameter, id, search.custom);
+  const searchIndex = resource === null ? null : search.indexer({ ...resource, id });
   await store.writeVersion({ ...version, method: target.method, status: target.status, searchIndex });
   const action: ResourceChange['action'] = resource === null ? 'delete' : previous && !previous.deleted ? 'update' : 'create';
   await deps.hooks.resourceChanged(store, req, { action, resourceType: type, id, versionId, lastUpdated });

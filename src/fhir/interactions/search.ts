@@ -27,13 +27,14 @@ export function searchInteraction(
     target: { interaction: 'search-type', resourceType: type },
     readOnly: true,
     async run(store: ResourceStore) {
-      const query = deps.search.parse(type, params, req.prefer.handling === 'lenient');
-      if (compartment) query.filters.push(compartmentFilter(deps.search.registry, compartment.type, compartment.id, type));
+      const { searching } = await deps.searchParams.load(store);
+      const query = deps.search.parse(type, params, req.prefer.handling === 'lenient', searching);
+      if (compartment) query.filters.push(compartmentFilter(searching, compartment.type, compartment.id, type));
       if (query.explain) {
         if (!req.access.isAdmin) throw forbidden('_explain is reserved for administrators');
         return explainResponse(await deps.search.explain(store, query));
       }
-      const page = await deps.search.run(store, query);
+      const page = await deps.search.run(store, query, searching);
       return { status: 200, headers: {}, body: { kind: 'raw', text: searchsetBundle(req, type, params, query, page) } };
     },
   };

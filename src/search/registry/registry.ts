@@ -23,11 +23,15 @@ export interface SearchRegistry {
   get(type: string, code: string): SearchParamDef | undefined;
   /** Reference search params of `resourceType` that put it in the compartment of `compartmentType` (from CompartmentDefinition), e.g. ('Patient','Observation') -> ['subject','performer']. */
   compartmentParams(compartmentType: string, resourceType: string): readonly string[];
+  /** Why `code` is not searchable on `type` yet although defined (a custom parameter awaiting $reindex). */
+  pending?(type: string, code: string): string | undefined;
 }
 
 export interface SearchRegistryOptions {
   /** Custom SearchParameter resources (base, code, type, expression); they override R4 ones with the same code. */
   extra?: readonly SearchParameter[];
+  /** Explains codes defined but not yet searchable (see SearchRegistry.pending). */
+  pending?: (type: string, code: string) => string | undefined;
 }
 
 const COMPARTMENT_FILES = ['patient', 'encounter', 'practitioner', 'relatedPerson', 'device'];
@@ -57,13 +61,32 @@ class FrozenMap<K, V> extends Map<K, V> {
 
 const EMPTY_MAP: ReadonlyMap<string, SearchParamDef> = new FrozenMap<string, SearchParamDef>([]);
 
-function loadR4SearchParameters(): SearchParameter[] {
-  const bundle = require('hl7.fhir.r4.examples/Bundle-searchParams.json') as { entry: { resource: SearchParameter }[] };
-  return bundle.entry.map((e) => e.resource);
+let r4SearchParameters: readonly SearchParameter[] | undefined;
+
+/** Read once per process: tenants with custom parameters build their own registries from it. */
+function loadR4SearchParameters(): readonly SearchParameter[] {
+  if (!r4SearchParameters) {
+    const bundle = require('hl7.fhir.r4.examples/Bundle-searchParams.json') as { entry: { resource: SearchParameter }[] };
+    r4SearchParameters = Object.freeze(bundle.entry.map((e) => e.resource));
+  }
+  return r4SearchParameters;
+}
+
+/** The R4 definition of `code` on `type` (or its Resource/DomainResource bases), if any. */
+export function r4SearchParameter(type: string, code: string): SearchParameter | undefined {
+  const bases = new Set(['Resource', 'DomainResource', type]);
+  return loadR4SearchParameters().find((sp) => sp.code === code && (sp.base ?? []).some((b) => bases.has(b)));
 }
 
 /** compartment code (e.g. 'Patient') -> resource type -> params. */
+let compartmentCache: Map<string, Map<string, readonly string[]>> | undefined;
+
 function loadCompartments(): Map<string, Map<string, readonly string[]>> {
+  compartmentCache ??= readCompartments();
+  return compartmentCache;
+}
+
+function readCompartments(): Map<string, Map<string, readonly string[]>> {
   const out = new Map<string, Map<string, readonly string[]>>();
   for (const name of COMPARTMENT_FILES) {
     const def = require(`hl7.fhir.r4.examples/CompartmentDefinition-${name}.json`) as CompartmentDefinition;
@@ -171,5 +194,6 @@ export function createSearchRegistry(options: SearchRegistryOptions = {}): Searc
     get: (type: string, code: string) => forType(type).get(code),
     compartmentParams: (compartmentType: string, resourceType: string) =>
       compartments.get(compartmentType)?.get(resourceType) ?? EMPTY_LIST,
+    ...(options.pending ? { pending: options.pending } : {}),
   });
 }

@@ -14,7 +14,10 @@ export interface ReindexOptions {
   onProgress?: (type: string, done: number) => void;
 }
 
-export async function reindex(pool: pg.Pool, indexer: (resource: JsonObject) => object, options: ReindexOptions = {}): Promise<number> {
+/** The indexer for a tenant's rows: R4 plus that tenant's custom SearchParameters. */
+export type TenantIndexer = (tenantId: string) => Promise<(resource: JsonObject) => object>;
+
+export async function reindex(pool: pg.Pool, indexer: TenantIndexer, options: ReindexOptions = {}): Promise<number> {
   let total = 0;
   for (const type of options.types ?? RESOURCE_TYPES) {
     total += await reindexType(pool, type, indexer, options);
@@ -22,7 +25,7 @@ export async function reindex(pool: pg.Pool, indexer: (resource: JsonObject) => 
   return total;
 }
 
-async function reindexType(pool: pg.Pool, type: string, indexer: (resource: JsonObject) => object, options: ReindexOptions): Promise<number> {
+async function reindexType(pool: pg.Pool, type: string, indexerFor: TenantIndexer, options: ReindexOptions): Promise<number> {
   const t = tablesFor(type);
   const batch = options.batchSize ?? 500;
   const missingOnly = options.onlyMissing ?? true ? 'AND sp IS NULL' : '';
@@ -35,7 +38,8 @@ async function reindexType(pool: pg.Pool, type: string, indexer: (resource: Json
       [after[0], after[1], batch],
     );
     if (rows.length === 0) return done;
-    const indexes = rows.map((r) => JSON.stringify(indexer(JSON.parse(r.content) as JsonObject)));
+    const indexes: string[] = [];
+    for (const r of rows) indexes.push(JSON.stringify((await indexerFor(r.tenant_id))(JSON.parse(r.content) as JsonObject)));
     // One statement per batch; the version guard skips rows rewritten meanwhile (their writer indexed them).
     await pool.query(
       `UPDATE ${t.current} AS c SET sp = u.sp::jsonb FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS u(tenant_id, id, version_id, sp) ` +

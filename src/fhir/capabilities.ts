@@ -55,6 +55,8 @@ export interface CapabilityInput {
   date: string;
   resources: ReadonlyArray<CapabilityResourceInput>;
   systemInteractions: readonly string[];
+  /** Parameters of system search (rest.searchParam), e.g. _type. */
+  systemSearchParams?: CapabilityResourceInput['searchParams'];
   operations?: ReadonlyArray<{ name: string; definition: string }>;
 }
 
@@ -81,6 +83,9 @@ export function buildCapabilityStatement(input: CapabilityInput): CapabilityStat
   if (resources.length > 0) rest.resource = resources;
   const interactions = ordered(input.systemInteractions, SYSTEM_INTERACTIONS, 'system interaction');
   if (interactions.length > 0) rest.interaction = interactions.map((code) => ({ code }));
+  const systemParams = (input.systemSearchParams ?? []).map((p) => searchParam('system search', p));
+  if (new Set(systemParams.map((p) => p.name)).size !== systemParams.length) throw new Error('system search parameter names must be unique');
+  if (systemParams.length > 0) rest.searchParam = systemParams;
   if (input.operations && input.operations.length > 0) {
     rest.operation = input.operations.map((op) => ({ name: op.name, definition: op.definition }));
   }

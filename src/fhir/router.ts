@@ -9,7 +9,7 @@ import { historyInteraction } from './interactions/history.js';
 import { patchInteraction } from './interactions/patch.js';
 import { readInteraction, vreadInteraction } from './interactions/read.js';
 import { reindexInteraction, reindexStatusInteraction } from './interactions/reindex.js';
-import { searchInteraction } from './interactions/search.js';
+import { searchInteraction, systemSearchInteraction } from './interactions/search.js';
 import { conditionalUpdateInteraction, updateInteraction } from './interactions/update.js';
 import { isResourceType } from './resource-types.js';
 import type { FhirRequest, HttpMethod } from './types.js';
@@ -35,7 +35,13 @@ export function route(req: FhirRequest, deps: InteractionDeps, options: RouterOp
   const [first, second, third, fourth, ...rest] = req.path;
   const get = req.method === 'GET' || req.method === 'HEAD';
   if (first === undefined) {
-    throw notSupported('Batch/transaction and system search are not implemented yet', 501);
+    // GET [base]?params: system search (http.html#search); POST [base] is batch/transaction.
+    if (get) return systemSearchInteraction(req, deps, req.query);
+    throw notSupported('Batch/transaction is not implemented yet', 501);
+  }
+  if (first === '_search' && second === undefined) {
+    if (req.method !== 'POST') throw methodNotAllowed(req.method, '_search', 'POST');
+    return systemSearchInteraction(req, deps, searchFormParams(req));
   }
   if (first === 'metadata' && second === undefined) {
     if (!get) throw methodNotAllowed(req.method, 'metadata', 'GET');

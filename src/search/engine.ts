@@ -8,7 +8,9 @@ import { resolveIncludes } from './include.js';
 import { parseSearchQuery, type ParseOptions } from './parse-query.js';
 import type { SearchQuery } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
-import { countStatement, pageStatement } from './sql.js';
+import { RESOURCE_TYPES } from '../fhir/resource-types.js';
+import { countStatement, pageStatement, systemCountStatement, systemPageStatement, typesWithRowsStatement, type PageStatement, type SystemBranch } from './sql.js';
+import { parseSystemQuery, type SystemSearchQuery } from './system.js';
 
 export interface SearchPage {
   matches: StoredVersion[];
@@ -29,6 +31,30 @@ interface PageRow {
   last_updated: Date;
   content: string;
   [key: `k${number}`]: CursorValue;
+  /** System search only. */
+  resource_type?: string;
+}
+
+/** The matches of a page and its cursors; `rows` holds up to count + 1 rows (more = a next page). */
+function pageOf(rows: PageRow[], statement: PageStatement, query: Pick<SearchQuery, 'count' | 'page'>, typeOf: (row: PageRow) => string) {
+  const more = rows.length > query.count;
+  const backwards = statement.direction === 'before';
+  const page = backwards ? rows.slice(0, query.count).reverse() : rows.slice(0, query.count);
+  const keyOf = (row: PageRow) => Array.from({ length: statement.sortColumnCount }, (_, i) => row[`k${i}`]);
+  const first = page[0];
+  const last = page[page.length - 1];
+  // A page reached from a cursor always has a neighbour on the side it came from.
+  const next = last && (backwards || more) ? encodeCursor('after', keyOf(last)) : undefined;
+  const previous = first && (backwards ? more : query.page !== undefined) ? encodeCursor('before', keyOf(first)) : undefined;
+  const matches: StoredVersion[] = page.map((row) => ({
+    resourceType: typeOf(row),
+    id: row.id,
+    versionId: row.version_id,
+    lastUpdated: row.last_updated,
+    deleted: false,
+    content: row.content,
+  }));
+  return { matches, next, previous };
 }
 
 export class SearchEngine {
@@ -48,23 +74,7 @@ export class SearchEngine {
     if (query.count === 0) return { matches: [], total };
     const statement = pageStatement(query, store.tenantId, lastUpdated);
     const rows = await store.query<PageRow>(statement.text, statement.values);
-    const more = rows.length > query.count;
-    const backwards = statement.direction === 'before';
-    const page = backwards ? rows.slice(0, query.count).reverse() : rows.slice(0, query.count);
-    const keyOf = (row: PageRow) => Array.from({ length: statement.sortColumnCount }, (_, i) => row[`k${i}`]);
-    const first = page[0];
-    const last = page[page.length - 1];
-    // A page reached from a cursor always has a neighbour on the side it came from.
-    const next = last && (backwards || more) ? encodeCursor('after', keyOf(last)) : undefined;
-    const previous = first && (backwards ? more : query.page !== undefined) ? encodeCursor('before', keyOf(first)) : undefined;
-    const matches = page.map((row) => ({
-      resourceType: query.resourceType,
-      id: row.id,
-      versionId: row.version_id,
-      lastUpdated: row.last_updated,
-      deleted: false,
-      content: row.content,
-    }));
+    const { matches, next, previous } = pageOf(rows, statement, query, () => query.resourceType);
     if (query.includes.length === 0 || query.summary === 'count' || matches.length === 0) return { matches, next, previous, total };
     const { included, warnings } = await resolveIncludes(store, registry, query.includes, matches);
     return { matches, next, previous, total, included, warnings };
@@ -93,11 +103,51 @@ export class SearchEngine {
     return (await this.run(store, query)).matches;
   }
 
+  /**
+   * The types a system search without _type covers: those with at least one row in the tenant
+   * (one primary-key probe per type), rather than a 146-branch union on every request.
+   */
+  async typesWithRows(store: ResourceStore): Promise<string[]> {
+    const statement = typesWithRowsStatement(RESOURCE_TYPES, store.tenantId);
+    const rows = await store.query<{ resource_type: string }>(statement.text, statement.values);
+    return rows.map((r) => r.resource_type).sort();
+  }
+
+  /** System search (http.html#search): `types` sorted, from _type or typesWithRows. */
+  parseSystem(types: string[], explicitTypes: boolean, params: URLSearchParams, lenient: boolean, registry: SearchRegistry = this.registry): SystemSearchQuery {
+    return parseSystemQuery(registry, types, explicitTypes, params, { ...this.limits, lenient });
+  }
+
+  async runSystem(store: ResourceStore, query: SystemSearchQuery, registry: SearchRegistry = this.registry): Promise<SearchPage> {
+    const { result } = query;
+    if (query.branches.length === 0) return { matches: [], total: result.total === 'none' ? undefined : 0 };
+    const branches = this.systemBranches(query, registry);
+    const total = result.total === 'none' ? undefined : await this.countRows(store, result.total, systemCountStatement(branches, store.tenantId));
+    if (result.count === 0) return { matches: [], total };
+    const statement = systemPageStatement(branches, store.tenantId);
+    const rows = await store.query<PageRow>(statement.text, statement.values);
+    return { ...pageOf(rows, statement, result, (row) => row.resource_type as string), total };
+  }
+
+  /** As explain, for a system search (at least one type). */
+  async explainSystem(store: ResourceStore, query: SystemSearchQuery, registry: SearchRegistry = this.registry): Promise<{ sql: string; values: unknown[]; plan: string }> {
+    const statement = systemPageStatement(this.systemBranches(query, registry), store.tenantId);
+    const rows = await store.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`, statement.values);
+    return { sql: statement.text, values: statement.values, plan: rows.map((r) => r['QUERY PLAN']).join('\n') };
+  }
+
+  private systemBranches(query: SystemSearchQuery, registry: SearchRegistry): SystemBranch[] {
+    return query.branches.map((q) => ({ query: q, lastUpdatedDef: registry.get(q.resourceType, '_lastUpdated') }));
+  }
+
   private async total(store: ResourceStore, query: SearchQuery): Promise<number | undefined> {
     if (query.total === 'none') return undefined;
     const lastUpdated = this.registry.get(query.resourceType, '_lastUpdated');
-    const count = countStatement(query, store.tenantId, lastUpdated);
-    if (query.total === 'accurate') {
+    return this.countRows(store, query.total, countStatement(query, store.tenantId, lastUpdated));
+  }
+
+  private async countRows(store: ResourceStore, mode: 'estimate' | 'accurate', count: { text: string; values: unknown[] }): Promise<number> {
+    if (mode === 'accurate') {
       const [row] = await store.query<{ n: number }>(count.text, count.values);
       return Number(row.n);
     }

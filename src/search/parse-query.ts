@@ -6,6 +6,8 @@ import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import { badRequest, FhirError } from '../fhir/errors.js';
 import { parseElementsParam, parseSummaryParam } from '../fhir/summary.js';
 import { moduleFor } from './params/modules.js';
+import { parseListFilter } from './list-param.js';
+import { isTextParam, parseTextFilter } from './text-search.js';
 import { isResourceType } from '../fhir/resource-types.js';
 import type { Filter, IncludeSpec, SearchQuery, SortKey, TotalMode } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
@@ -18,9 +20,9 @@ export interface ParseOptions {
 }
 
 /** Parameters that shape the result rather than filter it. */
-const RESULT_PARAMS = new Set(['_count', '_sort', '_summary', '_elements', '_total', '_page', '_format', '_pretty', '_explain']);
-const NOT_YET = new Set(['_text', '_content', '_list', '_query', '_contained', '_containedType', '_filter']);
-const INCLUDE = /^_(include|revinclude)(?::(iterate|recurse))?$/;
+export const RESULT_PARAMS: ReadonlySet<string> = new Set(['_count', '_sort', '_summary', '_elements', '_total', '_page', '_format', '_pretty', '_explain']);
+const NOT_YET = new Set(['_query', '_contained', '_containedType', '_filter']);
+export const INCLUDE = /^_(include|revinclude)(?::(iterate|recurse))?$/;
 /** Nesting limit for chains and _has, so a crafted query cannot build unbounded SQL. */
 const MAX_DEPTH = 4;
 
@@ -74,8 +76,10 @@ function parseFilter(registry: SearchRegistry, type: string, name: string, value
     throw new FhirError(400, { code: 'not-supported', diagnostics: `Parameter '${name}' is not supported yet`, expression: [name] });
   }
   if (code === '_id') return parseIdFilter(name, modifier, value);
+  if (code === '_list') return parseListFilter(name, modifier, value); // search.html#list: every type, no SearchParameter in R4
   const def = registry.get(type, code);
   if (!def) throw badRequest(registry.pending?.(type, code) ?? `Unknown search parameter '${code}' for ${type}`, [name]);
+  if (isTextParam(code)) return parseTextFilter(code, name, modifier, value); // full text search, not the `sp` index
   if (code === '_lastUpdated') {
     const dateModule = moduleFor('date');
     if (modifier || !dateModule) throw badRequest(`Modifier ':${modifier}' is not valid for _lastUpdated`, [name]);
@@ -203,6 +207,9 @@ function applyResultParam(registry: SearchRegistry, query: SearchQuery, name: st
   }
 }
 
+/** Parameter types _sort orders by (search.html#sort; the rules per type are in sql.ts sortColumn and docs/search.md). */
+export const SORTABLE_TYPES: ReadonlySet<string> = new Set(['date', 'number', 'quantity', 'string', 'token', 'reference', 'uri']);
+
 function parseSort(registry: SearchRegistry, type: string, value: string): SortKey[] {
   return value.split(',').map((item) => {
     const direction = item.startsWith('-') ? 'desc' : 'asc';
@@ -210,8 +217,8 @@ function parseSort(registry: SearchRegistry, type: string, value: string): SortK
     if (code === '_id' || code === '_lastUpdated') return { param: code, direction };
     const def = registry.get(type, code);
     if (!def) throw badRequest(`Unknown search parameter '${code}' in _sort`, ['_sort']);
-    if (!['date', 'number', 'quantity'].includes(def.type)) {
-      throw new FhirError(400, { code: 'not-supported', diagnostics: `Sorting by ${def.type} parameter '${code}' is not supported yet`, expression: ['_sort'] });
+    if (!SORTABLE_TYPES.has(def.type) || !def.expression) {
+      throw new FhirError(400, { code: 'not-supported', diagnostics: `Sorting by ${def.type} parameter '${code}' is not supported`, expression: ['_sort'] });
     }
     return { param: def, direction };
   });

@@ -57,7 +57,22 @@ export interface CompartmentFilter {
   reference: string;
 }
 
-export type Filter = IndexFilter | IdFilter | LastUpdatedFilter | ChainFilter | HasFilter | CompartmentFilter;
+export type TextParam = '_content' | '_text';
+
+/** `_content` / `_text` (search.html#content, #text): full text search; `queries` are OR'ed (src/search/text-search.ts). */
+export interface TextFilter {
+  kind: 'text';
+  param: TextParam;
+  queries: string[];
+}
+
+/** `_list` (search.html#list): the resources the entries of the Lists `listIds` refer to (src/search/list-param.ts). */
+export interface ListFilter {
+  kind: 'list';
+  listIds: string[];
+}
+
+export type Filter = IndexFilter | IdFilter | LastUpdatedFilter | ChainFilter | HasFilter | CompartmentFilter | TextFilter | ListFilter;
 
 /** `_include` / `_revinclude` (search.html#include). */
 export interface IncludeSpec {

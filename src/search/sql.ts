@@ -2,12 +2,19 @@
 // only from the type registry and the parameter modules; every value is a bind parameter.
 import { badRequest } from '../fhir/errors.js';
 import { isValidId } from '../fhir/validation/ids.js';
+import { isResourceType } from '../fhir/resource-types.js';
 import { tablesFor } from '../storage/table-names.js';
-import { decodeCursor, type CursorDirection, type CursorValue } from './cursor.js';
+import { decodeCursor, type Cursor, type CursorDirection, type CursorValue } from './cursor.js';
 import { moduleFor } from './params/modules.js';
+import { listSql } from './list-param.js';
+import { textSql } from './text-search.js';
 import { sortExpression as dateSort } from './params/date.js';
 import { sortExpression as numberSort } from './params/number.js';
 import { sortExpression as quantitySort } from './params/quantity.js';
+import { sortExpression as referenceSort } from './params/reference.js';
+import { sortExpression as stringSort } from './params/string.js';
+import { sortExpression as tokenSort } from './params/token.js';
+import { sortExpression as uriSort } from './params/uri.js';
 import type { ChainFilter, Filter, HasFilter, SearchQuery, SortKey } from './query.js';
 import type { SearchParamDef, SqlBinds } from './types.js';
 
@@ -59,6 +66,10 @@ function filterSql(filter: Filter, alias: string, type: string, ctx: FilterConte
       return filter.defs
         .map((def) => `${alias}.sp @> jsonb_build_object(${ctx.binds.add(def.code)}::text, jsonb_build_array(${ctx.binds.add(filter.reference)}::text))`)
         .join(' OR ');
+    case 'text':
+      return textSql(filter, alias, ctx.binds);
+    case 'list':
+      return listSql(filter, alias, type, ctx.tenant, ctx.binds, ctx.nextAlias());
   }
 }
 
@@ -108,28 +119,58 @@ interface SortColumn {
   direction: 'asc' | 'desc';
   /** Substitute for NULL so keyset comparisons stay total (missing values sort last). */
   nullValue: string;
-  /** How a cursor value for this column is bound and checked. */
-  kind: 'numeric' | 'text';
+  /**
+   * How a cursor value for this column is bound and checked: a number, a resource id, any
+   * string (text sort keys), or a resource type (system search).
+   */
+  kind: 'numeric' | 'id' | 'text' | 'type';
+  /** System search: the branch's resource type, a constant compared here rather than in SQL. */
+  constant?: string;
 }
+
+type SortExpression = (def: SearchParamDef, sp: string, direction: 'asc' | 'desc') => string;
+const TEXT_SORTS: Partial<Record<SearchParamDef['type'], SortExpression>> = { string: stringSort, token: tokenSort, reference: referenceSort, uri: uriSort };
+const NUMERIC_SORTS: Partial<Record<SearchParamDef['type'], SortExpression>> = { date: dateSort, number: numberSort, quantity: quantitySort };
 
 function sortColumn(key: SortKey): SortColumn {
   const dir = key.direction;
-  if (key.param === '_id') return { expression: `${ALIAS}.id`, direction: dir, nullValue: "''", kind: 'text' };
+  if (key.param === '_id') return { expression: `${ALIAS}.id`, direction: dir, nullValue: "''", kind: 'id' };
   if (key.param === '_lastUpdated') {
     return { expression: `floor(extract(epoch from ${ALIAS}.last_updated) * 1000)`, direction: dir, nullValue: '0::numeric', kind: 'numeric' };
   }
   const def = key.param;
   const sp = `${ALIAS}.sp`;
-  const raw = def.type === 'date' ? dateSort(def, sp, dir) : def.type === 'number' ? numberSort(def, sp, dir) : quantitySort(def, sp, dir);
+  const text = TEXT_SORTS[def.type];
+  if (text) {
+    // Missing values last (search.html#sort leaves it to the server; numbers do the same). No
+    // string sorts after every other, so NULL cannot just be replaced as for numbers: present
+    // values get the prefix '1' and missing ones are '2' (asc) or '0' (desc), byte-wise. The
+    // order stays total for keyset paging and the cursor holds the prefixed value.
+    const missing = dir === 'asc' ? "'2'" : "'0'";
+    return { expression: `(COALESCE('1' || ${text(def, sp, dir)}, ${missing}) COLLATE "C")`, direction: dir, nullValue: missing, kind: 'text' };
+  }
+  const numeric = NUMERIC_SORTS[def.type];
+  if (!numeric) throw new Error(`no sort order for ${def.type} parameters`); // parse-query refuses them
   const missing = dir === 'asc' ? "'Infinity'::numeric" : "'-Infinity'::numeric";
-  return { expression: `COALESCE((${raw})::numeric, ${missing})`, direction: dir, nullValue: missing, kind: 'numeric' };
+  return { expression: `COALESCE((${numeric(def, sp, dir)})::numeric, ${missing})`, direction: dir, nullValue: missing, kind: 'numeric' };
 }
 
-/** Sort columns, always ending with the id so the order is total (needed for keyset paging). */
-export function sortColumns(query: SearchQuery): SortColumn[] {
-  const columns = query.sort.filter((k) => k.param !== '_id').map(sortColumn);
-  const idKey = query.sort.find((k) => k.param === '_id');
-  const id = sortColumn(idKey ?? { param: '_id', direction: 'asc' });
+/** A resource type as a SQL literal; only names from the R4 type list (like table names). */
+function typeLiteral(type: string): string {
+  if (!isResourceType(type)) throw new Error(`not a resource type: ${JSON.stringify(type)}`);
+  return `'${type}'::text`;
+}
+
+/**
+ * Sort columns, ending with the id so the order is total (needed for keyset paging). Keys after
+ * `_id` cannot change the order (ids are unique within a type), so they are dropped. In a system
+ * search (`branchType`) ids are unique only within a type, so the type is a key as well: just
+ * after `_id` when that is a sort key, else just before the final id.
+ */
+export function sortColumns(query: SearchQuery, branchType?: string): SortColumn[] {
+  const idAt = query.sort.findIndex((k) => k.param === '_id');
+  const columns = (idAt < 0 ? query.sort : query.sort.slice(0, idAt)).map(sortColumn);
+  const id = sortColumn(idAt < 0 ? { param: '_id', direction: 'asc' } : query.sort[idAt]);
   if (query.sort.length === 0 && query.filters.some(pointsAtResources)) {
     // PostgreSQL cannot estimate jsonb @> well, so for `Observation?patient=X` it walks the
     // primary key in id order hoping to stop early and reads the whole table instead (5.96 s on
@@ -139,7 +180,18 @@ export function sortColumns(query: SearchQuery): SortColumn[] {
     // planner's early-stopping walk is right (2.5 ms, against 531 ms through the index).
     id.expression = `(${ALIAS}.id || '')`;
   }
-  columns.push(id);
+  if (branchType === undefined) {
+    columns.push(id);
+    return columns;
+  }
+  const type: SortColumn = {
+    expression: `(${typeLiteral(branchType)} COLLATE "C")`,
+    direction: id.direction,
+    nullValue: "''",
+    kind: 'type',
+    constant: branchType,
+  };
+  columns.push(...(idAt < 0 ? [type, id] : [id, type]));
   return columns;
 }
 
@@ -151,18 +203,32 @@ function pointsAtResources(filter: Filter): boolean {
   return filter.kind === 'index' && filter.def.type === 'reference' && filter.modifier !== 'missing';
 }
 
-/** Rows strictly after (or before) the cursor in the sort order: (a > x) OR (a = x AND b > y) ... */
+/** A constant column's comparison with the cursor value, decided here (type names are ASCII: JS order = byte order). */
+function constantHolds(constant: string, value: CursorValue, op: '=' | '>' | '<'): boolean {
+  const other = String(value);
+  return op === '=' ? constant === other : op === '>' ? constant > other : constant < other;
+}
+
+/**
+ * Rows strictly after (or before) the cursor in the sort order: (a > x) OR (a = x AND b > y) ...
+ * A constant column (the branch's type in a system search) drops the terms it makes false and
+ * leaves out the comparisons it makes true, so each branch gets only the conditions that apply.
+ */
 function keysetCondition(columns: SortColumn[], cursor: CursorValue[], direction: CursorDirection, binds: Binds): string {
   const terms: string[] = [];
   for (let i = 0; i < columns.length; i++) {
-    const parts: string[] = [];
-    for (let j = 0; j < i; j++) parts.push(`${columns[j].expression} = ${bindTyped(cursor[j], columns[j], binds)}`);
     const forward = (columns[i].direction === 'asc') === (direction === 'after');
     const op = forward ? '>' : '<';
-    parts.push(`${columns[i].expression} ${op} ${bindTyped(cursor[i], columns[i], binds)}`);
-    terms.push(`(${parts.join(' AND ')})`);
+    const possible = columns.slice(0, i + 1).every((c, j) => c.constant === undefined || constantHolds(c.constant, cursor[j], j === i ? op : '='));
+    if (!possible) continue;
+    const parts: string[] = [];
+    for (let j = 0; j < i; j++) {
+      if (columns[j].constant === undefined) parts.push(`${columns[j].expression} = ${bindTyped(cursor[j], columns[j], binds)}`);
+    }
+    if (columns[i].constant === undefined) parts.push(`${columns[i].expression} ${op} ${bindTyped(cursor[i], columns[i], binds)}`);
+    terms.push(parts.length === 0 ? 'TRUE' : `(${parts.join(' AND ')})`);
   }
-  return `(${terms.join(' OR ')})`;
+  return terms.length === 0 ? 'FALSE' : `(${terms.join(' OR ')})`;
 }
 
 function bindTyped(value: CursorValue, column: SortColumn, binds: Binds): string {
@@ -173,14 +239,32 @@ function bindTyped(value: CursorValue, column: SortColumn, binds: Binds): string
 /** A number PostgreSQL's numeric accepts without overflow, or its infinities (sort sentinels). */
 const CURSOR_NUMBER = /^(-?\d{1,40}(\.\d{1,40})?([eE][+-]?\d{1,3})?|-?Infinity)$/;
 
+function cursorValueFits(column: SortColumn, value: CursorValue): boolean {
+  switch (column.kind) {
+    case 'numeric':
+      return value === null || CURSOR_NUMBER.test(String(value));
+    case 'id':
+      return value === null || (typeof value === 'string' && isValidId(value));
+    case 'text':
+      // Any string a text sort key can hold (bound, never spliced); PostgreSQL text cannot hold NUL.
+      return value === null || (typeof value === 'string' && !value.includes('\u0000'));
+    case 'type':
+      return typeof value === 'string' && isResourceType(value);
+  }
+}
+
 /** A cursor is client input: every value must fit its column, else 400 (never a SQL error). */
 function checkCursor(columns: SortColumn[], cursor: CursorValue[]): CursorValue[] {
-  cursor.forEach((value, i) => {
-    if (value === null) return;
-    const ok = columns[i].kind === 'numeric' ? CURSOR_NUMBER.test(String(value)) : typeof value === 'string' && isValidId(value);
-    if (!ok) throw badRequest('_page is not a valid paging cursor for this search (use the links the server returned)', ['_page']);
-  });
+  if (!cursor.every((value, i) => cursorValueFits(columns[i], value))) {
+    throw badRequest('_page is not a valid paging cursor for this search (use the links the server returned)', ['_page']);
+  }
   return cursor;
+}
+
+function readCursor(page: string | undefined, columns: SortColumn[]): Cursor | undefined {
+  if (page === undefined) return undefined;
+  const cursor = decodeCursor(page, columns.length);
+  return { direction: cursor.direction, values: checkCursor(columns, cursor.values) };
 }
 
 export interface PageStatement {
@@ -191,22 +275,43 @@ export interface PageStatement {
   direction: CursorDirection;
 }
 
+const flip = (d: 'asc' | 'desc', direction: CursorDirection) => (direction === 'after' ? d : d === 'asc' ? 'desc' : 'asc');
+
+/**
+ * One type's rows for a page: its filters, the keyset condition, ORDER BY and LIMIT (count + 1,
+ * so the caller knows whether a next page exists). `head` adds leading select columns.
+ */
+function pageSelect(
+  query: SearchQuery,
+  columns: SortColumn[],
+  tenant: string,
+  cursor: Cursor | undefined,
+  binds: Binds,
+  lastUpdatedDef: SearchParamDef | undefined,
+  head = '',
+  limit?: string,
+): string {
+  const t = tablesFor(query.resourceType);
+  const where = [whereClause(query, tenant, binds, lastUpdatedDef)];
+  const direction = cursor?.direction ?? 'after';
+  if (cursor) where.push(keysetCondition(columns, cursor.values, direction, binds));
+  const keys = columns.map((c, i) => `${c.expression} AS k${i}`).join(', ');
+  // A constant column orders nothing within one type.
+  const order = columns.filter((c) => c.constant === undefined).map((c) => `${c.expression} ${flip(c.direction, direction).toUpperCase()}`).join(', ');
+  return (
+    `SELECT ${head}${ALIAS}.id, ${ALIAS}.version_id, ${ALIAS}.last_updated, ${ALIAS}.content, ${keys} ` +
+    `FROM ${t.current} ${ALIAS} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${limit ?? binds.add(query.count + 1)}`
+  );
+}
+
 /** The statement for one page: count + 1 rows, so the caller knows whether a next page exists. */
 export function pageStatement(query: SearchQuery, tenantId: string, lastUpdatedDef?: SearchParamDef): PageStatement {
   const binds = new Binds();
-  const t = tablesFor(query.resourceType);
-  const where = [whereClause(query, binds.add(tenantId), binds, lastUpdatedDef)];
+  const tenant = binds.add(tenantId);
   const columns = sortColumns(query);
-  const cursor = query.page ? decodeCursor(query.page, columns.length) : undefined;
-  const direction = cursor?.direction ?? 'after';
-  if (cursor) where.push(keysetCondition(columns, checkCursor(columns, cursor.values), direction, binds));
-  const keys = columns.map((c, i) => `${c.expression} AS k${i}`).join(', ');
-  const flip = (d: 'asc' | 'desc') => (direction === 'after' ? d : d === 'asc' ? 'desc' : 'asc');
-  const order = columns.map((c) => `${c.expression} ${flip(c.direction).toUpperCase()}`).join(', ');
-  const text =
-    `SELECT ${ALIAS}.id, ${ALIAS}.version_id, ${ALIAS}.last_updated, ${ALIAS}.content, ${keys} ` +
-    `FROM ${t.current} ${ALIAS} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${binds.add(query.count + 1)}`;
-  return { text, values: binds.values, sortColumnCount: columns.length, direction };
+  const cursor = readCursor(query.page, columns);
+  const text = pageSelect(query, columns, tenant, cursor, binds, lastUpdatedDef);
+  return { text, values: binds.values, sortColumnCount: columns.length, direction: cursor?.direction ?? 'after' };
 }
 
 export function countStatement(query: SearchQuery, tenantId: string, lastUpdatedDef?: SearchParamDef): { text: string; values: unknown[] } {
@@ -214,4 +319,62 @@ export function countStatement(query: SearchQuery, tenantId: string, lastUpdated
   const t = tablesFor(query.resourceType);
   const text = `SELECT count(*)::bigint AS n FROM ${t.current} ${ALIAS} WHERE ${whereClause(query, binds.add(tenantId), binds, lastUpdatedDef)}`;
   return { text, values: binds.values };
+}
+
+// ---------------------------------------------------------------------------------------
+// System search (http.html#search, search.html#all): one type-level query per type, with the
+// same filters and result parameters, each parsed against its own type.
+
+export interface SystemBranch {
+  query: SearchQuery;
+  lastUpdatedDef?: SearchParamDef;
+}
+
+/**
+ * One page of a system search: the type-level page selects, each with its own ORDER BY ...
+ * LIMIT so each can stop early, combined with UNION ALL, then ordered and limited again. The
+ * order is total across types (see sortColumns), so keyset paging stays exact while others
+ * write. Rows carry their type in `resource_type`. Every branch has the same page, count and
+ * sort keys (same codes, same parameter types: parse-query checks).
+ */
+export function systemPageStatement(branches: readonly SystemBranch[], tenantId: string): PageStatement {
+  if (branches.length === 0) throw new Error('a system search needs at least one type');
+  const { page, count } = branches[0].query;
+  const binds = new Binds();
+  const tenant = binds.add(tenantId);
+  const limit = binds.add(count + 1);
+  const columns = branches.map((b) => sortColumns(b.query, b.query.resourceType));
+  const kinds = columns[0].map((c) => c.kind).join();
+  if (columns.some((list) => list.map((c) => c.kind).join() !== kinds)) throw new Error('system search branches sort differently');
+  const cursor = readCursor(page, columns[0]);
+  const direction = cursor?.direction ?? 'after';
+  const selects = branches.map((b, i) => {
+    const head = `${typeLiteral(b.query.resourceType)} AS resource_type, `;
+    return `(${pageSelect(b.query, columns[i], tenant, cursor, binds, b.lastUpdatedDef, head, limit)})`;
+  });
+  // Text and type keys compare byte-wise in every branch; said again for the union's columns.
+  const order = columns[0]
+    .map((c, i) => `u.k${i}${c.kind === 'text' || c.kind === 'type' ? ' COLLATE "C"' : ''} ${flip(c.direction, direction).toUpperCase()}`)
+    .join(', ');
+  const text = `SELECT * FROM (${selects.join(' UNION ALL ')}) u ORDER BY ${order} LIMIT ${limit}`;
+  return { text, values: binds.values, sortColumnCount: columns[0].length, direction };
+}
+
+/** _total of a system search: the matches of every branch. */
+export function systemCountStatement(branches: readonly SystemBranch[], tenantId: string): { text: string; values: unknown[] } {
+  const binds = new Binds();
+  const tenant = binds.add(tenantId);
+  const parts = branches.map(
+    (b) => `SELECT 1 FROM ${tablesFor(b.query.resourceType).current} ${ALIAS} WHERE ${whereClause(b.query, tenant, binds, b.lastUpdatedDef)}`,
+  );
+  return { text: `SELECT count(*)::bigint AS n FROM (${parts.join(' UNION ALL ')}) u`, values: binds.values };
+}
+
+/**
+ * The types among `types` with at least one row (live or deleted) for the tenant: one primary
+ * key probe each, so a system search without _type unions only those (docs/search.md).
+ */
+export function typesWithRowsStatement(types: readonly string[], tenantId: string): { text: string; values: unknown[] } {
+  const parts = types.map((type) => `SELECT ${typeLiteral(type)} AS resource_type WHERE EXISTS (SELECT 1 FROM ${tablesFor(type).current} WHERE tenant_id = $1)`);
+  return { text: parts.join(' UNION ALL '), values: [tenantId] };
 }

@@ -47,6 +47,7 @@ describe('search _explain for a non-administrator', () => {
     } as FhirRequest;
     let queried = false;
     const deps = {
+      searchParams: { load: async () => ({ searching: {} }) },
       search: {
         registry: {},
         parse: () => ({ explain: true, filters: [], warnings: [], ignored: [] }),

@@ -100,6 +100,28 @@ describe('buildCapabilityStatement', () => {
     assert.deepEqual(s.rest![0].operation, [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }]);
   });
 
+  it('lists system search parameters (rest.searchParam) when given, e.g. _type for search-system', () => {
+    const s = buildCapabilityStatement(
+      input({
+        systemInteractions: ['history-system', 'search-system'],
+        systemSearchParams: [
+          { name: '_type', type: 'token', documentation: 'types to search' },
+          { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id' },
+        ],
+      }),
+    );
+    const sysRest = s.rest![0];
+    assert.deepEqual(sysRest.interaction, [{ code: 'search-system' }, { code: 'history-system' }]);
+    assert.deepEqual(sysRest.searchParam, [
+      { name: '_type', type: 'token', documentation: 'types to search' },
+      { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id' },
+    ]);
+    assert.deepEqual(createResourceValidator().validate(JSON.parse(JSON.stringify(s))), []);
+    assert.equal('searchParam' in rest, false, 'none when not given');
+    assert.throws(() => buildCapabilityStatement(input({ systemSearchParams: [{ name: '_type', type: 'token' }, { name: '_type', type: 'token' }] })), /unique/);
+    assert.throws(() => buildCapabilityStatement(input({ systemSearchParams: [{ name: '_type', type: 'text' }] })), /invalid type/);
+  });
+
   it('is JSON-serializable and valid against the R4 schema', () => {
     const roundTrip = JSON.parse(JSON.stringify(statement)) as unknown;
     assert.deepEqual(roundTrip, statement);

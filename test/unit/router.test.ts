@@ -63,6 +63,16 @@ describe('route', () => {
       fails('GET', 'Patient/_search', 405, 'not-supported', /GET is not allowed on Patient\/_search/);
     });
 
+    it('GET and HEAD [base] and POST [base]/_search → search-system, with the types of _type', () => {
+      assert.deepEqual(target('GET', '', '_type=Patient,Observation'), { interaction: 'search-system', resourceTypes: ['Observation', 'Patient'] });
+      assert.deepEqual(target('HEAD', '', '_id=1'), { interaction: 'search-system', resourceTypes: undefined });
+      assert.deepEqual(target('POST', '_search', '_type=Patient'), { interaction: 'search-system', resourceTypes: ['Patient'] });
+      assert.equal(route(req('GET', ''), deps, options).readOnly, true);
+      fails('GET', '_search', 405, 'not-supported', /GET is not allowed on _search; allowed: POST/);
+      fails('GET', '', 400, 'invalid', /unknown resource type 'Banana'/, '_type=Patient,Banana', ['_type']);
+      fails('POST', '_search', 400, 'invalid', /_type/, '_type=', ['_type']);
+    });
+
     it('history at instance, type and system level', () => {
       assert.deepEqual(target('GET', 'Patient/1/_history'), { interaction: 'history-instance', resourceType: 'Patient', id: '1' });
       assert.deepEqual(target('GET', 'Patient/_history'), { interaction: 'history-type', resourceType: 'Patient', id: undefined });
@@ -162,8 +172,7 @@ describe('route', () => {
     });
 
     it('not yet implemented → 501', () => {
-      fails('POST', '', 501, 'not-supported', /Batch\/transaction and system search are not implemented/);
-      fails('GET', '', 501, 'not-supported', /not implemented/);
+      fails('POST', '', 501, 'not-supported', /Batch\/transaction is not implemented/);
       fails('GET', 'Patient/1/$everything', 501, 'not-supported', /Operation \$everything is not supported/);
       fails('POST', '$meta-add', 501, 'not-supported', /Operation \$meta-add is not supported/);
       fails('GET', 'Patient/$match', 501, 'not-supported', /Operation \$match/);

@@ -5,7 +5,9 @@ import { RESOURCE_TYPES } from '../resource-types.js';
 import type { FhirRequest } from '../types.js';
 import { COLUMN_PARAMS } from '../../search/indexer.js';
 import { moduleFor } from '../../search/params/modules.js';
+import { isTextParam } from '../../search/text-search.js';
 import type { SearchRegistry } from '../../search/registry/registry.js';
+import { RESOURCE_LEVEL_TYPE } from '../../search/system.js';
 import type { ResourceStore } from '../../storage/resource-store.js';
 import type { Interaction, InteractionDeps } from './context.js';
 
@@ -22,7 +24,21 @@ export const TYPE_INTERACTIONS = Object.freeze([
   'search-type',
 ] as const);
 
-export const SYSTEM_INTERACTIONS = Object.freeze(['history-system'] as const);
+export const SYSTEM_INTERACTIONS = Object.freeze(['search-system', 'history-system'] as const);
+
+/** _type for system search (search.html#all); R4 defines no SearchParameter resource for it. */
+const TYPE_PARAM = Object.freeze({
+  name: '_type',
+  type: 'token',
+  documentation: 'System search: the resource types to search, comma-separated. Without it, only the parameters every resource has (base Resource) are allowed.',
+});
+
+/** _list (search.html#list) applies to every type; R4 defines no SearchParameter resource for it. */
+const LIST_PARAM = Object.freeze({
+  name: '_list',
+  type: 'special',
+  documentation: 'The resources of this type that the entries of the List with this id refer to (functional lists such as $current-allergies are not supported).',
+});
 
 /** Operations the router dispatches (each defined in docs/search.md). */
 const OPERATIONS = Object.freeze([{ name: 'reindex', definition: 'urn:hearth:OperationDefinition:reindex' }]);
@@ -32,7 +48,7 @@ const cache = new Map<string, unknown>();
 /** Search parameters really served for a type: those whose parameter type has a module. */
 function searchParamsFor(registry: SearchRegistry, type: string) {
   return [...registry.forType(type).values()]
-    .filter((def) => COLUMN_PARAMS.has(def.code) || (moduleFor(def.type) && def.expression))
+    .filter((def) => COLUMN_PARAMS.has(def.code) || isTextParam(def.code) || (moduleFor(def.type) && def.expression))
     .map((def) => ({ name: def.code, type: def.type, definition: def.url }));
 }
 
@@ -60,9 +76,11 @@ export function capabilitiesInteraction(req: FhirRequest, softwareVersion: strin
             conditionalRead: 'full-support',
             readHistory: true,
             updateCreate: true,
-            searchParams: searchParamsFor(searching, type),
+            searchParams: [...searchParamsFor(searching, type), LIST_PARAM],
           })),
           systemInteractions: SYSTEM_INTERACTIONS,
+          // System search takes _type and the parameters every resource has (RESOURCE_LEVEL_TYPE's).
+          systemSearchParams: [TYPE_PARAM, ...searchParamsFor(searching, RESOURCE_LEVEL_TYPE)],
           operations: OPERATIONS,
         });
         if (cache.size > 100) cache.clear();

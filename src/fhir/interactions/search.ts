@@ -1,9 +1,10 @@
-// search-type (FHIR R4 http.html#search, search.html): a Bundle of type searchset, assembled
-// from stored JSON text, paged by keyset cursors (self, next and previous links).
+// search-type and search-system (FHIR R4 http.html#search, search.html): a Bundle of type
+// searchset, assembled from stored JSON text, paged by keyset cursors (self, next and previous links).
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import type { SearchPage } from '../../search/engine.js';
 import { compartmentFilter } from '../../search/parse-query.js';
 import type { SearchQuery } from '../../search/query.js';
+import { parseTypeParam } from '../../search/system.js';
 import type { ResourceStore } from '../../storage/resource-store.js';
 import { forbidden } from '../errors.js';
 import type { FhirRequest, FhirResponse } from '../types.js';
@@ -40,7 +41,32 @@ export function searchInteraction(
   };
 }
 
-function searchsetBundle(req: FhirRequest, type: string, params: URLSearchParams, query: SearchQuery, page: SearchPage): string {
+/**
+ * search-system (http.html#search, search.html#all): `GET [base]?_type=...`, `POST [base]/_search`.
+ * _type is checked before anything runs, so authorization sees the types (absent = all).
+ */
+export function systemSearchInteraction(req: FhirRequest, deps: InteractionDeps, params: URLSearchParams): Interaction {
+  const types = parseTypeParam(params);
+  return {
+    target: { interaction: 'search-system', resourceTypes: types },
+    readOnly: true,
+    async run(store: ResourceStore) {
+      const { searching } = await deps.searchParams.load(store);
+      const searched = types ?? (await deps.search.typesWithRows(store));
+      const query = deps.search.parseSystem(searched, types !== undefined, params, req.prefer.handling === 'lenient', searching);
+      if (query.result.explain) {
+        if (!req.access.isAdmin) throw forbidden('_explain is reserved for administrators');
+        if (query.branches.length === 0) return explainResponse({ sql: '(none: no resource type to search)', values: [], plan: '' });
+        return explainResponse(await deps.search.explainSystem(store, query, searching));
+      }
+      const page = await deps.search.runSystem(store, query, searching);
+      return { status: 200, headers: {}, body: { kind: 'raw', text: searchsetBundle(req, undefined, params, query.result, page) } };
+    },
+  };
+}
+
+/** `type` undefined: a system search, whose links go to the base. */
+function searchsetBundle(req: FhirRequest, type: string | undefined, params: URLSearchParams, query: SearchQuery, page: SearchPage): string {
   // Links carry the parameters actually used: lenient handling leaves out what it ignored (search.html#errors).
   const used = new URLSearchParams([...params].filter(([name]) => !query.ignored.includes(name)));
   const selfParams = used;
@@ -99,9 +125,9 @@ function outcomeEntry(warnings: OperationOutcomeIssue[]): string {
   return JSON.stringify({ resource: { resourceType: 'OperationOutcome', issue: warnings }, search: { mode: 'outcome' } });
 }
 
-/** Links repeat the search as a GET: on the type, or on the compartment path (Patient/1/Observation). */
-function link(req: FhirRequest, type: string, params: URLSearchParams): string {
+/** Links repeat the search as a GET: on the type, on the compartment path (Patient/1/Observation), or on the base. */
+function link(req: FhirRequest, type: string | undefined, params: URLSearchParams): string {
   const query = params.toString();
-  const path = req.path.length === 3 ? req.path.join('/') : type;
-  return `${req.baseUrl}/${path}${query ? `?${query}` : ''}`;
+  const path = type === undefined ? '' : `/${req.path.length === 3 ? req.path.join('/') : type}`;
+  return `${req.baseUrl}${path}${query ? `?${query}` : ''}`;
 }

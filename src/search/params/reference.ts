@@ -18,7 +18,7 @@ import { isResourceType } from '../../fhir/resource-types.js';
 import type { ParamTypeModule, ParsedValue, SearchIndex, SearchParamDef, SqlBinds } from '../types.js';
 import {
   addEntries, checkModifier, cleanValue, containsMatch, containsSql, invalid, isObject, missingMatch, missingSql,
-  parseMissing, stringEntries, unescapeValue, unsupported,
+  parseMissing, stringEntries, unescapeValue, unsupported, textSortExpression, STRING_ENTRY, IS_STRING_ENTRY,
 } from './shared.js';
 import { parseTokenEntry, type TokenEntry } from './token.js';
 
@@ -139,6 +139,17 @@ function matches(def: SearchParamDef, modifier: string | undefined, values: Refe
   if (modifier === 'missing') return missingMatch(index, missingKeys(def), values);
   if (modifier === 'identifier') return containsMatch(index, `${def.code}:identifier`, values.flatMap((v) => v.identifier ?? []));
   return containsMatch(index, def.code, values.flatMap((v) => v.ref ?? []));
+}
+
+/**
+ * ORDER BY key: the reference strings as written, unversioned (`Patient/1`, an absolute URL):
+ * the "<code>" entries except the bare ids (no '/' or ':') and the `/_history/` forms that
+ * indexing adds beside them. asc = the smallest, desc = the largest; NULL when the parameter
+ * has none (e.g. a reference known only by identifier, or to a contained resource).
+ */
+export function sortExpression(def: SearchParamDef, sp: string, direction: 'asc' | 'desc'): string {
+  const where = `${IS_STRING_ENTRY} AND (strpos(${STRING_ENTRY}, '/') > 0 OR strpos(${STRING_ENTRY}, ':') > 0) AND strpos(${STRING_ENTRY}, '/_history/') = 0`;
+  return textSortExpression(def.code, sp, direction, STRING_ENTRY, where);
 }
 
 export const referenceParam: ParamTypeModule<ReferenceValue> = {

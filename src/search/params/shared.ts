@@ -146,6 +146,24 @@ export function startsWithSql(sp: string, binds: SqlBinds, key: string, prefixes
   return pathExistsSql(sp, binds, key, condition, vars);
 }
 
+/**
+ * ORDER BY key over the entries under `key` (search.html#sort): asc = the smallest, desc = the
+ * largest, compared byte-wise (COLLATE "C", so the order does not depend on the database's
+ * locale and is the same in both database modes); NULL when no entry qualifies. `text` turns
+ * one entry (`sp_entry.e`, jsonb) into text, `where` keeps only the entries that count.
+ * No user input in the text.
+ */
+export function textSortExpression(key: string, sp: string, direction: 'asc' | 'desc', text: string, where: string): string {
+  const k = sqlLiteral(key);
+  const list = `CASE WHEN jsonb_typeof(${sp} -> ${k}) = 'array' THEN ${sp} -> ${k} END`;
+  const fn = direction === 'asc' ? 'min' : 'max';
+  return `(SELECT ${fn}((${text}) COLLATE "C") FROM jsonb_array_elements(${list}) AS sp_entry(e) WHERE ${where})`;
+}
+
+/** A string entry's text, for textSortExpression. */
+export const STRING_ENTRY = `sp_entry.e #>> '{}'`;
+export const IS_STRING_ENTRY = `jsonb_typeof(sp_entry.e) = 'string'`;
+
 /** NOT that also holds when `sp` is NULL (a row not reindexed yet has no entries). */
 export const notSql = (predicate: string): string => `NOT COALESCE(${predicate}, false)`;
 

@@ -13,7 +13,7 @@ import type { ParamTypeModule, ParsedValue, SearchIndex, SearchParamDef, SqlBind
 import {
   addEntries, checkModifier, cleanValue, containsMatch, containsSql, invalid, isObject, jsonPathKey, jsonPathString,
   missingMatch, missingSql, normalizeText, parseMissing, startsWithMatch, startsWithSql, stringEntries, stringsOf,
-  unescapeValue,
+  unescapeValue, textSortExpression, STRING_ENTRY, IS_STRING_ENTRY,
 } from './shared.js';
 
 export interface StringValue extends ParsedValue {
@@ -78,6 +78,15 @@ function matches(def: SearchParamDef, modifier: string | undefined, values: Stri
     return texts(values).some((t) => stored.some((s) => s.includes(t)));
   }
   return startsWithMatch(index, def.code, texts(values));
+}
+
+/**
+ * ORDER BY key: the normalized strings under "<code>" (so case and accents do not affect the
+ * order); asc = the smallest, desc = the largest; NULL when missing. A HumanName or Address
+ * counts with all its parts, e.g. `_sort=name` orders by the smallest of family, given, ...
+ */
+export function sortExpression(def: SearchParamDef, sp: string, direction: 'asc' | 'desc'): string {
+  return textSortExpression(def.code, sp, direction, STRING_ENTRY, IS_STRING_ENTRY);
 }
 
 export const stringParam: ParamTypeModule<StringValue> = {

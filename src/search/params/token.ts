@@ -17,6 +17,7 @@ import type { ParamTypeModule, ParsedValue, SearchIndex, SearchParamDef, SqlBind
 import {
   addEntries, checkModifier, cleanValue, containsMatch, containsSql, invalid, isObject, missingMatch, missingSql,
   normalizeText, notSql, parseMissing, splitUnescaped, startsWithMatch, startsWithSql, stringsOf, unescapeValue, unsupported,
+  textSortExpression,
 } from './shared.js';
 
 /** A containment probe / index entry of the main key. */
@@ -183,6 +184,16 @@ function matches(def: SearchParamDef, modifier: string | undefined, values: Toke
       return modifier === 'not' ? !positive : positive;
     }
   }
+}
+
+/**
+ * ORDER BY key: the codes ("c": Coding.code, Identifier.value, the primitive itself), compared
+ * case-sensitively as tokens are matched; the system is ignored, and display/text are not used
+ * (optional, language-dependent, and not what the parameter matches). asc = the smallest code,
+ * desc = the largest; NULL when the parameter has no code (e.g. only a text or a system).
+ */
+export function sortExpression(def: SearchParamDef, sp: string, direction: 'asc' | 'desc'): string {
+  return textSortExpression(def.code, sp, direction, `sp_entry.e ->> 'c'`, `jsonb_typeof(sp_entry.e) = 'object'`);
 }
 
 export const tokenParam: ParamTypeModule<TokenValue> = {

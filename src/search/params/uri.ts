@@ -15,7 +15,7 @@
 import type { ParamTypeModule, ParsedValue, SearchIndex, SearchParamDef, SqlBinds } from '../types.js';
 import {
   addEntries, checkModifier, cleanValue, containsMatch, containsSql, invalid, missingMatch, missingSql, parseMissing,
-  unescapeValue,
+  unescapeValue, textSortExpression, STRING_ENTRY, IS_STRING_ENTRY,
 } from './shared.js';
 
 export interface UriValue extends ParsedValue {
@@ -77,6 +77,11 @@ function matches(def: SearchParamDef, modifier: string | undefined, values: UriV
   if (modifier === 'missing') return missingMatch(index, [def.code], values);
   const [key, entries] = probes(def, modifier, values);
   return containsMatch(index, key, entries);
+}
+
+/** ORDER BY key: the URIs as written (case-sensitive); asc = the smallest, desc = the largest; NULL when missing. */
+export function sortExpression(def: SearchParamDef, sp: string, direction: 'asc' | 'desc'): string {
+  return textSortExpression(def.code, sp, direction, STRING_ENTRY, IS_STRING_ENTRY);
 }
 
 export const uriParam: ParamTypeModule<UriValue> = {

@@ -131,10 +131,11 @@ function componentsOf(sp: SearchParameter): readonly CompositeComponent[] | unde
   return Object.freeze(sp.component.map((c) => Object.freeze({ definition: c.definition, expression: c.expression })));
 }
 
-/** One SearchParameter compiled for one type; `special` and expression-less ones extract nothing. */
+/** One SearchParameter compiled for one type; expression-less ones (_text, _content) extract nothing. */
 function buildDef(sp: SearchParameter, resourceType: string): SearchParamDef {
   const expression = sp.expression ? (splitForType(sp.expression, resourceType) ?? '') : '';
-  const extract = sp.type === 'special' || expression === '' ? none : compileOrThrow(sp, resourceType);
+  // `special` ones too: Location `near` indexes Location.position (params/near.ts).
+  const extract = expression === '' ? none : compileOrThrow(sp, resourceType);
   const components = componentsOf(sp);
   return Object.freeze({
     code: sp.code,

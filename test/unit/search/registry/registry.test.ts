@@ -67,10 +67,10 @@ describe('search registry lookups', () => {
     assert.ok(registry.get('Bundle', '_content'));
   });
 
-  it('keeps special and expression-less parameters, extracting nothing', () => {
+  it('keeps special and expression-less parameters; near extracts the position, _text nothing', () => {
     const near = registry.get('Location', 'near');
     assert.equal(near?.type, 'special');
-    assert.deepEqual(near?.extract({ resourceType: 'Location', position: { latitude: 1, longitude: 2 } }), []);
+    assert.deepEqual(near?.extract({ resourceType: 'Location', position: { latitude: 1, longitude: 2 } }), [{ latitude: 1, longitude: 2 }]);
     const text = registry.get('Patient', '_text');
     assert.equal(text?.expression, '');
     assert.deepEqual(text?.extract({ resourceType: 'Patient', text: { status: 'generated', div: '<div/>' } }), []);

@@ -6,6 +6,7 @@ import type { ResourceStore, StoredVersion } from '../storage/resource-store.js'
 import { encodeCursor, type CursorValue } from './cursor.js';
 import { resolveIncludes } from './include.js';
 import { parseSearchQuery, type ParseOptions } from './parse-query.js';
+import { planJoins } from './plan.js';
 import type { SearchQuery } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
 import { RESOURCE_TYPES } from '../fhir/resource-types.js';
@@ -68,8 +69,9 @@ export class SearchEngine {
     return parseSearchQuery(registry, resourceType, params, { ...this.limits, lenient });
   }
 
-  async run(store: ResourceStore, query: SearchQuery, registry: SearchRegistry = this.registry): Promise<SearchPage> {
-    const lastUpdated = this.registry.get(query.resourceType, '_lastUpdated');
+  async run(store: ResourceStore, parsed: SearchQuery, registry: SearchRegistry = this.registry): Promise<SearchPage> {
+    const lastUpdated = this.registry.get(parsed.resourceType, '_lastUpdated');
+    const query = await planJoins(store, parsed, lastUpdated);
     const total = await this.total(store, query);
     if (query.count === 0) return { matches: [], total };
     const statement = pageStatement(query, store.tenantId, lastUpdated);
@@ -82,8 +84,10 @@ export class SearchEngine {
 
   /** Live resources matching conditional-operation criteria, at most `limit`. */
   /** The page statement and PostgreSQL's plan for it (EXPLAIN ANALYZE, read-only transaction). */
-  async explain(store: ResourceStore, query: SearchQuery): Promise<{ sql: string; values: unknown[]; plan: string }> {
-    const statement = pageStatement(query, store.tenantId, this.registry.get(query.resourceType, '_lastUpdated'));
+  async explain(store: ResourceStore, parsed: SearchQuery): Promise<{ sql: string; values: unknown[]; plan: string }> {
+    const lastUpdated = this.registry.get(parsed.resourceType, '_lastUpdated');
+    const query = await planJoins(store, parsed, lastUpdated);
+    const statement = pageStatement(query, store.tenantId, lastUpdated);
     const rows = await store.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`, statement.values);
     return { sql: statement.text, values: statement.values, plan: rows.map((r) => r['QUERY PLAN']).join('\n') };
   }

@@ -34,6 +34,11 @@ export interface ChainFilter {
   def: SearchParamDef;
   targetType: string;
   inner: Filter;
+  /**
+   * Set by plan.ts: the matching targets ('Type/id'), to probe one by one (`probe`) or to test
+   * membership in; or 'correlated' when there are too many to list.
+   */
+  resolved?: { refs: string[]; probe: boolean } | 'correlated';
 }
 
 /**
@@ -45,6 +50,8 @@ export interface HasFilter {
   sourceType: string;
   referenceDef: SearchParamDef;
   inner: Filter;
+  /** Set by plan.ts when the matching sources are too many to list: probe per candidate row. */
+  resolved?: 'correlated';
 }
 
 /**

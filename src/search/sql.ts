@@ -58,7 +58,7 @@ function filterSql(filter: Filter, alias: string, type: string, ctx: FilterConte
       return module.predicate(filter.def, filter.modifier, filter.values, `${alias}.sp`, ctx.binds);
     }
     case 'chain':
-      return chainSql(filter, alias, ctx);
+      return chainSql(filter, alias, type, ctx);
     case 'has':
       return hasSql(filter, alias, type, ctx);
     case 'compartment':
@@ -73,36 +73,100 @@ function filterSql(filter: Filter, alias: string, type: string, ctx: FilterConte
   }
 }
 
+/** A row-count guard for a probe's LATERAL subquery: the LIMIT keeps PostgreSQL from flattening it into a join. */
+const PROBE_ROWS_MAX = 1_000_000;
+
 /**
- * search.html#chaining: `alias` refers, through the chained parameter, to some target resource
- * matching `inner`. Written as containment of ANY of the matching targets' reference entries,
- * computed once (uncorrelated), so each probe is a GIN lookup: measured 4.5 ms against 530 ms
- * for a correlated EXISTS on 61,000 resources.
+ * search.html#chaining: `alias` (of type `type`) refers, through the chained parameter, to some
+ * target resource matching `inner`. plan.ts first lists the matching targets (own statement):
+ * - a few: one containment probe per target, each a GIN Bitmap Index Scan (LATERAL with LIMIT,
+ *   so the planner cannot turn the probes into a join filter over the whole table);
+ * - up to plan.ts's limit: membership of the reference entries in the listed set (`?|`), for a
+ *   walk in sort order that stops after a page (many targets = many matching rows);
+ * - more: per candidate row, a primary-key lookup of its target (correlated; OFFSET 0 keeps it
+ *   a per-row subplan rather than a join over every target).
+ * Unplanned (nested chains): containment of ANY of the matching targets' entries.
  */
-function chainSql(filter: ChainFilter, alias: string, ctx: FilterContext): string {
+function chainSql(filter: ChainFilter, alias: string, type: string, ctx: FilterContext): string {
   const c = ctx.nextAlias();
-  const table = tablesFor(filter.targetType).current;
-  const probe = `jsonb_build_object(${ctx.binds.add(filter.def.code)}::text, jsonb_build_array(${ctx.binds.add(`${filter.targetType}/`)}::text || ${c}.id))`;
+  // Bound only where used: an unused placeholder has no type and fails the statement.
+  const code = () => `${ctx.binds.add(filter.def.code)}::text`;
+  const targets = tablesFor(filter.targetType).current;
+  const resolved = filter.resolved;
+  if (resolved && resolved !== 'correlated') {
+    if (resolved.probe) {
+      const probes = resolved.refs.map((ref) => JSON.stringify({ [filter.def.code]: [ref] }));
+      return (
+        `${alias}.id = ANY(ARRAY(SELECT ${c}_m.id FROM unnest(${ctx.binds.add(probes)}::jsonb[]) AS ${c}_p(probe) CROSS JOIN LATERAL ` +
+        `(SELECT ${c}.id FROM ${tablesFor(type).current} ${c} WHERE ${c}.tenant_id = ${ctx.tenant} AND NOT ${c}.deleted AND ${c}.sp @> ${c}_p.probe ` +
+        `LIMIT ${PROBE_ROWS_MAX}) AS ${c}_m))`
+      );
+    }
+    return `(${alias}.sp -> ${code()}) ?| ${ctx.binds.add(resolved.refs)}::text[]`;
+  }
+  if (resolved === 'correlated') {
+    return (
+      `EXISTS (SELECT 1 FROM ${targets} ${c} WHERE ${c}.tenant_id = ${ctx.tenant} AND NOT ${c}.deleted ` +
+      `AND ${c}.id = ANY(ARRAY(SELECT split_part(${c}_ref, '/', 2) FROM jsonb_array_elements_text(${alias}.sp -> ${code()}) AS ${c}_ref ` +
+      `WHERE split_part(${c}_ref, '/', 1) = ${ctx.binds.add(filter.targetType)}::text AND split_part(${c}_ref, '/', 3) = '')) ` +
+      `AND (${filterSql(filter.inner, c, filter.targetType, ctx)}) OFFSET 0)`
+    );
+  }
+  const probe = `jsonb_build_object(${code()}, jsonb_build_array(${ctx.binds.add(`${filter.targetType}/`)}::text || ${c}.id))`;
   return (
-    `${alias}.sp @> ANY(ARRAY(SELECT ${probe} FROM ${table} ${c} WHERE ${c}.tenant_id = ${ctx.tenant} AND NOT ${c}.deleted ` +
+    `${alias}.sp @> ANY(ARRAY(SELECT ${probe} FROM ${targets} ${c} WHERE ${c}.tenant_id = ${ctx.tenant} AND NOT ${c}.deleted ` +
     `AND (${filterSql(filter.inner, c, filter.targetType, ctx)})))`
   );
 }
 
 /**
- * search.html#has: some `sourceType` resource matching `inner` refers to `alias`. Written as
- * the set of ids the matching sources refer to (their 'Type/id' entries), computed once:
- * measured 45 ms against 4.6 s for a correlated EXISTS on 61,000 resources.
+ * search.html#has: some `sourceType` resource matching `inner` refers to `alias`. plan.ts lists
+ * the matching sources first: when few, their targets become an `_id` filter; when many, each
+ * candidate row is probed (correlated, one GIN lookup for "refers to me" AND the inner filter,
+ * OFFSET 0 keeping it per row) while walking in sort order. Unplanned (nested): the set of ids
+ * the matching sources refer to, computed once.
  */
 function hasSql(filter: HasFilter, alias: string, type: string, ctx: FilterContext): string {
   const h = ctx.nextAlias();
   const table = tablesFor(filter.sourceType).current;
+  const code = `${ctx.binds.add(filter.referenceDef.code)}::text`;
+  if (filter.resolved === 'correlated') {
+    return (
+      `EXISTS (SELECT 1 FROM ${table} ${h} WHERE ${h}.tenant_id = ${ctx.tenant} AND NOT ${h}.deleted ` +
+      `AND ${h}.sp @> jsonb_build_object(${code}, jsonb_build_array(${ctx.binds.add(`${type}/`)}::text || ${alias}.id)) ` +
+      `AND (${filterSql(filter.inner, h, filter.sourceType, ctx)}) OFFSET 0)`
+    );
+  }
   return (
     `${alias}.id = ANY(ARRAY(SELECT DISTINCT split_part(${h}_ref, '/', 2) FROM ${table} ${h} ` +
-    `CROSS JOIN LATERAL jsonb_array_elements_text(${h}.sp -> ${ctx.binds.add(filter.referenceDef.code)}::text) AS ${h}_ref ` +
+    `CROSS JOIN LATERAL jsonb_array_elements_text(${h}.sp -> ${code}) AS ${h}_ref ` +
     `WHERE ${h}.tenant_id = ${ctx.tenant} AND NOT ${h}.deleted AND split_part(${h}_ref, '/', 1) = ${ctx.binds.add(type)}::text ` +
     `AND split_part(${h}_ref, '/', 3) = '' AND (${filterSql(filter.inner, h, filter.sourceType, ctx)})))`
   );
+}
+
+/**
+ * For plan.ts: up to `limit` live resources of `type` matching `filter` — their ids and, when
+ * `refsOf` is given, that parameter's reference entries.
+ */
+export function matchingRowsStatement(
+  type: string,
+  filter: Filter,
+  tenantId: string,
+  limit: number,
+  lastUpdatedDef?: SearchParamDef,
+  refsOf?: string,
+): { text: string; values: unknown[] } {
+  const binds = new Binds();
+  const tenant = binds.add(tenantId);
+  let n = 0;
+  const ctx: FilterContext = { binds, tenant, lastUpdatedDef, nextAlias: () => `p${++n}` };
+  const refs = refsOf ? `, ${ALIAS}.sp -> ${binds.add(refsOf)}::text AS refs` : '';
+  const where = filterSql(filter, ALIAS, type, ctx);
+  const text =
+    `SELECT ${ALIAS}.id${refs} FROM ${tablesFor(type).current} ${ALIAS} WHERE ${ALIAS}.tenant_id = ${tenant} AND NOT ${ALIAS}.deleted ` +
+    `AND (${where}) LIMIT ${binds.add(limit)}`;
+  return { text, values: binds.values };
 }
 
 /** The WHERE conditions shared by page and count queries. */
@@ -200,6 +264,8 @@ function pointsAtResources(filter: Filter): boolean {
   // Not chains: `sp @> ANY(probes)` is not answered by the GIN index, so forcing it off the
   // primary-key walk turns a slow search into a scan (measured at 1,000,000 resources).
   if (filter.kind === 'compartment') return true;
+  // A chain planned to a few targets: its probes yield a small id set (plan.ts).
+  if (filter.kind === 'chain' && filter.resolved !== undefined && filter.resolved !== 'correlated') return filter.resolved.probe;
   return filter.kind === 'index' && filter.def.type === 'reference' && filter.modifier !== 'missing';
 }
 

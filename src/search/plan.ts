@@ -1,0 +1,53 @@
+// Planning of chains and reverse chains (FHIR R4 search.html#chaining, #has): before the page
+// statement is built, each top-level chain or _has filter runs its inner search on its own
+// (at most PLAN_LIMIT + 1 rows), and the count decides the SQL shape sql.ts writes for it.
+// PostgreSQL cannot estimate jsonb containment, so it cannot make this choice itself: it
+// either probes a huge set row by row or scans a table to find a handful of rows (seconds
+// either way at 1,000,000 resources; docs/benchmarks.md has the plans).
+//   chain, n targets:   n <= CHAIN_PROBE_MAX  one GIN probe per target
+//                       n <= PLAN_LIMIT       set membership while walking in sort order
+//                       more                  per-row lookup of the target while walking
+//   _has, n sources:    n <= PLAN_LIMIT       the ids they refer to, as an _id filter
+//                       more                  per-row GIN probe "some source refers to me"
+import type { ResourceStore } from '../storage/resource-store.js';
+import type { ChainFilter, Filter, HasFilter, SearchQuery } from './query.js';
+import { matchingRowsStatement } from './sql.js';
+import type { SearchParamDef } from './types.js';
+
+/** Inner matches listed in full up to this many; beyond it the correlated shapes are used. */
+export const PLAN_LIMIT = 1000;
+/** Chain targets up to this many are probed one GIN lookup each; more are matched while walking. */
+export const CHAIN_PROBE_MAX = 20;
+
+export async function planJoins(store: ResourceStore, query: SearchQuery, lastUpdatedDef?: SearchParamDef): Promise<SearchQuery> {
+  if (!query.filters.some((f) => f.kind === 'chain' || f.kind === 'has')) return query;
+  const filters: Filter[] = [];
+  for (const filter of query.filters) {
+    if (filter.kind === 'chain') filters.push(await planChain(store, filter, lastUpdatedDef));
+    else if (filter.kind === 'has') filters.push(await planHas(store, filter, query.resourceType, lastUpdatedDef));
+    else filters.push(filter);
+  }
+  return { ...query, filters };
+}
+
+async function planChain(store: ResourceStore, filter: ChainFilter, lastUpdatedDef?: SearchParamDef): Promise<ChainFilter> {
+  const statement = matchingRowsStatement(filter.targetType, filter.inner, store.tenantId, PLAN_LIMIT + 1, lastUpdatedDef);
+  const rows = await store.query<{ id: string }>(statement.text, statement.values);
+  if (rows.length > PLAN_LIMIT) return { ...filter, resolved: 'correlated' };
+  return { ...filter, resolved: { refs: rows.map((r) => `${filter.targetType}/${r.id}`), probe: rows.length <= CHAIN_PROBE_MAX } };
+}
+
+async function planHas(store: ResourceStore, filter: HasFilter, type: string, lastUpdatedDef?: SearchParamDef): Promise<Filter> {
+  const statement = matchingRowsStatement(filter.sourceType, filter.inner, store.tenantId, PLAN_LIMIT + 1, lastUpdatedDef, filter.referenceDef.code);
+  const rows = await store.query<{ id: string; refs: unknown }>(statement.text, statement.values);
+  if (rows.length > PLAN_LIMIT) return { ...filter, resolved: 'correlated' };
+  const ids = new Set<string>();
+  for (const row of rows) {
+    for (const ref of Array.isArray(row.refs) ? row.refs : []) {
+      // Relative 'Type/id' entries only, as the unplanned SQL (and the matcher) take them.
+      const parts = typeof ref === 'string' ? ref.split('/') : [];
+      if (parts.length === 2 && parts[0] === type && parts[1] !== '') ids.add(parts[1]);
+    }
+  }
+  return { kind: 'id', ids: [...ids].sort(), negate: false };
+}

@@ -1,0 +1,125 @@
+// Chains and _has (search.html#chaining, #has) give the same matches whatever SQL shape
+// src/search/plan.ts picks: for generated Patients, Organizations and Observations, each query
+// runs unplanned (the original uncorrelated SQL) and with every planned shape forced (probe
+// per target, set membership, correlated lookup; _has as an _id list or correlated), and
+// through SearchEngine.run, which picks the shape itself. On real PostgreSQL.
+import assert from 'node:assert/strict';
+import type { Filter, SearchQuery } from '../../../src/search/query.js';
+import { SearchEngine } from '../../../src/search/engine.js';
+import { planJoins } from '../../../src/search/plan.js';
+import { createSearchRegistry } from '../../../src/search/registry/registry.js';
+import { pageStatement } from '../../../src/search/sql.js';
+import { PgRepository } from '../../../src/storage/pg/pg-repository.js';
+import type { ResourceStore } from '../../../src/storage/resource-store.js';
+import { http } from '../../support/http.js';
+import { prng } from '../../support/prng.js';
+import { useTestServer } from '../../support/test-server.js';
+
+const FAMILIES = ['Smith', 'Smythe', 'Jones', 'Núñez', 'Brown'];
+const CODES = ['8867-4', '8480-6', '29463-7'];
+
+const QUERIES: [string, string][] = [
+  ['Observation', 'subject:Patient.name=smi'],
+  ['Observation', 'subject:Patient.name=Jones&code=8867-4'],
+  ['Observation', 'subject:Patient.gender=female'],
+  ['Observation', 'subject:Patient.identifier=urn:mrn|MRN-3'],
+  ['Observation', 'subject:Patient.identifier=urn:mrn|nobody'],
+  ['Observation', 'subject:Patient.organization.name=Clinic 1'],
+  ['Observation', 'patient.birthdate=lt1970'],
+  ['Patient', '_has:Observation:patient:code=8867-4'],
+  ['Patient', '_has:Observation:patient:code=29463-7&gender=male'],
+  ['Patient', '_has:Observation:subject:value-quantity=gt150'],
+  ['Patient', '_has:Observation:patient:code=no-such-code'],
+  ['Organization', '_has:Patient:organization:_has:Observation:patient:code=8480-6'],
+];
+
+type Shape = { label: string; rewrite(filter: Filter, refs: string[]): Filter };
+
+/** The shapes a top-level chain or _has filter can take; refs are the chain's matching targets. */
+const SHAPES: Shape[] = [
+  { label: 'probe', rewrite: (f, refs) => (f.kind === 'chain' ? { ...f, resolved: { refs, probe: true } } : f) },
+  { label: 'membership', rewrite: (f, refs) => (f.kind === 'chain' ? { ...f, resolved: { refs, probe: false } } : f) },
+  { label: 'correlated', rewrite: (f) => (f.kind === 'chain' || f.kind === 'has' ? { ...f, resolved: 'correlated' } : f) },
+];
+
+describe('chain and _has plans agree with the unplanned SQL (src/search/plan.ts)', function () {
+  this.timeout(120_000);
+  const fixture = useTestServer('postgres', { reindexWorker: false });
+  let base = '';
+  let tenant = '';
+
+  before(async () => {
+    base = await fixture.server.newTenantBase();
+    tenant = new URL(base).pathname.split('/')[2];
+    const random = prng(7);
+    const put = async (resource: { resourceType: string; id: string }) => {
+      const res = await http(`${base}/${resource.resourceType}/${resource.id}`, { method: 'PUT', json: resource });
+      assert.ok(res.status < 300, res.text);
+    };
+    for (let o = 0; o < 3; o++) await put({ resourceType: 'Organization', id: `org-${o}`, name: `Clinic ${o}` } as never);
+    for (let p = 0; p < 40; p++) {
+      await put({
+        resourceType: 'Patient',
+        id: `pat-${p}`,
+        identifier: [{ system: 'urn:mrn', value: `MRN-${p}` }],
+        name: [{ family: FAMILIES[Math.floor(random() * FAMILIES.length)] }],
+        gender: random() < 0.5 ? 'female' : 'male',
+        birthDate: `${1940 + Math.floor(random() * 60)}-01-01`,
+        managingOrganization: { reference: `Organization/org-${p % 3}` },
+      } as never);
+    }
+    for (let i = 0; i < 160; i++) {
+      const code = CODES[Math.floor(random() * CODES.length)];
+      await put({
+        resourceType: 'Observation',
+        id: `obs-${i}`,
+        status: 'final',
+        code: { coding: [{ system: 'http://loinc.org', code }] },
+        subject: { reference: `Patient/pat-${Math.floor(random() * 44)}` }, // some refer to nobody
+        valueQuantity: { value: Math.floor(random() * 200), unit: 'mm[Hg]', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
+      } as never);
+    }
+  });
+
+  const engine = () => new SearchEngine(createSearchRegistry(), { defaultCount: 500, maxCount: 500 });
+  const withStore = <T>(work: (store: ResourceStore) => Promise<T>) => new PgRepository(fixture.server.server.database.pool).withTenant(tenant, work);
+  const ids = async (store: ResourceStore, query: SearchQuery) => {
+    const statement = pageStatement(query, store.tenantId, engine().registry.get(query.resourceType, '_lastUpdated'));
+    return (await store.query<{ id: string }>(statement.text, statement.values)).map((r) => r.id).sort();
+  };
+
+  for (const [type, search] of QUERIES) {
+    it(`${type}?${search}`, async () => {
+      await withStore(async (store) => {
+        const search_ = engine();
+        const query = { ...search_.parse(type, new URLSearchParams(search), false), count: 500 };
+        const expected = await ids(store, query);
+        const planned = await planJoins(store, query);
+        const refsOf = (i: number) => {
+          const f = planned.filters[i];
+          return f.kind === 'chain' && f.resolved !== 'correlated' && f.resolved ? f.resolved.refs : [];
+        };
+        for (const shape of SHAPES) {
+          // A chain's refs come from the planner's own listing (always complete here: < PLAN_LIMIT).
+          const filters = query.filters.map((f, i) => shape.rewrite(f, refsOf(i)));
+          assert.deepEqual(await ids(store, { ...query, filters }), expected, `${shape.label} shape`);
+        }
+        assert.deepEqual(await ids(store, planned), expected, 'the planned shape');
+        const viaEngine = (await search_.run(store, query)).matches.map((m) => m.id).sort();
+        assert.deepEqual(viaEngine, expected, 'SearchEngine.run');
+        if (!search.includes('nobody') && !search.includes('no-such')) assert.ok(expected.length > 0, 'the data exercises the query');
+      });
+    });
+  }
+
+  it('lists a _has as the ids its sources refer to, and a chain with its targets', async () => {
+    await withStore(async (store) => {
+      const query = engine().parse('Patient', new URLSearchParams('_has:Observation:patient:code=8867-4'), false);
+      const [filter] = (await planJoins(store, query)).filters;
+      assert.equal(filter.kind, 'id');
+      const chain = engine().parse('Observation', new URLSearchParams('subject:Patient.identifier=urn:mrn|MRN-3'), false);
+      const [planned] = (await planJoins(store, chain)).filters;
+      assert.deepEqual(planned.kind === 'chain' && planned.resolved, { refs: ['Patient/pat-3'], probe: true });
+    });
+  });
+});

@@ -22,7 +22,7 @@ export interface AppDeps {
   ready: () => Promise<void>;
 }
 
-const EXPOSED = ['Location', 'Content-Location', 'ETag', 'Last-Modified', 'X-Request-Id'];
+const EXPOSED = ['Location', 'Content-Location', 'ETag', 'Last-Modified', 'X-Request-Id', 'X-Progress'];
 
 export function createApp(deps: AppDeps): express.Express {
   const { config, logger } = deps;

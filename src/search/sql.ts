@@ -105,6 +105,7 @@ function chainSql(filter: ChainFilter, alias: string, type: string, ctx: FilterC
     return `(${alias}.sp -> ${code()}) ?| ${ctx.binds.add(resolved.refs)}::text[]`;
   }
   if (resolved === 'correlated') {
+    // OFFSET 0 keeps it a per-row subplan rather than a join over every target.
     return (
       `EXISTS (SELECT 1 FROM ${targets} ${c} WHERE ${c}.tenant_id = ${ctx.tenant} AND NOT ${c}.deleted ` +
       `AND ${c}.id = ANY(ARRAY(SELECT split_part(${c}_ref, '/', 2) FROM jsonb_array_elements_text(${alias}.sp -> ${code()}) AS ${c}_ref ` +
@@ -131,10 +132,14 @@ function hasSql(filter: HasFilter, alias: string, type: string, ctx: FilterConte
   const table = tablesFor(filter.sourceType).current;
   const code = `${ctx.binds.add(filter.referenceDef.code)}::text`;
   if (filter.resolved === 'correlated') {
+    // The probe alone inside its own OFFSET 0 fence, the inner filter outside it: otherwise
+    // PostgreSQL may scan the index for the inner filter (100,000 rows per candidate at 1M)
+    // rather than for "refers to me" (tens of rows). The probe is built by a LEAKPROOF function
+    // (migration 0007) so that it can be an index condition under row-level security.
     return (
-      `EXISTS (SELECT 1 FROM ${table} ${h} WHERE ${h}.tenant_id = ${ctx.tenant} AND NOT ${h}.deleted ` +
-      `AND ${h}.sp @> jsonb_build_object(${code}, jsonb_build_array(${ctx.binds.add(`${type}/`)}::text || ${alias}.id)) ` +
-      `AND (${filterSql(filter.inner, h, filter.sourceType, ctx)}) OFFSET 0)`
+      `EXISTS (SELECT 1 FROM (SELECT ${h}.* FROM ${table} ${h} WHERE ${h}.tenant_id = ${ctx.tenant} AND NOT ${h}.deleted ` +
+      `AND ${h}.sp @> hearth_reference_probe(${code}, ${ctx.binds.add(type)}::text, ${alias}.id) OFFSET 0) ${h} ` +
+      `WHERE (${filterSql(filter.inner, h, filter.sourceType, ctx)}))`
     );
   }
   return (

@@ -10,7 +10,7 @@ import { planJoins } from './plan.js';
 import type { SearchQuery } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
 import { RESOURCE_TYPES } from '../fhir/resource-types.js';
-import { countStatement, pageStatement, systemCountStatement, systemPageStatement, typesWithRowsStatement, type PageStatement, type SystemBranch } from './sql.js';
+import { countStatement, pageStatement, walkFirstEligible, walkStatement, systemCountStatement, systemPageStatement, typesWithRowsStatement, type PageStatement, type SystemBranch } from './sql.js';
 import { parseSystemQuery, type SystemSearchQuery } from './system.js';
 
 export interface SearchPage {
@@ -58,6 +58,9 @@ function pageOf(rows: PageRow[], statement: PageStatement, query: Pick<SearchQue
   return { matches, next, previous };
 }
 
+/** Rows a walk-first search reads before falling back to the planner's choice (sql.ts walkStatement). */
+const WALK_FIRST_ROWS = 5000;
+
 export class SearchEngine {
   constructor(
     readonly registry: SearchRegistry,
@@ -74,8 +77,12 @@ export class SearchEngine {
     const query = await planJoins(store, parsed, lastUpdated);
     const total = await this.total(store, query);
     if (query.count === 0) return { matches: [], total };
-    const statement = pageStatement(query, store.tenantId, lastUpdated);
-    const rows = await store.query<PageRow>(statement.text, statement.values);
+    let statement = walkFirstEligible(query) ? walkStatement(query, store.tenantId, WALK_FIRST_ROWS, lastUpdated) : undefined;
+    let rows = statement ? await store.query<PageRow>(statement.text, statement.values) : [];
+    if (!statement || rows.length <= query.count) {
+      statement = pageStatement(query, store.tenantId, lastUpdated);
+      rows = await store.query<PageRow>(statement.text, statement.values);
+    }
     const { matches, next, previous } = pageOf(rows, statement, query, () => query.resourceType);
     if (query.includes.length === 0 || query.summary === 'count' || matches.length === 0) return { matches, next, previous, total };
     const { included, warnings } = await resolveIncludes(store, registry, query.includes, matches);

@@ -385,6 +385,45 @@ export function pageStatement(query: SearchQuery, tenantId: string, lastUpdatedD
   return { text, values: binds.values, sortColumnCount: columns.length, direction: cursor?.direction ?? 'after' };
 }
 
+/**
+ * Walk-first (engine.ts): PostgreSQL estimates every jsonb containment at 1%, so for a broad
+ * token plus a range test it fetches every row the token matches, tests each and sorts (6,000
+ * rows for 50 at 61k), where a walk in id order would stop after about 1,200. This statement
+ * walks at most `walkRows` rows of the page order and filters them: if it finds a full page,
+ * that page is exact (the first matches in order lie within the rows walked); if not, the
+ * caller runs the normal statement. Only for searches that qualify (walkFirstEligible).
+ */
+export function walkStatement(query: SearchQuery, tenantId: string, walkRows: number, lastUpdatedDef?: SearchParamDef): PageStatement {
+  const binds = new Binds();
+  const tenant = binds.add(tenantId);
+  const columns = sortColumns(query);
+  const cursor = readCursor(query.page, columns);
+  const direction = cursor?.direction ?? 'after';
+  const t = tablesFor(query.resourceType);
+  const inner = [`${ALIAS}.tenant_id = ${tenant}`, `NOT ${ALIAS}.deleted`];
+  if (cursor) inner.push(keysetCondition(columns, cursor.values, direction, binds));
+  const order = columns.map((c) => `${c.expression} ${flip(c.direction, direction).toUpperCase()}`).join(', ');
+  const keys = columns.map((c, i) => `${c.expression} AS k${i}`).join(', ');
+  const text =
+    `SELECT ${ALIAS}.id, ${ALIAS}.version_id, ${ALIAS}.last_updated, ${ALIAS}.content, ${keys} ` +
+    `FROM (SELECT * FROM ${t.current} ${ALIAS} WHERE ${inner.join(' AND ')} ORDER BY ${order} LIMIT ${binds.add(walkRows)}) ${ALIAS} ` +
+    `WHERE ${whereClause(query, tenant, binds, lastUpdatedDef)} ORDER BY ${order} LIMIT ${binds.add(query.count + 1)}`;
+  return { text, values: binds.values, sortColumnCount: columns.length, direction };
+}
+
+/** Range tests PostgreSQL cannot answer from an index, evaluated per row. */
+const RANGE_TYPES: ReadonlySet<string> = new Set(['quantity', 'number', 'date']);
+
+/**
+ * Searches in id order (no sort key but _id) whose filters are index lookups plus at least one
+ * range test, and none that names particular resources (those stay on the GIN index).
+ */
+export function walkFirstEligible(query: SearchQuery): boolean {
+  if (query.count === 0 || query.sort.some((k) => k.param !== '_id')) return false;
+  if (!query.filters.every((f) => f.kind === 'index' || f.kind === 'lastUpdated') || query.filters.some(pointsAtResources)) return false;
+  return query.filters.some((f) => f.kind === 'index' && RANGE_TYPES.has(f.def.type) && f.modifier !== 'missing');
+}
+
 export function countStatement(query: SearchQuery, tenantId: string, lastUpdatedDef?: SearchParamDef): { text: string; values: unknown[] } {
   const binds = new Binds();
   const t = tablesFor(query.resourceType);

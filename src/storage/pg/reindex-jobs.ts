@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import type { JsonObject } from '../../fhir/types.js';
 import { tablesFor } from '../table-names.js';
+import { writeIndexes } from './reindex.js';
 
 export interface ClaimedJob {
   tenantId: string;
@@ -93,12 +94,7 @@ export class ReindexJobQueue {
       const last = rows.length === batchSize ? rows[rows.length - 1].id : undefined;
       if (rows.length > 0) {
         const indexes = rows.map((r) => JSON.stringify(indexer(JSON.parse(r.content) as JsonObject)));
-        // The version guard skips rows rewritten since they were read: their writer indexed them.
-        await client.query(
-          `UPDATE ${table} AS c SET sp = u.sp::jsonb FROM unnest($2::text[], $3::int[], $4::text[]) AS u(id, version_id, sp) ` +
-            'WHERE c.tenant_id = $1 AND c.id = u.id AND c.version_id = u.version_id',
-          [job.tenantId, rows.map((r) => r.id), rows.map((r) => r.version_id), indexes],
-        );
+        await writeIndexes(client, type, rows.map((r) => ({ ...r, tenant_id: job.tenantId })), indexes);
       }
       await client.query('UPDATE reindex_job SET processed = processed + $3, cursor_type = $4, cursor_id = $5 WHERE tenant_id = $1 AND id = $2', [
         job.tenantId,

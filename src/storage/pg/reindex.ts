@@ -17,6 +17,23 @@ export interface ReindexOptions {
 /** The indexer for a tenant's rows: R4 plus that tenant's custom SearchParameters. */
 export type TenantIndexer = (tenantId: string) => Promise<(resource: JsonObject) => object>;
 
+/**
+ * Stores recomputed indexes, one statement per batch. The version guard skips rows rewritten
+ * since they were read: their writer indexed them.
+ */
+export async function writeIndexes(
+  db: Pick<pg.Pool | pg.PoolClient, 'query'>,
+  type: string,
+  rows: readonly { tenant_id: string; id: string; version_id: number }[],
+  indexes: readonly string[],
+): Promise<void> {
+  await db.query(
+    `UPDATE ${tablesFor(type).current} AS c SET sp = u.sp::jsonb FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS u(tenant_id, id, version_id, sp) ` +
+      'WHERE c.tenant_id = u.tenant_id AND c.id = u.id AND c.version_id = u.version_id',
+    [rows.map((r) => r.tenant_id), rows.map((r) => r.id), rows.map((r) => r.version_id), indexes],
+  );
+}
+
 export async function reindex(pool: pg.Pool, indexer: TenantIndexer, options: ReindexOptions = {}): Promise<number> {
   let total = 0;
   for (const type of options.types ?? RESOURCE_TYPES) {
@@ -40,12 +57,7 @@ async function reindexType(pool: pg.Pool, type: string, indexerFor: TenantIndexe
     if (rows.length === 0) return done;
     const indexes: string[] = [];
     for (const r of rows) indexes.push(JSON.stringify((await indexerFor(r.tenant_id))(JSON.parse(r.content) as JsonObject)));
-    // One statement per batch; the version guard skips rows rewritten meanwhile (their writer indexed them).
-    await pool.query(
-      `UPDATE ${t.current} AS c SET sp = u.sp::jsonb FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) AS u(tenant_id, id, version_id, sp) ` +
-        'WHERE c.tenant_id = u.tenant_id AND c.id = u.id AND c.version_id = u.version_id',
-      [rows.map((r) => r.tenant_id), rows.map((r) => r.id), rows.map((r) => r.version_id), indexes],
-    );
+    await writeIndexes(pool, type, rows, indexes);
     done += rows.length;
     options.onProgress?.(type, done);
     const last = rows[rows.length - 1];

@@ -49,8 +49,25 @@ export class TenantSearchParameters {
     this.baseState = Object.freeze({ indexing: base, indexer: createIndexer(base), searching: base, custom: Object.freeze([]) });
   }
 
+  /** States already read within a transaction: a conditional write or a bundle reads once. */
+  private readonly perStore = new WeakMap<ResourceStore, Promise<TenantSearchState>>();
+
   /** The tenant's current state (inside its transaction, so RLS scopes every read). */
-  async load(store: ResourceStore): Promise<TenantSearchState> {
+  load(store: ResourceStore): Promise<TenantSearchState> {
+    let state = this.perStore.get(store);
+    if (!state) {
+      state = this.read(store);
+      this.perStore.set(store, state);
+    }
+    return state;
+  }
+
+  /** After a SearchParameter is written in `store`'s transaction: later reads there see it. */
+  forget(store: ResourceStore): void {
+    this.perStore.delete(store);
+  }
+
+  private async read(store: ResourceStore): Promise<TenantSearchState> {
     const [{ generation }] = await store.query<{ generation: string }>(
       `SELECT (SELECT count(*) || '/' || coalesce(max(last_updated)::text, '') FROM search_parameter WHERE tenant_id = $1) || ' ' || ` +
         `(SELECT count(*) || '/' || coalesce(max(finished_at)::text, '') FROM reindex_job WHERE tenant_id = $1 AND status = 'completed') AS generation`,

@@ -98,6 +98,7 @@ export async function storeVersion(
   if (type === 'SearchParameter' && resource !== null) assertCustomParamFits(resource as unknown as SearchParameter, id, search.custom);
   const searchIndex = resource === null ? null : search.indexer({ ...resource, id });
   await store.writeVersion({ ...version, method: target.method, status: target.status, searchIndex });
+  if (type === 'SearchParameter') deps.searchParams.forget(store);
   const action: ResourceChange['action'] = resource === null ? 'delete' : previous && !previous.deleted ? 'update' : 'create';
   await deps.hooks.resourceChanged(store, req, { action, resourceType: type, id, versionId, lastUpdated });
   return version;

@@ -7,6 +7,11 @@
 //                   collapsed); read by jsonpath `starts with` (default) and `like_regex`
 //                   (:contains), which the GIN index cannot serve (ADR 0005).
 //   "<code>:exact": the same strings as written, for :exact by containment.
+//   "<code>:prefix": the first 2, 3, 4, 6 and 8 characters of every normalized string (as far
+//                   as it is long), so that a prefix search has a GIN condition: a value of
+//                   length n is looked up by its longest stored prefix (at most n) and then
+//                   checked with `starts with`. Values of one character have no index aid.
+//                   Migration 0008 adds these entries to rows indexed before them.
 // A HumanName contributes family, given, prefix, suffix and text (so `name=` matches any
 // part); an Address line, city, district, state, postalCode, country and text.
 import type { ParamTypeModule, ParsedValue, SearchIndex, SearchParamDef, SqlBinds } from '../types.js';
@@ -34,10 +39,28 @@ function stringsIn(value: unknown): string[] {
   return (isAddress ? ADDRESS_PARTS : HUMAN_NAME_PARTS).flatMap((part) => stringsOf(value[part]));
 }
 
+/** Prefix lengths stored under "<code>:prefix" (kept in step with migration 0008). */
+export const PREFIX_LENGTHS = [2, 3, 4, 6, 8] as const;
+
+/** The stored prefix a search for `text` is looked up by; undefined when it is too short. */
+export function prefixKey(text: string): string | undefined {
+  const chars = [...text];
+  const length = [...PREFIX_LENGTHS].reverse().find((n) => n <= chars.length);
+  return length === undefined ? undefined : chars.slice(0, length).join('');
+}
+
+/** Every stored prefix of a normalized string, counted in code points as PostgreSQL's left(). */
+export function prefixEntries(text: string): string[] {
+  const chars = [...text];
+  return PREFIX_LENGTHS.filter((n) => n <= chars.length).map((n) => chars.slice(0, n).join(''));
+}
+
 function index(def: SearchParamDef, values: unknown[], into: SearchIndex): void {
   const strings = values.flatMap(stringsIn);
-  addEntries(into, def.code, strings.map(normalizeText).filter((s) => s !== ''));
+  const normalized = strings.map(normalizeText).filter((s) => s !== '');
+  addEntries(into, def.code, normalized);
   addEntries(into, `${def.code}:exact`, strings);
+  addEntries(into, `${def.code}:prefix`, normalized.flatMap(prefixEntries));
 }
 
 function parse(def: SearchParamDef, modifier: string | undefined, raw: string): StringValue {
@@ -67,7 +90,19 @@ function predicate(def: SearchParamDef, modifier: string | undefined, values: St
     const path = `${jsonPathKey(def.code)}[*] ? (${regexes.join(' || ') || 'false'})`;
     return `jsonb_path_exists(${sp}, ${binds.add(path)}::jsonpath)`;
   }
-  return startsWithSql(sp, binds, def.code, texts(values));
+  return prefixSearchSql(def, sp, binds, texts(values));
+}
+
+/**
+ * The default match: `starts with`, which no index serves, behind a containment test on the
+ * stored prefixes, which the GIN index does. Without a usable prefix (a one-character value)
+ * only the `starts with` test is written.
+ */
+function prefixSearchSql(def: SearchParamDef, sp: string, binds: SqlBinds, values: string[]): string {
+  const keys = values.map(prefixKey);
+  const startsWith = startsWithSql(sp, binds, def.code, values);
+  if (keys.length === 0 || keys.some((k) => k === undefined)) return startsWith;
+  return `(${containsSql(sp, binds, `${def.code}:prefix`, [...new Set(keys as string[])])} AND ${startsWith})`;
 }
 
 function matches(def: SearchParamDef, modifier: string | undefined, values: StringValue[], index: SearchIndex): boolean {

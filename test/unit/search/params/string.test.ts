@@ -1,7 +1,7 @@
 // Unit tests for src/search/params/string.ts (FHIR R4 search.html#string, #modifiers, #escaping).
 import assert from 'node:assert/strict';
 import { normalizeText } from '../../../../src/search/params/shared.js';
-import { regexLiteral, stringParam, type StringValue } from '../../../../src/search/params/string.js';
+import { prefixEntries, prefixKey, PREFIX_LENGTHS, regexLiteral, stringParam, type StringValue } from '../../../../src/search/params/string.js';
 import type { SearchIndex } from '../../../../src/search/types.js';
 import { assertBadRequest, assertOnlyPlaceholders, paramDef, TestBinds } from './support.js';
 
@@ -40,7 +40,15 @@ describe('string parameters', () => {
       assert.deepEqual(indexOf([human]), {
         name: ['muller', 'zoe', 'anne', 'dr.', 'phd', 'dr. zoe muller'],
         'name:exact': ['Müller', 'Zoë', 'Anne', 'Dr.', 'PhD', 'Dr. Zoë  Müller'],
+        'name:prefix': ['mu', 'mul', 'mull', 'muller', 'zo', 'zoe', 'an', 'ann', 'anne', 'dr', 'dr.', 'ph', 'phd', 'dr. ', 'dr. zo', 'dr. zoe '],
       });
+    });
+
+    it('stores prefixes of 2, 3, 4, 6 and 8 characters, counted in code points', () => {
+      assert.deepEqual(prefixEntries('abcdefghij'), ['ab', 'abc', 'abcd', 'abcdef', 'abcdefgh']);
+      assert.deepEqual(prefixEntries('a'), []);
+      assert.deepEqual(prefixEntries('😀😀x'), ['😀😀', '😀😀x']);
+      assert.deepEqual(PREFIX_LENGTHS, [2, 3, 4, 6, 8]);
     });
 
     it('indexes the parts of an Address and plain strings', () => {
@@ -50,6 +58,7 @@ describe('string parameters', () => {
 
     it('skips empty strings, duplicates and unknown shapes', () => {
       assert.deepEqual(indexOf(['', '   ', 'a', 'a', 42, null]), { name: ['a'], 'name:exact': ['   ', 'a'] });
+      assert.deepEqual(indexOf(['ab', 'AB', 'abc']), { name: ['ab', 'abc'], 'name:exact': ['ab', 'AB', 'abc'], 'name:prefix': ['ab', 'abc'] });
     });
   });
 
@@ -75,10 +84,25 @@ describe('string parameters', () => {
   });
 
   describe('predicate', () => {
-    it('default: jsonpath starts with, values as variables', () => {
+    it('default: an indexable containment on the longest stored prefix, then jsonpath starts with', () => {
       const { text, binds } = sql(undefined, ["O'Bri", 'Sm"i']);
-      assert.equal(text, `jsonb_path_exists(r.sp, '$."name"[*] ? (@ starts with $v0 || @ starts with $v1)', $1::jsonb)`);
+      assert.equal(text, `((r.sp @> $2::jsonb OR r.sp @> $3::jsonb) AND jsonb_path_exists(r.sp, '$."name"[*] ? (@ starts with $v0 || @ starts with $v1)', $1::jsonb))`);
       assert.deepEqual(JSON.parse(binds[0] as string), { v0: "o'bri", v1: 'sm"i' });
+      assert.deepEqual(JSON.parse(binds[1] as string), { 'name:prefix': ["o'br"] });
+      assert.deepEqual(JSON.parse(binds[2] as string), { 'name:prefix': ['sm"i'] });
+    });
+
+    it('default: the lookup prefix is the longest stored length not above the value', () => {
+      assert.equal(prefixKey('smithson'), 'smithson');
+      assert.equal(prefixKey('smithsonian'), 'smithson');
+      assert.equal(prefixKey('smith'), 'smit');
+      assert.equal(prefixKey('sm'), 'sm');
+      assert.equal(prefixKey('s'), undefined);
+    });
+
+    it('default: a one-character value has no prefix entry to look up, only starts with', () => {
+      const { text } = sql(undefined, ['s', 'smith']);
+      assert.equal(text, `jsonb_path_exists(r.sp, '$."name"[*] ? (@ starts with $v0 || @ starts with $v1)', $1::jsonb)`);
     });
 
     it(':exact: containment on the exact key', () => {

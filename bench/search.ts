@@ -6,7 +6,8 @@
 //   --shared       the shared workload: 1,200 bundles (61,200 resources), 8 connections, 10 s
 // Until transaction bundles land, resources are PUT one by one with the bundle's urn:uuid as
 // id and references rewritten to Type/id (the same data a transaction would store).
-// Re-running reuses a loaded database (BENCH_RELOAD=1 forces a reload).
+// Re-running reuses a loaded database (BENCH_RELOAD=1 forces a reload); BENCH_ONLY=<regex> picks
+// shapes by name.
 import { spawn } from 'node:child_process';
 import { closeSync, createReadStream, existsSync, openSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -116,8 +117,10 @@ async function main(): Promise<void> {
     const path = new URL(server.base).pathname;
     const pick = (ids: string[]) => ids[Math.floor(Math.random() * ids.length)];
     const rows: BenchRow[] = [];
+    // BENCH_ONLY=<regex> runs only the shapes whose name matches (e.g. BENCH_ONLY='name|_has').
+    const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
     const shape = async (name: string, query: () => string) =>
-      rows.push(await runAutocannon(name, {
+      (!only || only.test(name)) && rows.push(await runAutocannon(name, {
         url: server.base,
         connections,
         duration: seconds,

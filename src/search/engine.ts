@@ -6,9 +6,10 @@ import type { ResourceStore, StoredVersion } from '../storage/resource-store.js'
 import { encodeCursor, type CursorValue } from './cursor.js';
 import { resolveIncludes } from './include.js';
 import { parseSearchQuery, type ParseOptions } from './parse-query.js';
-import { planJoins } from './plan.js';
+import { correlateJoins, JOIN_WALK_ROWS_PER_MATCH, joinWalkEligible, planJoins } from './plan.js';
 import type { SearchQuery } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
+import type { SearchParamDef } from './types.js';
 import { RESOURCE_TYPES } from '../fhir/resource-types.js';
 import { countStatement, pageStatement, walkFirstEligible, walkStatement, systemCountStatement, systemPageStatement, typesWithRowsStatement, type PageStatement, type SystemBranch } from './sql.js';
 import { parseSystemQuery, type SystemSearchQuery } from './system.js';
@@ -58,6 +59,13 @@ function pageOf(rows: PageRow[], statement: PageStatement, query: Pick<SearchQue
   return { matches, next, previous };
 }
 
+interface PageRun {
+  query: SearchQuery;
+  statement: PageStatement;
+  rows: PageRow[];
+  total?: number;
+}
+
 /** Rows a walk-first search reads before falling back to the planner's choice (sql.ts walkStatement). */
 const WALK_FIRST_ROWS = 5000;
 
@@ -72,33 +80,56 @@ export class SearchEngine {
     return parseSearchQuery(registry, resourceType, params, { ...this.limits, lenient });
   }
 
-  async run(store: ResourceStore, parsed: SearchQuery, registry: SearchRegistry = this.registry): Promise<SearchPage> {
+  async run(store: ResourceStore, asked: SearchQuery, registry: SearchRegistry = this.registry): Promise<SearchPage> {
+    // _summary=count asks for the total only: no page is read and there is no next link.
+    const parsed = asked.summary === 'count' ? { ...asked, count: 0 } : asked;
     const lastUpdated = this.registry.get(parsed.resourceType, '_lastUpdated');
-    const query = await planJoins(store, parsed, lastUpdated);
-    const total = await this.total(store, query);
+    const { query, statement, rows, total } = (await this.joinWalk(store, parsed, lastUpdated)) ?? (await this.plannedPage(store, parsed, lastUpdated));
     if (query.count === 0) return { matches: [], total };
-    let statement = walkFirstEligible(query) ? walkStatement(query, store.tenantId, WALK_FIRST_ROWS, lastUpdated) : undefined;
-    let rows = statement ? await store.query<PageRow>(statement.text, statement.values) : [];
-    if (!statement || rows.length <= query.count) {
-      statement = pageStatement(query, store.tenantId, lastUpdated);
-      rows = await store.query<PageRow>(statement.text, statement.values);
-    }
     const { matches, next, previous } = pageOf(rows, statement, query, () => query.resourceType);
     if (query.includes.length === 0 || query.summary === 'count' || matches.length === 0) return { matches, next, previous, total };
     const { included, warnings } = await resolveIncludes(store, registry, query.includes, matches);
     return { matches, next, previous, total, included, warnings };
   }
 
-  /** Live resources matching conditional-operation criteria, at most `limit`. */
-  /** The page statement and PostgreSQL's plan for it (EXPLAIN ANALYZE, read-only transaction). */
+  /**
+   * A page of an id-ordered chain or _has search found by walking a few rows in page order with
+   * the joins correlated (plan.ts); undefined when the walk did not find a full page.
+   */
+  private async joinWalk(store: ResourceStore, parsed: SearchQuery, lastUpdated?: SearchParamDef): Promise<PageRun | undefined> {
+    if (!joinWalkEligible(parsed)) return undefined;
+    const query = correlateJoins(parsed);
+    const statement = walkStatement(query, store.tenantId, JOIN_WALK_ROWS_PER_MATCH * (query.count + 1), lastUpdated);
+    const rows = await store.query<PageRow>(statement.text, statement.values);
+    return rows.length > query.count ? { query, statement, rows, total: undefined } : undefined;
+  }
+
+  /** Joins planned, the total counted, then the page: walk-first where eligible, else the planner's. */
+  private async plannedPage(store: ResourceStore, parsed: SearchQuery, lastUpdated?: SearchParamDef): Promise<PageRun> {
+    const query = await planJoins(store, parsed, lastUpdated);
+    const total = await this.total(store, query);
+    if (query.count === 0) return { query, statement: pageStatement(query, store.tenantId, lastUpdated), rows: [], total };
+    let statement = walkFirstEligible(query) ? walkStatement(query, store.tenantId, WALK_FIRST_ROWS, lastUpdated) : undefined;
+    let rows = statement ? await store.query<PageRow>(statement.text, statement.values) : [];
+    if (!statement || rows.length <= query.count) {
+      statement = pageStatement(query, store.tenantId, lastUpdated);
+      rows = await store.query<PageRow>(statement.text, statement.values);
+    }
+    return { query, statement, rows, total };
+  }
+
+  /**
+   * The statement that produced the page (a join walk, a walk-first or the planner's) and
+   * PostgreSQL's plan for it (EXPLAIN ANALYZE, read-only transaction).
+   */
   async explain(store: ResourceStore, parsed: SearchQuery): Promise<{ sql: string; values: unknown[]; plan: string }> {
     const lastUpdated = this.registry.get(parsed.resourceType, '_lastUpdated');
-    const query = await planJoins(store, parsed, lastUpdated);
-    const statement = pageStatement(query, store.tenantId, lastUpdated);
+    const { statement } = (await this.joinWalk(store, parsed, lastUpdated)) ?? (await this.plannedPage(store, parsed, lastUpdated));
     const rows = await store.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`, statement.values);
     return { sql: statement.text, values: statement.values, plan: rows.map((r) => r['QUERY PLAN']).join('\n') };
   }
 
+  /** Live resources matching conditional-operation criteria, at most `limit`. */
   async findMatches(
     store: ResourceStore,
     resourceType: string,

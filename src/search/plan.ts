@@ -9,6 +9,11 @@
 //                       more                  per-row lookup of the target while walking
 //   _has, n sources:    n <= PLAN_LIMIT       the ids they refer to, as an _id filter
 //                       more                  per-row GIN probe "some source refers to me"
+// Listing even PLAN_LIMIT + 1 matches of a broad inner search costs tens of ms (a GIN bitmap of
+// all 100,000 matches is built first), where the page itself then takes under 1 ms. So an
+// id-ordered page first walks a few rows in page order with every join correlated
+// (joinWalkEligible, engine.ts); a full page found that way is exact, and only a selective join,
+// whose listing is cheap, gets planned.
 import type { ResourceStore } from '../storage/resource-store.js';
 import type { ChainFilter, Filter, HasFilter, SearchQuery } from './query.js';
 import { matchingRowsStatement } from './sql.js';
@@ -50,4 +55,22 @@ async function planHas(store: ResourceStore, filter: HasFilter, type: string, la
     }
   }
   return { kind: 'id', ids: [...ids].sort(), negate: false };
+}
+
+/** Every top-level chain and _has as its per-row (correlated) shape, for a bounded walk. */
+export function correlateJoins(query: SearchQuery): SearchQuery {
+  const filters = query.filters.map((f): Filter => (f.kind === 'chain' || f.kind === 'has' ? { ...f, resolved: 'correlated' } : f));
+  return { ...query, filters };
+}
+
+/** Rows a join walk reads per row of the page before giving way to planning. */
+export const JOIN_WALK_ROWS_PER_MATCH = 10;
+
+/**
+ * Pages worth a join walk first: in id order (the primary key gives the walk order), with a
+ * chain or _has at the top level, and no total to count (a count needs the planned shapes).
+ */
+export function joinWalkEligible(query: SearchQuery): boolean {
+  if (query.count === 0 || query.total !== 'none' || query.sort.some((k) => k.param !== '_id')) return false;
+  return query.filters.some((f) => f.kind === 'chain' || f.kind === 'has');
 }

@@ -370,11 +370,13 @@ for (const mode of DATABASE_MODES) {
         });
 
         it('_summary=count gives the total and no entries', async () => {
-          const res = await http<Bundle>(`${base}/Observation?category=vital-signs&_summary=count`);
+          const res = await http<Bundle>(`${base}/Observation?category=vital-signs&_summary=count&_count=2`);
           assert.equal(res.status, 200);
           assertSearchset(res.body);
           assert.equal(res.body.total, 5);
           assert.equal(res.body.entry, undefined);
+          // A count has no pages: no next link, whatever _count says (search.html#summary).
+          assert.deepEqual(res.body.link?.map((l) => l.relation), ['self']);
         });
 
         it('_total=estimate gives a non-negative number; _count=0 gives no entries', async () => {

@@ -9,8 +9,9 @@
 //   "<code>:exact": the same strings as written, for :exact by containment.
 //   "<code>:prefix": the first 2, 3, 4, 6 and 8 characters of every normalized string (as far
 //                   as it is long), so that a prefix search has a GIN condition: a value of
-//                   length n is looked up by its longest stored prefix (at most n) and then
-//                   checked with `starts with`. Values of one character have no index aid.
+//                   length n is looked up by its longest stored prefix (at most n), then
+//                   checked with `starts with` unless n is itself a stored length. Values of
+//                   one character have no index aid.
 //                   Migration 0008 adds these entries to rows indexed before them.
 // A HumanName contributes family, given, prefix, suffix and text (so `name=` matches any
 // part); an Address line, city, district, state, postalCode, country and text.
@@ -95,14 +96,16 @@ function predicate(def: SearchParamDef, modifier: string | undefined, values: St
 
 /**
  * The default match: `starts with`, which no index serves, behind a containment test on the
- * stored prefixes, which the GIN index does. Without a usable prefix (a one-character value)
- * only the `starts with` test is written.
+ * stored prefixes, which the GIN index does. When every value is exactly a stored length the
+ * containment is the whole test; otherwise `starts with` checks what the prefix found. Without
+ * a usable prefix (a one-character value) only `starts with` is written.
  */
 function prefixSearchSql(def: SearchParamDef, sp: string, binds: SqlBinds, values: string[]): string {
   const keys = values.map(prefixKey);
-  const startsWith = startsWithSql(sp, binds, def.code, values);
-  if (keys.length === 0 || keys.some((k) => k === undefined)) return startsWith;
-  return `(${containsSql(sp, binds, `${def.code}:prefix`, [...new Set(keys as string[])])} AND ${startsWith})`;
+  if (keys.length === 0 || keys.some((k) => k === undefined)) return startsWithSql(sp, binds, def.code, values);
+  const lookup = containsSql(sp, binds, `${def.code}:prefix`, [...new Set(keys as string[])]);
+  if (keys.every((k, i) => k === values[i])) return lookup;
+  return `(${lookup} AND ${startsWithSql(sp, binds, def.code, values)})`;
 }
 
 function matches(def: SearchParamDef, modifier: string | undefined, values: StringValue[], index: SearchIndex): boolean {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import type { Filter, SearchQuery } from '../../../src/search/query.js';
 import { SearchEngine } from '../../../src/search/engine.js';
-import { planJoins } from '../../../src/search/plan.js';
+import { joinWalkEligible, planJoins } from '../../../src/search/plan.js';
 import { createSearchRegistry } from '../../../src/search/registry/registry.js';
 import { pageStatement } from '../../../src/search/sql.js';
 import { PgRepository } from '../../../src/storage/pg/pg-repository.js';
@@ -111,6 +111,50 @@ describe('chain and _has plans agree with the unplanned SQL (src/search/plan.ts)
       });
     });
   }
+
+  // Small pages through SearchEngine.run: the join walk (plan.ts) answers the broad ones, planning
+  // the rest; every page, followed by its next and previous links, equals the unplanned SQL's.
+  for (const [type, search] of QUERIES) {
+    it(`${type}?${search}: pages of 3 through the engine, both directions`, async () => {
+      await withStore(async (store) => {
+        const search_ = engine();
+        const query = { ...search_.parse(type, new URLSearchParams(search), false), count: 3 };
+        assert.ok(joinWalkEligible(query));
+        const statement = pageStatement({ ...query, count: 500 }, store.tenantId, search_.registry.get(type, '_lastUpdated'));
+        const all = (await store.query<{ id: string }>(statement.text, statement.values)).map((r) => r.id);
+        let page = await search_.run(store, query);
+        for (let n = 0; n < 4; n++) {
+          assert.deepEqual(page.matches.map((m) => m.id), all.slice(3 * n, 3 * n + 3), `page ${n}`);
+          if (n > 0) {
+            assert.ok(page.previous, `page ${n} has a previous link`);
+            const back = await search_.run(store, { ...query, page: page.previous });
+            assert.deepEqual(back.matches.map((m) => m.id), all.slice(3 * n - 3, 3 * n), `before page ${n}`);
+          }
+          if (!page.next) break;
+          page = await search_.run(store, { ...query, page: page.next });
+        }
+      });
+    });
+  }
+
+  it('answers a broad _has page from the join walk, without listing the sources first', async () => {
+    await withStore(async (store) => {
+      const statements: string[] = [];
+      const spy: ResourceStore = Object.create(store, {
+        query: { value: (text: string, values: unknown[]) => (statements.push(text), store.query(text, values)) },
+      });
+      const query = { ...engine().parse('Patient', new URLSearchParams('_has:Observation:patient:code=8867-4'), false), count: 3 };
+      const page = await engine().run(spy, query);
+      assert.equal(page.matches.length, 3);
+      assert.equal(statements.length, 1, statements.join('\n'));
+      assert.match(statements[0], /hearth_reference_probe/);
+      // A selective one does not fill a page from the walk and is planned: listing, then the page.
+      statements.length = 0;
+      const selective = { ...engine().parse('Observation', new URLSearchParams('subject:Patient.identifier=urn:mrn|MRN-3'), false), count: 3 };
+      await engine().run(spy, selective);
+      assert.ok(statements.length >= 2, statements.join('\n'));
+    });
+  });
 
   it('lists a _has as the ids its sources refer to, and a chain with its targets', async () => {
     await withStore(async (store) => {

@@ -86,10 +86,16 @@ describe('string parameters', () => {
   describe('predicate', () => {
     it('default: an indexable containment on the longest stored prefix, then jsonpath starts with', () => {
       const { text, binds } = sql(undefined, ["O'Bri", 'Sm"i']);
-      assert.equal(text, `((r.sp @> $2::jsonb OR r.sp @> $3::jsonb) AND jsonb_path_exists(r.sp, '$."name"[*] ? (@ starts with $v0 || @ starts with $v1)', $1::jsonb))`);
-      assert.deepEqual(JSON.parse(binds[0] as string), { v0: "o'bri", v1: 'sm"i' });
-      assert.deepEqual(JSON.parse(binds[1] as string), { 'name:prefix': ["o'br"] });
-      assert.deepEqual(JSON.parse(binds[2] as string), { 'name:prefix': ['sm"i'] });
+      assert.equal(text, `((r.sp @> $1::jsonb OR r.sp @> $2::jsonb) AND jsonb_path_exists(r.sp, '$."name"[*] ? (@ starts with $v0 || @ starts with $v1)', $3::jsonb))`);
+      assert.deepEqual(JSON.parse(binds[0] as string), { 'name:prefix': ["o'br"] });
+      assert.deepEqual(JSON.parse(binds[1] as string), { 'name:prefix': ['sm"i'] });
+      assert.deepEqual(JSON.parse(binds[2] as string), { v0: "o'bri", v1: 'sm"i' });
+    });
+
+    it('default: values of a stored length are answered by the containment alone', () => {
+      const { text, binds } = sql(undefined, ['Smi', 'jo']);
+      assert.equal(text, '(r.sp @> $1::jsonb OR r.sp @> $2::jsonb)');
+      assert.deepEqual(binds.map((b) => JSON.parse(b as string)), [{ 'name:prefix': ['smi'] }, { 'name:prefix': ['jo'] }]);
     });
 
     it('default: the lookup prefix is the longest stored length not above the value', () => {

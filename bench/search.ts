@@ -130,7 +130,10 @@ async function main(): Promise<void> {
     await shape('Patient?name=smi (prefix)', () => 'Patient?name=smi');
     await shape('Patient?name=Smith', () => 'Patient?name=Smith');
     await shape('Patient?identifier=sys|val', () => 'Patient?identifier=urn:bench:mrn|MRN-0000000000');
-    await shape('Observation?code=8867-4&value-quantity=gt100&_count=50', () => 'Observation?code=http://loinc.org|8867-4&value-quantity=gt100&_count=50');
+    // The issue's 1M shape asks for 50 per page; the shared workload's (../shared/bench/README.md)
+    // uses the default page size, as the peer's figure does.
+    const valueCount = shared ? '' : '&_count=50';
+    await shape(`Observation?code=8867-4&value-quantity=gt100${valueCount}`, () => `Observation?code=http://loinc.org|8867-4&value-quantity=gt100${valueCount}`);
     await shape('Encounter?patient=X&_revinclude=Observation:encounter', () => `Encounter?patient=${pick(data.patients)}&_revinclude=Observation:encounter`);
     await shape('Patient?_has:Observation:patient:code=8867-4', () => 'Patient?_has:Observation:patient:code=8867-4');
     await shape('Observation?subject:Patient.name=Smith', () => 'Observation?subject:Patient.name=Smith');

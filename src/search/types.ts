@@ -40,6 +40,11 @@ export interface SearchParamDef {
   /** Allowed target types for reference parameters (empty = any). */
   targets: readonly string[];
   components?: readonly CompositeComponent[];
+  /**
+   * Set on a composite's component (params/composite.ts): its entries live inside a tuple,
+   * which keeps only the plain entries, and its predicate tests one tuple, not the GIN index.
+   */
+  componentSlot?: boolean;
   /** Evaluates the expression: the matching elements (primitives or JSON objects). */
   extract(resource: JsonObject): unknown[];
 }

@@ -203,7 +203,7 @@ function compile(def: SearchParamDef): Compiled {
       module,
       code: target.code,
       parseDef: Object.freeze({ ...base, code: def.code }),
-      slotDef: Object.freeze({ ...base, code: String(i) }),
+      slotDef: Object.freeze({ ...base, code: String(i), componentSlot: true }),
       extract,
     });
   }

@@ -61,7 +61,7 @@ function index(def: SearchParamDef, values: unknown[], into: SearchIndex): void 
   const normalized = strings.map(normalizeText).filter((s) => s !== '');
   addEntries(into, def.code, normalized);
   addEntries(into, `${def.code}:exact`, strings);
-  addEntries(into, `${def.code}:prefix`, normalized.flatMap(prefixEntries));
+  if (!def.componentSlot) addEntries(into, `${def.code}:prefix`, normalized.flatMap(prefixEntries));
 }
 
 function parse(def: SearchParamDef, modifier: string | undefined, raw: string): StringValue {
@@ -98,11 +98,12 @@ function predicate(def: SearchParamDef, modifier: string | undefined, values: St
  * The default match: `starts with`, which no index serves, behind a containment test on the
  * stored prefixes, which the GIN index does. When every value is exactly a stored length the
  * containment is the whole test; otherwise `starts with` checks what the prefix found. Without
- * a usable prefix (a one-character value) only `starts with` is written.
+ * a usable prefix (a one-character value), or inside a composite's tuple (no prefix entries
+ * there, and no index to serve them), only `starts with` is written.
  */
 function prefixSearchSql(def: SearchParamDef, sp: string, binds: SqlBinds, values: string[]): string {
   const keys = values.map(prefixKey);
-  if (keys.length === 0 || keys.some((k) => k === undefined)) return startsWithSql(sp, binds, def.code, values);
+  if (def.componentSlot || keys.length === 0 || keys.some((k) => k === undefined)) return startsWithSql(sp, binds, def.code, values);
   const lookup = containsSql(sp, binds, `${def.code}:prefix`, [...new Set(keys as string[])]);
   if (keys.every((k, i) => k === values[i])) return lookup;
   return `(${lookup} AND ${startsWithSql(sp, binds, def.code, values)})`;

@@ -12,6 +12,8 @@ export interface Config {
   dataDir: string;
   redisUrl?: string;
   maxBodyBytes: number;
+  /** Most entries in a posted batch or transaction bundle. */
+  bundleMaxEntries: number;
   maxJsonDepth: number;
   corsOrigins: string[] | '*';
   logLevel: string;
@@ -58,6 +60,7 @@ export const SETTINGS: readonly Setting[] = [
     default: 64 * 1024 * 1024,
     parse: toInt,
   },
+  { env: 'HEARTH_BUNDLE_MAX_ENTRIES', key: 'bundleMaxEntries', schema: integer(1, 1000000), default: 10000, parse: toInt },
   { env: 'HEARTH_MAX_JSON_DEPTH', key: 'maxJsonDepth', schema: integer(8, 1000), default: 64, parse: toInt },
   {
     env: 'HEARTH_CORS_ORIGINS',

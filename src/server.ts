@@ -46,7 +46,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const service = new FhirService(
       repository,
       { validator: createResourceValidator(), searchParams, search, hooks: NO_HOOKS, config },
-      { softwareVersion: softwareVersion(), tenantCacheTtlMs: config.tenantCacheTtlMs },
+      { softwareVersion: softwareVersion(), tenantCacheTtlMs: config.tenantCacheTtlMs, bundleMaxEntries: config.bundleMaxEntries },
     );
     const worker = config.reindexWorker
       ? new ReindexWorker(

@@ -17,7 +17,9 @@ export type InteractionName =
   | 'history-system'
   | 'search-type'
   | 'search-system'
-  | 'operation';
+  | 'operation'
+  | 'transaction'
+  | 'batch';
 
 export interface InteractionTarget {
   interaction: InteractionName;

@@ -37,7 +37,8 @@ export function route(req: FhirRequest, deps: InteractionDeps, options: RouterOp
   if (first === undefined) {
     // GET [base]?params: system search (http.html#search); POST [base] is batch/transaction.
     if (get) return systemSearchInteraction(req, deps, req.query);
-    throw notSupported('Batch/transaction is not implemented yet', 501);
+    // POST [base] (batch/transaction) is handled by FhirService before routing.
+    throw methodNotAllowed(req.method, '', 'GET, POST');
   }
   if (first === '_search' && second === undefined) {
     if (req.method !== 'POST') throw methodNotAllowed(req.method, '_search', 'POST');

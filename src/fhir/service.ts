@@ -5,6 +5,9 @@ import type { FhirRepository } from '../storage/resource-store.js';
 import { WriteConflict } from '../storage/resource-store.js';
 import { FhirError } from './errors.js';
 import type { Interaction, InteractionDeps } from './interactions/context.js';
+import { processBatch } from './bundle/batch.js';
+import { bundleType, parseEntries } from './bundle/entries.js';
+import { transactionInteraction } from './bundle/transaction.js';
 import { route } from './router.js';
 import { TenantDirectory } from './tenant-directory.js';
 import type { FhirRequest, FhirResponse } from './types.js';
@@ -14,6 +17,8 @@ export interface FhirServiceOptions {
   tenantCacheTtlMs: number;
   /** Attempts for a unit of work that lost a race with a concurrent writer. */
   maxAttempts?: number;
+  /** Most entries in a posted batch or transaction (HEARTH_BUNDLE_MAX_ENTRIES). */
+  bundleMaxEntries?: number;
 }
 
 export class FhirService {
@@ -29,7 +34,26 @@ export class FhirService {
 
   async handle(req: FhirRequest): Promise<FhirResponse> {
     await this.tenants.require(req.tenantId);
-    const interaction = route(req, this.deps, this.options);
+    if (req.method === 'POST' && req.path.length === 0) return this.handleBundle(req);
+    return this.run(req, route(req, this.deps, this.options));
+  }
+
+  /**
+   * POST [base] (http.html#transaction): a transaction runs as one interaction in one
+   * database transaction (retried whole on a write conflict); a batch sends each entry
+   * through handle() on its own.
+   */
+  private async handleBundle(req: FhirRequest): Promise<FhirResponse> {
+    const type = bundleType(req.body);
+    const entries = parseEntries(req, req.body as Record<string, unknown>, { maxEntries: this.options.bundleMaxEntries ?? 10000 });
+    if (type === 'batch') {
+      await this.deps.hooks.authorize(req, { interaction: 'batch' });
+      return processBatch(req, entries, (entry) => this.handle(entry));
+    }
+    return this.run(req, transactionInteraction(req, this.deps, entries, (entry) => route(entry, this.deps, this.options)));
+  }
+
+  private async run(req: FhirRequest, interaction: Interaction): Promise<FhirResponse> {
     let status = 500;
     try {
       await this.deps.hooks.authorize(req, interaction.target);

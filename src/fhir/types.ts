@@ -45,6 +45,11 @@ export interface FhirRequest {
   bodyNumbers?: ReadonlyMap<string, string>;
   access: AccessContext;
   requestId: string;
+  /**
+   * The id a create stores the resource under. Set only by transaction processing, which must
+   * know it before the entry runs to rewrite references to the entry; REST creates get a new UUID.
+   */
+  assignedId?: string;
 }
 
 /**

@@ -23,7 +23,7 @@ export function createInteraction(req: FhirRequest, deps: InteractionDeps, type:
         }
       }
       // The server assigns the id; any id in the body is ignored (http.html#create).
-      const id = randomUUID();
+      const id = req.assignedId ?? randomUUID();
       const created = await storeVersion(store, deps, req, { type, id, method: 'POST', status: 201, numbers: req.bodyNumbers }, resource, undefined);
       return writeResponse(req, 201, created, `Created ${type}/${id}`);
     },

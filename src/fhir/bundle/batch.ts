@@ -1,0 +1,41 @@
+// batch (FHIR R4 http.html#transaction, "batch"): each entry on its own, in order, through the
+// full service path (its own database transaction, authorization and audit); one entry failing
+// does not affect the others. Entries may not refer to each other by fullUrl: a batch has no
+// identity resolution, so such an entry fails with 400 (http.html#brules).
+import { FhirError } from '../errors.js';
+import type { FhirRequest, FhirResponse, JsonObject } from '../types.js';
+import { entryError, type BundleEntryRequest } from './entries.js';
+import { entryResponse, failedEntry } from './responses.js';
+
+/** FhirService.handle for one entry. */
+export type HandleEntry = (req: FhirRequest) => Promise<FhirResponse>;
+
+export async function processBatch(outer: FhirRequest, entries: BundleEntryRequest[], handle: HandleEntry): Promise<FhirResponse> {
+  const local = new Set(entries.flatMap((e) => (e.fullUrl?.startsWith('urn:') ? [e.fullUrl] : [])));
+  const responses: JsonObject[] = [];
+  for (const entry of entries) {
+    try {
+      const linked = local.size > 0 && entry.resource !== undefined ? firstLink(entry.resource, local) : undefined;
+      if (linked) throw entryError(entry.index, 'resource', `refers to ${linked}, another entry of the batch; batch entries are independent (use a transaction)`);
+      responses.push(entryResponse(outer, await handle(entry.request)));
+    } catch (error) {
+      if (!(error instanceof FhirError)) throw error;
+      responses.push(failedEntry(error));
+    }
+  }
+  return { status: 200, headers: {}, body: { kind: 'json', value: { resourceType: 'Bundle', type: 'batch-response', entry: responses } } };
+}
+
+/** The first string in `value` that is one of `urls`. */
+function firstLink(value: unknown, urls: ReadonlySet<string>): string | undefined {
+  if (typeof value === 'string') return urls.has(value) ? value : undefined;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const found = firstLink(item, urls);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === 'object') return firstLink(Object.values(value), urls);
+  return undefined;
+}

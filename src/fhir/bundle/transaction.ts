@@ -1,0 +1,135 @@
+// transaction (FHIR R4 http.html#transaction, #trules): every entry in ONE database transaction,
+// each run by the same interaction code as its REST request. First every write entry's identity
+// is settled (new ids for creates, searches for conditional creates and updates) and the
+// conditional references are resolved; then all resources have their links to other entries
+// rewritten; then the entries run in the spec's order (DELETE, POST, PUT/PATCH, GET/HEAD), and
+// the response lists them in the request's order. Any failure fails the whole bundle, naming
+// the entry; the caller's transaction rolls back, so nothing of it is stored.
+import { randomUUID } from 'node:crypto';
+import type { ResourceStore } from '../../storage/resource-store.js';
+import { findConditionalMatches, ifNoneExistParams } from '../conditional.js';
+import type { Interaction, InteractionDeps } from '../interactions/context.js';
+import type { FhirRequest, FhirResponse, JsonObject } from '../types.js';
+import { entryError, type BundleEntryRequest } from './entries.js';
+import { conditionalReferences, rewriteReferences } from './references.js';
+import { entryResponse, errorWithEntry } from './responses.js';
+
+/** Routes an entry's request to its interaction (router.ts route, bound to its options). */
+export type Dispatch = (req: FhirRequest) => Interaction;
+
+const ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+
+/** What one entry will do once identities are settled. */
+type Plan =
+  | { kind: 'run'; request: FhirRequest }
+  /** A conditional create that found its resource: 200, nothing written (http.html#ccreate). */
+  | { kind: 'exists'; type: string; id: string };
+
+export function transactionInteraction(outer: FhirRequest, deps: InteractionDeps, entries: BundleEntryRequest[], dispatch: Dispatch): Interaction {
+  return {
+    target: { interaction: 'transaction' },
+    readOnly: false,
+    async run(store: ResourceStore): Promise<FhirResponse> {
+      const identities = new Map<string, string>();
+      const plans = new Map<number, Plan>();
+      const written = new Map<string, number>();
+      const claim = (entry: BundleEntryRequest, identity: string) => {
+        const other = written.get(identity);
+        if (other !== undefined) throw entryError(entry.index, 'request', `${identity} is also the target of Bundle.entry[${other}]; a transaction may change a resource once`);
+        written.set(identity, entry.index);
+        if (entry.fullUrl) identities.set(entry.fullUrl, identity);
+      };
+      for (const entry of entries) {
+        try {
+          plans.set(entry.index, await settle(store, deps, entry, claim));
+        } catch (error) {
+          throw errorWithEntry(error, entry.index);
+        }
+      }
+      await resolveConditionalReferences(store, deps, entries, identities);
+
+      const responses: JsonObject[] = new Array(entries.length);
+      const ordered = [...entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
+      for (const entry of ordered) {
+        const plan = plans.get(entry.index) as Plan;
+        try {
+          if (plan.kind === 'exists') {
+            const existing = await store.readCurrent(plan.type, plan.id);
+            responses[entry.index] = entryResponse(outer, { status: 200, headers: {} }, existing);
+            continue;
+          }
+          const request = { ...plan.request, body: plan.request.bodyKind === 'resource' ? rewriteReferences(plan.request.body, identities) : plan.request.body };
+          const interaction = dispatch(request);
+          await deps.hooks.authorize(request, interaction.target);
+          responses[entry.index] = entryResponse(outer, await interaction.run(store));
+        } catch (error) {
+          throw errorWithEntry(error, entry.index);
+        }
+      }
+      return { status: 200, headers: {}, body: { kind: 'json', value: { resourceType: 'Bundle', type: 'transaction-response', entry: responses } } };
+    },
+  };
+}
+
+/**
+ * The identity an entry writes and how it will run: creates get their id now, conditional
+ * creates and updates search now (under the same lock a REST conditional write takes, so two
+ * concurrent bundles cannot both create).
+ */
+async function settle(
+  store: ResourceStore,
+  deps: InteractionDeps,
+  entry: BundleEntryRequest,
+  claim: (entry: BundleEntryRequest, identity: string) => void,
+): Promise<Plan> {
+  const { request, path } = entry;
+  const [type, id] = path;
+  if (entry.method === 'POST' && path.length === 1) {
+    if (request.ifNoneExist !== undefined) {
+      const matches = await findConditionalMatches(store, deps, type, ifNoneExistParams(request.ifNoneExist), 'ifNoneExist');
+      if (matches.length > 1) throw entryError(entry.index, 'request.ifNoneExist', `matched ${matches.length} or more ${type} resources`, 412);
+      if (matches.length === 1) {
+        claim(entry, `${type}/${matches[0].id}`);
+        return { kind: 'exists', type, id: matches[0].id };
+      }
+    }
+    const assignedId = randomUUID();
+    claim(entry, `${type}/${assignedId}`);
+    return { kind: 'run', request: { ...request, ifNoneExist: undefined, assignedId } };
+  }
+  if (entry.method === 'PUT' && path.length === 1 && [...entry.query.keys()].length > 0) {
+    // Conditional update: settled to a plain update of the resource found (or a new one).
+    const matches = await findConditionalMatches(store, deps, type, entry.query, 'request.url');
+    if (matches.length > 1) throw entryError(entry.index, 'request.url', `the criteria matched more than one ${type}`, 412);
+    const resource = entry.resource as JsonObject;
+    const bodyId = resource.id === undefined ? undefined : String(resource.id);
+    if (matches.length === 1 && bodyId !== undefined && bodyId !== matches[0].id) {
+      throw entryError(entry.index, 'resource.id', `id '${bodyId}' does not match the resource found (${matches[0].id})`);
+    }
+    const target = matches[0]?.id ?? bodyId ?? randomUUID();
+    claim(entry, `${type}/${target}`);
+    return { kind: 'run', request: { ...request, path: [type, target], query: new URLSearchParams(), body: { ...resource, id: target } } };
+  }
+  if ((entry.method === 'PUT' || entry.method === 'PATCH' || entry.method === 'DELETE') && path.length === 2) claim(entry, `${type}/${id}`);
+  return { kind: 'run', request };
+}
+
+/** Conditional references resolve to the one resource their search finds (http.html#trules). */
+async function resolveConditionalReferences(store: ResourceStore, deps: InteractionDeps, entries: BundleEntryRequest[], identities: Map<string, string>): Promise<void> {
+  for (const entry of entries) {
+    if (entry.request.bodyKind !== 'resource') continue;
+    for (const reference of conditionalReferences(entry.resource)) {
+      if (identities.has(reference)) continue;
+      const q = reference.indexOf('?');
+      const type = reference.slice(0, q);
+      try {
+        const matches = await findConditionalMatches(store, deps, type, new URLSearchParams(reference.slice(q + 1)), 'reference');
+        if (matches.length === 0) throw entryError(entry.index, 'resource', `the conditional reference ${reference} matches no resource`);
+        if (matches.length > 1) throw entryError(entry.index, 'resource', `the conditional reference ${reference} matches more than one resource`, 412);
+        identities.set(reference, `${type}/${matches[0].id}`);
+      } catch (error) {
+        throw errorWithEntry(error, entry.index);
+      }
+    }
+  }
+}

@@ -171,8 +171,12 @@ describe('route', () => {
       fails('DELETE', 'Patient', 400, 'invalid', /needs search criteria/, '_format=json');
     });
 
+    it('POST [base] is not routed: FhirService takes it as a batch or transaction', () => {
+      fails('POST', '', 405, 'not-supported', /POST is not allowed/);
+      fails('PUT', '', 405, 'not-supported', /allowed: GET, POST/);
+    });
+
     it('not yet implemented → 501', () => {
-      fails('POST', '', 501, 'not-supported', /Batch\/transaction is not implemented/);
       fails('GET', 'Patient/1/$everything', 501, 'not-supported', /Operation \$everything is not supported/);
       fails('POST', '$meta-add', 501, 'not-supported', /Operation \$meta-add is not supported/);
       fails('GET', 'Patient/$match', 501, 'not-supported', /Operation \$match/);

@@ -23,7 +23,7 @@ const tx = (entry: BundleEntry[], type: 'transaction' | 'batch' = 'transaction')
 const post = (base: string, bundle: unknown, headers: Record<string, string> = {}) => http<Json>(base, { method: 'POST', json: bundle, headers });
 const patient = (family: string, mrn: string): Json => ({ resourceType: 'Patient', identifier: [{ system: 'urn:mrn', value: mrn }], name: [{ family }] });
 const count = async (base: string, query: string) => (await http<Bundle>(`${base}/${query}${query.includes('?') ? '&' : '?'}_summary=count`)).body.total;
-const issueText = (body: OperationOutcome) => body.issue.map((i) => `${i.diagnostics} ${(i.expression ?? []).join(' ')}`).join('\n');
+const issueText = (body: Json) => (body as OperationOutcome).issue.map((i) => `${i.diagnostics} ${(i.expression ?? []).join(' ')}`).join('\n');
 
 for (const mode of DATABASE_MODES) {
   describe(`transaction bundles (e2e, ${mode})`, function () {

@@ -53,6 +53,11 @@ export interface ResourceStore {
   /** Writes a new version: history row plus current row, atomically within the transaction. */
   writeVersion(version: NewVersion): Promise<void>;
   /**
+   * Writes many new versions, at most one per resource, with one statement per resource type:
+   * what bundles use so that a thousand resources do not cost a thousand round trips.
+   */
+  writeVersions(versions: readonly NewVersion[]): Promise<void>;
+  /**
    * Serializes units of work that take the same keys until the transaction ends (used so two
    * concurrent conditional creates with the same criteria cannot both create).
    */

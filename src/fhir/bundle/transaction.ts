@@ -7,6 +7,7 @@
 // the entry; the caller's transaction rolls back, so nothing of it is stored.
 import { randomUUID } from 'node:crypto';
 import type { ResourceStore } from '../../storage/resource-store.js';
+import { WriteBuffer } from '../../storage/write-buffer.js';
 import { findConditionalMatches, ifNoneExistParams } from '../conditional.js';
 import type { Interaction, InteractionDeps } from '../interactions/context.js';
 import type { FhirRequest, FhirResponse, JsonObject } from '../types.js';
@@ -29,7 +30,9 @@ export function transactionInteraction(outer: FhirRequest, deps: InteractionDeps
   return {
     target: { interaction: 'transaction' },
     readOnly: false,
-    async run(store: ResourceStore): Promise<FhirResponse> {
+    async run(database: ResourceStore): Promise<FhirResponse> {
+      // Writes go out as multi-row statements (the fast path); reads and searches see them.
+      const store = new WriteBuffer(database);
       const identities = new Map<string, string>();
       const plans = new Map<number, Plan>();
       const written = new Map<string, number>();
@@ -66,6 +69,7 @@ export function transactionInteraction(outer: FhirRequest, deps: InteractionDeps
           throw errorWithEntry(error, entry.index);
         }
       }
+      await store.flush();
       return { status: 200, headers: {}, body: { kind: 'json', value: { resourceType: 'Bundle', type: 'transaction-response', entry: responses } } };
     },
   };

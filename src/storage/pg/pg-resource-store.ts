@@ -59,6 +59,20 @@ function statementsFor(type: string): TypeStatements {
   return s;
 }
 
+/** writeVersions' statement for one type: the single-row write's guard, over unnest()ed arrays. */
+function multiWriteStatement(type: string): string {
+  const t = tablesFor(type);
+  return (
+    `WITH v AS (SELECT * FROM unnest($2::text[], $3::int[], $4::timestamptz[], $5::bool[], $6::text[], $7::text[], $8::int[], $9::text[]) ` +
+    `AS v(id, version_id, last_updated, deleted, content, method, status, sp)), ` +
+    `h AS (INSERT INTO ${t.history} (tenant_id, ${HISTORY_COLUMNS}) SELECT $1, ${HISTORY_COLUMNS} FROM v) ` +
+    `INSERT INTO ${t.current} AS c (tenant_id, ${COLUMNS}, sp) SELECT $1, ${COLUMNS}, sp::jsonb FROM v ` +
+    `ON CONFLICT (tenant_id, id) DO UPDATE SET version_id = EXCLUDED.version_id, ` +
+    `last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, content = EXCLUDED.content, sp = EXCLUDED.sp ` +
+    `WHERE c.version_id = EXCLUDED.version_id - 1`
+  );
+}
+
 function toVersion(type: string, row: VersionRow): StoredVersion {
   return {
     resourceType: row.resource_type ?? type,
@@ -107,6 +121,35 @@ export class PgResourceStore implements ResourceStore {
       values: [this.tenantId, v.id, v.versionId, v.lastUpdated, v.deleted, v.content, v.method, v.status, v.searchIndex],
     });
     if (result.rowCount !== 1) throw new WriteConflict(`${v.resourceType}/${v.id} changed concurrently`);
+  }
+
+  async writeVersions(versions: readonly NewVersion[]): Promise<void> {
+    const byType = new Map<string, NewVersion[]>();
+    for (const v of versions) {
+      const list = byType.get(v.resourceType);
+      if (list) list.push(v);
+      else byType.set(v.resourceType, [v]);
+    }
+    for (const [type, list] of byType) {
+      // Columns as arrays, one bind each: the statement text (and its prepared plan) does not
+      // depend on how many rows there are.
+      const result = await this.client.query({
+        name: `wm_${tablesFor(type).currentName}`,
+        text: multiWriteStatement(type),
+        values: [
+          this.tenantId,
+          list.map((v) => v.id),
+          list.map((v) => v.versionId),
+          list.map((v) => v.lastUpdated),
+          list.map((v) => v.deleted),
+          list.map((v) => v.content),
+          list.map((v) => v.method),
+          list.map((v) => v.status),
+          list.map((v) => (v.searchIndex === null ? null : JSON.stringify(v.searchIndex))),
+        ],
+      });
+      if (result.rowCount !== list.length) throw new WriteConflict(`${list.length - (result.rowCount ?? 0)} of ${list.length} ${type} resources changed concurrently`);
+    }
   }
 
   async history(query: HistoryQuery): Promise<StoredVersion[]> {

@@ -78,6 +78,9 @@ class MemoryStore implements ResourceStore {
   writeVersion(): never {
     throw new Error('not used');
   }
+  writeVersions(): never {
+    throw new Error('not used');
+  }
   lockKeys(): never {
     throw new Error('not used');
   }

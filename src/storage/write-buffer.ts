@@ -1,0 +1,68 @@
+// A ResourceStore that holds writes back and sends them as multi-row statements
+// (writeVersions), for bundles (FHIR R4 http.html#transaction): a Synthea patient of a
+// thousand resources costs a few statements rather than a thousand round trips. Every read,
+// search, lock or history call first sends what is held, so the unit of work always sees its
+// own writes; reading one resource sends them only when that resource is among them. The
+// owner calls flush() before the transaction commits.
+import type { HistoryQuery, NewVersion, ResourceStore, StoredVersion } from './resource-store.js';
+
+/** Writes held at most before they are sent (bounds memory for big bundles). */
+const MAX_HELD = 500;
+
+export class WriteBuffer implements ResourceStore {
+  private held: NewVersion[] = [];
+  private readonly heldKeys = new Set<string>();
+
+  constructor(private readonly inner: ResourceStore, private readonly maxHeld = MAX_HELD) {}
+
+  get tenantId(): string {
+    return this.inner.tenantId;
+  }
+
+  async writeVersion(version: NewVersion): Promise<void> {
+    const key = `${version.resourceType}/${version.id}`;
+    // A second write of one resource must follow the first: send the first now.
+    if (this.heldKeys.has(key)) await this.flush();
+    this.held.push(version);
+    this.heldKeys.add(key);
+    if (this.held.length >= this.maxHeld) await this.flush();
+  }
+
+  async writeVersions(versions: readonly NewVersion[]): Promise<void> {
+    for (const v of versions) await this.writeVersion(v);
+  }
+
+  /** Sends every held write. */
+  async flush(): Promise<void> {
+    if (this.held.length === 0) return;
+    const batch = this.held;
+    this.held = [];
+    this.heldKeys.clear();
+    await this.inner.writeVersions(batch);
+  }
+
+  async readCurrent(type: string, id: string, options?: { forUpdate?: boolean }): Promise<StoredVersion | undefined> {
+    if (this.heldKeys.has(`${type}/${id}`)) await this.flush();
+    return this.inner.readCurrent(type, id, options);
+  }
+
+  async readVersion(type: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
+    if (this.heldKeys.has(`${type}/${id}`)) await this.flush();
+    return this.inner.readVersion(type, id, versionId);
+  }
+
+  /** Locks order this unit against others; held writes are this unit's own and need not go first. */
+  async lockKeys(keys: string[]): Promise<void> {
+    return this.inner.lockKeys(keys);
+  }
+
+  async history(query: HistoryQuery): Promise<StoredVersion[]> {
+    await this.flush();
+    return this.inner.history(query);
+  }
+
+  async query<T extends object>(text: string, values: unknown[]): Promise<T[]> {
+    await this.flush();
+    return this.inner.query<T>(text, values);
+  }
+}

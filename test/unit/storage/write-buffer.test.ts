@@ -1,0 +1,64 @@
+// src/storage/write-buffer.ts: writes are held and sent together; anything that could see them
+// sends them first.
+import assert from 'node:assert/strict';
+import type { NewVersion, ResourceStore } from '../../../src/storage/resource-store.js';
+import { WriteBuffer } from '../../../src/storage/write-buffer.js';
+
+function recorder() {
+  const calls: string[] = [];
+  const store: ResourceStore = {
+    tenantId: 't1',
+    readCurrent: async (type, id) => (calls.push(`readCurrent ${type}/${id}`), undefined),
+    readVersion: async (type, id) => (calls.push(`readVersion ${type}/${id}`), undefined),
+    writeVersion: async (v) => void calls.push(`writeVersion ${v.resourceType}/${v.id}`),
+    writeVersions: async (vs) => void calls.push(`writeVersions ${vs.map((v) => `${v.resourceType}/${v.id}`).join(',')}`),
+    lockKeys: async (keys) => void calls.push(`lockKeys ${keys.join(',')}`),
+    history: async () => (calls.push('history'), []),
+    query: async () => (calls.push('query'), []),
+  };
+  return { store, calls };
+}
+
+const version = (type: string, id: string, versionId = 1): NewVersion => ({
+  resourceType: type, id, versionId, lastUpdated: new Date(0), deleted: false, content: '{}', method: 'POST', status: 201, searchIndex: {},
+});
+
+describe('WriteBuffer', () => {
+  it('holds writes and sends them in one writeVersions call on flush', async () => {
+    const { store, calls } = recorder();
+    const buffer = new WriteBuffer(store);
+    await buffer.writeVersion(version('Patient', 'a'));
+    await buffer.writeVersion(version('Observation', 'b'));
+    assert.deepEqual(calls, []);
+    await buffer.flush();
+    await buffer.flush();
+    assert.deepEqual(calls, ['writeVersions Patient/a,Observation/b']);
+  });
+
+  it('sends held writes before a search, a history read or a read of a held resource, not before other reads or locks', async () => {
+    const { store, calls } = recorder();
+    const buffer = new WriteBuffer(store);
+    await buffer.writeVersion(version('Patient', 'a'));
+    await buffer.readCurrent('Patient', 'other');
+    await buffer.lockKeys(['k']);
+    assert.deepEqual(calls, ['readCurrent Patient/other', 'lockKeys k']);
+    await buffer.readCurrent('Patient', 'a');
+    assert.deepEqual(calls.slice(2), ['writeVersions Patient/a', 'readCurrent Patient/a']);
+    await buffer.writeVersion(version('Patient', 'c'));
+    await buffer.query('SELECT 1', []);
+    await buffer.writeVersion(version('Patient', 'd'));
+    await buffer.history({ count: 1 });
+    assert.deepEqual(calls.slice(4), ['writeVersions Patient/c', 'query', 'writeVersions Patient/d', 'history']);
+  });
+
+  it('sends the first write of a resource before holding its second, and flushes when full', async () => {
+    const { store, calls } = recorder();
+    const buffer = new WriteBuffer(store, 3);
+    await buffer.writeVersion(version('Patient', 'a', 1));
+    await buffer.writeVersion(version('Patient', 'a', 2));
+    assert.deepEqual(calls, ['writeVersions Patient/a']);
+    await buffer.writeVersion(version('Patient', 'b'));
+    await buffer.writeVersion(version('Patient', 'c'));
+    assert.deepEqual(calls, ['writeVersions Patient/a', 'writeVersions Patient/a,Patient/b,Patient/c']);
+  });
+});

@@ -60,7 +60,7 @@ export const SETTINGS: readonly Setting[] = [
     default: 64 * 1024 * 1024,
     parse: toInt,
   },
-  { env: 'HEARTH_BUNDLE_MAX_ENTRIES', key: 'bundleMaxEntries', schema: integer(1, 1000000), default: 10000, parse: toInt },
+  { env: 'HEARTH_BUNDLE_MAX_ENTRIES', key: 'bundleMaxEntries', schema: integer(1, 1000000), default: 25000, parse: toInt },
   { env: 'HEARTH_MAX_JSON_DEPTH', key: 'maxJsonDepth', schema: integer(8, 1000), default: 64, parse: toInt },
   {
     env: 'HEARTH_CORS_ORIGINS',

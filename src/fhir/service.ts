@@ -45,7 +45,7 @@ export class FhirService {
    */
   private async handleBundle(req: FhirRequest): Promise<FhirResponse> {
     const type = bundleType(req.body);
-    const entries = parseEntries(req, req.body as Record<string, unknown>, { maxEntries: this.options.bundleMaxEntries ?? 10000 });
+    const entries = parseEntries(req, req.body as Record<string, unknown>, { maxEntries: this.options.bundleMaxEntries ?? 25000 });
     if (type === 'batch') {
       await this.deps.hooks.authorize(req, { interaction: 'batch' });
       return processBatch(req, entries, (entry) => this.handle(entry));

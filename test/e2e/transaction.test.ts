@@ -195,6 +195,10 @@ for (const mode of DATABASE_MODES) {
         [tx([{ request: { method: 'POST', url: 'Patient' } }]), /Bundle\.entry\[0\]\.resource/],
         [tx([{ request: { method: 'GET', url: 'http://elsewhere.example/fhir/Patient' } }]), /Bundle\.entry\[0\]\.request\.url/],
         [tx([{ request: { method: 'GET', url: 'NoSuchType/1' } }]), /Bundle\.entry\[0\]/],
+        [tx([
+          { fullUrl: 'urn:uuid:0f0e0d0c-0b0a-4000-8000-00000000000a', resource: patient('A', 'b') as never, request: { method: 'POST', url: 'Patient' } },
+          { fullUrl: 'urn:uuid:0f0e0d0c-0b0a-4000-8000-00000000000a', resource: patient('C', 'd') as never, request: { method: 'POST', url: 'Patient' } },
+        ]), /Bundle\.entry\[1\]\.fullUrl/],
       ];
       for (const [body, pattern] of cases) {
         const res = await post(tenant.base, body);
@@ -221,6 +225,33 @@ for (const mode of DATABASE_MODES) {
       assert.equal(await count(tenant.base, 'Patient?identifier=urn:mrn|race-1'), 1);
       const only = (await http<Bundle>(`${tenant.base}/Patient?identifier=urn:mrn|race-1`)).body.entry![0].resource!;
       assert.equal(await count(tenant.base, `Observation?subject=Patient/${only.id}`), 10);
+    });
+  });
+
+  describe(`transaction concurrency and capabilities (e2e, ${mode})`, function () {
+    this.timeout(120_000);
+    const fixture = useTestServer(mode);
+    const tenant = fixture.useTenant();
+
+    it('loses no update: 10 concurrent bundles each adding an identifier by JSON Patch give 10 identifiers, version 11', async () => {
+      const created = await post(tenant.base, tx([{ resource: { resourceType: 'Patient', id: 'shared', identifier: [] } as never, request: { method: 'PUT', url: 'Patient/shared' } }]));
+      assert.equal(created.status, 200, created.text);
+      const patch = (i: number) => Buffer.from(JSON.stringify([{ op: 'add', path: '/identifier/-', value: { system: 'urn:run', value: String(i) } }])).toString('base64');
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => post(tenant.base, tx([
+        { resource: patient(`Other ${i}`, `other-${i}`) as never, request: { method: 'POST', url: 'Patient' } },
+        { resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: patch(i) } as never, request: { method: 'PATCH', url: 'Patient/shared' } },
+      ]))));
+      assert.ok(results.every((r) => r.status === 200), results.map((r) => `${r.status} ${r.text}`).join('\n'));
+      const shared = (await http<Json>(`${tenant.base}/Patient/shared`)).body;
+      assert.equal(shared.meta.versionId, '11');
+      assert.deepEqual(shared.identifier.map((i: Json) => i.value).sort(), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+      assert.equal(await count(tenant.base, 'Patient?identifier=urn:mrn|'), 10);
+    });
+
+    it('the CapabilityStatement lists transaction and batch', async () => {
+      const rest = (await http<Json>(`${tenant.base}/metadata`)).body.rest[0];
+      const codes = rest.interaction.map((i: Json) => i.code);
+      assert.ok(codes.includes('transaction') && codes.includes('batch'), codes.join(','));
     });
   });
 

@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       databasePoolSize: 10,
       dataDir: './data',
       maxBodyBytes: 64 * 1024 * 1024,
-      bundleMaxEntries: 10000,
+      bundleMaxEntries: 25000,
       maxJsonDepth: 64,
       corsOrigins: '*',
       logLevel: 'info',

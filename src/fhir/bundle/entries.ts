@@ -49,7 +49,16 @@ export function parseEntries(outer: FhirRequest, bundle: JsonObject, limits: Bun
   if (entries.length > limits.maxEntries) {
     throw new FhirError(413, { code: 'too-costly', diagnostics: `The bundle has ${entries.length} entries; this server takes at most ${limits.maxEntries}`, expression: ['Bundle.entry'] });
   }
-  return entries.map((entry, index) => parseEntry(outer, entry, index));
+  const parsed = entries.map((entry, index) => parseEntry(outer, entry, index));
+  // bdl-7: a fullUrl names one entry (versions of one resource only occur in history bundles).
+  const seen = new Map<string, number>();
+  for (const entry of parsed) {
+    if (entry.fullUrl === undefined) continue;
+    const first = seen.get(entry.fullUrl);
+    if (first !== undefined) throw entryError(entry.index, 'fullUrl', `${entry.fullUrl} is also the fullUrl of Bundle.entry[${first}]`);
+    seen.set(entry.fullUrl, entry.index);
+  }
+  return parsed;
 }
 
 function parseEntry(outer: FhirRequest, entry: unknown, index: number): BundleEntryRequest {

@@ -24,7 +24,7 @@ export const TYPE_INTERACTIONS = Object.freeze([
   'search-type',
 ] as const);
 
-export const SYSTEM_INTERACTIONS = Object.freeze(['search-system', 'history-system'] as const);
+export const SYSTEM_INTERACTIONS = Object.freeze(['transaction', 'batch', 'search-system', 'history-system'] as const);
 
 /** _type for system search (search.html#all); R4 defines no SearchParameter resource for it. */
 const TYPE_PARAM = Object.freeze({

@@ -90,11 +90,13 @@ export function normalizeText(value: string): string {
 export function addEntries(into: SearchIndex, key: string, entries: readonly unknown[]): void {
   if (entries.length === 0) return;
   const list = (into[key] ??= []);
-  const seen = new Set(list.map((e) => JSON.stringify(e)));
+  // Strings (most entries) are their own identity; objects compare by their JSON text.
+  const identity = (e: unknown) => (typeof e === 'string' ? `s${e}` : `j${JSON.stringify(e)}`);
+  const seen = new Set(list.map(identity));
   for (const entry of entries) {
-    const text = JSON.stringify(entry);
-    if (seen.has(text)) continue;
-    seen.add(text);
+    const id = identity(entry);
+    if (seen.has(id)) continue;
+    seen.add(id);
     list.push(entry);
   }
 }

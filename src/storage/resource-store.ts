@@ -50,6 +50,8 @@ export interface ResourceStore {
   /** The current row (including a tombstone). `forUpdate` locks it until the transaction ends. */
   readCurrent(type: string, id: string, options?: { forUpdate?: boolean }): Promise<StoredVersion | undefined>;
   readVersion(type: string, id: string, versionId: number): Promise<StoredVersion | undefined>;
+  /** Current rows of many resources of one type in one statement (absent ones are left out). */
+  readCurrentMany(type: string, ids: readonly string[], options?: { forUpdate?: boolean }): Promise<StoredVersion[]>;
   /** Writes a new version: history row plus current row, atomically within the transaction. */
   writeVersion(version: NewVersion): Promise<void>;
   /**

@@ -3,7 +3,8 @@
 // thousand resources costs a few statements rather than a thousand round trips. Every read,
 // search, lock or history call first sends what is held, so the unit of work always sees its
 // own writes; reading one resource sends them only when that resource is among them. The
-// owner calls flush() before the transaction commits.
+// owner calls flush() before the transaction commits. prefetch() reads ahead the rows a
+// bundle's updates will read, in one statement per type.
 import type { HistoryQuery, NewVersion, ResourceStore, StoredVersion } from './resource-store.js';
 
 /** Writes held at most before they are sent (bounds memory for big bundles). */
@@ -12,6 +13,8 @@ const MAX_HELD = 500;
 export class WriteBuffer implements ResourceStore {
   private held: NewVersion[] = [];
   private readonly heldKeys = new Set<string>();
+  /** Current rows read ahead by prefetch(), each handed out once (undefined: known absent). */
+  private readonly prefetched = new Map<string, StoredVersion | undefined>();
 
   constructor(private readonly inner: ResourceStore, private readonly maxHeld = MAX_HELD) {}
 
@@ -19,8 +22,19 @@ export class WriteBuffer implements ResourceStore {
     return this.inner.tenantId;
   }
 
+  /**
+   * Reads ahead, locked, the current rows of resources the unit will read for update, so that
+   * a bundle of updates costs one read per type rather than one per resource.
+   */
+  async prefetch(type: string, ids: readonly string[]): Promise<void> {
+    const wanted = ids.filter((id) => !this.heldKeys.has(`${type}/${id}`));
+    const found = new Map((await this.inner.readCurrentMany(type, wanted, { forUpdate: true })).map((v) => [v.id, v]));
+    for (const id of wanted) this.prefetched.set(`${type}/${id}`, found.get(id));
+  }
+
   async writeVersion(version: NewVersion): Promise<void> {
     const key = `${version.resourceType}/${version.id}`;
+    this.prefetched.delete(key);
     // A second write of one resource must follow the first: send the first now.
     if (this.heldKeys.has(key)) await this.flush();
     this.held.push(version);
@@ -42,8 +56,19 @@ export class WriteBuffer implements ResourceStore {
   }
 
   async readCurrent(type: string, id: string, options?: { forUpdate?: boolean }): Promise<StoredVersion | undefined> {
-    if (this.heldKeys.has(`${type}/${id}`)) await this.flush();
+    const key = `${type}/${id}`;
+    if (this.prefetched.has(key)) {
+      const version = this.prefetched.get(key);
+      this.prefetched.delete(key);
+      return version;
+    }
+    if (this.heldKeys.has(key)) await this.flush();
     return this.inner.readCurrent(type, id, options);
+  }
+
+  async readCurrentMany(type: string, ids: readonly string[], options?: { forUpdate?: boolean }): Promise<StoredVersion[]> {
+    if (ids.some((id) => this.heldKeys.has(`${type}/${id}`))) await this.flush();
+    return this.inner.readCurrentMany(type, ids, options);
   }
 
   async readVersion(type: string, id: string, versionId: number): Promise<StoredVersion | undefined> {

@@ -38,6 +38,9 @@ describe('PgResourceStore.writeVersions (integration)', function () {
     // Next versions replace the current rows and add history.
     await repo.withTenant(tenant, (s) => s.writeVersions([version('Patient', 'p1', 2), version('Patient', 'p2', 2)]));
     await repo.withTenant(tenant, async (s) => assert.equal((await s.readCurrent('Patient', 'p2'))?.versionId, 2));
+    // readCurrentMany: the current rows of the ids that exist, in one statement.
+    const many = await repo.withTenant(tenant, (s) => s.readCurrentMany('Patient', ['p2', 'p9', 'missing'], { forUpdate: true }));
+    assert.deepEqual(many.map((v) => [v.id, v.versionId]), [['p2', 2], ['p9', 1]]);
   });
 
   it('refuses the whole statement when a version is not the next one (concurrent change)', async () => {

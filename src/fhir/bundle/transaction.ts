@@ -50,6 +50,7 @@ export function transactionInteraction(outer: FhirRequest, deps: InteractionDeps
         }
       }
       await resolveConditionalReferences(store, deps, entries, identities);
+      await prefetchTargets(store, entries, plans);
 
       const responses: JsonObject[] = new Array(entries.length);
       const ordered = [...entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
@@ -116,6 +117,18 @@ async function settle(
   }
   if ((entry.method === 'PUT' || entry.method === 'PATCH' || entry.method === 'DELETE') && path.length === 2) claim(entry, `${type}/${id}`);
   return { kind: 'run', request };
+}
+
+/** The current rows that PUT, PATCH and DELETE entries will read, one locked read per type. */
+async function prefetchTargets(store: WriteBuffer, entries: BundleEntryRequest[], plans: Map<number, Plan>): Promise<void> {
+  const byType = new Map<string, string[]>();
+  for (const entry of entries) {
+    const plan = plans.get(entry.index);
+    if (plan?.kind !== 'run' || !['PUT', 'PATCH', 'DELETE'].includes(entry.method) || plan.request.path.length !== 2) continue;
+    const [type, id] = plan.request.path;
+    byType.set(type, [...(byType.get(type) ?? []), id]);
+  }
+  for (const [type, ids] of byType) await store.prefetch(type, ids);
 }
 
 /** Conditional references resolve to the one resource their search finds (http.html#trules). */

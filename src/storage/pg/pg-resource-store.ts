@@ -107,6 +107,18 @@ export class PgResourceStore implements ResourceStore {
     return rows[0] && toVersion(type, rows[0]);
   }
 
+  async readCurrentMany(type: string, ids: readonly string[], options: { forUpdate?: boolean } = {}) {
+    if (ids.length === 0) return [];
+    const t = tablesFor(type);
+    // Sorted, so that two transactions locking overlapping sets take the locks in one order.
+    const { rows } = await this.client.query<VersionRow>({
+      name: `rcm${options.forUpdate ? 'u' : ''}_${t.currentName}`,
+      text: `SELECT ${COLUMNS} FROM ${t.current} WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id${options.forUpdate ? ' FOR UPDATE' : ''}`,
+      values: [this.tenantId, [...ids]],
+    });
+    return rows.map((row) => toVersion(type, row));
+  }
+
   async readVersion(type: string, id: string, versionId: number) {
     const { rows } = await this.client.query<VersionRow>({
       ...statementsFor(type).readVersion,

@@ -81,6 +81,9 @@ class MemoryStore implements ResourceStore {
   writeVersions(): never {
     throw new Error('not used');
   }
+  readCurrentMany(): never {
+    throw new Error('not used');
+  }
   lockKeys(): never {
     throw new Error('not used');
   }

@@ -10,6 +10,10 @@ function recorder() {
     tenantId: 't1',
     readCurrent: async (type, id) => (calls.push(`readCurrent ${type}/${id}`), undefined),
     readVersion: async (type, id) => (calls.push(`readVersion ${type}/${id}`), undefined),
+    readCurrentMany: async (type, ids) => {
+      calls.push(`readCurrentMany ${type} ${ids.join(',')}`);
+      return ids.filter((id) => id !== 'absent').map((id) => ({ resourceType: type, id, versionId: 3, lastUpdated: new Date(0), deleted: false, content: '{}' }));
+    },
     writeVersion: async (v) => void calls.push(`writeVersion ${v.resourceType}/${v.id}`),
     writeVersions: async (vs) => void calls.push(`writeVersions ${vs.map((v) => `${v.resourceType}/${v.id}`).join(',')}`),
     lockKeys: async (keys) => void calls.push(`lockKeys ${keys.join(',')}`),
@@ -49,6 +53,18 @@ describe('WriteBuffer', () => {
     await buffer.writeVersion(version('Patient', 'd'));
     await buffer.history({ count: 1 });
     assert.deepEqual(calls.slice(4), ['writeVersions Patient/c', 'query', 'writeVersions Patient/d', 'history']);
+  });
+
+  it('answers reads of prefetched resources from one read per type, once each', async () => {
+    const { store, calls } = recorder();
+    const buffer = new WriteBuffer(store);
+    await buffer.prefetch('Patient', ['a', 'absent']);
+    assert.deepEqual(calls, ['readCurrentMany Patient a,absent']);
+    assert.equal((await buffer.readCurrent('Patient', 'a'))?.versionId, 3);
+    assert.equal(await buffer.readCurrent('Patient', 'absent'), undefined);
+    assert.deepEqual(calls, ['readCurrentMany Patient a,absent']);
+    await buffer.readCurrent('Patient', 'a'); // handed out already: read again
+    assert.deepEqual(calls.slice(1), ['readCurrent Patient/a']);
   });
 
   it('sends the first write of a resource before holding its second, and flushes when full', async () => {

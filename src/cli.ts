@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `hearth` command: serve, migrate, tenant create|list.
+// The `hearth` command: serve, migrate, tenant create|list, reindex, load.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { isResourceType } from './fhir/resource-types.js';
@@ -9,6 +9,11 @@ import { TenantSearchParameters } from './search/tenant-params.js';
 import { PgRepository } from './storage/pg/pg-repository.js';
 import { createSearchRegistry } from './search/registry/registry.js';
 import { reindex } from './storage/pg/reindex.js';
+import { RepositoryLedger } from './load/ledger.js';
+import { formatProgress, resourcesPerSecond, type LoadProgress } from './load/progress.js';
+import { DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY, runLoad, type LoadSummary } from './load/runner.js';
+import { createLoadService, tenantBaseUrl } from './load/service-factory.js';
+import { expandSources } from './load/sources.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 import { openDatabase, type Database } from './storage/pg/database.js';
@@ -21,6 +26,10 @@ const USAGE = `Usage:
   hearth tenant create <id> [--name N] [--dedicated-partition]
   hearth tenant list
   hearth reindex [Type ...] [--all]              fill the search index (only rows without one unless --all)
+  hearth load [--tenant T] [--concurrency N] [--chunk N] [--continue-on-error] <path>...
+                                                 load .json/.ndjson files (optionally .gz) or directories
+                                                 of them: transaction, batch or collection Bundles, or
+                                                 NDJSON; files already loaded are skipped (docs/loading.md)
 Configuration comes from the environment; see docs/configuration.md.`;
 
 /** Opens the database, brings its schema up to date, runs `work`, closes. */
@@ -98,6 +107,92 @@ async function reindexCommand(config: Config, args: string[]): Promise<void> {
   console.log(`Reindexed ${count} resource(s)`);
 }
 
+/** A positive integer option, or its default. */
+function positive(value: string | undefined, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new Error(`${option} takes a positive integer, not '${value}'`);
+  return Number(value);
+}
+
+/**
+ * The progress bar on stderr: one line redrawn in place on a terminal, a line every few
+ * seconds otherwise (logs). `log` prints a message above it.
+ */
+function progressBar(stream: NodeJS.WriteStream) {
+  const tty = stream.isTTY === true;
+  let latest: LoadProgress | undefined;
+  const draw = () => {
+    if (!latest) return;
+    const line = formatProgress(latest);
+    stream.write(tty ? `\r${line.slice(0, Math.max(20, (stream.columns ?? 120) - 1))}\x1b[K` : `${line}\n`);
+  };
+  const timer = setInterval(draw, tty ? 200 : 5000);
+  return {
+    update: (progress: LoadProgress) => void (latest = progress),
+    log: (text: string) => stream.write(`${tty ? '\r\x1b[K' : ''}${text}\n`),
+    stop: () => {
+      clearInterval(timer);
+      draw();
+      if (tty && latest) stream.write('\n');
+    },
+  };
+}
+
+async function loadCommand(config: Config, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      tenant: { type: 'string', default: 'default' },
+      concurrency: { type: 'string' },
+      chunk: { type: 'string' },
+      'continue-on-error': { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length === 0) throw new Error(USAGE);
+  const tenantId = values.tenant ?? 'default';
+  const concurrency = positive(values.concurrency, '--concurrency', DEFAULT_CONCURRENCY);
+  const chunkSize = positive(values.chunk, '--chunk', DEFAULT_CHUNK_SIZE);
+  const files = await expandSources(positionals);
+  if (files.length === 0) throw new Error(`No .json, .json.gz, .ndjson or .ndjson.gz files in ${positionals.join(', ')}`);
+  // One connection per unit in flight, one for the ledger.
+  const poolSize = Math.max(config.databasePoolSize, concurrency + 1);
+  const summary = await withDatabase({ ...config, databasePoolSize: poolSize }, async (db) => {
+    const { service, repository } = createLoadService(db, config);
+    if (!(await repository.findTenant(tenantId))) throw new Error(`Tenant '${tenantId}' does not exist (hearth tenant create ${tenantId})`);
+    const bar = progressBar(process.stderr);
+    try {
+      return await runLoad(files, {
+        tenantId,
+        baseUrl: tenantBaseUrl(tenantId, config.publicBaseUrl),
+        handle: (req) => service.handle(req),
+        ledger: new RepositoryLedger(repository),
+        concurrency,
+        chunkSize,
+        continueOnError: values['continue-on-error'],
+        maxDepth: config.maxJsonDepth,
+        onProgress: bar.update,
+        onFile: (file) => {
+          if (file.error) bar.log(`hearth load: failed: ${file.error.message}`);
+          if (file.resumedAfterLine) bar.log(`hearth load: ${file.name}: resumed after line ${file.resumedAfterLine}, loaded by an earlier run`);
+        },
+      });
+    } finally {
+      bar.stop();
+    }
+  });
+  console.log(describeSummary(summary));
+  if (summary.failures.length > 0) process.exitCode = 1;
+}
+
+function describeSummary(s: LoadSummary): string {
+  const seconds = s.elapsedMs / 1000;
+  const files = [`${s.filesLoaded} loaded`, `${s.filesSkipped} skipped (already loaded)`, `${s.filesFailed} failed`];
+  if (s.filesNotAttempted > 0) files.push(`${s.filesNotAttempted} not attempted`);
+  const rate = Math.round(resourcesPerSecond(s)).toLocaleString('en-US');
+  return `Files: ${files.join(', ')}. Resources: ${s.resources.toLocaleString('en-US')} in ${seconds.toFixed(1)} s (${rate} resources/s)`;
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help') {
@@ -113,6 +208,7 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === 'tenant') return tenant(config, rest);
   if (command === 'reindex') return reindexCommand(config, rest);
+  if (command === 'load') return loadCommand(config, rest);
   throw new Error(USAGE);
 }
 

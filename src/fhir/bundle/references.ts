@@ -6,23 +6,38 @@
 import type { JsonObject } from '../types.js';
 import { isResourceType } from '../resource-types.js';
 
-/** A copy of `value` with every string equal to a key of `identities` replaced by its value. */
+/**
+ * `value` with every string equal to a key of `identities` replaced by its value. The input is
+ * never changed (a retried transaction rewrites it again); changed subtrees are copies.
+ */
 export function rewriteReferences<T>(value: T, identities: ReadonlyMap<string, string>): T {
   if (identities.size === 0) return value;
   return rewrite(value, identities, '') as T;
 }
 
+/** Copy-on-write: a subtree without any replaced string is returned as it is (no allocation). */
 function rewrite(value: unknown, identities: ReadonlyMap<string, string>, key: string): unknown {
   if (typeof value === 'string') {
     const replaced = identities.get(value);
     if (replaced !== undefined) return replaced;
     return key === 'div' ? rewriteNarrative(value, identities) : value;
   }
-  if (Array.isArray(value)) return value.map((item) => rewrite(item, identities, key));
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item = rewrite(value[i], identities, key);
+      if (item !== value[i]) (out ??= value.slice())[i] = item;
+    }
+    return out ?? value;
+  }
   if (value !== null && typeof value === 'object') {
-    const out: JsonObject = {};
-    for (const [k, v] of Object.entries(value)) out[k] = rewrite(v, identities, k);
-    return out;
+    let out: JsonObject | undefined;
+    for (const k in value) {
+      const v = (value as JsonObject)[k];
+      const next = rewrite(v, identities, k);
+      if (next !== v) (out ??= { ...(value as JsonObject) })[k] = next;
+    }
+    return out ?? value;
   }
   return value;
 }

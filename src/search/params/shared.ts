@@ -89,16 +89,24 @@ export function normalizeText(value: string): string {
 /** Appends entries under `key`, skipping duplicates (compared as JSON). */
 export function addEntries(into: SearchIndex, key: string, entries: readonly unknown[]): void {
   if (entries.length === 0) return;
-  const list = (into[key] ??= []);
-  // Strings (most entries) are their own identity; objects compare by their JSON text.
-  const identity = (e: unknown) => (typeof e === 'string' ? `s${e}` : `j${JSON.stringify(e)}`);
-  const seen = new Set(list.map(identity));
-  for (const entry of entries) {
-    const id = identity(entry);
-    if (seen.has(id)) continue;
-    seen.add(id);
-    list.push(entry);
+  const list = into[key];
+  if (list === undefined && entries.length === 1) {
+    into[key] = [entries[0]];
+    return;
   }
+  const target = list ?? (into[key] = []);
+  // Strings (most entries) are their own identity; objects compare by their JSON text.
+  const seenStrings = new Set<string>();
+  const seenJson = new Set<string>();
+  const isNew = (e: unknown) => {
+    const set = typeof e === 'string' ? seenStrings : seenJson;
+    const id = typeof e === 'string' ? e : JSON.stringify(e);
+    if (set.has(id)) return false;
+    set.add(id);
+    return true;
+  };
+  for (const e of target) isNew(e);
+  for (const entry of entries) if (isNew(entry)) target.push(entry);
 }
 
 export const isObject = (value: unknown): value is Record<string, unknown> =>

@@ -59,14 +59,14 @@ function statementsFor(type: string): TypeStatements {
   return s;
 }
 
-/** writeVersions' statement for one type: the single-row write's guard, over unnest()ed arrays. */
+/** writeVersions' statement for one type: the single-row write's guard, over the rows of $2. */
 function multiWriteStatement(type: string): string {
   const t = tablesFor(type);
   return (
-    `WITH v AS (SELECT * FROM unnest($2::text[], $3::int[], $4::timestamptz[], $5::bool[], $6::text[], $7::text[], $8::int[], $9::text[]) ` +
-    `AS v(id, version_id, last_updated, deleted, content, method, status, sp)), ` +
+    `WITH v AS (SELECT * FROM json_to_recordset($2::json) ` +
+    `AS v(id text, version_id int, last_updated timestamptz, deleted boolean, content text, method text, status int, sp jsonb)), ` +
     `h AS (INSERT INTO ${t.history} (tenant_id, ${HISTORY_COLUMNS}) SELECT $1, ${HISTORY_COLUMNS} FROM v) ` +
-    `INSERT INTO ${t.current} AS c (tenant_id, ${COLUMNS}, sp) SELECT $1, ${COLUMNS}, sp::jsonb FROM v ` +
+    `INSERT INTO ${t.current} AS c (tenant_id, ${COLUMNS}, sp) SELECT $1, ${COLUMNS}, sp FROM v ` +
     `ON CONFLICT (tenant_id, id) DO UPDATE SET version_id = EXCLUDED.version_id, ` +
     `last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, content = EXCLUDED.content, sp = EXCLUDED.sp ` +
     `WHERE c.version_id = EXCLUDED.version_id - 1`
@@ -143,22 +143,18 @@ export class PgResourceStore implements ResourceStore {
       else byType.set(v.resourceType, [v]);
     }
     for (const [type, list] of byType) {
-      // Columns as arrays, one bind each: the statement text (and its prepared plan) does not
-      // depend on how many rows there are.
+      // All rows as one JSON document (one native JSON.stringify; PostgreSQL reads it with
+      // json_to_recordset): cheaper in Node than binding column arrays, whose text encoding
+      // escapes every content string in JavaScript, and the statement does not depend on the
+      // row count.
+      const rows = list.map((v) => ({
+        id: v.id, version_id: v.versionId, last_updated: v.lastUpdated.toISOString(), deleted: v.deleted,
+        content: v.content, method: v.method, status: v.status, sp: v.searchIndex,
+      }));
       const result = await this.client.query({
         name: `wm_${tablesFor(type).currentName}`,
         text: multiWriteStatement(type),
-        values: [
-          this.tenantId,
-          list.map((v) => v.id),
-          list.map((v) => v.versionId),
-          list.map((v) => v.lastUpdated),
-          list.map((v) => v.deleted),
-          list.map((v) => v.content),
-          list.map((v) => v.method),
-          list.map((v) => v.status),
-          list.map((v) => (v.searchIndex === null ? null : JSON.stringify(v.searchIndex))),
-        ],
+        values: [this.tenantId, JSON.stringify(rows)],
       });
       if (result.rowCount !== list.length) throw new WriteConflict(`${list.length - (result.rowCount ?? 0)} of ${list.length} ${type} resources changed concurrently`);
     }

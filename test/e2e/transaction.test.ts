@@ -153,6 +153,18 @@ for (const mode of DATABASE_MODES) {
       assert.equal(await count(tenant.base, 'Patient?identifier=urn:mrn|never-1'), 0);
     });
 
+    it('runs a conditional DELETE entry with search semantics', async () => {
+      await post(tenant.base, tx([
+        { resource: patient('Doomed', 'cdel-1') as never, request: { method: 'POST', url: 'Patient' } },
+        { resource: patient('Kept', 'cdel-2') as never, request: { method: 'POST', url: 'Patient' } },
+      ]));
+      const res = await post(tenant.base, tx([{ request: { method: 'DELETE', url: 'Patient?identifier=urn:mrn|cdel-1' } }]));
+      assert.equal(res.status, 200, res.text);
+      assert.match(res.body.entry[0].response.status, /^20[04]/);
+      assert.equal(await count(tenant.base, 'Patient?identifier=urn:mrn|cdel-1'), 0);
+      assert.equal(await count(tenant.base, 'Patient?identifier=urn:mrn|cdel-2'), 1);
+    });
+
     it('applies PATCH entries: JSON Patch as a Binary, FHIRPath Patch as Parameters', async () => {
       await post(tenant.base, tx([{ resource: { ...patient('Patchy', 'patch-1'), id: 'patch-1', active: false } as never, request: { method: 'PUT', url: 'Patient/patch-1' } }]));
       const jsonPatch = Buffer.from(JSON.stringify([{ op: 'replace', path: '/active', value: true }])).toString('base64');

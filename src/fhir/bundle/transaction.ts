@@ -6,7 +6,7 @@
 // the response lists them in the request's order. Any failure fails the whole bundle, naming
 // the entry; the caller's transaction rolls back, so nothing of it is stored.
 import { randomUUID } from 'node:crypto';
-import type { ResourceStore } from '../../storage/resource-store.js';
+import type { ResourceStore, StoredVersion } from '../../storage/resource-store.js';
 import { WriteBuffer } from '../../storage/write-buffer.js';
 import { findConditionalMatches, ifNoneExistParams } from '../conditional.js';
 import type { Interaction, InteractionDeps } from '../interactions/context.js';
@@ -24,7 +24,7 @@ const ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GE
 type Plan =
   | { kind: 'run'; request: FhirRequest }
   /** A conditional create that found its resource: 200, nothing written (http.html#ccreate). */
-  | { kind: 'exists'; type: string; id: string };
+  | { kind: 'exists'; version: StoredVersion };
 
 export function transactionInteraction(outer: FhirRequest, deps: InteractionDeps, entries: BundleEntryRequest[], dispatch: Dispatch): Interaction {
   return {
@@ -44,6 +44,8 @@ export function transactionInteraction(outer: FhirRequest, deps: InteractionDeps
       };
       for (const entry of entries) {
         try {
+          // Every entry is authorized as the client wrote it, before any data is touched.
+          await deps.hooks.authorize(entry.request, dispatch(entry.request).target);
           plans.set(entry.index, await settle(store, deps, entry, claim));
         } catch (error) {
           throw errorWithEntry(error, entry.index);
@@ -58,14 +60,11 @@ export function transactionInteraction(outer: FhirRequest, deps: InteractionDeps
         const plan = plans.get(entry.index) as Plan;
         try {
           if (plan.kind === 'exists') {
-            const existing = await store.readCurrent(plan.type, plan.id);
-            responses[entry.index] = entryResponse(outer, { status: 200, headers: {} }, existing);
+            responses[entry.index] = entryResponse(outer, { status: 200, headers: {} }, plan.version);
             continue;
           }
           const request = { ...plan.request, body: plan.request.bodyKind === 'resource' ? rewriteReferences(plan.request.body, identities) : plan.request.body };
-          const interaction = dispatch(request);
-          await deps.hooks.authorize(request, interaction.target);
-          responses[entry.index] = entryResponse(outer, await interaction.run(store));
+          responses[entry.index] = entryResponse(outer, await dispatch(request).run(store));
         } catch (error) {
           throw errorWithEntry(error, entry.index);
         }
@@ -95,7 +94,7 @@ async function settle(
       if (matches.length > 1) throw entryError(entry.index, 'request.ifNoneExist', `matched ${matches.length} or more ${type} resources`, 412);
       if (matches.length === 1) {
         claim(entry, `${type}/${matches[0].id}`);
-        return { kind: 'exists', type, id: matches[0].id };
+        return { kind: 'exists', version: matches[0] };
       }
     }
     const assignedId = randomUUID();

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { migrate } from '../../src/storage/pg/migrate.js';
-import { ensureDatabase, requireServices, TEST_DATABASE_URL } from '../support/services.js';
+import { dropDatabase, ensureDatabase, requireServices, TEST_DATABASE_URL } from '../support/services.js';
 
 describe('migrations (integration)', function () {
   const url = new URL(TEST_DATABASE_URL);
@@ -14,12 +14,7 @@ describe('migrations (integration)', function () {
   });
 
   after(async () => {
-    const admin = new URL(url);
-    admin.pathname = '/postgres';
-    const client = new pg.Client({ connectionString: admin.toString() });
-    await client.connect().catch(() => undefined);
-    await client.query(`DROP DATABASE IF EXISTS "${url.pathname.slice(1)}" WITH (FORCE)`).catch(() => undefined);
-    await client.end().catch(() => undefined);
+    await dropDatabase(url.toString());
   });
 
   it('four concurrent migrators on an empty database apply every migration once, without error', async () => {

@@ -10,7 +10,7 @@ import { PgRepository } from '../../src/storage/pg/pg-repository.js';
 import { createTenant } from '../../src/storage/pg/tenant-admin.js';
 import { createIndexer } from '../../src/search/indexer.js';
 import { createSearchRegistry } from '../../src/search/registry/registry.js';
-import { ensureDatabase, requireServices, TEST_DATABASE_URL } from '../support/services.js';
+import { dropDatabase, ensureDatabase, requireServices, TEST_DATABASE_URL } from '../support/services.js';
 
 const MIGRATION = '0008_string_prefix_entries.sql';
 
@@ -47,12 +47,7 @@ describe('migration 0008: string prefix entries (integration)', function () {
   after(async () => {
     await pool?.end();
     if (earlier) await rm(earlier, { recursive: true, force: true });
-    const admin = new URL(url);
-    admin.pathname = '/postgres';
-    const client = new pg.Client({ connectionString: admin.toString() });
-    await client.connect().catch(() => undefined);
-    await client.query(`DROP DATABASE IF EXISTS "${url.pathname.slice(1)}" WITH (FORCE)`).catch(() => undefined);
-    await client.end().catch(() => undefined);
+    await dropDatabase(url.toString());
   });
 
   it('adds to rows indexed before it exactly the prefix entries the indexer writes now', async () => {

@@ -9,6 +9,17 @@ export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6
 export const SERVICES_REQUIRED = process.env.HEARTH_REQUIRE_SERVICES === '1';
 
 /** Creates the test database when it does not exist yet. */
+/** Drops the database `url` names (a scratch database a test made); never fails. */
+export async function dropDatabase(url: string): Promise<void> {
+  const admin = new URL(url);
+  const dbName = decodeURIComponent(admin.pathname.slice(1));
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect().catch(() => undefined);
+  await client.query(`DROP DATABASE IF EXISTS "${dbName.replace(/"/g, '""')}" WITH (FORCE)`).catch(() => undefined);
+  await client.end().catch(() => undefined);
+}
+
 export async function ensureDatabase(url: string = TEST_DATABASE_URL): Promise<void> {
   const target = new URL(url);
   const dbName = decodeURIComponent(target.pathname.slice(1));

@@ -18,6 +18,7 @@
 // names only from tablesFor(). A resource is included at most once and never when it is a
 // match. Bounds: `maxRounds` rounds and `maxIncluded` included resources in total; hitting
 // either adds a warning for an OperationOutcome entry (search.mode 'outcome').
+import { groupBy } from '../group-by.js';
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import { issue } from '../fhir/errors.js';
 import { isResourceType } from '../fhir/resource-types.js';
@@ -270,13 +271,7 @@ class IncludeResolver {
 
   /** Reads the `sp` of focus resources that do not carry it (the matches): one query per type. */
   private async loadIndexes(nodes: FocusNode[]): Promise<void> {
-    const byType = new Map<string, FocusNode[]>();
-    for (const node of nodes) {
-      const list = byType.get(node.type);
-      if (list) list.push(node);
-      else byType.set(node.type, [node]);
-    }
-    for (const [type, list] of byType) {
+    for (const [type, list] of groupBy(nodes, (node) => node.type)) {
       const rows = await this.store.query<{ id: string; sp: SearchIndex | null }>(
         `SELECT r.id, r.sp FROM ${tablesFor(type).current} r WHERE r.tenant_id = $1 AND NOT r.deleted AND r.id = ANY($2::text[])`,
         [this.store.tenantId, list.map((n) => n.id)],

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ResourceStore, StoredVersion } from '../../storage/resource-store.js';
 import { WriteBuffer } from '../../storage/write-buffer.js';
+import { groupBy } from '../../group-by.js';
 import { findConditionalMatches, ifNoneExistParams } from '../conditional.js';
 import type { Interaction, InteractionDeps } from '../interactions/context.js';
 import type { FhirRequest, FhirResponse, JsonObject } from '../types.js';
@@ -120,14 +121,13 @@ async function settle(
 
 /** The current rows that PUT, PATCH and DELETE entries will read, one locked read per type. */
 async function prefetchTargets(store: WriteBuffer, entries: BundleEntryRequest[], plans: Map<number, Plan>): Promise<void> {
-  const byType = new Map<string, string[]>();
-  for (const entry of entries) {
+  const targets = entries.flatMap((entry) => {
     const plan = plans.get(entry.index);
-    if (plan?.kind !== 'run' || !['PUT', 'PATCH', 'DELETE'].includes(entry.method) || plan.request.path.length !== 2) continue;
+    if (plan?.kind !== 'run' || !['PUT', 'PATCH', 'DELETE'].includes(entry.method) || plan.request.path.length !== 2) return [];
     const [type, id] = plan.request.path;
-    byType.set(type, [...(byType.get(type) ?? []), id]);
-  }
-  for (const [type, ids] of byType) await store.prefetch(type, ids);
+    return [{ type, id }];
+  });
+  for (const [type, list] of groupBy(targets, (t) => t.type)) await store.prefetch(type, list.map((t) => t.id));
 }
 
 /** Conditional references resolve to the one resource their search finds (http.html#trules). */

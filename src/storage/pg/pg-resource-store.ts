@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { RESOURCE_TYPES } from '../../fhir/resource-types.js';
 import type { HistoryQuery, NewVersion, ResourceStore, StoredVersion, WriteMethod } from '../resource-store.js';
 import { WriteConflict } from '../resource-store.js';
+import { groupBy } from '../../group-by.js';
 import { tablesFor } from '../table-names.js';
 
 interface VersionRow {
@@ -136,13 +137,7 @@ export class PgResourceStore implements ResourceStore {
   }
 
   async writeVersions(versions: readonly NewVersion[]): Promise<void> {
-    const byType = new Map<string, NewVersion[]>();
-    for (const v of versions) {
-      const list = byType.get(v.resourceType);
-      if (list) list.push(v);
-      else byType.set(v.resourceType, [v]);
-    }
-    for (const [type, list] of byType) {
+    for (const [type, list] of groupBy(versions, (v) => v.resourceType)) {
       // All rows as one JSON document (one native JSON.stringify; PostgreSQL reads it with
       // json_to_recordset): cheaper in Node than binding column arrays, whose text encoding
       // escapes every content string in JavaScript, and the statement does not depend on the

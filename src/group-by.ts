@@ -1,0 +1,13 @@
+// Grouping helper shared by the storage, search and bundle layers (one statement per type).
+
+/** `items` grouped by `key`, each group in input order; groups in order of first appearance. */
+export function groupBy<T, K>(items: Iterable<T>, key: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}

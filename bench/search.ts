@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import pg from 'pg';
-import { projectRoot } from '../src/project-root.js';
+import { projectRoot } from '../src/core/project-root.js';
 import { inParallel, printTable, runAutocannon, startBenchServer, type BenchRow } from './support.js';
 
 const shared = process.argv.includes('--shared');

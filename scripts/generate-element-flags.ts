@@ -1,4 +1,4 @@
-// Generates src/fhir/generated/element-flags.json: per R4 resource type, its top-level
+// Generates src/core/generated/element-flags.json: per R4 resource type, its top-level
 // elements with the flags _summary and _elements need (FHIR R4 search.html#summary,
 // elementdefinition.html isSummary/min, formats.html#choice for value[x] JSON names).
 // Source: the core StructureDefinitions shipped in hl7.fhir.r4.examples (base resource
@@ -9,8 +9,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { RESOURCE_TYPES } from '../src/fhir/resource-types.js';
-import { projectRoot } from '../src/project-root.js';
+import { RESOURCE_TYPES } from '../src/core/resource-types.js';
+import { projectRoot } from '../src/core/project-root.js';
 
 interface ElementDefinition {
   path: string;
@@ -37,7 +37,7 @@ interface TypeFlags {
 
 const require = createRequire(import.meta.url);
 const examplesDir = dirname(require.resolve('hl7.fhir.r4.examples/package.json'));
-const outFile = join(projectRoot(), 'src/fhir/generated/element-flags.json');
+const outFile = join(projectRoot(), 'src/core/generated/element-flags.json');
 
 function loadBaseDefinition(type: string): StructureDefinition {
   const file = join(examplesDir, `StructureDefinition-${type}.json`);

@@ -1,7 +1,7 @@
 // Generates migrations/0005_full_text.sql: the functions and GIN expression indexes that serve
 // `_content` and `_text` (FHIR R4 search.html#content, #text; src/search/text-search.ts).
 //   npx tsx scripts/generate-fulltext-ddl.ts > migrations/0005_full_text.sql   (npm run -s generate:fulltext-ddl)
-import { RESOURCE_TYPES } from '../src/fhir/resource-types.js';
+import { RESOURCE_TYPES } from '../src/core/resource-types.js';
 import { createSearchRegistry } from '../src/search/registry/registry.js';
 import { tablesFor } from '../src/storage/table-names.js';
 

@@ -1,7 +1,7 @@
 // Generates migrations/0003_search_index.sql: the `sp jsonb` search-index column on every
 // current resource table, with one GIN (jsonb_path_ops) index (docs/adr/0005).
 //   npx tsx scripts/generate-search-ddl.ts > migrations/0003_search_index.sql
-import { RESOURCE_TYPES } from '../src/fhir/resource-types.js';
+import { RESOURCE_TYPES } from '../src/core/resource-types.js';
 import { tablesFor } from '../src/storage/table-names.js';
 
 const out = [

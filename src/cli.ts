@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The `hearth` command: serve, migrate, tenant create|list, reindex, load.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { isResourceType } from './fhir/resource-types.js';
-import { isValidId } from './fhir/validation/ids.js';
+import { ConfigError, loadConfig, type Config } from './core/config.js';
+import { isResourceType } from './core/resource-types.js';
+import { isValidId } from './core/ids.js';
 import type { Indexer } from './search/indexer.js';
 import { TenantSearchParameters } from './search/tenant-params.js';
 import { PgRepository } from './storage/pg/pg-repository.js';
@@ -14,7 +14,7 @@ import { formatProgress, resourcesPerSecond, type LoadProgress } from './load/pr
 import { DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY, runLoad, type LoadSummary } from './load/runner.js';
 import { createLoadService, tenantBaseUrl } from './load/service-factory.js';
 import { expandSources } from './load/sources.js';
-import { createLogger } from './logger.js';
+import { createLogger } from './core/logger.js';
 import { startServer } from './server.js';
 import { openDatabase, type Database } from './storage/pg/database.js';
 import { migrate } from './storage/pg/migrate.js';

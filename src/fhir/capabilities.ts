@@ -16,8 +16,8 @@ import type {
   CapabilityStatementRestResourceInteraction,
   CapabilityStatementRestResourceSearchParam,
 } from 'fhir/r4.js';
-import { projectRoot } from '../project-root.js';
-import { isResourceType } from './resource-types.js';
+import { projectRoot } from '../core/project-root.js';
+import { isResourceType } from '../core/resource-types.js';
 
 type TypeInteraction = CapabilityStatementRestResourceInteraction['code'];
 type SystemInteraction = CapabilityStatementRestInteraction['code'];

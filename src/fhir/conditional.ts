@@ -3,7 +3,7 @@
 // the same search would. Concurrent conditional operations with the same criteria are
 // serialized by a transaction-scoped lock, so two cannot both create.
 import type { ResourceStore, StoredVersion } from '../storage/resource-store.js';
-import { badRequest } from './errors.js';
+import { badRequest } from '../core/errors.js';
 import type { InteractionDeps } from './interactions/context.js';
 
 /** Parameters that never restrict a match. */

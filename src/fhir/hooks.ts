@@ -2,7 +2,7 @@
 // (ARCHITECTURE.md "Layers"). REST, batch, transaction and operations all pass through
 // FhirService, so each hook runs once per interaction whatever the entry point.
 import type { ResourceStore } from '../storage/resource-store.js';
-import type { FhirRequest } from './types.js';
+import type { FhirRequest } from '../core/types.js';
 
 export type InteractionName =
   | 'capabilities'

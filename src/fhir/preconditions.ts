@@ -1,7 +1,7 @@
 // Conditional request headers (FHIR R4 http.html#concurrency, #cread).
 import type { StoredVersion } from '../storage/resource-store.js';
-import { badRequest, preconditionFailed } from './errors.js';
-import type { FhirRequest } from './types.js';
+import { badRequest, preconditionFailed } from '../core/errors.js';
+import type { FhirRequest } from '../core/types.js';
 import { parseETag } from './versioning.js';
 
 /** If-Match: the write must be based on the current version, else 412. */

@@ -1,6 +1,6 @@
 // Maps a transport-neutral FhirRequest onto an interaction (FHIR R4 http.html, the
 // "Service Base URL" table). REST and, later, batch/transaction entries route through here.
-import { FhirError, badRequest, notFound, notSupported } from './errors.js';
+import { FhirError, badRequest, notFound, notSupported } from '../core/errors.js';
 import { capabilitiesInteraction } from './interactions/capabilities.js';
 import type { Interaction, InteractionDeps } from './interactions/context.js';
 import { createInteraction } from './interactions/create.js';
@@ -11,9 +11,9 @@ import { readInteraction, vreadInteraction } from './interactions/read.js';
 import { reindexInteraction, reindexStatusInteraction } from './interactions/reindex.js';
 import { searchInteraction, systemSearchInteraction } from './interactions/search.js';
 import { conditionalUpdateInteraction, updateInteraction } from './interactions/update.js';
-import { isResourceType } from './resource-types.js';
-import type { FhirRequest, HttpMethod } from './types.js';
-import { assertValidId } from './validation/ids.js';
+import { isResourceType } from '../core/resource-types.js';
+import type { FhirRequest, HttpMethod } from '../core/types.js';
+import { assertValidId } from '../core/ids.js';
 
 export interface RouterOptions {
   softwareVersion: string;

@@ -3,14 +3,14 @@
 // bounded retries on write conflicts, and the completion hook for audit.
 import type { FhirRepository } from '../storage/resource-store.js';
 import { WriteConflict } from '../storage/resource-store.js';
-import { FhirError } from './errors.js';
+import { FhirError } from '../core/errors.js';
 import type { Interaction, InteractionDeps } from './interactions/context.js';
 import { processBatch } from './bundle/batch.js';
 import { bundleType, parseEntries } from './bundle/entries.js';
 import { transactionInteraction } from './bundle/transaction.js';
 import { route } from './router.js';
 import { TenantDirectory } from './tenant-directory.js';
-import type { FhirRequest, FhirResponse } from './types.js';
+import type { FhirRequest, FhirResponse } from '../core/types.js';
 
 export interface FhirServiceOptions {
   softwareVersion: string;

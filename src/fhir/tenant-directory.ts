@@ -1,8 +1,8 @@
 // Which tenants exist (ARCHITECTURE.md tenancy). Lookups are cached briefly: every request
 // asks, tenants are created rarely, and an unknown tenant must answer 404 without a query storm.
 import type { FhirRepository, TenantInfo } from '../storage/resource-store.js';
-import { notFound } from './errors.js';
-import { isValidId } from './validation/ids.js';
+import { notFound } from '../core/errors.js';
+import { isValidId } from '../core/ids.js';
 
 export class TenantDirectory {
   private readonly cache = new Map<string, { info: TenantInfo; expires: number }>();

@@ -1,7 +1,7 @@
 // Version-aware resource text (FHIR R4 http.html#versioning, resource.html#Meta):
 // the stored bytes carry resourceType first, then id and meta with versionId/lastUpdated.
 import { stringifyPreservingNumbers, type NumberLexemes } from './json-numbers.js';
-import type { JsonObject } from './types.js';
+import type { JsonObject } from '../core/types.js';
 
 /**
  * Serializes a resource for storage as version `versionId`, stamped at `lastUpdated`.

@@ -1,8 +1,8 @@
 // Express request -> transport-neutral FhirRequest (the only place that reads HTTP headers
 // for FHIR semantics).
 import type { Request } from 'express';
-import { ANONYMOUS_ACCESS, type FhirRequest, type HttpMethod, type Preferences } from '../fhir/types.js';
-import { FhirError } from '../fhir/errors.js';
+import { ANONYMOUS_ACCESS, type FhirRequest, type HttpMethod, type Preferences } from '../core/types.js';
+import { FhirError } from '../core/errors.js';
 import { captureNumberLexemes } from '../fhir/json-numbers.js';
 import { parseJsonBody } from '../fhir/validation/safe-json.js';
 import { bodyKindFor } from './negotiation.js';

@@ -1,6 +1,6 @@
 // Content negotiation (FHIR R4 http.html#mime-type): JSON only for now. XML or anything else
 // in Accept, _format or Content-Type is refused with an OperationOutcome saying so.
-import { FhirError } from '../fhir/errors.js';
+import { FhirError } from '../core/errors.js';
 
 const JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json+fhir']);
 const FORMAT_ALIASES = new Set(['json', ...JSON_TYPES]);

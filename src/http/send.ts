@@ -1,8 +1,8 @@
 // FhirResponse -> bytes on the wire. Stored JSON text is sent as-is unless _pretty asks
 // for indentation.
 import type { Response } from 'express';
-import { FhirError } from '../fhir/errors.js';
-import type { FhirResponse } from '../fhir/types.js';
+import { FhirError } from '../core/errors.js';
+import type { FhirResponse } from '../core/types.js';
 import type { ResponseMediaType } from './negotiation.js';
 
 export function sendFhir(res: Response, response: FhirResponse, type: ResponseMediaType, pretty: boolean, head: boolean): void {

@@ -5,7 +5,7 @@
 // a new SearchParameter committed has finished (and is then covered by the job or indexed by
 // its own writer). A crashed worker's job is picked up again when its lease expires.
 import type { Logger } from 'pino';
-import type { JsonObject } from '../fhir/types.js';
+import type { JsonObject } from '../core/types.js';
 import { baseTypes } from '../search/custom-params.js';
 import type { CustomParam } from '../search/tenant-params.js';
 import type { ClaimedJob, ReindexJobQueue } from '../storage/pg/reindex-jobs.js';

@@ -4,8 +4,8 @@
 // entries that keeps the fullUrls, so references between entries (urn:uuid) are resolved by the
 // transaction; a lone resource and each chunk of NDJSON lines become such a transaction too.
 import type { NumberLexemes } from '../fhir/json-numbers.js';
-import { isResourceType } from '../fhir/resource-types.js';
-import type { JsonObject } from '../fhir/types.js';
+import { isResourceType } from '../core/resource-types.js';
+import type { JsonObject } from '../core/types.js';
 import { LoadError, type FailurePlace } from './errors.js';
 
 /** A Bundle ready to POST to the base, with what is needed to report on it. */

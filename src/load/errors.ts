@@ -1,6 +1,6 @@
 // hearth load (docs/loading.md): a failure that names where it happened, so an operator can
 // open the file and find the entry (Bundle.entry index) or line (NDJSON) at fault.
-import { FhirError } from '../fhir/errors.js';
+import { FhirError } from '../core/errors.js';
 
 export interface FailurePlace {
   /** The source file's name (relative to the argument it came from). */

@@ -7,8 +7,8 @@
 // the others are loaded. Transport-neutral: the CLI and a future Bulk Data $import share it.
 import { randomUUID } from 'node:crypto';
 import type { OperationOutcome } from 'fhir/r4.js';
-import { FhirError } from '../fhir/errors.js';
-import { ANONYMOUS_ACCESS, type FhirRequest, type FhirResponse, type JsonObject } from '../fhir/types.js';
+import { FhirError } from '../core/errors.js';
+import { ANONYMOUS_ACCESS, type FhirRequest, type FhirResponse, type JsonObject } from '../core/types.js';
 import { entryIndexOf, LoadError, outcomeText, reasonOf, type FailurePlace } from './errors.js';
 import type { LedgerEntry, LoadLedger } from './ledger.js';
 import type { LoadProgress } from './progress.js';

@@ -3,14 +3,14 @@
 // loaded resources are validated, indexed and written exactly as REST and transaction requests.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../config.js';
+import type { Config } from '../core/config.js';
 import { NO_HOOKS } from '../fhir/hooks.js';
 import { FhirService } from '../fhir/service.js';
 import { createResourceValidator } from '../fhir/validation/resource-schema.js';
 import { SearchEngine } from '../search/engine.js';
 import { createSearchRegistry } from '../search/registry/registry.js';
 import { TenantSearchParameters } from '../search/tenant-params.js';
-import { projectRoot } from '../project-root.js';
+import { projectRoot } from '../core/project-root.js';
 import type { Database } from '../storage/pg/database.js';
 import { PgRepository } from '../storage/pg/pg-repository.js';
 

@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { createGunzip, gunzip } from 'node:zlib';
-import { FhirError } from '../fhir/errors.js';
+import { FhirError } from '../core/errors.js';
 import { captureNumberLexemes } from '../fhir/json-numbers.js';
 import { assertSafeJsonValue, parseJsonBody, type JsonLimits } from '../fhir/validation/safe-json.js';
 import { asResource, fileToBundle, resourcesToBundle, type LoadBundle, type ParsedResource } from './convert.js';

@@ -1,6 +1,6 @@
 // Keyset paging cursors (search.html#paging): the sort-key values and id of a page's last row
 // (for next) or first row (for previous), so paging stays exact however many rows others insert.
-import { badRequest } from '../fhir/errors.js';
+import { badRequest } from '../core/errors.js';
 
 export type CursorValue = string | number | null;
 

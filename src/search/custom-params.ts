@@ -3,8 +3,8 @@
 // pass before it is stored, so a bad one is a 400 naming the element rather than a registry
 // that fails to build later.
 import type { SearchParameter } from 'fhir/r4.js';
-import { badRequest, FhirError } from '../fhir/errors.js';
-import { isResourceType, RESOURCE_TYPES } from '../fhir/resource-types.js';
+import { badRequest, FhirError } from '../core/errors.js';
+import { isResourceType, RESOURCE_TYPES } from '../core/resource-types.js';
 import { compileExtractor, compileFhirpath } from './registry/compile.js';
 import { splitForType } from './registry/expression.js';
 import { r4SearchParameter } from './registry/registry.js';

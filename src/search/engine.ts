@@ -10,7 +10,7 @@ import { correlateJoins, JOIN_WALK_ROWS_PER_MATCH, joinWalkEligible, planJoins }
 import type { SearchQuery } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
 import type { SearchParamDef } from './types.js';
-import { RESOURCE_TYPES } from '../fhir/resource-types.js';
+import { RESOURCE_TYPES } from '../core/resource-types.js';
 import { countStatement, pageStatement, walkFirstEligible, walkStatement, systemCountStatement, systemPageStatement, typesWithRowsStatement, type PageStatement, type SystemBranch } from './sql.js';
 import { parseSystemQuery, type SystemSearchQuery } from './system.js';
 

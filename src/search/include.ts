@@ -18,10 +18,10 @@
 // names only from tablesFor(). A resource is included at most once and never when it is a
 // match. Bounds: `maxRounds` rounds and `maxIncluded` included resources in total; hitting
 // either adds a warning for an OperationOutcome entry (search.mode 'outcome').
-import { groupBy } from '../group-by.js';
+import { groupBy } from '../core/group-by.js';
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
-import { issue } from '../fhir/errors.js';
-import { isResourceType } from '../fhir/resource-types.js';
+import { issue } from '../core/errors.js';
+import { isResourceType } from '../core/resource-types.js';
 import type { ResourceStore, StoredVersion } from '../storage/resource-store.js';
 import { tablesFor } from '../storage/table-names.js';
 import { referenceTargets } from './params/reference.js';

@@ -1,6 +1,6 @@
 // Write side of search (search.html): the index entries of one resource, computed once per
 // write from the registry's compiled extractors and stored in the `sp` column.
-import type { JsonObject } from '../fhir/types.js';
+import type { JsonObject } from '../core/types.js';
 import { moduleFor } from './params/modules.js';
 import type { SearchRegistry } from './registry/registry.js';
 import type { SearchIndex } from './types.js';

@@ -7,8 +7,8 @@
 // (an uncorrelated subquery, an InitPlan), so the search itself is a primary-key lookup:
 //   r.id = ANY(ARRAY(SELECT <id of ref> FROM "list" l, <references of l> WHERE <ref is Type/id>))
 //   -> Index Scan using patient_pkey, Index Cond: ((tenant_id = $1) AND (id = ANY ($InitPlan)))
-import { FhirError, badRequest } from '../fhir/errors.js';
-import { isValidId } from '../fhir/validation/ids.js';
+import { FhirError, badRequest } from '../core/errors.js';
+import { isValidId } from '../core/ids.js';
 import { tablesFor } from '../storage/table-names.js';
 import type { ListFilter } from './query.js';
 import type { SqlBinds } from './types.js';

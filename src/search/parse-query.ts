@@ -3,12 +3,12 @@
 // Unknown or malformed parameters are a 400 naming the parameter, or, with
 // Prefer: handling=lenient, ignored and reported (search.html#errors).
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
-import { badRequest, FhirError } from '../fhir/errors.js';
-import { parseElementsParam, parseSummaryParam } from '../fhir/summary.js';
+import { badRequest, FhirError } from '../core/errors.js';
+import { parseElementsParam, parseSummaryParam } from '../core/summary.js';
 import { moduleFor } from './params/modules.js';
 import { parseListFilter } from './list-param.js';
 import { isTextParam, parseTextFilter } from './text-search.js';
-import { isResourceType } from '../fhir/resource-types.js';
+import { isResourceType } from '../core/resource-types.js';
 import type { Filter, IncludeSpec, SearchQuery, SortKey, TotalMode } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
 import type { ParsedValue } from './types.js';

@@ -1,7 +1,7 @@
 // A parsed search (FHIR R4 search.html): typed filters, sort keys and result parameters,
 // produced by parse-query.ts and consumed by sql.ts. No SQL and no HTTP here.
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
-import type { SummaryMode } from '../fhir/summary.js';
+import type { SummaryMode } from '../core/summary.js';
 import type { ParsedValue, SearchParamDef } from './types.js';
 
 /** A filter served by a parameter-type module over the `sp` index. */

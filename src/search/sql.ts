@@ -1,8 +1,8 @@
 // SearchQuery -> SQL over one current resource table (FHIR R4 search.html). Identifiers come
 // only from the type registry and the parameter modules; every value is a bind parameter.
-import { badRequest } from '../fhir/errors.js';
-import { isValidId } from '../fhir/validation/ids.js';
-import { isResourceType } from '../fhir/resource-types.js';
+import { badRequest } from '../core/errors.js';
+import { isValidId } from '../core/ids.js';
+import { isResourceType } from '../core/resource-types.js';
 import { tablesFor } from '../storage/table-names.js';
 import { decodeCursor, type Cursor, type CursorDirection, type CursorValue } from './cursor.js';
 import { moduleFor } from './params/modules.js';

@@ -3,8 +3,8 @@
 // filters, same result parameters, each parsed against its own type) that sql.ts runs as one
 // UNION ALL. What is allowed, and why, is in docs/search.md ("System search").
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
-import { badRequest, FhirError } from '../fhir/errors.js';
-import { isResourceType } from '../fhir/resource-types.js';
+import { badRequest, FhirError } from '../core/errors.js';
+import { isResourceType } from '../core/resource-types.js';
 import { INCLUDE, parseSearchQuery, RESULT_PARAMS, type ParseOptions } from './parse-query.js';
 import type { SearchQuery } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';

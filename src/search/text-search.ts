@@ -20,7 +20,7 @@
 //          -> Bitmap Index Scan on patient_p_default_tenant_id_last_updated_idx
 // 1.5 ms; for a word in most rows the planner walks the primary key instead, stopping at the
 // page size (2 ms). Without the LEAKPROOF markings it always walks it: 1.2 s for a rare word.
-import { badRequest } from '../fhir/errors.js';
+import { badRequest } from '../core/errors.js';
 import { splitUnescaped } from './params/shared.js';
 import type { TextFilter, TextParam } from './query.js';
 import type { SqlBinds } from './types.js';

@@ -9,7 +9,7 @@
 // key (the parameter code, or `code:suffix` for a modifier-specific variant) to an array of
 // entries whose shape the parameter type's module defines. One GIN (jsonb_path_ops) index
 // on `sp` serves containment lookups for every token/reference/uri/exact-string parameter.
-import type { JsonObject } from '../fhir/types.js';
+import type { JsonObject } from '../core/types.js';
 
 export type SearchParamType =
   | 'number'

@@ -1,6 +1,6 @@
 // Table names per resource type, derived from the R4 type list (identifiers in SQL come
 // only from here, never from a request). Shared by the DDL generator and the repository.
-import { RESOURCE_TYPES, PARTITIONED_TYPES } from '../fhir/resource-types.js';
+import { RESOURCE_TYPES, PARTITIONED_TYPES } from '../core/resource-types.js';
 
 export interface ResourceTables {
   /** Quoted identifier of the current-version table, e.g. "medication_request". */

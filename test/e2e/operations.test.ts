@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/core/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { createTenant } from '../../src/storage/pg/tenant-admin.js';
 import { requireServices, TEST_DATABASE_URL } from '../support/services.js';

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'fhir-kit-client';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/core/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { createTenant } from '../../src/storage/pg/tenant-admin.js';
 import { requireServices, TEST_DATABASE_URL } from './services.js';

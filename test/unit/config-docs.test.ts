@@ -1,7 +1,7 @@
 // docs/configuration.md must list every setting the code reads.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { SETTINGS } from '../../src/config.js';
+import { SETTINGS } from '../../src/core/config.js';
 
 describe('docs/configuration.md', () => {
   const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');

@@ -1,6 +1,6 @@
-// Unit tests for src/config.ts: defaults, parsing, and a ConfigError naming each bad variable.
+// Unit tests for src/core/config.ts: defaults, parsing, and a ConfigError naming each bad variable.
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig, SETTINGS } from '../../src/config.js';
+import { ConfigError, loadConfig, SETTINGS } from '../../src/core/config.js';
 
 /** Asserts loadConfig(env) throws a ConfigError whose message names every variable in `names`. */
 function rejects(env: NodeJS.ProcessEnv, ...names: string[]): ConfigError {

@@ -1,8 +1,8 @@
-// Unit tests for src/fhir/date-range.ts: FHIR date/dateTime/instant values as half-open
+// Unit tests for src/core/date-range.ts: FHIR date/dateTime/instant values as half-open
 // ranges (FHIR R4 search.html#date; datatypes.html#dateTime for what is a valid value).
 import assert from 'node:assert/strict';
-import { parseDateRange } from '../../src/fhir/date-range.js';
-import { FhirError } from '../../src/fhir/errors.js';
+import { parseDateRange } from '../../src/core/date-range.js';
+import { FhirError } from '../../src/core/errors.js';
 
 function range(value: string): [string, string] {
   const r = parseDateRange(value, '_since');

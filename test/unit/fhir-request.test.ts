@@ -2,7 +2,7 @@
 // (FHIR R4 http.html#ops; RFC 7240) and the Express → FhirRequest mapping.
 import assert from 'node:assert/strict';
 import type { Request } from 'express';
-import { FhirError } from '../../src/fhir/errors.js';
+import { FhirError } from '../../src/core/errors.js';
 import { matchBase, parsePrefer, toFhirRequest } from '../../src/http/fhir-request.js';
 
 describe('matchBase', () => {

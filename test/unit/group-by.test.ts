@@ -1,6 +1,6 @@
-// src/group-by.ts
+// src/core/group-by.ts
 import assert from 'node:assert/strict';
-import { groupBy } from '../../src/group-by.js';
+import { groupBy } from '../../src/core/group-by.js';
 
 describe('groupBy', () => {
   it('groups in input order, groups in order of first appearance', () => {

@@ -1,6 +1,6 @@
 // Unit tests for src/http/negotiation.ts (FHIR R4 http.html#mime-type; RFC 9110 §12.5.1).
 import assert from 'node:assert/strict';
-import { FhirError } from '../../src/fhir/errors.js';
+import { FhirError } from '../../src/core/errors.js';
 import { bodyKindFor, negotiateResponseType } from '../../src/http/negotiation.js';
 
 function refused(fn: () => unknown, status: number, diagnostics: RegExp): void {

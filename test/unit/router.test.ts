@@ -1,10 +1,10 @@
 // Unit tests for src/fhir/router.ts: which interaction a request routes to (FHIR R4
 // http.html, "Service Base URL" table), and the 4xx/5xx for what does not route.
 import assert from 'node:assert/strict';
-import { FhirError } from '../../src/fhir/errors.js';
+import { FhirError } from '../../src/core/errors.js';
 import type { InteractionDeps } from '../../src/fhir/interactions/context.js';
 import { route } from '../../src/fhir/router.js';
-import { ANONYMOUS_ACCESS, type FhirRequest, type HttpMethod } from '../../src/fhir/types.js';
+import { ANONYMOUS_ACCESS, type FhirRequest, type HttpMethod } from '../../src/core/types.js';
 
 // Routing builds interactions but never calls into deps; a stub that throws proves it.
 const deps = new Proxy({} as InteractionDeps, {

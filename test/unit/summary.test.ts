@@ -5,7 +5,7 @@
 // Observation: status and code are mandatory (min 1); value[x] and subject are summary.
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { FhirError } from '../../src/fhir/errors.js';
+import { FhirError } from '../../src/core/errors.js';
 import {
   applyElements,
   applySummary,
@@ -15,7 +15,7 @@ import {
   SUBSETTED_CODE,
   SUBSETTED_SYSTEM,
   unknownElements,
-} from '../../src/fhir/summary.js';
+} from '../../src/core/summary.js';
 
 const require = createRequire(import.meta.url);
 type Json = Record<string, unknown>;

@@ -2,8 +2,8 @@
 // full service path (its own database transaction, authorization and audit); one entry failing
 // does not affect the others. Entries may not refer to each other by fullUrl: a batch has no
 // identity resolution, so such an entry fails with 400 (http.html#brules).
-import { FhirError } from '../errors.js';
-import type { FhirRequest, FhirResponse, JsonObject } from '../types.js';
+import { FhirError } from '../../core/errors.js';
+import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js';
 import { entryError, type BundleEntryRequest } from './entries.js';
 import { entryResponse, failedEntry } from './responses.js';
 

@@ -1,9 +1,9 @@
 // The request side of batch and transaction bundles (FHIR R4 http.html#transaction,
 // bundle.html#Bundle.entry.request): checks the posted Bundle and turns each entry into a
 // FhirRequest for the one router, so entries run exactly the interaction code REST requests do.
-import { badRequest, FhirError } from '../errors.js';
+import { badRequest, FhirError } from '../../core/errors.js';
 import type { NumberLexemes } from '../json-numbers.js';
-import type { FhirRequest, HttpMethod, JsonObject } from '../types.js';
+import type { FhirRequest, HttpMethod, JsonObject } from '../../core/types.js';
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 

@@ -3,8 +3,8 @@
 // `Type/id` — in Reference.reference, canonical, uri and url elements alike (any string value
 // equal to a fullUrl), and in the narrative's href/src attributes. Conditional references
 // (`Patient?identifier=a|b`) are found here and resolved by the caller with a search.
-import type { JsonObject } from '../types.js';
-import { isResourceType } from '../resource-types.js';
+import type { JsonObject } from '../../core/types.js';
+import { isResourceType } from '../../core/resource-types.js';
 
 /**
  * `value` with every string equal to a key of `identities` replaced by its value. The input is

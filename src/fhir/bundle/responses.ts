@@ -3,9 +3,9 @@
 // its resource or OperationOutcome when there is one; errors that name the entry.
 import { STATUS_CODES } from 'node:http';
 import type { StoredVersion } from '../../storage/resource-store.js';
-import { FhirError } from '../errors.js';
+import { FhirError } from '../../core/errors.js';
 import { etag } from '../versioning.js';
-import type { FhirRequest, FhirResponse, JsonObject } from '../types.js';
+import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js';
 
 export const statusLine = (status: number): string => `${status} ${STATUS_CODES[status] ?? ''}`.trim();
 

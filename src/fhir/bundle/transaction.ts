@@ -8,10 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ResourceStore, StoredVersion } from '../../storage/resource-store.js';
 import { WriteBuffer } from '../../storage/write-buffer.js';
-import { groupBy } from '../../group-by.js';
+import { groupBy } from '../../core/group-by.js';
 import { findConditionalMatches, ifNoneExistParams } from '../conditional.js';
 import type { Interaction, InteractionDeps } from '../interactions/context.js';
-import type { FhirRequest, FhirResponse, JsonObject } from '../types.js';
+import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js';
 import { entryError, type BundleEntryRequest } from './entries.js';
 import { conditionalReferences, rewriteReferences } from './references.js';
 import { entryResponse, errorWithEntry } from './responses.js';

@@ -1,8 +1,8 @@
 // capabilities (FHIR R4 http.html#capabilities): the CapabilityStatement is generated from
 // the router's own table of implemented interactions, never hand-claimed.
 import { buildCapabilityStatement } from '../capabilities.js';
-import { RESOURCE_TYPES } from '../resource-types.js';
-import type { FhirRequest } from '../types.js';
+import { RESOURCE_TYPES } from '../../core/resource-types.js';
+import type { FhirRequest } from '../../core/types.js';
 import { COLUMN_PARAMS } from '../../search/indexer.js';
 import { moduleFor } from '../../search/params/modules.js';
 import { isTextParam } from '../../search/text-search.js';

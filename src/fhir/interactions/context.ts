@@ -1,14 +1,14 @@
 // What every interaction receives, and the shared pieces of their responses.
 import type { SearchParameter } from 'fhir/r4.js';
-import type { Config } from '../../config.js';
+import type { Config } from '../../core/config.js';
 import { assertCustomParamFits } from '../../search/custom-params.js';
 import type { SearchEngine } from '../../search/engine.js';
 import type { TenantSearchParameters } from '../../search/tenant-params.js';
 import type { ResourceStore, StoredVersion, WriteMethod } from '../../storage/resource-store.js';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../../core/errors.js';
 import type { InteractionHooks, InteractionTarget, ResourceChange } from '../hooks.js';
-import { parseElementsParam, parseSummaryParam, applyElements, applySummary } from '../summary.js';
-import type { FhirRequest, FhirResponse, JsonObject } from '../types.js';
+import { parseElementsParam, parseSummaryParam, applyElements, applySummary } from '../../core/summary.js';
+import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js';
 import type { ResourceValidator } from '../validation/resource-schema.js';
 import type { NumberLexemes } from '../json-numbers.js';
 import { etag, nextTimestamp, serializeVersion } from '../versioning.js';

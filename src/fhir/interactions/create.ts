@@ -2,8 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ResourceStore } from '../../storage/resource-store.js';
 import { findConditionalMatches, ifNoneExistParams } from '../conditional.js';
-import { preconditionFailed } from '../errors.js';
-import type { FhirRequest } from '../types.js';
+import { preconditionFailed } from '../../core/errors.js';
+import type { FhirRequest } from '../../core/types.js';
 import { resourceBody, storeVersion, versionHeaders, writeResponse, type Interaction, type InteractionDeps } from './context.js';
 
 export function createInteraction(req: FhirRequest, deps: InteractionDeps, type: string): Interaction {

@@ -2,9 +2,9 @@
 // tombstone version; deleting what is deleted or unknown succeeds and writes nothing.
 import type { ResourceStore } from '../../storage/resource-store.js';
 import { findConditionalMatches } from '../conditional.js';
-import { preconditionFailed } from '../errors.js';
+import { preconditionFailed } from '../../core/errors.js';
 import { checkIfMatch } from '../preconditions.js';
-import type { FhirRequest, FhirResponse } from '../types.js';
+import type { FhirRequest, FhirResponse } from '../../core/types.js';
 import { informational, storeVersion, versionHeaders, type Interaction, type InteractionDeps } from './context.js';
 
 function deletedResponse(req: FhirRequest, message: string, headers: Record<string, string> = {}): FhirResponse {

@@ -2,10 +2,10 @@
 // history, newest first, paged by a keyset cursor (_page) so pages stay correct while
 // clients keep writing. Entries splice the stored JSON text without re-serializing.
 import type { HistoryCursor, HistoryQuery, ResourceStore, StoredVersion } from '../../storage/resource-store.js';
-import { badRequest, notFound } from '../errors.js';
-import { parseDateRange } from '../date-range.js';
+import { badRequest, notFound } from '../../core/errors.js';
+import { parseDateRange } from '../../core/date-range.js';
 import type { InteractionName } from '../hooks.js';
-import type { FhirRequest, FhirResponse } from '../types.js';
+import type { FhirRequest, FhirResponse } from '../../core/types.js';
 import { etag } from '../versioning.js';
 import { shapeResource, type Interaction, type InteractionDeps } from './context.js';
 

@@ -2,12 +2,12 @@
 // Patch (a Parameters resource, fhirpatch.html). The patched result is validated and
 // stored through the same path as an update.
 import type { ResourceStore } from '../../storage/resource-store.js';
-import { badRequest, gone, notFound } from '../errors.js';
+import { badRequest, gone, notFound } from '../../core/errors.js';
 import { captureNumberLexemes } from '../json-numbers.js';
 import { checkIfMatch } from '../preconditions.js';
 import { applyFhirPathPatch } from '../patch/fhirpath-patch.js';
 import { applyJsonPatch } from '../patch/json-patch.js';
-import type { FhirRequest, JsonObject } from '../types.js';
+import type { FhirRequest, JsonObject } from '../../core/types.js';
 import type { Interaction, InteractionDeps } from './context.js';
 import { updateResource } from './update.js';
 

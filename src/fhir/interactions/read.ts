@@ -1,8 +1,8 @@
 // read and vread (FHIR R4 http.html#read, #vread), with conditional read (#cread).
 import type { ResourceStore, StoredVersion } from '../../storage/resource-store.js';
-import { gone, notFound } from '../errors.js';
+import { gone, notFound } from '../../core/errors.js';
 import { notModified } from '../preconditions.js';
-import type { FhirRequest, FhirResponse } from '../types.js';
+import type { FhirRequest, FhirResponse } from '../../core/types.js';
 import { shapeResource, versionHeaders, type Interaction } from './context.js';
 
 function found(req: FhirRequest, v: StoredVersion | undefined, label: string): FhirResponse {

@@ -13,9 +13,9 @@ import { randomUUID } from 'node:crypto';
 import type { SearchParameter } from 'fhir/r4.js';
 import { baseTypes, isActive } from '../../search/custom-params.js';
 import type { ResourceStore } from '../../storage/resource-store.js';
-import { RESOURCE_TYPES } from '../resource-types.js';
-import { badRequest, forbidden, notFound } from '../errors.js';
-import type { FhirRequest, FhirResponse, JsonObject } from '../types.js';
+import { RESOURCE_TYPES } from '../../core/resource-types.js';
+import { badRequest, forbidden, notFound } from '../../core/errors.js';
+import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js';
 import type { Interaction } from './context.js';
 
 interface JobRow {

@@ -6,10 +6,10 @@ import { compartmentFilter } from '../../search/parse-query.js';
 import type { SearchQuery } from '../../search/query.js';
 import { parseTypeParam } from '../../search/system.js';
 import type { ResourceStore } from '../../storage/resource-store.js';
-import { forbidden } from '../errors.js';
-import type { FhirRequest, FhirResponse } from '../types.js';
-import { applyElements, applySummary } from '../summary.js';
-import type { JsonObject } from '../types.js';
+import { forbidden } from '../../core/errors.js';
+import type { FhirRequest, FhirResponse } from '../../core/types.js';
+import { applyElements, applySummary } from '../../core/summary.js';
+import type { JsonObject } from '../../core/types.js';
 import type { Interaction, InteractionDeps } from './context.js';
 
 export interface CompartmentScope {

@@ -2,10 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ResourceStore } from '../../storage/resource-store.js';
 import { findConditionalMatches } from '../conditional.js';
-import { badRequest, preconditionFailed } from '../errors.js';
+import { badRequest, preconditionFailed } from '../../core/errors.js';
 import { checkIfMatch } from '../preconditions.js';
-import type { FhirRequest, FhirResponse, JsonObject } from '../types.js';
-import { assertValidId } from '../validation/ids.js';
+import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js';
+import { assertValidId } from '../../core/ids.js';
 import type { NumberLexemes } from '../json-numbers.js';
 import { sameContent } from '../versioning.js';
 import { resourceBody, storeVersion, writeResponse, type Interaction, type InteractionDeps } from './context.js';

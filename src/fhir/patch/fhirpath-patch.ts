@@ -19,7 +19,7 @@
 // that navigate into a primitive's id/extension (e.g. Patient.birthDate.extension).
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
-import { FhirError, badRequest } from '../errors.js';
+import { FhirError, badRequest } from '../../core/errors.js';
 
 type Json = Record<string, unknown>;
 type OpType = 'add' | 'insert' | 'delete' | 'replace' | 'move';

@@ -10,7 +10,7 @@
 // resourceType/id immutability is enforced by the interaction layer, not here.
 import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
-import { FhirError, badRequest } from '../errors.js';
+import { FhirError, badRequest } from '../../core/errors.js';
 
 const OPS: ReadonlySet<string> = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
 const VALUE_OPS: ReadonlySet<string> = new Set(['add', 'replace', 'test']);

@@ -9,8 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Ajv, type ErrorObject, type SchemaValidateFunction, type ValidateFunction } from 'ajv';
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
-import { FhirError, issue, type IssueInput } from '../errors.js';
-import { isResourceType, loadR4Schema, RESOURCE_TYPES } from '../resource-types.js';
+import { FhirError, issue, type IssueInput } from '../../core/errors.js';
+import { isResourceType, loadR4Schema, RESOURCE_TYPES } from '../../core/resource-types.js';
 
 const require = createRequire(import.meta.url);
 

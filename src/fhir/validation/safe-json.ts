@@ -4,7 +4,7 @@
 // use JavaScript's prototype-related property names. Each of these is a cheap way to
 // attack a server (prototype pollution, stack exhaustion, truncation in C-backed storage),
 // so they are refused with a 400 OperationOutcome before any other code sees the body.
-import { FhirError, type IssueType } from '../errors.js';
+import { FhirError, type IssueType } from '../../core/errors.js';
 
 export interface JsonLimits {
   /** Maximum nesting of objects + arrays; the root object counts as depth 1. */

@@ -39,8 +39,8 @@
 //   component expressions with fhirpath.js without type information (no value[x]).
 // - Components take no modifiers (FHIR defines none for them); the composite only :missing,
 //   which is true when no root has a value for every component.
-import { FhirError } from '../../fhir/errors.js';
-import type { JsonObject } from '../../fhir/types.js';
+import { FhirError } from '../../core/errors.js';
+import type { JsonObject } from '../../core/types.js';
 import { compileExtractor, compileFhirpath, normalizeCasts } from '../registry/compile.js';
 import { branches } from '../registry/expression.js';
 import { createSearchRegistry, type SearchRegistry } from '../registry/registry.js';

@@ -1,7 +1,7 @@
 // Date search parameters (FHIR R4 search.html#date; prefixes search.html#prefix).
 //
 // Both sides are ranges. A date, dateTime or instant covers what its precision covers ("2020"
-// = the whole year; src/fhir/date-range.ts). A Period runs from the start of its start to the
+// = the whole year; src/core/date-range.ts). A Period runs from the start of its start to the
 // end of its end; a missing bound is open (a missing end = ongoing). A Timing counts by its
 // outer limits only (search.html#date: "the specified scheduling details are ignored"): the
 // hull of its events and repeat.boundsPeriod.
@@ -9,8 +9,8 @@
 // Index entry, sp["<code>"]: [lo, hi], epoch milliseconds, half-open [lo, hi), null = open end.
 // Search values with a time but no zone are refused (400), as parseDateRange does: guessing
 // the server's zone would make results depend on where the server runs.
-import { parseDateRange } from '../../fhir/date-range.js';
-import type { JsonObject } from '../../fhir/types.js';
+import { parseDateRange } from '../../core/date-range.js';
+import type { JsonObject } from '../../core/types.js';
 import type { ParsedValue, SearchParamDef } from '../types.js';
 import { periodCondition, rangeModule, rangeSortExpression, splitPrefix, type Prefix, type QueryRange, type RangeEntry } from './prefix.js';
 

@@ -13,7 +13,7 @@
 // haversine term is written in both (test/integration/search/near-sql-vs-memory.test.ts holds
 // them together). No index serves it: a scan of the tenant's Locations with numeric tests
 // (~2 µs a row: 40 ms for 20,000 Locations, the haversine subquery running for the ~30 in the box).
-import { FhirError } from '../../fhir/errors.js';
+import { FhirError } from '../../core/errors.js';
 import type { ParamTypeModule, ParsedValue, SearchIndex, SearchParamDef, SqlBinds } from '../types.js';
 import {
   addEntries, checkModifier, invalid, isObject, jsonPathString, missingMatch, missingSql, paramName, parseMissing, splitUnescaped, sqlLiteral,

@@ -11,8 +11,8 @@
 //
 // Index entry, sp["<code>"]: [lo, hi], a closed interval (lo = hi for a plain value),
 // null = open end.
-import { badRequest } from '../../fhir/errors.js';
-import type { JsonObject } from '../../fhir/types.js';
+import { badRequest } from '../../core/errors.js';
+import type { JsonObject } from '../../core/types.js';
 import type { ParsedValue, SearchParamDef } from '../types.js';
 import { decimalCondition, rangeModule, rangeSortExpression, splitPrefix, type Prefix, type QueryRange, type RangeEntry } from './prefix.js';
 

@@ -10,8 +10,8 @@
 // or absent unit part). UCUM canonical forms are not computed yet (terminology); they will be
 // appended to the same entry as [.., canonicalLo, canonicalHi, canonicalCode], so existing
 // entries and predicates stay valid.
-import { badRequest } from '../../fhir/errors.js';
-import type { JsonObject } from '../../fhir/types.js';
+import { badRequest } from '../../core/errors.js';
+import type { JsonObject } from '../../core/types.js';
 import type { SearchParamDef } from '../types.js';
 import { parseNumberQuery, isRange, quantityBounds, rangeBounds, type NumberQuery } from './number.js';
 import { all, any, decimalCondition, rangeModule, rangeSortExpression, textAt, type Cond, type RangeEntry } from './prefix.js';

@@ -14,7 +14,7 @@
 //   "<code>:identifier": {"s": system | null, "c": value} of Reference.identifier (token shape).
 // Absolute references are matched exactly as written: a stored `http://this-server/fhir/
 // Patient/1` is not recognised as `Patient/1` (the base URL is not known when indexing).
-import { isResourceType } from '../../fhir/resource-types.js';
+import { isResourceType } from '../../core/resource-types.js';
 import type { ParamTypeModule, ParsedValue, SearchIndex, SearchParamDef, SqlBinds } from '../types.js';
 import {
   addEntries, checkModifier, cleanValue, containsMatch, containsSql, invalid, isObject, missingMatch, missingSql,

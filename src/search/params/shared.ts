@@ -3,7 +3,7 @@
 // shapes every predicate is built from — jsonb containment (`sp @> $n::jsonb`, served by the
 // GIN jsonb_path_ops index) and jsonpath rechecks — together with their in-memory twins, so
 // that the SQL and the matcher of each module share one definition of "match".
-import { badRequest, FhirError } from '../../fhir/errors.js';
+import { badRequest, FhirError } from '../../core/errors.js';
 import type { ParsedValue, SearchIndex, SearchParamDef, SqlBinds } from '../types.js';
 
 /** The parameter as the client wrote it (`code` or `code:modifier`), for error expressions. */

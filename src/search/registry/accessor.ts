@@ -14,7 +14,7 @@
 // Element types come from the fhirpath.js R4 model, so anything the model does not know
 // (unknown members, navigation into contained resources) is left to fhirpath.js.
 import r4 from 'fhirpath/fhir-context/r4';
-import type { JsonObject } from '../../fhir/types.js';
+import type { JsonObject } from '../../core/types.js';
 import { scan } from './expression.js';
 import type { Extractor } from './fhirpath-fallback.js';
 import { referenceTargetType } from './reference-target.js';

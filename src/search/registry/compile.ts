@@ -3,7 +3,7 @@
 // (expression.ts), as plain JS accessors when every branch is a simple form (accessor.ts),
 // otherwise with fhirpath.js (fhirpath-fallback.ts). Both paths return the same plain JSON
 // values; the property test holds them to it.
-import type { JsonObject } from '../../fhir/types.js';
+import type { JsonObject } from '../../core/types.js';
 import { compileBranch } from './accessor.js';
 import { branches, splitForType } from './expression.js';
 import { compileFhirpath, normalizeCasts, type Extractor } from './fhirpath-fallback.js';

@@ -10,7 +10,7 @@
 //   from the reference itself (reference-target.ts), enough for `resolve() is Patient`.
 import fhirpath, { type UserInvocationTable } from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
-import type { JsonObject } from '../../fhir/types.js';
+import type { JsonObject } from '../../core/types.js';
 import { referenceTargetType } from './reference-target.js';
 import { branches, scan, stripWrappingParens } from './expression.js';
 

@@ -10,7 +10,7 @@
 // rest. Once built, a type's map and definitions never change.
 import { createRequire } from 'node:module';
 import type { CompartmentDefinition, SearchParameter } from 'fhir/r4.js';
-import { isResourceType } from '../../fhir/resource-types.js';
+import { isResourceType } from '../../core/resource-types.js';
 import type { CompositeComponent, SearchParamDef, SearchParamType } from '../types.js';
 import { compileExtractor, compileFhirpath } from './compile.js';
 import { splitForType } from './expression.js';

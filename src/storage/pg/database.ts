@@ -2,7 +2,7 @@
 // PGlite default. Owns the pg pool; everything above storage/ sees only the repository.
 import { join } from 'node:path';
 import pg from 'pg';
-import type { Config } from '../../config.js';
+import type { Config } from '../../core/config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 
 // Return bigint counts as numbers and timestamps as Date (default); keep int8 exact when small.

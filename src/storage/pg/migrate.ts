@@ -4,7 +4,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { projectRoot } from '../../project-root.js';
+import { projectRoot } from '../../core/project-root.js';
 
 /** Arbitrary constant identifying Hearth's migration lock. */
 const MIGRATION_LOCK_KEY = 7_423_114_001;

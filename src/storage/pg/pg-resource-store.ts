@@ -2,10 +2,10 @@
 // (docs/storage.md). Every statement passes tenant_id explicitly (partition pruning, index
 // use) on top of row-level security, which enforces the same tenant regardless.
 import type pg from 'pg';
-import { RESOURCE_TYPES } from '../../fhir/resource-types.js';
+import { RESOURCE_TYPES } from '../../core/resource-types.js';
 import type { HistoryQuery, NewVersion, ResourceStore, StoredVersion, WriteMethod } from '../resource-store.js';
 import { WriteConflict } from '../resource-store.js';
-import { groupBy } from '../../group-by.js';
+import { groupBy } from '../../core/group-by.js';
 import { tablesFor } from '../table-names.js';
 
 interface VersionRow {

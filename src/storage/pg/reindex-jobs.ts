@@ -4,7 +4,7 @@
 // finish. Runs as the owning role because a worker serves every tenant; every statement names
 // its tenant explicitly.
 import type pg from 'pg';
-import type { JsonObject } from '../../fhir/types.js';
+import type { JsonObject } from '../../core/types.js';
 import { tablesFor } from '../table-names.js';
 import { writeIndexes } from './reindex.js';
 

@@ -2,8 +2,8 @@
 // (`hearth reindex`): rows written before the index existed, or after the set of search
 // parameters changed. Runs as the owning role over all tenants.
 import type pg from 'pg';
-import { RESOURCE_TYPES } from '../../fhir/resource-types.js';
-import type { JsonObject } from '../../fhir/types.js';
+import { RESOURCE_TYPES } from '../../core/resource-types.js';
+import type { JsonObject } from '../../core/types.js';
 import { tablesFor } from '../table-names.js';
 
 export interface ReindexOptions {

@@ -2,8 +2,8 @@
 // the ledger (skip, resume), stopping or continuing at a failure, and failures placed by file and
 // entry or line.
 import assert from 'node:assert/strict';
-import { FhirError } from '../../../src/fhir/errors.js';
-import type { FhirRequest, FhirResponse, JsonObject } from '../../../src/fhir/types.js';
+import { FhirError } from '../../../src/core/errors.js';
+import type { FhirRequest, FhirResponse, JsonObject } from '../../../src/core/types.js';
 import { MemoryLedger } from '../../../src/load/ledger.js';
 import type { LoadProgress } from '../../../src/load/progress.js';
 import { runLoad, type LoadOptions } from '../../../src/load/runner.js';

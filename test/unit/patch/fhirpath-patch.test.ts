@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FhirError } from '../../../src/fhir/errors.js';
+import { FhirError } from '../../../src/core/errors.js';
 import { applyFhirPathPatch } from '../../../src/fhir/patch/fhirpath-patch.js';
 
 type Json = Record<string, unknown>;

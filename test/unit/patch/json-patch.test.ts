@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FhirError } from '../../../src/fhir/errors.js';
+import { FhirError } from '../../../src/core/errors.js';
 import { applyJsonPatch } from '../../../src/fhir/patch/json-patch.js';
 
 function patient(): Record<string, unknown> {

@@ -4,10 +4,10 @@
 // and test/e2e/search-system.test.ts.
 import assert from 'node:assert/strict';
 import { encodeCursor, type CursorValue } from '../../../src/search/cursor.js';
-import { FhirError } from '../../../src/fhir/errors.js';
+import { FhirError } from '../../../src/core/errors.js';
 import type { InteractionDeps } from '../../../src/fhir/interactions/context.js';
 import { systemSearchInteraction } from '../../../src/fhir/interactions/search.js';
-import type { FhirRequest } from '../../../src/fhir/types.js';
+import type { FhirRequest } from '../../../src/core/types.js';
 import { SearchEngine } from '../../../src/search/engine.js';
 import type { ResourceStore } from '../../../src/storage/resource-store.js';
 import { parseSearchQuery } from '../../../src/search/parse-query.js';

@@ -4,7 +4,7 @@
 // handling) and the SQL they become (the indexed expressions of migration 0005, binds only).
 // Their behaviour on a real server is in test/e2e/search-text-list-near.test.ts.
 import assert from 'node:assert/strict';
-import { FhirError } from '../../../src/fhir/errors.js';
+import { FhirError } from '../../../src/core/errors.js';
 import { parseSearchQuery } from '../../../src/search/parse-query.js';
 import type { Filter, SearchQuery } from '../../../src/search/query.js';
 import { createSearchRegistry } from '../../../src/search/registry/registry.js';

@@ -1,7 +1,7 @@
-// Unit tests for src/fhir/validation/ids.ts (FHIR R4 datatypes.html#id).
+// Unit tests for src/core/ids.ts (FHIR R4 datatypes.html#id).
 import assert from 'node:assert/strict';
-import { FhirError } from '../../../src/fhir/errors.js';
-import { assertValidId, isValidId } from '../../../src/fhir/validation/ids.js';
+import { FhirError } from '../../../src/core/errors.js';
+import { assertValidId, isValidId } from '../../../src/core/ids.js';
 
 describe('isValidId', () => {
   it('accepts letters, digits, "-" and "."', () => {

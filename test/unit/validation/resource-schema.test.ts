@@ -4,8 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
-import { FhirError } from '../../../src/fhir/errors.js';
-import { loadR4Schema, PARTITIONED_TYPES } from '../../../src/fhir/resource-types.js';
+import { FhirError } from '../../../src/core/errors.js';
+import { loadR4Schema, PARTITIONED_TYPES } from '../../../src/core/resource-types.js';
 import { createResourceValidator, prepareR4Schema } from '../../../src/fhir/validation/resource-schema.js';
 
 const require = createRequire(import.meta.url);

@@ -1,6 +1,6 @@
 // Unit tests for src/fhir/validation/safe-json.ts (FHIR R4 json.html; security.html).
 import assert from 'node:assert/strict';
-import { FhirError } from '../../../src/fhir/errors.js';
+import { FhirError } from '../../../src/core/errors.js';
 import { assertSafeJsonValue, parseJsonBody } from '../../../src/fhir/validation/safe-json.js';
 
 const limits = { maxDepth: 10 };

@@ -3,7 +3,7 @@
 // composite root, and matching that requires every part on the SAME root (the same
 // Observation.component), against the real R4 definitions from the registry.
 import assert from 'node:assert/strict';
-import { FhirError } from '../../../../src/fhir/errors.js';
+import { FhirError } from '../../../../src/core/errors.js';
 import { createIndexer } from '../../../../src/search/indexer.js';
 import { compositeParam, splitComponents, type CompositeValue } from '../../../../src/search/params/composite.js';
 import { moduleFor } from '../../../../src/search/params/modules.js';

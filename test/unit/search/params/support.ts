@@ -1,7 +1,7 @@
 // Fixtures for the parameter-type module tests (src/search/params/*): a minimal
 // SearchParamDef, a bind collector, and an assertion for 400s naming the parameter.
 import assert from 'node:assert/strict';
-import { FhirError } from '../../../../src/fhir/errors.js';
+import { FhirError } from '../../../../src/core/errors.js';
 import type { SearchParamDef, SearchParamType, SqlBinds } from '../../../../src/search/types.js';
 
 export function paramDef(code: string, type: SearchParamType, targets: string[] = []): SearchParamDef {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fhirpath from 'fhirpath';
 import r4model from 'fhirpath/fhir-context/r4';
-import type { JsonObject } from '../../../../src/fhir/types.js';
+import type { JsonObject } from '../../../../src/core/types.js';
 import { compileAccessor, compileExtractor, compileFhirpath, normalizeCasts } from '../../../../src/search/registry/compile.js';
 import { referenceTargetType } from '../../../../src/search/registry/reference-target.js';
 

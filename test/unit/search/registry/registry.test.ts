@@ -2,7 +2,7 @@
 // compartmentdefinition.html).
 import assert from 'node:assert/strict';
 import type { SearchParameter } from 'fhir/r4.js';
-import { RESOURCE_TYPES } from '../../../../src/fhir/resource-types.js';
+import { RESOURCE_TYPES } from '../../../../src/core/resource-types.js';
 import { createSearchRegistry } from '../../../../src/search/registry/registry.js';
 
 const registry = createSearchRegistry();

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import type { SearchParameter } from 'fhir/r4.js';
-import type { JsonObject } from '../../../../src/fhir/types.js';
-import { RESOURCE_TYPES } from '../../../../src/fhir/resource-types.js';
+import type { JsonObject } from '../../../../src/core/types.js';
+import { RESOURCE_TYPES } from '../../../../src/core/resource-types.js';
 import { compileAccessor, compileFhirpath, type Extractor } from '../../../../src/search/registry/compile.js';
 import { createSearchRegistry } from '../../../../src/search/registry/registry.js';
 import type { SearchParamDef } from '../../../../src/search/types.js';

@@ -5,8 +5,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { JsonObject } from '../../../../src/fhir/types.js';
-import { projectRoot } from '../../../../src/project-root.js';
+import type { JsonObject } from '../../../../src/core/types.js';
+import { projectRoot } from '../../../../src/core/project-root.js';
 
 interface Bundle {
   entry?: { fullUrl?: string; resource?: JsonObject }[];

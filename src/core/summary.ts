@@ -1,13 +1,13 @@
 // _summary and _elements (FHIR R4 search.html#summary and search.html#elements), applied to
 // one resource: read, vread, search and history all shape each returned resource this way.
 //
-// Element flags (isSummary, min >= 1) come from src/fhir/generated/element-flags.json, generated
+// Element flags (isSummary, min >= 1) come from src/core/generated/element-flags.json, generated
 // from the R4 core StructureDefinitions by scripts/generate-element-flags.ts. Only top-level
 // elements are filtered; nested non-summary elements inside a kept element are left in place
 // (the spec allows returning more than asked, never less of what is mandatory).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../project-root.js';
+import { projectRoot } from './project-root.js';
 import { badRequest } from './errors.js';
 
 export type SummaryMode = 'true' | 'text' | 'data' | 'count' | 'false';
@@ -35,7 +35,7 @@ let flagsCache: Record<string, TypeFlags> | undefined;
 
 function allFlags(): Record<string, TypeFlags> {
   flagsCache ??= JSON.parse(
-    readFileSync(join(projectRoot(), 'src/fhir/generated/element-flags.json'), 'utf8'),
+    readFileSync(join(projectRoot(), 'src/core/generated/element-flags.json'), 'utf8'),
   ) as Record<string, TypeFlags>;
   return flagsCache;
 }

@@ -1,6 +1,6 @@
 // Logical ids (FHIR R4 datatypes.html#id): 1–64 characters from [A-Za-z0-9\-\.].
 // Ids appear in URLs and storage keys, so anything else is refused before it gets there.
-import { badRequest } from '../errors.js';
+import { badRequest } from './errors.js';
 
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 

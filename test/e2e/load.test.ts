@@ -4,19 +4,19 @@
 // broken files fail the run with a message naming the file and the entry or line.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { gunzipSync } from 'node:zlib';
+import { readSyntheaFixture, SMALLEST_SYNTHEA_FIXTURE, syntheaFixturePath } from '../support/fixtures.js';
 import { http } from '../support/http.js';
 import { requireServices, TEST_DATABASE_URL } from '../support/services.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
 const run = promisify(execFile);
 
-// The smallest of the shared Synthea samples (61 resources).
-const SYNTHEA = '/work/shared/data/synthea/Luigi_Wiegand_e27d88b0-c5e5-4042-ad49-184f6a900ee3.json.gz';
+// The smallest Synthea fixture (61 resources).
+const SYNTHEA = syntheaFixturePath(SMALLEST_SYNTHEA_FIXTURE);
 
 async function hearth(args: string[]) {
   try {
@@ -35,7 +35,7 @@ const lines = (...resources: object[]) => resources.map((r) => JSON.stringify(r)
 
 /** Resource counts by type in the Synthea bundle. */
 function syntheaCounts(): Map<string, number> {
-  const bundle = JSON.parse(gunzipSync(readFileSync(SYNTHEA)).toString('utf8')) as { entry: { resource: { resourceType: string } }[] };
+  const bundle = readSyntheaFixture<{ entry: { resource: { resourceType: string } }[] }>(SMALLEST_SYNTHEA_FIXTURE);
   const counts = new Map<string, number>();
   for (const { resource } of bundle.entry) counts.set(resource.resourceType, (counts.get(resource.resourceType) ?? 0) + 1);
   return counts;

@@ -1,23 +1,15 @@
 // Transaction and batch bundles end to end (FHIR R4 http.html#transaction, #trules, #brules),
 // on real PostgreSQL and on the embedded database, through plain HTTP and fhir-kit-client.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import type { Bundle, BundleEntry, OperationOutcome } from 'fhir/r4.js';
+import { readSyntheaFixture, SMALLEST_SYNTHEA_FIXTURE } from '../support/fixtures.js';
 import { http } from '../support/http.js';
 import { DATABASE_MODES, useTestServer } from '../support/test-server.js';
 
 type Json = Record<string, any>;
 
-const SYNTHEA = join(process.cwd(), '..', 'shared', 'data', 'synthea');
-
-/** The smallest Synthea patient bundle of ../shared/data. */
-function smallestSyntheaBundle(): Bundle {
-  const files = readdirSync(SYNTHEA).filter((f) => f.endsWith('.json.gz'));
-  const smallest = files.sort((a, b) => statSync(join(SYNTHEA, a)).size - statSync(join(SYNTHEA, b)).size)[0];
-  return JSON.parse(gunzipSync(readFileSync(join(SYNTHEA, smallest))).toString('utf8'));
-}
+/** The smallest Synthea patient bundle of test/fixtures/synthea. */
+const smallestSyntheaBundle = () => readSyntheaFixture<Bundle>(SMALLEST_SYNTHEA_FIXTURE);
 
 const tx = (entry: BundleEntry[], type: 'transaction' | 'batch' = 'transaction'): Bundle => ({ resourceType: 'Bundle', type, entry });
 const post = (base: string, bundle: unknown, headers: Record<string, string> = {}) => http<Json>(base, { method: 'POST', json: bundle, headers });

@@ -1,19 +1,13 @@
-// Synthea test data for the registry tests: the resources of the first N transaction bundles,
-// with references rewritten the way transaction processing does (FHIR R4 http.html#trules):
-// `urn:uuid:` fullUrls become `Type/id`, conditional references `Type?query` become `Type/cond-n`,
-// so that `where(resolve() is Patient)` has something to decide on.
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import type { JsonObject } from '../../../../src/core/types.js';
-import { projectRoot } from '../../../../src/core/project-root.js';
+// Synthea data for the registry property test and bench:extraction: the resources of the first
+// N fixture bundles (test/fixtures/synthea), with references rewritten the way transaction
+// processing does (FHIR R4 http.html#trules): `urn:uuid:` fullUrls become `Type/id`, conditional
+// references `Type?query` become `Type/cond-n`, so that `where(resolve() is Patient)` has
+// something to decide on.
+import type { JsonObject } from '../../src/core/types.js';
+import { readSyntheaFixture, syntheaFixtureFiles } from './fixtures.js';
 
 interface Bundle {
   entry?: { fullUrl?: string; resource?: JsonObject }[];
-}
-
-export function syntheaDir(): string {
-  return path.resolve(projectRoot(), '..', 'shared', 'data', 'synthea');
 }
 
 function rewriteReferences(value: unknown, targets: Map<string, string>): void {
@@ -37,13 +31,10 @@ function rewriteReferences(value: unknown, targets: Map<string, string>): void {
 
 /** Resources of the first `count` bundles (sorted by file name), references rewritten. */
 export function loadSyntheaResources(count: number): JsonObject[] {
-  const files = readdirSync(syntheaDir())
-    .filter((f) => f.endsWith('.json.gz'))
-    .sort()
-    .slice(0, count);
+  const files = syntheaFixtureFiles().slice(0, count);
   const out: JsonObject[] = [];
   for (const file of files) {
-    const bundle = JSON.parse(gunzipSync(readFileSync(path.join(syntheaDir(), file))).toString('utf8')) as Bundle;
+    const bundle = readSyntheaFixture<Bundle>(file);
     const resources = (bundle.entry ?? []).flatMap((e) => (e.resource ? [{ fullUrl: e.fullUrl, resource: e.resource }] : []));
     const targets = new Map<string, string>();
     for (const { fullUrl, resource } of resources) {

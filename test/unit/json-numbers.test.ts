@@ -1,5 +1,6 @@
 // Unit tests for src/fhir/json-numbers.ts: decimals keep the lexeme they were sent with
-// (FHIR R4 datatypes.html#decimal: "0.010 is regarded as different to 0.01").
+// (FHIR R4 datatypes.html#decimal: "0.010 is regarded as different to 0.01"). Their speed is
+// measured by `npm run bench:json-numbers`.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -231,38 +232,5 @@ describe('json-numbers', () => {
       assert.equal(out, minify(text), name);
       if (lexemes === undefined) assert.equal(out, JSON.stringify(JSON.parse(text)), name);
     }
-  });
-
-  it('benchmark: 5 MB synthetic bundle (printed, not asserted)', () => {
-    const bundle = (value: (i: number) => string) => {
-      const entries: string[] = [];
-      for (let i = 0, size = 0; size < 5_000_000; i++) {
-        const entry =
-          `{"fullUrl":"urn:uuid:5e3f1e23-0c4d-4e2b-9f00-${String(i).padStart(12, '0')}","resource":` +
-          `{"resourceType":"Observation","id":"o${i}","status":"final","effectiveDateTime":"2020-01-01T10:00:00-05:00",` +
-          `"code":{"coding":[{"system":"http://loinc.org","code":"8480-6","display":"Systolic blood pressure"}]},` +
-          `"valueQuantity":{"value":${value(i)},"unit":"mm[Hg]","system":"http://unitsofmeasure.org","code":"mm[Hg]"}}}`;
-        entries.push(entry);
-        size += entry.length;
-      }
-      return `{"resourceType":"Bundle","type":"transaction","entry":[${entries.join(',')}]}`;
-    };
-    const measure = (label: string, text: string) => {
-      captureNumberLexemes(text); // warm up
-      const start = performance.now();
-      const lexemes = captureNumberLexemes(text);
-      const captureMs = performance.now() - start;
-      const value = JSON.parse(text);
-      const startOut = performance.now();
-      stringifyPreservingNumbers(value, lexemes);
-      const stringifyMs = performance.now() - startOut;
-      const mb = text.length / 1e6;
-      console.log(
-        `      ${label}: ${mb.toFixed(1)} MB, ${lexemes?.size ?? 0} lexemes; capture ${captureMs.toFixed(1)} ms ` +
-          `(${(mb / (captureMs / 1000)).toFixed(0)} MB/s), stringify ${stringifyMs.toFixed(1)} ms`,
-      );
-    };
-    measure('no lexemes', bundle((i) => `${i % 1000}.5`));
-    measure('every value', bundle((i) => `${i % 1000}.50`));
   });
 });

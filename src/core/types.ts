@@ -62,4 +62,6 @@ export interface FhirResponse {
   status: number;
   headers: Record<string, string>;
   body?: ResponseBody;
+  /** Unexpected errors answered inside the body (a batch entry's 500), for the HTTP layer to log. */
+  unexpectedErrors?: unknown[];
 }

@@ -6,13 +6,13 @@ import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { Config } from '../core/config.js';
-import { FhirError } from '../core/errors.js';
+import { FhirError, toOutcome } from '../core/errors.js';
 import type { FhirService } from '../fhir/service.js';
 import type { Logger } from '../core/logger.js';
 import { matchBase, toFhirRequest } from './fhir-request.js';
 import { negotiateResponseType, type ResponseMediaType } from './negotiation.js';
 import { requestIdFrom } from './request-id.js';
-import { sendError, sendFhir } from './send.js';
+import { sendFhir, sendOutcome } from './send.js';
 
 export interface AppDeps {
   config: Config;
@@ -79,6 +79,9 @@ async function handleFhir(deps: AppDeps, req: Request, res: Response): Promise<v
   const origin = deps.config.publicBaseUrl ?? `${req.protocol}://${req.get('host') ?? `${deps.config.host}:${deps.config.port}`}`;
   const request = toFhirRequest(req, match, origin + match.basePath, res.locals.requestId, { maxDepth: deps.config.maxJsonDepth });
   const response = await deps.service.handle(request);
+  for (const err of response.unexpectedErrors ?? []) {
+    deps.logger.error({ requestId: res.locals.requestId, err, path: req.path }, 'unhandled error in a batch entry');
+  }
   sendFhir(res, response, type, request.query.get('_pretty') === 'true', request.method === 'HEAD');
 }
 
@@ -88,14 +91,7 @@ function sendFailure(logger: Logger, error: unknown, req: Request, res: Response
     res.destroy();
     return;
   }
-  if (error instanceof FhirError) return sendError(res, error, type);
-  const status = (error as { status?: number; statusCode?: number }).status ?? (error as { statusCode?: number }).statusCode;
-  if (status === 413) {
-    return sendError(res, new FhirError(413, { code: 'too-costly', diagnostics: 'The request body exceeds the configured limit (HEARTH_MAX_BODY_BYTES)' }), type);
-  }
-  if (status && status >= 400 && status < 500) {
-    return sendError(res, new FhirError(status, { code: 'invalid', diagnostics: (error as Error).message }), type);
-  }
-  logger.error({ requestId: res.locals.requestId, err: error, path: req.path }, 'unhandled error');
-  sendError(res, new FhirError(500, { code: 'exception', diagnostics: `Internal error (request ${res.locals.requestId})` }), type);
+  const reply = toOutcome(error, res.locals.requestId);
+  if (reply.unexpected) logger.error({ requestId: res.locals.requestId, err: error, path: req.path }, 'unhandled error');
+  sendOutcome(res, reply, type);
 }

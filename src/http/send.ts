@@ -1,7 +1,7 @@
 // FhirResponse -> bytes on the wire. Stored JSON text is sent as-is unless _pretty asks
 // for indentation.
 import type { Response } from 'express';
-import { FhirError } from '../core/errors.js';
+import type { ErrorReply } from '../core/errors.js';
 import type { FhirResponse } from '../core/types.js';
 import type { ResponseMediaType } from './negotiation.js';
 
@@ -21,6 +21,7 @@ export function sendFhir(res: Response, response: FhirResponse, type: ResponseMe
   res.end(head ? undefined : bytes);
 }
 
-export function sendError(res: Response, error: FhirError, type: ResponseMediaType = 'application/fhir+json'): void {
-  sendFhir(res, { status: error.status, headers: error.headers, body: { kind: 'json', value: error.outcome } }, type, false, false);
+/** A failure, already converted by toOutcome (core/errors.ts), as its OperationOutcome. */
+export function sendOutcome(res: Response, reply: ErrorReply, type: ResponseMediaType = 'application/fhir+json'): void {
+  sendFhir(res, { status: reply.status, headers: reply.headers, body: { kind: 'json', value: reply.outcome } }, type, false, false);
 }

@@ -6,6 +6,7 @@ import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import { badRequest, FhirError } from '../core/errors.js';
 import { parseElementsParam, parseSummaryParam } from '../core/summary.js';
 import { moduleFor } from './params/modules.js';
+import { isStorableText } from './params/shared.js';
 import { parseListFilter } from './list-param.js';
 import { isTextParam, parseTextFilter } from './text-search.js';
 import { isResourceType } from '../core/resource-types.js';
@@ -171,6 +172,8 @@ function parseIdFilter(name: string, modifier: string | undefined, value: string
   if (modifier !== undefined && modifier !== 'not') throw badRequest(`Modifier ':${modifier}' is not valid for _id`, [name]);
   const ids = splitValues(value).map((v) => v.replace(/\\(.)/g, '$1'));
   if (ids.some((id) => id === '')) throw badRequest('_id needs a value', [name]);
+  // Like every other parameter's values (params/shared.ts cleanValue): refused, not sent to SQL.
+  if (!ids.every(isStorableText)) throw badRequest(`${name}: the value contains invalid characters`, [name]);
   return { kind: 'id', ids, negate: modifier === 'not' };
 }
 

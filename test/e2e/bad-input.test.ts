@@ -337,6 +337,58 @@ describe('bad input (e2e, postgres)', function () {
     await assertNothingStored(tenant.base);
   });
 
+  it('_id with a NUL → 400 naming _id, like every other parameter\'s values', async () => {
+    for (const query of ['_id=%00', '_id=a,b%00c', '_id:not=%00']) {
+      singleIssue(await send(`${tenant.base}/Patient?${query}`), 400, 'invalid', /invalid characters/, [query.split('=')[0]]);
+    }
+    // An ordinary _id still searches.
+    const ok = await send(`${tenant.base}/Patient?_id=nobody`);
+    assert.equal(ok.status, 200, ok.text);
+  });
+
+  it('a history _page cursor holding NUL, a foreign type, a huge version or year 0 → 400 naming _page', async () => {
+    const cursor = (values: unknown[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
+    const hostile = [
+      ['2024-01-01T00:00:00.000Z', 'Patient', 'a\u0000b', 1],
+      ['2024-01-01T00:00:00.000Z', 'Patient\u0000', 'a', 1],
+      ['2024-01-01T00:00:00.000Z', 'Patient', 'a', 2 ** 40],
+      ['0000-01-01T00:00:00.000Z', 'Patient', 'a', 1],
+      ['+275760-09-13T00:00:00.000Z', 'Patient', 'a', 1],
+      ['2024-01-01T00:00:00.000Z', 'NoSuchType', 'a', 1],
+    ];
+    for (const values of hostile) {
+      for (const path of ['_history', 'Patient/_history', 'Patient/a/_history']) {
+        const reply = await send(`${tenant.base}/${path}?_page=${cursor(values)}`);
+        singleIssue(reply, 400, 'invalid', /_page is not a valid paging cursor/, ['_page']);
+      }
+    }
+  });
+
+  it('a batch whose entry fails inside → 200 batch-response with that entry\'s outcome and the others\' results', async () => {
+    const created = await post(`${tenant.base}/Patient`, JSON.stringify(validPatient()));
+    assert.equal(created.status, 201, created.text);
+    const batch = await post(tenant.base, JSON.stringify({
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'GET', url: `Patient/${created.json.id}` } },
+        { request: { method: 'GET', url: 'Patient?_id=%00' } },
+        { request: { method: 'GET', url: 'Patient/_history?_page=' + Buffer.from('["2024-01-01T00:00:00.000Z","Patient","a\\u0000",1]').toString('base64url') } },
+        { resource: validPatient(), request: { method: 'POST', url: 'Patient' } },
+      ],
+    }));
+    assert.equal(batch.status, 200, batch.text);
+    assert.equal(batch.json.type, 'batch-response');
+    const [read, search, history, create] = batch.json.entry;
+    assert.equal(read.response.status, '200 OK');
+    assert.equal(read.resource.id, created.json.id);
+    for (const failed of [search, history]) {
+      assert.equal(failed.response.status, '400 Bad Request', JSON.stringify(failed));
+      assert.equal(failed.response.outcome.resourceType, 'OperationOutcome');
+    }
+    assert.equal(create.response.status, '201 Created');
+  });
+
   it('none of the refusals above is a 5xx: a valid Patient is still accepted afterwards', async () => {
     const reply = await post(`${tenant.base}/Patient`, JSON.stringify(validPatient()));
     assert.equal(reply.status, 201, reply.text);

@@ -1,8 +1,9 @@
 // batch (FHIR R4 http.html#transaction, "batch"): each entry on its own, in order, through the
 // full service path (its own database transaction, authorization and audit); one entry failing
-// does not affect the others. Entries may not refer to each other by fullUrl: a batch has no
-// identity resolution, so such an entry fails with 400 (http.html#brules).
-import { FhirError } from '../../core/errors.js';
+// does not affect the others, whatever the failure: an unexpected one is that entry's 500 and is
+// handed up (FhirResponse.unexpectedErrors) to be logged. Entries may not refer to each other by
+// fullUrl: a batch has no identity resolution, so such an entry fails with 400 (http.html#brules).
+import { toOutcome } from '../../core/errors.js';
 import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js';
 import { entryError, type BundleEntryRequest } from './entries.js';
 import { entryResponse, failedEntry } from './responses.js';
@@ -13,17 +14,24 @@ export type HandleEntry = (req: FhirRequest) => Promise<FhirResponse>;
 export async function processBatch(outer: FhirRequest, entries: BundleEntryRequest[], handle: HandleEntry): Promise<FhirResponse> {
   const local = new Set(entries.flatMap((e) => (e.fullUrl?.startsWith('urn:') ? [e.fullUrl] : [])));
   const responses: JsonObject[] = [];
+  const unexpectedErrors: unknown[] = [];
   for (const entry of entries) {
     try {
       const linked = local.size > 0 && entry.resource !== undefined ? firstLink(entry.resource, local) : undefined;
       if (linked) throw entryError(entry.index, 'resource', `refers to ${linked}, another entry of the batch; batch entries are independent (use a transaction)`);
-      responses.push(entryResponse(outer, await handle(entry.request)));
+      const result = await handle(entry.request);
+      if (result.unexpectedErrors) unexpectedErrors.push(...result.unexpectedErrors);
+      responses.push(entryResponse(outer, result));
     } catch (error) {
-      if (!(error instanceof FhirError)) throw error;
-      responses.push(failedEntry(error));
+      // Whatever failed, it is this entry's response (a 500 for a bug), never the batch's.
+      const reply = toOutcome(error, outer.requestId);
+      if (reply.unexpected) unexpectedErrors.push(error);
+      responses.push(failedEntry(reply));
     }
   }
-  return { status: 200, headers: {}, body: { kind: 'json', value: { resourceType: 'Bundle', type: 'batch-response', entry: responses } } };
+  const response: FhirResponse = { status: 200, headers: {}, body: { kind: 'json', value: { resourceType: 'Bundle', type: 'batch-response', entry: responses } } };
+  if (unexpectedErrors.length > 0) response.unexpectedErrors = unexpectedErrors;
+  return response;
 }
 
 /** The first string in `value` that is one of `urls`. */

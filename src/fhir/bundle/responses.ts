@@ -3,7 +3,7 @@
 // its resource or OperationOutcome when there is one; errors that name the entry.
 import { STATUS_CODES } from 'node:http';
 import type { StoredVersion } from '../../storage/resource-store.js';
-import { FhirError } from '../../core/errors.js';
+import { FhirError, type ErrorReply } from '../../core/errors.js';
 import { etag } from '../versioning.js';
 import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js';
 
@@ -38,8 +38,8 @@ function inEntry(expression: string, prefix: string): string {
 }
 
 /** An entry's failure as the batch-response entry that reports it. */
-export function failedEntry(error: FhirError): JsonObject {
-  return { response: { status: statusLine(error.status), outcome: error.outcome } };
+export function failedEntry(reply: ErrorReply): JsonObject {
+  return { response: { status: statusLine(reply.status), outcome: reply.outcome } };
 }
 
 /** `error` with `Bundle.entry[index]` in its diagnostics and expressions; other errors as they are. */

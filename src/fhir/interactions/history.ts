@@ -1,7 +1,8 @@
 // history at instance, type and system level (FHIR R4 http.html#history): a Bundle of type
 // history, newest first, paged by a keyset cursor (_page) so pages stay correct while
 // clients keep writing. Entries splice the stored JSON text without re-serializing.
-import type { HistoryCursor, HistoryQuery, ResourceStore, StoredVersion } from '../../storage/resource-store.js';
+import type { HistoryQuery, ResourceStore, StoredVersion } from '../../storage/resource-store.js';
+import { decodeHistoryCursor, encodeHistoryCursor } from '../../search/cursor.js';
 import { badRequest, notFound } from '../../core/errors.js';
 import { parseDateRange } from '../../core/date-range.js';
 import type { InteractionName } from '../hooks.js';
@@ -39,7 +40,7 @@ function parseHistoryQuery(req: FhirRequest, deps: InteractionDeps, type?: strin
   const at = req.query.get('_at');
   if (at) q.at = parseDateRange(at, '_at');
   const page = req.query.get('_page');
-  if (page) q.after = decodeCursor(page);
+  if (page) q.after = decodeHistoryCursor(page);
   return q;
 }
 
@@ -50,30 +51,12 @@ function parseCount(req: FhirRequest, deps: InteractionDeps): number {
   return Math.min(Number(raw), deps.config.maxPageSize);
 }
 
-export function encodeCursor(v: StoredVersion): string {
-  return Buffer.from(JSON.stringify([v.lastUpdated.toISOString(), v.resourceType, v.id, v.versionId])).toString('base64url');
-}
-
-function decodeCursor(token: string): HistoryCursor {
-  try {
-    const [t, resourceType, id, versionId] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    const lastUpdated = new Date(t);
-    if (Number.isNaN(lastUpdated.getTime()) || typeof resourceType !== 'string' || typeof id !== 'string' || !Number.isInteger(versionId)) {
-      throw new Error('bad cursor');
-    }
-    return { lastUpdated, resourceType, id, versionId };
-  } catch {
-    throw badRequest('_page is not a valid paging cursor (use the links the server returned)', ['_page']);
-  }
-}
-
-
 function historyBundle(req: FhirRequest, page: StoredVersion[], next?: StoredVersion): string {
   const selfUrl = pageUrl(req, req.query);
   const links = [{ relation: 'self', url: selfUrl }];
   if (next) {
     const params = new URLSearchParams(req.query);
-    params.set('_page', encodeCursor(next));
+    params.set('_page', encodeHistoryCursor(next));
     links.push({ relation: 'next', url: pageUrl(req, params) });
   }
   const head = JSON.stringify({ resourceType: 'Bundle', type: 'history', link: links });

@@ -65,9 +65,12 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * 400 rather than a database error. Returns the value.
  */
 export function cleanValue(def: SearchParamDef, modifier: string | undefined, value: string): string {
-  if (value.includes('\u0000') || LONE_SURROGATE.test(value)) throw invalid(def, modifier, 'the value contains invalid characters');
+  if (!isStorableText(value)) throw invalid(def, modifier, 'the value contains invalid characters');
   return value;
 }
+
+/** False for strings PostgreSQL text and jsonb cannot hold: a NUL or a lone surrogate. */
+export const isStorableText = (value: string): boolean => !value.includes('\u0000') && !LONE_SURROGATE.test(value);
 
 /**
  * Case- and accent-insensitive form of a string (search.html#string): lower case, canonical

@@ -11,7 +11,8 @@ COPY bench ./bench
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production HEARTH_HOST=0.0.0.0 HEARTH_PORT=8080 HEARTH_DATA_DIR=/data
+# No HEARTH_PORT here: the port defaults to 8080, or to PORT where the platform assigns one.
+ENV NODE_ENV=production HEARTH_HOST=0.0.0.0 HEARTH_DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -35,6 +35,8 @@ interface Setting {
   schema: Record<string, unknown>;
   default?: unknown;
   parse?: (raw: string) => unknown;
+  /** A conventional variable read when `env` is unset (`env` wins when both are set). */
+  fallback?: string;
 }
 
 const integer = (minimum: number, maximum: number) => ({ type: 'integer', minimum, maximum });
@@ -43,7 +45,8 @@ const toBool = (raw: string) => (raw === 'true' || raw === '1' ? true : raw === 
 
 export const SETTINGS: readonly Setting[] = [
   { env: 'HEARTH_HOST', key: 'host', schema: { type: 'string', minLength: 1 }, default: '127.0.0.1' },
-  { env: 'HEARTH_PORT', key: 'port', schema: integer(0, 65535), default: 8080, parse: toInt },
+  // Container platforms (Cloud Run, Heroku, Render...) assign the port in PORT.
+  { env: 'HEARTH_PORT', key: 'port', schema: integer(0, 65535), default: 8080, parse: toInt, fallback: 'PORT' },
   {
     env: 'HEARTH_PUBLIC_BASE_URL',
     key: 'publicBaseUrl',
@@ -113,8 +116,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const ajv = new Ajv({ allErrors: true });
   const values: Record<string, unknown> = {};
   const problems: string[] = [];
+  const isSet = (name: string | undefined) => name !== undefined && env[name] !== undefined && env[name] !== '';
   for (const setting of SETTINGS) {
-    const raw = env[setting.env];
+    const name = isSet(setting.env) ? setting.env : setting.fallback;
+    const raw = name === undefined ? undefined : env[name];
     if (raw === undefined || raw === '') {
       if (setting.default !== undefined) values[setting.key] = setting.default;
       continue;
@@ -122,7 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     const value = setting.parse ? setting.parse(raw) : raw;
     if (!ajv.validate(setting.schema, value)) {
       const why = (ajv.errors ?? []).map((e) => e.message).join(', ');
-      problems.push(`${setting.env}=${JSON.stringify(raw)} is invalid: ${why}`);
+      problems.push(`${name}=${JSON.stringify(raw)} is invalid: ${why}`);
       continue;
     }
     values[setting.key] = value;

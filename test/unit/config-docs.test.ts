@@ -8,6 +8,7 @@ describe('docs/configuration.md', () => {
   for (const setting of SETTINGS) {
     it(`documents ${setting.env}`, () => {
       assert.ok(doc.includes(`\`${setting.env}\``), `${setting.env} is missing from docs/configuration.md`);
+      if (setting.fallback) assert.ok(doc.includes(`\`${setting.fallback}\``), `${setting.fallback} is missing from docs/configuration.md`);
     });
   }
 });

@@ -102,6 +102,26 @@ describe('loadConfig', () => {
         assert.match(error.message, /^Invalid configuration:/);
       });
     }
+
+    describe('PORT, as container platforms set it', () => {
+      it('is the port when HEARTH_PORT is unset or empty', () => {
+        assert.equal(loadConfig({ PORT: '3000' }).port, 3000);
+        assert.equal(loadConfig({ PORT: '3000', HEARTH_PORT: '' }).port, 3000);
+      });
+
+      it('loses to HEARTH_PORT when both are set', () => {
+        assert.equal(loadConfig({ PORT: '3000', HEARTH_PORT: '9090' }).port, 9090);
+        assert.equal(loadConfig({ PORT: 'abc', HEARTH_PORT: '9090' }).port, 9090, 'an unused PORT is not validated');
+      });
+
+      it('is validated and named when it is the one read', () => {
+        rejects({ PORT: '70000' }, 'PORT="70000"');
+      });
+
+      it('leaves the default when neither is set', () => {
+        assert.equal(loadConfig({ PORT: '' }).port, 8080);
+      });
+    });
   });
 
   it('refuses DATABASE_URL that is not postgres:// or postgresql://', () => {

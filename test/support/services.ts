@@ -1,14 +1,12 @@
 // Real services for the integration and end-to-end tiers. With HEARTH_REQUIRE_SERVICES=1
-// (CI) a missing PostgreSQL or Redis fails the run; otherwise those tiers are skipped with
-// a message, so `npm test` still runs the unit tier on a machine without them.
-import { connect } from 'node:net';
+// (CI) a missing PostgreSQL fails the run; otherwise those tiers are skipped with a message,
+// so `npm test` still runs the unit tier on a machine without it. Nothing uses Redis yet, so
+// the tests do not require it; the first feature that does adds it here (TEST_REDIS_URL).
 import pg from 'pg';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/hearth_test';
-export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const SERVICES_REQUIRED = process.env.HEARTH_REQUIRE_SERVICES === '1';
 
-/** Creates the test database when it does not exist yet. */
 /** Drops the database `url` names (a scratch database a test made); never fails. */
 export async function dropDatabase(url: string): Promise<void> {
   const admin = new URL(url);
@@ -20,6 +18,7 @@ export async function dropDatabase(url: string): Promise<void> {
   await client.end().catch(() => undefined);
 }
 
+/** Creates the test database when it does not exist yet. */
 export async function ensureDatabase(url: string = TEST_DATABASE_URL): Promise<void> {
   const target = new URL(url);
   const dbName = decodeURIComponent(target.pathname.slice(1));
@@ -41,33 +40,13 @@ export async function ensureDatabase(url: string = TEST_DATABASE_URL): Promise<v
   }
 }
 
-/** Sends PING over RESP and expects +PONG. */
-export function pingRedis(url: string = TEST_REDIS_URL): Promise<void> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: hostname, port: Number(port || 6379) });
-    const timer = setTimeout(() => socket.destroy(new Error('Redis did not answer within 3 s')), 3000);
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => {
-      clearTimeout(timer);
-      socket.end();
-      data.toString().startsWith('+PONG') ? resolve() : reject(new Error(`Unexpected Redis reply ${data}`));
-    });
-    socket.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
-}
-
 let availability: Promise<string | undefined> | undefined;
 
-/** undefined when PostgreSQL and Redis are reachable, else the reason. */
+/** undefined when PostgreSQL is reachable, else the reason. */
 export function servicesUnavailable(): Promise<string | undefined> {
   availability ??= (async () => {
     try {
       await ensureDatabase();
-      await pingRedis();
       return undefined;
     } catch (error) {
       return (error as Error).message;
@@ -80,7 +59,7 @@ export function servicesUnavailable(): Promise<string | undefined> {
 export async function requireServices(ctx: Mocha.Context): Promise<void> {
   const reason = await servicesUnavailable();
   if (!reason) return;
-  if (SERVICES_REQUIRED) throw new Error(`PostgreSQL/Redis required (HEARTH_REQUIRE_SERVICES=1) but unavailable: ${reason}`);
-  console.warn(`Skipping: PostgreSQL/Redis unavailable (${reason}). Set HEARTH_REQUIRE_SERVICES=1 to fail instead.`);
+  if (SERVICES_REQUIRED) throw new Error(`PostgreSQL required (HEARTH_REQUIRE_SERVICES=1) but unavailable: ${reason}`);
+  console.warn(`Skipping: PostgreSQL unavailable (${reason}). Set HEARTH_REQUIRE_SERVICES=1 to fail instead.`);
   ctx.skip();
 }

@@ -24,7 +24,8 @@ import { loadConfig } from '../src/core/config.js';
 import { RepositoryLedger } from '../src/load/ledger.js';
 import { formatProgress } from '../src/load/progress.js';
 import { runLoad } from '../src/load/runner.js';
-import { createLoadService, tenantBaseUrl } from '../src/load/service-factory.js';
+import { tenantBaseUrl } from '../src/load/base-url.js';
+import { createFhirService } from '../src/compose.js';
 import { expandSources } from '../src/load/sources.js';
 import { projectRoot } from '../src/core/project-root.js';
 import { openDatabase } from '../src/storage/pg/database.js';
@@ -106,7 +107,7 @@ async function loaderChild(concurrency: number, dir: string): Promise<void> {
   const db = await openDatabase(config);
   try {
     await migrate(db.pool);
-    const { service, repository } = createLoadService(db, config);
+    const { service, repository } = createFhirService(config, db);
     const files = await expandSources([dir]);
     let last = 0;
     const summary = await runLoad(files, {

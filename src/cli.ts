@@ -12,7 +12,8 @@ import { reindex } from './storage/pg/reindex.js';
 import { RepositoryLedger } from './load/ledger.js';
 import { formatProgress, resourcesPerSecond, type LoadProgress } from './load/progress.js';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY, runLoad, type LoadSummary } from './load/runner.js';
-import { createLoadService, tenantBaseUrl } from './load/service-factory.js';
+import { tenantBaseUrl } from './load/base-url.js';
+import { createFhirService } from './compose.js';
 import { expandSources } from './load/sources.js';
 import { createLogger } from './core/logger.js';
 import { startServer } from './server.js';
@@ -158,7 +159,7 @@ async function loadCommand(config: Config, args: string[]): Promise<void> {
   // One connection per unit in flight, one for the ledger.
   const poolSize = Math.max(config.databasePoolSize, concurrency + 1);
   const summary = await withDatabase({ ...config, databasePoolSize: poolSize }, async (db) => {
-    const { service, repository } = createLoadService(db, config);
+    const { service, repository } = createFhirService(config, db);
     if (!(await repository.findTenant(tenantId))) throw new Error(`Tenant '${tenantId}' does not exist (hearth tenant create ${tenantId})`);
     const bar = progressBar(process.stderr);
     try {

@@ -1,24 +1,15 @@
 // Starts Hearth: database (PostgreSQL or embedded PGlite), migrations, the service layer
-// and the HTTP server, with a graceful shutdown that drains in-flight requests.
-import { readFileSync } from 'node:fs';
+// (wired in compose.ts) and the HTTP server, with a graceful shutdown that drains in-flight requests.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { createFhirService } from './compose.js';
 import type { Config } from './core/config.js';
-import { NO_HOOKS } from './fhir/hooks.js';
-import { FhirService } from './fhir/service.js';
-import { createResourceValidator } from './fhir/validation/resource-schema.js';
 import { createApp } from './http/app.js';
-import { SearchEngine } from './search/engine.js';
 import { ReindexWorker } from './jobs/reindex-worker.js';
-import { TenantSearchParameters } from './search/tenant-params.js';
 import { ReindexJobQueue } from './storage/pg/reindex-jobs.js';
-import { createSearchRegistry } from './search/registry/registry.js';
 import { createLogger, type Logger } from './core/logger.js';
-import { projectRoot } from './core/project-root.js';
 import { openDatabase, type Database } from './storage/pg/database.js';
 import { migrate } from './storage/pg/migrate.js';
-import { PgRepository } from './storage/pg/pg-repository.js';
 
 export interface RunningServer {
   /** e.g. http://127.0.0.1:8080 (no base path). */
@@ -31,23 +22,12 @@ export interface RunningServer {
 /** A worker that stops renewing its job's lease for this long is presumed dead. */
 const REINDEX_LEASE_MS = 60_000;
 
-export const softwareVersion = (): string =>
-  (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-
 export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
   const database = await openDatabase(config);
   try {
     const migrated = await migrate(database.pool);
     if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
-    const repository = new PgRepository(database.pool);
-    const registry = createSearchRegistry();
-    const search = new SearchEngine(registry, { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
-    const searchParams = new TenantSearchParameters(registry);
-    const service = new FhirService(
-      repository,
-      { validator: createResourceValidator(), searchParams, search, hooks: NO_HOOKS, config },
-      { softwareVersion: softwareVersion(), tenantCacheTtlMs: config.tenantCacheTtlMs, bundleMaxEntries: config.bundleMaxEntries },
-    );
+    const { service, repository, searchParams } = createFhirService(config, database);
     const worker = config.reindexWorker
       ? new ReindexWorker(
           new ReindexJobQueue(database.pool, REINDEX_LEASE_MS),

@@ -1,0 +1,45 @@
+// The composition root (docs/adr/0009-layers-and-composition.md): the one place that wires
+// storage, search and the FHIR service together. Every entry point that serves FHIR requests
+// (the HTTP server, `hearth load`, bench:ingest; later Bulk Data $import) builds its service
+// here, so authorization, audit and outbox hooks reach all of them alike.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './core/config.js';
+import { projectRoot } from './core/project-root.js';
+import { NO_HOOKS, type InteractionHooks } from './fhir/hooks.js';
+import { FhirService } from './fhir/service.js';
+import { createResourceValidator } from './fhir/validation/resource-schema.js';
+import { SearchEngine } from './search/engine.js';
+import { createSearchRegistry } from './search/registry/registry.js';
+import { TenantSearchParameters } from './search/tenant-params.js';
+import type { Database } from './storage/pg/database.js';
+import { PgRepository } from './storage/pg/pg-repository.js';
+
+export interface FhirComposition {
+  service: FhirService;
+  /** For what runs beside the service: readiness, the load ledger, tenant checks. */
+  repository: PgRepository;
+  /** The same per-tenant registries the service indexes with (the reindex worker loads them). */
+  searchParams: TenantSearchParameters;
+}
+
+/** The server's version as the CapabilityStatement reports it (software.version). */
+export const softwareVersion = (): string =>
+  (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+
+/**
+ * The FHIR service on an open, migrated database. `hooks` defaults to NO_HOOKS until the SMART,
+ * audit and outbox work lands; they plug in here, once, for every entry point.
+ */
+export function createFhirService(config: Config, database: Database, hooks: InteractionHooks = NO_HOOKS): FhirComposition {
+  const repository = new PgRepository(database.pool);
+  const registry = createSearchRegistry();
+  const search = new SearchEngine(registry, { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
+  const searchParams = new TenantSearchParameters(registry);
+  const service = new FhirService(
+    repository,
+    { validator: createResourceValidator(), searchParams, search, hooks, config },
+    { softwareVersion: softwareVersion(), tenantCacheTtlMs: config.tenantCacheTtlMs, bundleMaxEntries: config.bundleMaxEntries },
+  );
+  return { service, repository, searchParams };
+}

@@ -1,5 +1,6 @@
 // Maps a transport-neutral FhirRequest onto an interaction (FHIR R4 http.html, the
-// "Service Base URL" table). REST and, later, batch/transaction entries route through here.
+// "Service Base URL" table). REST requests, batch entries and transaction entries all route
+// through here; POST [base] itself is dispatched by FhirService before routing.
 import { FhirError, badRequest, notFound, notSupported } from '../core/errors.js';
 import { capabilitiesInteraction } from './interactions/capabilities.js';
 import type { Interaction, InteractionDeps } from './interactions/context.js';

@@ -1,6 +1,9 @@
-// The one service layer every entry point goes through (REST today; batch, transaction and
-// operations later): tenant check, routing, authorization, the tenant transaction with
-// bounded retries on write conflicts, and the completion hook for audit.
+// The one service layer every entry point goes through (REST, `hearth load`, batch and
+// transaction bundles, $reindex), built once in src/compose.ts: tenant check, routing,
+// authorization, the tenant transaction with bounded retries on write conflicts
+// (http.html#concurrency), and the completion hook for audit. A batch sends each entry back
+// through handle(); a transaction authorizes every entry, then runs them all as one
+// interaction, so its completion hook fires once for the bundle (bundle/transaction.ts).
 import type { FhirRepository } from '../storage/resource-store.js';
 import { WriteConflict } from '../storage/resource-store.js';
 import { FhirError } from '../core/errors.js';
@@ -69,7 +72,6 @@ export class FhirService {
   }
 
   private async execute(tenantId: string, interaction: Interaction): Promise<FhirResponse> {
-    if (interaction.withoutStore) return interaction.withoutStore();
     const maxAttempts = this.options.maxAttempts ?? 8;
     for (let attempt = 1; ; attempt++) {
       try {

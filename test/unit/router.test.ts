@@ -84,7 +84,6 @@ describe('route', () => {
       const interaction = route(req('GET', 'metadata'), deps, options);
       assert.deepEqual(interaction.target, { interaction: 'capabilities' });
       assert.equal(interaction.readOnly, true);
-      assert.equal(interaction.withoutStore, undefined);
     });
 
     it('$reindex at system, type and SearchParameter level, and its job status URL', () => {

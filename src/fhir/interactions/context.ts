@@ -27,8 +27,6 @@ export interface Interaction {
   target: InteractionTarget;
   readOnly: boolean;
   run(store: ResourceStore): Promise<FhirResponse>;
-  /** Set by interactions that need no database transaction (capabilities). */
-  withoutStore?: () => Promise<FhirResponse>;
 }
 
 export function versionHeaders(req: FhirRequest, v: StoredVersion, withLocation: boolean): Record<string, string> {

@@ -4,8 +4,8 @@
 // req/s, p50 and p99. Loopback only.
 //   BENCH_DATABASE_URL  default postgresql://postgres@127.0.0.1:5432/hearth_bench
 //   BENCH_CONNECTIONS   default 32;  BENCH_SECONDS default 15;  BENCH_SEED default 2000
-import { randomUUID } from 'node:crypto';
 import type autocannon from 'autocannon';
+import { benchPatient as patient } from './patients.js';
 import { printTable, runAutocannon, startBenchServer, type BenchRow } from './support.js';
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -14,18 +14,6 @@ const seedCount = Number(process.env.BENCH_SEED ?? 2000);
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/hearth_bench';
 const port = Number(process.env.BENCH_PORT ?? 18181);
 const JSON_HEADERS = { 'content-type': 'application/fhir+json' };
-
-function patient(i: number, id?: string): string {
-  return JSON.stringify({
-    resourceType: 'Patient',
-    ...(id ? { id } : {}),
-    identifier: [{ system: 'urn:bench', value: `p-${i}-${randomUUID()}` }],
-    name: [{ family: `Family${i % 500}`, given: [`Given${i}`] }],
-    gender: i % 2 ? 'female' : 'male',
-    birthDate: `19${String(40 + (i % 60)).padStart(2, '0')}-0${1 + (i % 9)}-1${i % 10}`,
-    address: [{ line: [`${i} Main St`], city: 'Springfield', postalCode: '12345' }],
-  });
-}
 
 async function seed(base: string): Promise<string[]> {
   const ids: string[] = [];

@@ -1,0 +1,167 @@
+// npm run bench:crud-ab — single writes and reads of two (or more) builds side by side, in one
+// run, alternated, each round on a fresh database: the only fair comparison on a machine whose
+// speed drifts two- to threefold between days (docs/benchmarks.md).
+//
+// Each build is a git ref exported with `git archive` into bench-builds/<sha> (ignored by git),
+// installed with `npm ci` and built once. Per round and build: a fresh database, the server
+// started from that build, BENCH_SEED patients, then create, update and read by id with
+// autocannon. Besides req/s and latency it reports CPU milliseconds per request of the server
+// process and of the database backends serving it (from /proc), which drift far less than
+// throughput when the machine is shared.
+//   BENCH_REFS         default 0f63135,HEAD (the foundation build against this checkout);
+//                      '.' is the working tree as built, uncommitted changes included
+//   BENCH_ROUNDS       default 2;  BENCH_CONNECTIONS default 32;  BENCH_SECONDS default 10
+//   BENCH_SEED         default 2000;  BENCH_ADMIN_URL default postgresql://postgres@127.0.0.1:5432/postgres
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type autocannon from 'autocannon';
+import pg from 'pg';
+import { benchPatient } from './patients.js';
+import { runAutocannon, type BenchRow } from './support.js';
+
+const refs = (process.env.BENCH_REFS ?? '0f63135,HEAD').split(',').map((r) => r.trim()).filter(Boolean);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const seedCount = Number(process.env.BENCH_SEED ?? 2000);
+const adminUrl = process.env.BENCH_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const port = Number(process.env.BENCH_PORT ?? 18191);
+const JSON_HEADERS = { 'content-type': 'application/fhir+json' };
+const MS_PER_CLOCK_TICK = 10; // /proc/<pid>/stat counts in USER_HZ, 100 per second on Linux
+
+interface Build {
+  ref: string;
+  sha: string;
+  dir: string;
+}
+
+function prepare(ref: string): Build {
+  // '.': this checkout as it stands (built with npm run build), uncommitted changes included.
+  if (ref === '.') return { ref: 'working tree', sha: 'worktree', dir: '.' };
+  const sha = execFileSync('git', ['rev-parse', '--short', ref], { encoding: 'utf8' }).trim();
+  const dir = join('bench-builds', sha);
+  if (!existsSync(join(dir, 'dist', 'src', 'cli.js'))) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('sh', ['-c', `git archive ${sha} | tar -x -C ${dir}`], { stdio: 'inherit' });
+    execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit' });
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: dir, stdio: 'inherit' });
+  }
+  return { ref, sha, dir };
+}
+
+/** CPU time (ms) a process has used so far, or 0 once it is gone. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * MS_PER_CLOCK_TICK;
+  } catch {
+    return 0;
+  }
+}
+
+async function backendPids(admin: pg.Client, database: string): Promise<number[]> {
+  const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [database]);
+  return rows.map((r) => r.pid);
+}
+
+async function startServer(build: Build, databaseUrl: string): Promise<{ child: ChildProcess; base: string }> {
+  const child = spawn(process.execPath, ['dist/src/cli.js', 'serve'], {
+    cwd: build.dir,
+    env: { ...process.env, DATABASE_URL: databaseUrl, HEARTH_PORT: String(port), PORT: String(port), HEARTH_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 480; i++) {
+    if (await fetch(`${origin}/readyz`).then((r) => r.ok, () => false)) return { child, base: `${origin}/fhir` };
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  child.kill();
+  throw new Error(`${build.ref}: server did not become ready`);
+}
+
+async function seed(base: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < seedCount; i += 50) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(50, seedCount - i) }, (_, k) =>
+        fetch(`${base}/Patient`, { method: 'POST', headers: { ...JSON_HEADERS, prefer: 'return=minimal' }, body: benchPatient(i + k) }),
+      ),
+    );
+    for (const r of batch) ids.push(r.headers.get('location')!.split('/').slice(-3)[0]);
+  }
+  return ids;
+}
+
+interface Row extends BenchRow {
+  build: string;
+  round: number;
+  serverCpuMs: number;
+  databaseCpuMs: number;
+}
+
+async function measure(build: Build, round: number, admin: pg.Client): Promise<Row[]> {
+  const database = `hearth_bench_ab_${build.sha}`;
+  await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE "${database}"`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  const { child, base } = await startServer(build, url.toString());
+  const path = new URL(base).pathname;
+  try {
+    const ids = await seed(base);
+    const pick = () => ids[Math.floor(Math.random() * ids.length)];
+    let n = seedCount;
+    const shapes: [string, autocannon.Options][] = [
+      ['create Patient', { url: `${base}/Patient`, requests: [{ method: 'POST', headers: JSON_HEADERS, setupRequest: (req) => ({ ...req, body: benchPatient(n++) }) }] }],
+      ['update Patient/{id}', {
+        url: base,
+        requests: [{ method: 'PUT', headers: JSON_HEADERS, setupRequest: (req) => { const id = pick(); return { ...req, path: `${path}/Patient/${id}`, body: benchPatient(n++, id) }; } }],
+      }],
+      ['read Patient/{id}', { url: base, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `${path}/Patient/${pick()}` }) }] }],
+    ];
+    const rows: Row[] = [];
+    for (const [name, options] of shapes) {
+      const pids = await backendPids(admin, database);
+      const before = { server: cpuMs(child.pid!), db: pids.map(cpuMs) };
+      const row = await runAutocannon(name, { connections, duration: seconds, ...options });
+      const total = row.rps * seconds;
+      const serverCpu = cpuMs(child.pid!) - before.server;
+      const dbCpu = pids.reduce((sum, pid, i) => sum + Math.max(0, cpuMs(pid) - before.db[i]), 0);
+      rows.push({ ...row, build: `${build.ref} (${build.sha})`, round, serverCpuMs: serverCpu / total, databaseCpuMs: dbCpu / total });
+    }
+    return rows;
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  }
+}
+
+async function main(): Promise<void> {
+  const builds = refs.map(prepare);
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  const rows: Row[] = [];
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const build of round % 2 ? builds : [...builds].reverse()) rows.push(...(await measure(build, round, admin)));
+    }
+  } finally {
+    await admin.end();
+  }
+  console.log(`\nbench:crud-ab — ${connections} connections, ${seconds} s per shape, ${seedCount} seeded patients, ${rounds} rounds alternated`);
+  console.log('| shape | build | round | req/s | p50 ms | p99 ms | server CPU ms/req | database CPU ms/req | non-2xx |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  const order = [...new Set(rows.map((r) => r.name))];
+  for (const name of order) {
+    for (const r of rows.filter((x) => x.name === name)) {
+      console.log(`| ${r.name} | ${r.build} | ${r.round} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.serverCpuMs.toFixed(3)} | ${r.databaseCpuMs.toFixed(3)} | ${r.non2xx} |`);
+    }
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,24 +1,24 @@
 // npm run bench:ingest — ingest throughput and memory (issue: hearth load; docs/loading.md).
-// 1. The loader library in-process (what `hearth load` runs) on Synthea-like volume: the shared
-//    Synthea samples (../shared/data/synthea, 205 patients, 65,555 resources) plus variants with
-//    every UUID remapped (so references stay consistent), family names suffixed and dates moved by
-//    whole leap cycles, written as plain .json files like Synthea's own output (kept in the temp
-//    directory, about 245 MB per copy, and reused by later runs). Each concurrency runs
-//    in its own process on a freshly created database, timing the load only (not start-up or
-//    migrations), and reports its peak RSS.
-// 2. The fixed workload of ../shared/bench (gen-bundles.mjs 1200 42, posted by load.mjs as
-//    transactions over HTTP) against `node dist/src/cli.js serve` (run `npm run build` first), on a
-//    fresh database per concurrency.
-// Environment: BENCH_VARIANTS (copies of the samples; default 2, i.e. 131,110 resources),
+// Everything it loads is generated from the repository (nothing outside it is read):
+// 1. The loader library in-process (what `hearth load` runs) on Synthea-like volume: the nine
+//    Synthea fixtures (test/fixtures/synthea) varied into BENCH_VARIANTS x 270 patients (about
+//    65,000 resources per variant, the volume one copy of the former 205-patient sample set had):
+//    UUIDs remapped (references stay consistent), names redrawn, dates moved by whole leap
+//    cycles, values scaled (bench/synthea-variants.ts), written as plain .json files like
+//    Synthea's own output (kept in the temp directory and reused by later runs). Each
+//    concurrency runs in its own process on a freshly created database, timing the load only
+//    (not start-up or migrations), and reports its peak RSS.
+// 2. The benchmarks' own workload (bench/workload.ts, 1200 bundles, seed 42, the shape of the
+//    cross-server workload), posted as transactions over HTTP against `node dist/src/cli.js
+//    serve` (run `npm run build` first), on a fresh database per concurrency.
+// Environment: BENCH_VARIANTS (default 2, i.e. 540 patients), BENCH_PATIENTS (overrides it),
 // BENCH_CONCURRENCY (default 1,4), BENCH_SHARED_CONCURRENCY (default 1,8), BENCH_SHARED_BUNDLES
-// (default 1200), BENCH_SKIP_SHARED=1, BENCH_DATABASE_URL. Loopback only.
-import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// (default 1200), BENCH_SKIP_SHARED=1 (skip part 2), BENCH_DATABASE_URL,
+// BENCH_CROSSCHECK_GENERATOR (see bench/workload.ts). Loopback only.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { promisify } from 'node:util';
-import { gunzipSync } from 'node:zlib';
+import { join } from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../src/core/config.js';
 import { RepositoryLedger } from '../src/load/ledger.js';
@@ -30,9 +30,12 @@ import { expandSources } from '../src/load/sources.js';
 import { projectRoot } from '../src/core/project-root.js';
 import { openDatabase } from '../src/storage/pg/database.js';
 import { migrate } from '../src/storage/pg/migrate.js';
-import { startBenchServer } from './support.js';
+import { inParallel, startBenchServer } from './support.js';
+import { syntheaFixtureTexts, syntheaVariant } from './synthea-variants.js';
+import { workloadFile } from './workload.js';
 
-const SHARED = join(projectRoot(), '..', 'shared');
+/** Patients per BENCH_VARIANTS unit: about 65,000 resources from the nine fixtures. */
+const PATIENTS_PER_VARIANT = 270;
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/hearth_bench_ingest';
 const list = (value: string | undefined, fallback: number[]) => (value ? value.split(',').map(Number) : fallback);
 
@@ -48,36 +51,15 @@ interface LoaderResult {
 
 // ---- data -------------------------------------------------------------------------------------
 
-const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
-
-/** Variant `v` of a Synthea bundle's text: same shape, different ids, names and dates. */
-function vary(text: string, v: number): string {
-  if (v === 0) return text;
-  const uuid = (u: string) => {
-    const h = createHash('sha1').update(`${v}:${u}`).digest('hex');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-  };
-  const suffix = String.fromCharCode(97 + ((v - 1) % 26)).repeat(1 + Math.floor((v - 1) / 26));
-  const years = 4 * (1 + (v % 3)); // whole leap cycles, so 29 February stays a date
-  return text
-    .replace(UUID, uuid)
-    .replace(/("family":\s*")([^"]+)"/g, (_m, open: string, name: string) => `${open}${name}${suffix}"`)
-    .replace(/"(\d{4})-(\d\d-\d\d)/g, (_m, year: string, rest: string) => `"${Number(year) + years}-${rest}`);
-}
-
-/** The samples and their variants as plain .json files; reused when already written. */
-function generate(variants: number): string {
-  const dir = join(tmpdir(), `hearth-bench-ingest-${variants}`);
+/** `patients` varied fixture bundles as plain .json files; reused when already written. */
+function generate(patients: number): string {
+  const dir = join(tmpdir(), `hearth-bench-ingest-fixtures-${patients}`);
   if (existsSync(join(dir, '.complete'))) return dir;
-  const samples = readdirSync(join(SHARED, 'data', 'synthea')).filter((f) => f.endsWith('.json.gz')).sort();
-  for (let v = 0; v < variants; v++) {
-    const out = join(dir, `v${v}`);
-    mkdirSync(out, { recursive: true });
-    for (const sample of samples) {
-      const text = gunzipSync(readFileSync(join(SHARED, 'data', 'synthea', sample))).toString('utf8');
-      writeFileSync(join(out, `${basename(sample, '.json.gz')}-v${v}.json`), vary(text, v));
-    }
-    process.stderr.write(`\rgenerated variant ${v + 1}/${variants}   `);
+  mkdirSync(dir, { recursive: true });
+  const texts = syntheaFixtureTexts();
+  for (let n = 0; n < patients; n++) {
+    writeFileSync(join(dir, `patient-${String(n).padStart(6, '0')}.json`), syntheaVariant(texts, n));
+    if (n % 100 === 99) process.stderr.write(`\rgenerated ${n + 1}/${patients} patients   `);
   }
   process.stderr.write('\n');
   writeFileSync(join(dir, '.complete'), '');
@@ -162,25 +144,48 @@ interface SharedResult {
   latencyMs: { p50: number; p95: number; p99: number; max: number };
 }
 
-async function sharedBundles(count: number): Promise<string> {
-  const file = join(tmpdir(), `hearth-bench-bundles-${count}-42.ndjson`);
-  if (existsSync(file)) return file;
-  const { stdout } = await promisify(execFile)(process.execPath, [join(SHARED, 'bench', 'gen-bundles.mjs'), String(count), '42'], { maxBuffer: 1 << 30 });
-  writeFileSync(`${file}.part`, stdout);
-  renameSync(`${file}.part`, file);
-  return file;
+/** Posts each line of `file` (one transaction bundle) to `base`, `concurrency` at a time. */
+async function postBundles(base: string, file: string, concurrency: number): Promise<SharedResult> {
+  const bodies = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const latencies: number[] = [];
+  let resources = 0;
+  let errors = 0;
+  const fail = (message: string) => {
+    if (++errors <= 3) console.error(message.slice(0, 500));
+  };
+  const started = performance.now();
+  await inParallel(bodies, concurrency, async (body) => {
+    const t0 = performance.now();
+    const res = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body });
+    const text = await res.text();
+    latencies.push(performance.now() - t0);
+    if (res.status !== 200) return fail(`POST bundle: ${res.status} ${text}`);
+    const entries = (JSON.parse(text) as { entry: { response: { status: string } }[] }).entry;
+    const failed = entries.find((e) => !e.response.status.startsWith('201'));
+    if (failed) return fail(`bundle entry: ${JSON.stringify(failed)}`);
+    resources += entries.length;
+  });
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const quantile = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]);
+  const ok = bodies.length - errors;
+  return {
+    bundles: bodies.length,
+    ok,
+    errors,
+    concurrency,
+    seconds: +seconds.toFixed(2),
+    bundlesPerSec: +(ok / seconds).toFixed(2),
+    resourcesPerSec: +(resources / seconds).toFixed(1),
+    latencyMs: { p50: quantile(0.5), p95: quantile(0.95), p99: quantile(0.99), max: Math.round(latencies[latencies.length - 1]) },
+  };
 }
 
-async function sharedRun(file: string, count: number, concurrency: number, port: number): Promise<SharedResult> {
+async function sharedRun(file: string, concurrency: number, port: number): Promise<SharedResult> {
   await recreateDatabase();
   const server = await startBenchServer(databaseUrl, port);
   try {
-    const ids = join(tmpdir(), `hearth-bench-ingest-ids-${concurrency}.ndjson`);
-    const { stdout } = await promisify(execFile)(process.execPath, [join(SHARED, 'bench', 'load.mjs'), file, '0', String(count), String(concurrency), ids], {
-      env: { ...process.env, BASE: server.base },
-      maxBuffer: 1 << 26,
-    });
-    return JSON.parse(stdout.trim().split('\n').pop()!) as SharedResult;
+    return await postBundles(server.base, file, concurrency);
   } finally {
     server.stop();
     await new Promise((r) => setTimeout(r, 1000));
@@ -191,13 +196,14 @@ async function sharedRun(file: string, count: number, concurrency: number, port:
 
 async function main(): Promise<void> {
   const variants = Number(process.env.BENCH_VARIANTS ?? 2);
-  const dir = generate(variants);
+  const patients = Number(process.env.BENCH_PATIENTS ?? variants * PATIENTS_PER_VARIANT);
+  const dir = generate(patients);
   const loader: LoaderResult[] = [];
   for (const concurrency of list(process.env.BENCH_CONCURRENCY, [1, 4])) {
     await recreateDatabase();
     loader.push(await runChild(concurrency, dir));
   }
-  console.log(`\nhearth load (loader library in-process), Synthea samples x${variants}, one transaction per bundle, fresh database each`);
+  console.log(`\nhearth load (loader library in-process), Synthea fixtures varied to ${patients} patients, one transaction per bundle, fresh database each`);
   console.log('| concurrency | files | resources | seconds | resources/s | peak RSS MB |');
   console.log('|---|---|---|---|---|---|');
   for (const r of loader) console.log(`| ${r.concurrency} | ${r.files} | ${r.resources} | ${r.seconds} | ${r.resourcesPerSecond} | ${r.peakRssMb} |`);
@@ -205,11 +211,12 @@ async function main(): Promise<void> {
   if (process.env.BENCH_SKIP_SHARED === '1') return;
 
   const count = Number(process.env.BENCH_SHARED_BUNDLES ?? 1200);
-  const file = await sharedBundles(count);
+  const file = await workloadFile(count);
   const shared: SharedResult[] = [];
   let port = Number(process.env.BENCH_PORT ?? 18190);
-  for (const concurrency of list(process.env.BENCH_SHARED_CONCURRENCY, [1, 8])) shared.push(await sharedRun(file, count, concurrency, port++));
-  console.log(`\nShared workload (../shared/bench: gen-bundles.mjs ${count} 42, load.mjs over HTTP), fresh database each; Medplum: 143 (c=1) and 299 (c=8) resources/s`);
+  for (const concurrency of list(process.env.BENCH_SHARED_CONCURRENCY, [1, 8])) shared.push(await sharedRun(file, concurrency, port++));
+  const source = process.env.BENCH_CROSSCHECK_GENERATOR ? `${process.env.BENCH_CROSSCHECK_GENERATOR} ${count} 42` : `bench/workload.ts ${count} 42`;
+  console.log(`\nShared workload (${source}, posted over HTTP), fresh database each; Medplum: 143 (c=1) and 299 (c=8) resources/s`);
   console.log('| concurrency | bundles ok | errors | seconds | bundles/s | resources/s | p50 ms | p95 ms | p99 ms |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of shared) {

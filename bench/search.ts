@@ -1,21 +1,21 @@
 // npm run bench:search — search latency on a loaded dataset (issue: Search).
-// Loads the fixed synthetic workload of ../shared/bench (gen-bundles.mjs: per bundle 1 Patient,
-// 5 Encounters, 40 vital-sign Observations, 5 MedicationRequests) into a running Hearth on
-// PostgreSQL, then runs each query shape with autocannon and prints req/s, p50, p99.
+// Loads the benchmarks' own deterministic workload (bench/workload.ts, seed 42: per bundle
+// 1 Patient, 5 Encounters, 40 vital-sign Observations, 5 MedicationRequests) into a running
+// Hearth on PostgreSQL, then runs each query shape with autocannon and prints req/s, p50, p99.
 //   default        20,000 bundles (1,020,000 resources), 16 connections, 15 s per query
-//   --shared       the shared workload: 1,200 bundles (61,200 resources), 8 connections, 10 s
-// Until transaction bundles land, resources are PUT one by one with the bundle's urn:uuid as
-// id and references rewritten to Type/id (the same data a transaction would store).
+//   --shared       the size of the cross-server workload: 1,200 bundles (61,200 resources),
+//                  8 connections, 10 s
+// Resources are PUT one by one with the bundle's urn:uuid as id and references rewritten to
+// Type/id (the same data a transaction would store).
 // Re-running reuses a loaded database (BENCH_RELOAD=1 forces a reload); BENCH_ONLY=<regex> picks
-// shapes by name.
-import { spawn } from 'node:child_process';
-import { closeSync, createReadStream, existsSync, openSync, renameSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// shapes by name; BENCH_BUNDLES, BENCH_CONNECTIONS, BENCH_SECONDS, BENCH_DATABASE_URL,
+// BENCH_PORT override the defaults; BENCH_CROSSCHECK_GENERATOR (see bench/workload.ts) loads
+// another generator's bundles instead.
+import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { join } from 'node:path';
 import pg from 'pg';
-import { projectRoot } from '../src/core/project-root.js';
 import { inParallel, printTable, runAutocannon, startBenchServer, type BenchRow } from './support.js';
+import { workloadBundles, workloadFile } from './workload.js';
 
 const shared = process.argv.includes('--shared');
 const bundles = Number(process.env.BENCH_BUNDLES ?? (shared ? 1200 : 20000));
@@ -37,18 +37,13 @@ function resolveBundle(bundle: { entry: { fullUrl: string; resource: Json }[] })
   });
 }
 
-/** The generator's output, written to a file first (piping 20,000 large lines hit ENOBUFS). */
+/** The workload's bundles: generated in-process, or read from the cross-check generator's file. */
 async function* generatedBundles(): AsyncGenerator<{ entry: { fullUrl: string; resource: Json }[] }> {
-  const generator = join(projectRoot(), '..', 'shared', 'bench', 'gen-bundles.mjs');
-  const file = join(tmpdir(), `hearth-bench-bundles-${bundles}-42.ndjson`);
-  if (!existsSync(file)) {
-    const out = openSync(`${file}.part`, 'w');
-    const child = spawn(process.execPath, [generator, String(bundles), '42'], { stdio: ['ignore', out, 'inherit'] });
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    closeSync(out);
-    if (code !== 0) throw new Error(`gen-bundles.mjs exited with ${code}`);
-    renameSync(`${file}.part`, file);
+  if (!process.env.BENCH_CROSSCHECK_GENERATOR) {
+    yield* workloadBundles(bundles);
+    return;
   }
+  const file = await workloadFile(bundles);
   for await (const line of createInterface({ input: createReadStream(file) })) if (line) yield JSON.parse(line);
 }
 
@@ -130,8 +125,8 @@ async function main(): Promise<void> {
     await shape('Patient?name=smi (prefix)', () => 'Patient?name=smi');
     await shape('Patient?name=Smith', () => 'Patient?name=Smith');
     await shape('Patient?identifier=sys|val', () => 'Patient?identifier=urn:bench:mrn|MRN-0000000000');
-    // The issue's 1M shape asks for 50 per page; the shared workload's (../shared/bench/README.md)
-    // uses the default page size, as the peer's figure does.
+    // The issue's 1M shape asks for 50 per page; the cross-server workload's uses the default
+    // page size, as the peer's figure does.
     const valueCount = shared ? '' : '&_count=50';
     await shape(`Observation?code=8867-4&value-quantity=gt100${valueCount}`, () => `Observation?code=http://loinc.org|8867-4&value-quantity=gt100${valueCount}`);
     await shape('Encounter?patient=X&_revinclude=Observation:encounter', () => `Encounter?patient=${pick(data.patients)}&_revinclude=Observation:encounter`);

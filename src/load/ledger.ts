@@ -1,18 +1,13 @@
 // hearth load (docs/loading.md): the resumability ledger, table load_ledger (migration 0009).
 // It records, per tenant, each source file whose last transaction committed (a re-run skips it)
 // and, for an NDJSON file part-way through, the last line of its committed prefix (a re-run
-// resumes after it). Read and written through the repository's tenant transactions, so
-// row-level security applies as it does to resources.
+// resumes after it). Read and written through the repository's tenant transactions
+// (ResourceStore.loadLedger), so row-level security applies as it does to resources.
+import type { LoadLedgerEntry, LoadSourceKey } from '../storage/load-ledger-store.js';
 import type { FhirRepository } from '../storage/resource-store.js';
 import type { SourceKey } from './sources.js';
 
-export interface LedgerEntry {
-  completed: boolean;
-  /** NDJSON: lines of the file already committed (0 when none or not NDJSON). */
-  linesDone: number;
-  /** Resources committed from the file so far. */
-  resources: number;
-}
+export type LedgerEntry = LoadLedgerEntry;
 
 export interface LoadLedger {
   find(tenantId: string, key: SourceKey): Promise<LedgerEntry | undefined>;
@@ -22,44 +17,22 @@ export interface LoadLedger {
   complete(tenantId: string, key: SourceKey, resources: number): Promise<void>;
 }
 
-interface Row {
-  completed: boolean;
-  lines_done: number;
-  resources: number;
-}
-
-const FIND =
-  'SELECT completed_at IS NOT NULL AS completed, lines_done, resources FROM load_ledger ' +
-  'WHERE tenant_id = $1 AND path = $2 AND size_bytes = $3 AND sha256 = $4';
-
-// GREATEST: two units' progress writes may arrive in either order.
-const PROGRESS =
-  'INSERT INTO load_ledger (tenant_id, path, size_bytes, sha256, lines_done, resources) VALUES ($1, $2, $3, $4, $5, $6) ' +
-  'ON CONFLICT (tenant_id, path, size_bytes, sha256) DO UPDATE SET lines_done = GREATEST(load_ledger.lines_done, EXCLUDED.lines_done), ' +
-  'resources = GREATEST(load_ledger.resources, EXCLUDED.resources), updated_at = now()';
-
-const COMPLETE =
-  'INSERT INTO load_ledger (tenant_id, path, size_bytes, sha256, resources, completed_at) VALUES ($1, $2, $3, $4, $5, now()) ' +
-  'ON CONFLICT (tenant_id, path, size_bytes, sha256) DO UPDATE SET resources = EXCLUDED.resources, ' +
-  'completed_at = now(), updated_at = now()';
-
-const keyValues = (tenantId: string, key: SourceKey) => [tenantId, key.name, key.size, key.sha256];
+/** The storage key of a source file. */
+const storageKey = (key: SourceKey): LoadSourceKey => ({ path: key.name, sizeBytes: key.size, sha256: key.sha256 });
 
 export class RepositoryLedger implements LoadLedger {
   constructor(private readonly repository: FhirRepository) {}
 
-  async find(tenantId: string, key: SourceKey): Promise<LedgerEntry | undefined> {
-    const rows = await this.repository.withTenant(tenantId, (store) => store.query<Row>(FIND, keyValues(tenantId, key)), { readOnly: true });
-    const row = rows[0];
-    return row && { completed: row.completed, linesDone: Number(row.lines_done), resources: Number(row.resources) };
+  find(tenantId: string, key: SourceKey): Promise<LedgerEntry | undefined> {
+    return this.repository.withTenant(tenantId, (store) => store.loadLedger.find(storageKey(key)), { readOnly: true });
   }
 
-  async progress(tenantId: string, key: SourceKey, linesDone: number, resources: number): Promise<void> {
-    await this.repository.withTenant(tenantId, (store) => store.query(PROGRESS, [...keyValues(tenantId, key), linesDone, resources]));
+  progress(tenantId: string, key: SourceKey, linesDone: number, resources: number): Promise<void> {
+    return this.repository.withTenant(tenantId, (store) => store.loadLedger.progress(storageKey(key), linesDone, resources));
   }
 
-  async complete(tenantId: string, key: SourceKey, resources: number): Promise<void> {
-    await this.repository.withTenant(tenantId, (store) => store.query(COMPLETE, [...keyValues(tenantId, key), resources]));
+  complete(tenantId: string, key: SourceKey, resources: number): Promise<void> {
+    return this.repository.withTenant(tenantId, (store) => store.loadLedger.complete(storageKey(key), resources));
   }
 }
 
@@ -67,7 +40,7 @@ export class RepositoryLedger implements LoadLedger {
 export class MemoryLedger implements LoadLedger {
   readonly entries = new Map<string, LedgerEntry>();
 
-  private id = (tenantId: string, key: SourceKey) => JSON.stringify(keyValues(tenantId, key));
+  private id = (tenantId: string, key: SourceKey) => JSON.stringify([tenantId, key.name, key.size, key.sha256]);
 
   async find(tenantId: string, key: SourceKey): Promise<LedgerEntry | undefined> {
     const entry = this.entries.get(this.id(tenantId, key));

@@ -13,6 +13,8 @@ import type { SearchParamDef } from './types.js';
 import { RESOURCE_TYPES } from '../core/resource-types.js';
 import { countStatement, pageStatement, walkFirstEligible, walkStatement, systemCountStatement, systemPageStatement, typesWithRowsStatement, type PageStatement, type SystemBranch } from './sql.js';
 import { parseSystemQuery, type SystemSearchQuery } from './system.js';
+import { searchSql } from './search-sql.js';
+import type { SearchStatement } from './sql.js';
 
 export interface SearchPage {
   matches: StoredVersion[];
@@ -125,7 +127,7 @@ export class SearchEngine {
   async explain(store: ResourceStore, parsed: SearchQuery): Promise<{ sql: string; values: unknown[]; plan: string }> {
     const lastUpdated = this.registry.get(parsed.resourceType, '_lastUpdated');
     const { statement } = (await this.joinWalk(store, parsed, lastUpdated)) ?? (await this.plannedPage(store, parsed, lastUpdated));
-    const rows = await store.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`, statement.values);
+    const rows = await store.query<{ 'QUERY PLAN': string }>(searchSql(`EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`), statement.values);
     return { sql: statement.text, values: statement.values, plan: rows.map((r) => r['QUERY PLAN']).join('\n') };
   }
 
@@ -174,7 +176,7 @@ export class SearchEngine {
   /** As explain, for a system search (at least one type). */
   async explainSystem(store: ResourceStore, query: SystemSearchQuery, registry: SearchRegistry = this.registry): Promise<{ sql: string; values: unknown[]; plan: string }> {
     const statement = systemPageStatement(this.systemBranches(query, registry), store.tenantId);
-    const rows = await store.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`, statement.values);
+    const rows = await store.query<{ 'QUERY PLAN': string }>(searchSql(`EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`), statement.values);
     return { sql: statement.text, values: statement.values, plan: rows.map((r) => r['QUERY PLAN']).join('\n') };
   }
 
@@ -188,13 +190,13 @@ export class SearchEngine {
     return this.countRows(store, query.total, countStatement(query, store.tenantId, lastUpdated));
   }
 
-  private async countRows(store: ResourceStore, mode: 'estimate' | 'accurate', count: { text: string; values: unknown[] }): Promise<number> {
+  private async countRows(store: ResourceStore, mode: 'estimate' | 'accurate', count: SearchStatement): Promise<number> {
     if (mode === 'accurate') {
       const [row] = await store.query<{ n: number }>(count.text, count.values);
       return Number(row.n);
     }
     // Estimate from planner statistics: cheap, and what the spec allows for _total=estimate.
-    const [plan] = await store.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(`EXPLAIN (FORMAT JSON) ${count.text.replace('count(*)::bigint AS n', '1')}`, count.values);
+    const [plan] = await store.query<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>(searchSql(`EXPLAIN (FORMAT JSON) ${count.text.replace('count(*)::bigint AS n', '1')}`), count.values);
     return Math.round(plan['QUERY PLAN'][0].Plan['Plan Rows']);
   }
 }

@@ -28,6 +28,8 @@ import { referenceTargets } from './params/reference.js';
 import type { IncludeSpec } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
 import type { SearchIndex, SearchParamDef } from './types.js';
+import { searchSql } from './search-sql.js';
+import type { SearchStatement } from './sql.js';
 
 export interface IncludeLimits {
   /** Rounds in total: the first over the matches plus the `:iterate` ones. */
@@ -85,10 +87,7 @@ function referenceDefs(registry: SearchRegistry, type: string): SearchParamDef[]
 /** True when `def` may refer to a resource of `type` (no declared targets = any). */
 const mayTarget = (def: SearchParamDef, type: string) => def.targets.length === 0 || def.targets.includes(type);
 
-export interface IncludeStatement {
-  text: string;
-  values: unknown[];
-}
+export type IncludeStatement = SearchStatement;
 
 /**
  * _include: the live resources with the given ids, per type, in one statement (a UNION ALL
@@ -107,7 +106,7 @@ export function includeStatement(tenantId: string, ids: ReadonlyMap<string, read
     );
   const max = binds.add(limit);
   const text = branches.length === 1 ? `${branches[0]} LIMIT ${max}` : `SELECT * FROM (${branches.join(' UNION ALL ')}) u LIMIT ${max}`;
-  return { text, values: binds.values };
+  return { text: searchSql(text), values: binds.values };
 }
 
 /**
@@ -139,7 +138,7 @@ export function revincludeStatement(
     `SELECT r.* FROM unnest(${probeList}::jsonb[]) AS p(probe) CROSS JOIN LATERAL ` +
     `(SELECT s.id, s.version_id, s.last_updated, s.content${sp} FROM ${tablesFor(sourceType).current} s WHERE ${where.join(' AND ')}) r ` +
     `LIMIT ${binds.add(limit)}`;
-  return { text, values: binds.values };
+  return { text: searchSql(text), values: binds.values };
 }
 
 /** Follows the `includes` of a search from the page's `matches`. */
@@ -273,7 +272,7 @@ class IncludeResolver {
   private async loadIndexes(nodes: FocusNode[]): Promise<void> {
     for (const [type, list] of groupBy(nodes, (node) => node.type)) {
       const rows = await this.store.query<{ id: string; sp: SearchIndex | null }>(
-        `SELECT r.id, r.sp FROM ${tablesFor(type).current} r WHERE r.tenant_id = $1 AND NOT r.deleted AND r.id = ANY($2::text[])`,
+        searchSql(`SELECT r.id, r.sp FROM ${tablesFor(type).current} r WHERE r.tenant_id = $1 AND NOT r.deleted AND r.id = ANY($2::text[])`),
         [this.store.tenantId, list.map((n) => n.id)],
       );
       const index = new Map(rows.map((r) => [r.id, r.sp]));

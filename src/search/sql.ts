@@ -17,8 +17,16 @@ import { sortExpression as tokenSort } from './params/token.js';
 import { sortExpression as uriSort } from './params/uri.js';
 import type { ChainFilter, Filter, HasFilter, SearchQuery, SortKey } from './query.js';
 import type { SearchParamDef, SqlBinds } from './types.js';
+import type { SearchSql } from '../storage/search-sql.js';
+import { searchSql } from './search-sql.js';
 
 const ALIAS = 'r';
+
+/** A statement for ResourceStore.query. */
+export interface SearchStatement {
+  text: SearchSql;
+  values: unknown[];
+}
 
 export class Binds implements SqlBinds {
   readonly values: unknown[] = [];
@@ -161,7 +169,7 @@ export function matchingRowsStatement(
   limit: number,
   lastUpdatedDef?: SearchParamDef,
   refsOf?: string,
-): { text: string; values: unknown[] } {
+): SearchStatement {
   const binds = new Binds();
   const tenant = binds.add(tenantId);
   let n = 0;
@@ -171,7 +179,7 @@ export function matchingRowsStatement(
   const text =
     `SELECT ${ALIAS}.id${refs} FROM ${tablesFor(type).current} ${ALIAS} WHERE ${ALIAS}.tenant_id = ${tenant} AND NOT ${ALIAS}.deleted ` +
     `AND (${where}) LIMIT ${binds.add(limit)}`;
-  return { text, values: binds.values };
+  return { text: searchSql(text), values: binds.values };
 }
 
 /** The WHERE conditions shared by page and count queries. */
@@ -338,9 +346,7 @@ function readCursor(page: string | undefined, columns: SortColumn[]): Cursor | u
   return { direction: cursor.direction, values: checkCursor(columns, cursor.values) };
 }
 
-export interface PageStatement {
-  text: string;
-  values: unknown[];
+export interface PageStatement extends SearchStatement {
   sortColumnCount: number;
   /** 'before' pages are read in reverse order; the caller flips them back. */
   direction: CursorDirection;
@@ -382,7 +388,7 @@ export function pageStatement(query: SearchQuery, tenantId: string, lastUpdatedD
   const columns = sortColumns(query);
   const cursor = readCursor(query.page, columns);
   const text = pageSelect(query, columns, tenant, cursor, binds, lastUpdatedDef);
-  return { text, values: binds.values, sortColumnCount: columns.length, direction: cursor?.direction ?? 'after' };
+  return { text: searchSql(text), values: binds.values, sortColumnCount: columns.length, direction: cursor?.direction ?? 'after' };
 }
 
 /**
@@ -408,7 +414,7 @@ export function walkStatement(query: SearchQuery, tenantId: string, walkRows: nu
     `SELECT ${ALIAS}.id, ${ALIAS}.version_id, ${ALIAS}.last_updated, ${ALIAS}.content, ${keys} ` +
     `FROM (SELECT * FROM ${t.current} ${ALIAS} WHERE ${inner.join(' AND ')} ORDER BY ${order} LIMIT ${binds.add(walkRows)}) ${ALIAS} ` +
     `WHERE ${whereClause(query, tenant, binds, lastUpdatedDef)} ORDER BY ${order} LIMIT ${binds.add(query.count + 1)}`;
-  return { text, values: binds.values, sortColumnCount: columns.length, direction };
+  return { text: searchSql(text), values: binds.values, sortColumnCount: columns.length, direction };
 }
 
 /** Range tests PostgreSQL cannot answer from an index, evaluated per row. */
@@ -424,11 +430,11 @@ export function walkFirstEligible(query: SearchQuery): boolean {
   return query.filters.some((f) => f.kind === 'index' && RANGE_TYPES.has(f.def.type) && f.modifier !== 'missing');
 }
 
-export function countStatement(query: SearchQuery, tenantId: string, lastUpdatedDef?: SearchParamDef): { text: string; values: unknown[] } {
+export function countStatement(query: SearchQuery, tenantId: string, lastUpdatedDef?: SearchParamDef): SearchStatement {
   const binds = new Binds();
   const t = tablesFor(query.resourceType);
   const text = `SELECT count(*)::bigint AS n FROM ${t.current} ${ALIAS} WHERE ${whereClause(query, binds.add(tenantId), binds, lastUpdatedDef)}`;
-  return { text, values: binds.values };
+  return { text: searchSql(text), values: binds.values };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -467,24 +473,24 @@ export function systemPageStatement(branches: readonly SystemBranch[], tenantId:
     .map((c, i) => `u.k${i}${c.kind === 'text' || c.kind === 'type' ? ' COLLATE "C"' : ''} ${flip(c.direction, direction).toUpperCase()}`)
     .join(', ');
   const text = `SELECT * FROM (${selects.join(' UNION ALL ')}) u ORDER BY ${order} LIMIT ${limit}`;
-  return { text, values: binds.values, sortColumnCount: columns[0].length, direction };
+  return { text: searchSql(text), values: binds.values, sortColumnCount: columns[0].length, direction };
 }
 
 /** _total of a system search: the matches of every branch. */
-export function systemCountStatement(branches: readonly SystemBranch[], tenantId: string): { text: string; values: unknown[] } {
+export function systemCountStatement(branches: readonly SystemBranch[], tenantId: string): SearchStatement {
   const binds = new Binds();
   const tenant = binds.add(tenantId);
   const parts = branches.map(
     (b) => `SELECT 1 FROM ${tablesFor(b.query.resourceType).current} ${ALIAS} WHERE ${whereClause(b.query, tenant, binds, b.lastUpdatedDef)}`,
   );
-  return { text: `SELECT count(*)::bigint AS n FROM (${parts.join(' UNION ALL ')}) u`, values: binds.values };
+  return { text: searchSql(`SELECT count(*)::bigint AS n FROM (${parts.join(' UNION ALL ')}) u`), values: binds.values };
 }
 
 /**
  * The types among `types` with at least one row (live or deleted) for the tenant: one primary
  * key probe each, so a system search without _type unions only those (docs/search.md).
  */
-export function typesWithRowsStatement(types: readonly string[], tenantId: string): { text: string; values: unknown[] } {
+export function typesWithRowsStatement(types: readonly string[], tenantId: string): SearchStatement {
   const parts = types.map((type) => `SELECT ${typeLiteral(type)} AS resource_type WHERE EXISTS (SELECT 1 FROM ${tablesFor(type).current} WHERE tenant_id = $1)`);
-  return { text: parts.join(' UNION ALL '), values: [tenantId] };
+  return { text: searchSql(parts.join(' UNION ALL ')), values: [tenantId] };
 }

@@ -4,22 +4,16 @@
 // completed $reindex job has indexed the rows stored before it, for the types that job covered;
 // until then a search naming it gets a 400 saying to run $reindex.
 //
-// Cached per tenant under a generation read on each use (count and newest change of the
-// tenant's SearchParameters and completed reindex jobs: two index-only lookups), so every API
+// Cached per tenant under a generation read on each use (SearchParameterStore.generation: count
+// and newest change of the tenant's SearchParameters and completed reindex jobs), so every API
 // node sees a change at its next request without a cache TTL. Tenants with no custom
 // parameters share the base registry.
 import type { SearchParameter } from 'fhir/r4.js';
 import type { ResourceStore } from '../storage/resource-store.js';
+import type { ReindexCoverage } from '../storage/search-parameter-store.js';
 import { assertUsableSearchParameter, baseTypes, isActive } from './custom-params.js';
 import { createIndexer, type Indexer } from './indexer.js';
 import { createSearchRegistry, type SearchRegistry } from './registry/registry.js';
-
-/** A custom parameter version a reindex job covered, and for which types. */
-export interface IndexedParam {
-  id: string;
-  versionId: number;
-  types: string[];
-}
 
 export interface CustomParam {
   id: string;
@@ -68,11 +62,7 @@ export class TenantSearchParameters {
   }
 
   private async read(store: ResourceStore): Promise<TenantSearchState> {
-    const [{ generation }] = await store.query<{ generation: string }>(
-      `SELECT (SELECT count(*) || '/' || coalesce(max(last_updated)::text, '') FROM search_parameter WHERE tenant_id = $1) || ' ' || ` +
-        `(SELECT count(*) || '/' || coalesce(max(finished_at)::text, '') FROM reindex_job WHERE tenant_id = $1 AND status = 'completed') AS generation`,
-      [store.tenantId],
-    );
+    const generation = await store.searchParameters.generation();
     const cached = this.cache.get(store.tenantId);
     if (cached?.generation === generation) return cached;
     const state = await this.build(store, generation);
@@ -82,15 +72,12 @@ export class TenantSearchParameters {
   }
 
   private async build(store: ResourceStore, generation: string): Promise<TenantSearchState> {
-    const rows = await store.query<{ id: string; version_id: number; content: string }>(
-      'SELECT id, version_id, content FROM search_parameter WHERE tenant_id = $1 AND NOT deleted ORDER BY id',
-      [store.tenantId],
-    );
-    const active = rows
-      .map((r) => ({ id: r.id, versionId: r.version_id, resource: JSON.parse(r.content) as SearchParameter }))
+    const { parameters, coverage } = await store.searchParameters.readState();
+    const active = parameters
+      .map((r) => ({ id: r.id, versionId: r.versionId, resource: JSON.parse(r.content) as SearchParameter }))
       .filter((p) => isActive(p.resource) && usable(p.resource));
     if (active.length === 0) return { generation, ...this.baseState };
-    const covered = await this.coveredTypes(store);
+    const covered = coveredTypes(coverage);
     const custom = active.map((p) => ({ ...p, searchableOn: baseTypes(p.resource).filter((t) => covered.get(`${p.id}/${p.versionId}`)?.has(t)) }));
     const indexing = createSearchRegistry({ extra: custom.map((p) => p.resource) });
     const pending = new Map<string, CustomParam>();
@@ -104,24 +91,18 @@ export class TenantSearchParameters {
     });
     return Object.freeze({ generation, indexing, indexer: createIndexer(indexing), searching, custom: Object.freeze(custom) });
   }
+}
 
-  /** `id/version` -> types some completed reindex job indexed that version for. */
-  private async coveredTypes(store: ResourceStore): Promise<Map<string, Set<string>>> {
-    const jobs = await store.query<{ search_params: IndexedParam[] }>(
-      "SELECT search_params FROM reindex_job WHERE tenant_id = $1 AND status = 'completed'",
-      [store.tenantId],
-    );
-    const covered = new Map<string, Set<string>>();
-    for (const job of jobs) {
-      for (const p of job.search_params) {
-        const key = `${p.id}/${p.versionId}`;
-        const types = covered.get(key) ?? new Set<string>();
-        p.types.forEach((t) => types.add(t));
-        covered.set(key, types);
-      }
-    }
-    return covered;
+/** `id/version` -> types some completed reindex job indexed that version for. */
+function coveredTypes(coverage: readonly ReindexCoverage[]): Map<string, Set<string>> {
+  const covered = new Map<string, Set<string>>();
+  for (const p of coverage) {
+    const key = `${p.id}/${p.versionId}`;
+    const types = covered.get(key) ?? new Set<string>();
+    p.types.forEach((t) => types.add(t));
+    covered.set(key, types);
   }
+  return covered;
 }
 
 /** Stored before validation existed or by an operator: skip rather than break the tenant's searches. */

@@ -5,7 +5,15 @@
 // own writes; reading one resource sends them only when that resource is among them. The
 // owner calls flush() before the transaction commits. prefetch() reads ahead the rows a
 // bundle's updates will read, in one statement per type.
-import type { HistoryQuery, NewVersion, ResourceStore, StoredVersion } from './resource-store.js';
+//
+// Typed stores: the SearchParameter state reads the search_parameter table, so it sends held
+// writes first when a SearchParameter is among them (and only then: every write of a bundle
+// reads the tenant's generation). Reindex jobs and the load ledger are tables no buffered write
+// touches; they pass through without sending anything.
+import type { LoadLedgerStore } from './load-ledger-store.js';
+import type { ReindexJobStore } from './reindex-job-store.js';
+import type { HistoryQuery, NewVersion, ResourceStore, SearchSql, StoredVersion } from './resource-store.js';
+import type { SearchParameterState, SearchParameterStore } from './search-parameter-store.js';
 
 /** Writes held at most before they are sent (bounds memory for big bundles). */
 const MAX_HELD = 500;
@@ -16,10 +24,38 @@ export class WriteBuffer implements ResourceStore {
   /** Current rows read ahead by prefetch(), each handed out once (undefined: known absent). */
   private readonly prefetched = new Map<string, StoredVersion | undefined>();
 
-  constructor(private readonly inner: ResourceStore, private readonly maxHeld = MAX_HELD) {}
+  /** Held writes per resource type, so a read of one type sends them only when it must. */
+  private readonly heldTypes = new Set<string>();
+
+  readonly searchParameters: SearchParameterStore;
+
+  constructor(private readonly inner: ResourceStore, private readonly maxHeld = MAX_HELD) {
+    this.searchParameters = {
+      generation: async (): Promise<string> => {
+        await this.flushIfHolding('SearchParameter');
+        return this.inner.searchParameters.generation();
+      },
+      readState: async (): Promise<SearchParameterState> => {
+        await this.flushIfHolding('SearchParameter');
+        return this.inner.searchParameters.readState();
+      },
+    };
+  }
 
   get tenantId(): string {
     return this.inner.tenantId;
+  }
+
+  get reindexJobs(): ReindexJobStore {
+    return this.inner.reindexJobs;
+  }
+
+  get loadLedger(): LoadLedgerStore {
+    return this.inner.loadLedger;
+  }
+
+  private async flushIfHolding(type: string): Promise<void> {
+    if (this.heldTypes.has(type)) await this.flush();
   }
 
   /**
@@ -39,6 +75,7 @@ export class WriteBuffer implements ResourceStore {
     if (this.heldKeys.has(key)) await this.flush();
     this.held.push(version);
     this.heldKeys.add(key);
+    this.heldTypes.add(version.resourceType);
     if (this.held.length >= this.maxHeld) await this.flush();
   }
 
@@ -52,6 +89,7 @@ export class WriteBuffer implements ResourceStore {
     const batch = this.held;
     this.held = [];
     this.heldKeys.clear();
+    this.heldTypes.clear();
     await this.inner.writeVersions(batch);
   }
 
@@ -86,7 +124,7 @@ export class WriteBuffer implements ResourceStore {
     return this.inner.history(query);
   }
 
-  async query<T extends object>(text: string, values: unknown[]): Promise<T[]> {
+  async query<T extends object>(text: SearchSql, values: unknown[]): Promise<T[]> {
     await this.flush();
     return this.inner.query<T>(text, values);
   }

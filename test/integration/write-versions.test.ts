@@ -31,7 +31,7 @@ describe('PgResourceStore.writeVersions (integration)', function () {
       assert.equal(p?.content, patients[7].content);
       assert.equal((await s.readVersion('Patient', 'p7', 1))?.content, patients[7].content);
       assert.ok(await s.readCurrent('Basic', 'b1'));
-      const [row] = await s.query<{ sp: unknown; n: number }>('SELECT sp, (SELECT count(*)::int FROM patient_history WHERE tenant_id = $1) AS n FROM patient WHERE tenant_id = $1 AND id = $2', [tenant, 'p7']);
+      const { rows: [row] } = await pool.query<{ sp: unknown; n: number }>('SELECT sp, (SELECT count(*)::int FROM patient_history WHERE tenant_id = $1) AS n FROM patient WHERE tenant_id = $1 AND id = $2', [tenant, 'p7']);
       assert.deepEqual(row.sp, patients[7].searchIndex);
       assert.equal(row.n, 300);
     });

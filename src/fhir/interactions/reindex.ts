@@ -13,23 +13,11 @@ import { randomUUID } from 'node:crypto';
 import type { SearchParameter } from 'fhir/r4.js';
 import { baseTypes, isActive } from '../../search/custom-params.js';
 import type { ResourceStore } from '../../storage/resource-store.js';
+import type { ReindexJob } from '../../storage/reindex-job-store.js';
 import { RESOURCE_TYPES } from '../../core/resource-types.js';
 import { badRequest, forbidden, notFound } from '../../core/errors.js';
 import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js';
 import type { Interaction } from './context.js';
-
-interface JobRow {
-  id: string;
-  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
-  resource_types: string[];
-  search_params: { id: string; versionId: number; types: string[] }[];
-  total: string | null;
-  processed: string;
-  error: string | null;
-  created_at: Date;
-  started_at: Date | null;
-  finished_at: Date | null;
-}
 
 const requireAdmin = (req: FhirRequest) => {
   if (!req.access.isAdmin) throw forbidden('$reindex is reserved for administrators');
@@ -44,7 +32,7 @@ export function reindexInteraction(req: FhirRequest, scope: { type?: string; sea
       requireAdmin(req);
       const types = scope.searchParameterId ? await parameterTypes(store, scope.searchParameterId) : scope.type ? [scope.type] : [...RESOURCE_TYPES];
       const id = randomUUID();
-      await store.query('INSERT INTO reindex_job (tenant_id, id, status, resource_types) VALUES ($1, $2, $3, $4)', [store.tenantId, id, 'queued', types]);
+      await store.reindexJobs.create(id, types);
       const statusUrl = `${req.baseUrl}/_reindex/${id}`;
       return {
         status: 202,
@@ -78,35 +66,29 @@ export function reindexStatusInteraction(req: FhirRequest, jobId: string): Inter
     readOnly: !cancel,
     async run(store) {
       requireAdmin(req);
-      if (cancel) {
-        await store.query(
-          "UPDATE reindex_job SET status = 'cancelled', finished_at = now(), lease_until = NULL WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running')",
-          [store.tenantId, jobId],
-        );
-      }
-      const [job] = await store.query<JobRow>('SELECT * FROM reindex_job WHERE tenant_id = $1 AND id = $2', [store.tenantId, jobId]);
+      if (cancel) await store.reindexJobs.cancel(jobId);
+      const job = await store.reindexJobs.find(jobId);
       if (!job) throw notFound(`No reindex job ${jobId}`);
       return jobResponse(job);
     },
   };
 }
 
-function jobResponse(job: JobRow): FhirResponse {
-  const processed = Number(job.processed);
-  const total = job.total === null ? undefined : Number(job.total);
+function jobResponse(job: ReindexJob): FhirResponse {
+  const { processed, total } = job;
   const percent = total ? Math.min(100, Math.floor((processed / total) * 100)) : job.status === 'completed' ? 100 : 0;
   const parameter: JsonObject[] = [
     { name: 'job', valueString: job.id },
     { name: 'status', valueCode: job.status },
-    ...job.resource_types.map((t) => ({ name: 'resourceType', valueCode: t })),
+    ...job.resourceTypes.map((t) => ({ name: 'resourceType', valueCode: t })),
     { name: 'processed', valueInteger: processed },
     ...(total === undefined ? [] : [{ name: 'total', valueInteger: total }]),
     { name: 'percentComplete', valueInteger: percent },
-    ...job.search_params.map((p) => ({ name: 'searchParameter', valueReference: { reference: `SearchParameter/${p.id}/_history/${p.versionId}` } })),
+    ...job.searchParams.map((p) => ({ name: 'searchParameter', valueReference: { reference: `SearchParameter/${p.id}/_history/${p.versionId}` } })),
     ...(job.error ? [{ name: 'error', valueString: job.error }] : []),
-    { name: 'created', valueInstant: job.created_at.toISOString() },
-    ...(job.started_at ? [{ name: 'started', valueInstant: job.started_at.toISOString() }] : []),
-    ...(job.finished_at ? [{ name: 'finished', valueInstant: job.finished_at.toISOString() }] : []),
+    { name: 'created', valueInstant: job.createdAt.toISOString() },
+    ...(job.startedAt ? [{ name: 'started', valueInstant: job.startedAt.toISOString() }] : []),
+    ...(job.finishedAt ? [{ name: 'finished', valueInstant: job.finishedAt.toISOString() }] : []),
   ];
   const running = job.status === 'queued' || job.status === 'running';
   const headers: Record<string, string> = running ? { 'X-Progress': `${percent}% (${processed}${total === undefined ? '' : ` of ${total}`} resources)` } : {};

@@ -3,10 +3,13 @@
 // use) on top of row-level security, which enforces the same tenant regardless.
 import type pg from 'pg';
 import { RESOURCE_TYPES } from '../../core/resource-types.js';
-import type { HistoryQuery, NewVersion, ResourceStore, StoredVersion, WriteMethod } from '../resource-store.js';
+import type { HistoryQuery, NewVersion, ResourceStore, SearchSql, StoredVersion, WriteMethod } from '../resource-store.js';
 import { WriteConflict } from '../resource-store.js';
 import { groupBy } from '../../core/group-by.js';
 import { tablesFor } from '../table-names.js';
+import { PgLoadLedgerStore } from './load-ledger-store.js';
+import { PgReindexJobStore } from './reindex-job-store.js';
+import { PgSearchParameterStore } from './search-parameter-store.js';
 
 interface VersionRow {
   resource_type?: string;
@@ -96,10 +99,27 @@ class Binds {
 }
 
 export class PgResourceStore implements ResourceStore {
+  private searchParameterStore?: PgSearchParameterStore;
+  private reindexJobStore?: PgReindexJobStore;
+  private loadLedgerStore?: PgLoadLedgerStore;
+
   constructor(
     private readonly client: pg.PoolClient,
     readonly tenantId: string,
   ) {}
+
+  // Typed stores for the other tenant tables, made on first use (most transactions need none).
+  get searchParameters(): PgSearchParameterStore {
+    return (this.searchParameterStore ??= new PgSearchParameterStore(this.client, this.tenantId));
+  }
+
+  get reindexJobs(): PgReindexJobStore {
+    return (this.reindexJobStore ??= new PgReindexJobStore(this.client, this.tenantId));
+  }
+
+  get loadLedger(): PgLoadLedgerStore {
+    return (this.loadLedgerStore ??= new PgLoadLedgerStore(this.client, this.tenantId));
+  }
 
   async readCurrent(type: string, id: string, options: { forUpdate?: boolean } = {}) {
     const s = statementsFor(type);
@@ -170,7 +190,7 @@ export class PgResourceStore implements ResourceStore {
     return rows.map((row) => toVersion(row.resource_type as string, row));
   }
 
-  async query<T extends object>(text: string, values: unknown[]): Promise<T[]> {
+  async query<T extends object>(text: SearchSql, values: unknown[]): Promise<T[]> {
     return (await this.client.query<T>(text, values)).rows;
   }
 

@@ -10,7 +10,7 @@ import { joinWalkEligible, planJoins } from '../../../src/search/plan.js';
 import { createSearchRegistry } from '../../../src/search/registry/registry.js';
 import { pageStatement } from '../../../src/search/sql.js';
 import { PgRepository } from '../../../src/storage/pg/pg-repository.js';
-import type { ResourceStore } from '../../../src/storage/resource-store.js';
+import type { ResourceStore, SearchSql } from '../../../src/storage/resource-store.js';
 import { http } from '../../support/http.js';
 import { prng } from '../../support/prng.js';
 import { useTestServer } from '../../support/test-server.js';
@@ -141,7 +141,7 @@ describe('chain and _has plans agree with the unplanned SQL (src/search/plan.ts)
     await withStore(async (store) => {
       const statements: string[] = [];
       const spy: ResourceStore = Object.create(store, {
-        query: { value: (text: string, values: unknown[]) => (statements.push(text), store.query(text, values)) },
+        query: { value: (text: SearchSql, values: unknown[]) => (statements.push(text), store.query(text, values)) },
       });
       const query = { ...engine().parse('Patient', new URLSearchParams('_has:Observation:patient:code=8867-4'), false), count: 3 };
       const page = await engine().run(spy, query);

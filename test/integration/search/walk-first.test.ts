@@ -6,7 +6,7 @@ import { encodeCursor } from '../../../src/search/cursor.js';
 import { SearchEngine } from '../../../src/search/engine.js';
 import type { SearchQuery } from '../../../src/search/query.js';
 import { createSearchRegistry } from '../../../src/search/registry/registry.js';
-import { pageStatement, walkFirstEligible, walkStatement } from '../../../src/search/sql.js';
+import { pageStatement, walkFirstEligible, walkStatement, type SearchStatement } from '../../../src/search/sql.js';
 import { PgRepository } from '../../../src/storage/pg/pg-repository.js';
 import type { ResourceStore } from '../../../src/storage/resource-store.js';
 import { http } from '../../support/http.js';
@@ -43,7 +43,7 @@ describe('walk-first search pages agree with the normal statement (src/search/sq
   });
 
   type Row = { id: string; k0: string };
-  const run = async (store: ResourceStore, statement: { text: string; values: unknown[] }) => store.query<Row>(statement.text, statement.values);
+  const run = async (store: ResourceStore, statement: SearchStatement) => store.query<Row>(statement.text, statement.values);
   const parse = (search: string, count: number): SearchQuery => ({ ...engine.parse('Observation', new URLSearchParams(search), false), count });
 
   const SEARCHES = [

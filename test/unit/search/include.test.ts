@@ -10,7 +10,7 @@ import { jsonContains } from '../../../src/search/params/shared.js';
 import { parseSearchQuery } from '../../../src/search/parse-query.js';
 import { createSearchRegistry } from '../../../src/search/registry/registry.js';
 import type { SearchIndex } from '../../../src/search/types.js';
-import type { ResourceStore, StoredVersion } from '../../../src/storage/resource-store.js';
+import type { ResourceStore, SearchSql, StoredVersion } from '../../../src/storage/resource-store.js';
 import { snakeCase } from '../../../src/storage/table-names.js';
 
 const registry = createSearchRegistry();
@@ -30,7 +30,19 @@ class MemoryStore implements ResourceStore {
   readonly statements: string[] = [];
   constructor(private readonly rows: Row[]) {}
 
-  async query<T extends object>(text: string, values: unknown[]): Promise<T[]> {
+  get searchParameters(): never {
+    throw new Error('not used by include.ts');
+  }
+
+  get reindexJobs(): never {
+    throw new Error('not used by include.ts');
+  }
+
+  get loadLedger(): never {
+    throw new Error('not used by include.ts');
+  }
+
+  async query<T extends object>(text: SearchSql, values: unknown[]): Promise<T[]> {
     this.statements.push(text);
     assert.equal(values[0], this.tenantId, 'the tenant is the first bind');
     assert.ok(!/'[^']*'/.test(text), `no literals in ${text}`);

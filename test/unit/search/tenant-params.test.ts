@@ -5,15 +5,15 @@ import { createSearchRegistry } from '../../../src/search/registry/registry.js';
 import { TenantSearchParameters } from '../../../src/search/tenant-params.js';
 import type { ResourceStore } from '../../../src/storage/resource-store.js';
 
-/** A store whose tenant has no custom parameters, counting the statements it is asked to run. */
+/** A store whose tenant has no custom parameters, counting the reads it is asked for. */
 function countingStore(): ResourceStore & { statements: string[] } {
   const statements: string[] = [];
   return {
     tenantId: 't',
     statements,
-    async query<T>(text: string): Promise<T[]> {
-      statements.push(text);
-      return (text.includes('AS generation') ? [{ generation: '0/ 0/' }] : []) as T[];
+    searchParameters: {
+      generation: async () => (statements.push('generation'), '0/ 0/'),
+      readState: async () => (statements.push('readState'), { parameters: [], coverage: [] }),
     },
   } as unknown as ResourceStore & { statements: string[] };
 }

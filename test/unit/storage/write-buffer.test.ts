@@ -1,7 +1,7 @@
 // src/storage/write-buffer.ts: writes are held and sent together; anything that could see them
 // sends them first.
 import assert from 'node:assert/strict';
-import type { NewVersion, ResourceStore } from '../../../src/storage/resource-store.js';
+import type { NewVersion, ResourceStore, SearchSql } from '../../../src/storage/resource-store.js';
 import { WriteBuffer } from '../../../src/storage/write-buffer.js';
 
 function recorder() {
@@ -19,6 +19,20 @@ function recorder() {
     lockKeys: async (keys) => void calls.push(`lockKeys ${keys.join(',')}`),
     history: async () => (calls.push('history'), []),
     query: async () => (calls.push('query'), []),
+    searchParameters: {
+      generation: async () => (calls.push('generation'), '0/ 0/'),
+      readState: async () => (calls.push('readState'), { parameters: [], coverage: [] }),
+    },
+    reindexJobs: {
+      create: async (id) => void calls.push(`reindexJobs.create ${id}`),
+      find: async (id) => (calls.push(`reindexJobs.find ${id}`), undefined),
+      cancel: async (id) => void calls.push(`reindexJobs.cancel ${id}`),
+    },
+    loadLedger: {
+      find: async (key) => (calls.push(`loadLedger.find ${key.path}`), undefined),
+      progress: async (key) => void calls.push(`loadLedger.progress ${key.path}`),
+      complete: async (key) => void calls.push(`loadLedger.complete ${key.path}`),
+    },
   };
   return { store, calls };
 }
@@ -49,7 +63,7 @@ describe('WriteBuffer', () => {
     await buffer.readCurrent('Patient', 'a');
     assert.deepEqual(calls.slice(2), ['writeVersions Patient/a', 'readCurrent Patient/a']);
     await buffer.writeVersion(version('Patient', 'c'));
-    await buffer.query('SELECT 1', []);
+    await buffer.query('SELECT 1' as SearchSql, []);
     await buffer.writeVersion(version('Patient', 'd'));
     await buffer.history({ count: 1 });
     assert.deepEqual(calls.slice(4), ['writeVersions Patient/c', 'query', 'writeVersions Patient/d', 'history']);
@@ -76,5 +90,38 @@ describe('WriteBuffer', () => {
     await buffer.writeVersion(version('Patient', 'b'));
     await buffer.writeVersion(version('Patient', 'c'));
     assert.deepEqual(calls, ['writeVersions Patient/a', 'writeVersions Patient/a,Patient/b,Patient/c']);
+  });
+
+  it('sends held writes before reading the SearchParameter state only when a SearchParameter is held', async () => {
+    const { store, calls } = recorder();
+    const buffer = new WriteBuffer(store);
+    await buffer.writeVersion(version('Patient', 'a'));
+    await buffer.searchParameters.generation();
+    await buffer.searchParameters.readState();
+    assert.deepEqual(calls, ['generation', 'readState']);
+    await buffer.writeVersion(version('SearchParameter', 'sp'));
+    await buffer.searchParameters.generation();
+    await buffer.writeVersion(version('SearchParameter', 'sp2'));
+    await buffer.searchParameters.readState();
+    assert.deepEqual(calls.slice(2), ['writeVersions Patient/a,SearchParameter/sp', 'generation', 'writeVersions SearchParameter/sp2', 'readState']);
+  });
+
+  it('passes reindex job and load ledger calls through without sending held writes', async () => {
+    const { store, calls } = recorder();
+    const buffer = new WriteBuffer(store);
+    await buffer.writeVersion(version('SearchParameter', 'sp'));
+    await buffer.reindexJobs.create('j1', ['Patient']);
+    await buffer.reindexJobs.find('j1');
+    await buffer.reindexJobs.cancel('j1');
+    const key = { path: 'a.ndjson', sizeBytes: 1, sha256: 'x' };
+    await buffer.loadLedger.find(key);
+    await buffer.loadLedger.progress(key, 1, 1);
+    await buffer.loadLedger.complete(key, 1);
+    assert.deepEqual(calls, [
+      'reindexJobs.create j1', 'reindexJobs.find j1', 'reindexJobs.cancel j1',
+      'loadLedger.find a.ndjson', 'loadLedger.progress a.ndjson', 'loadLedger.complete a.ndjson',
+    ]);
+    await buffer.flush();
+    assert.deepEqual(calls.slice(6), ['writeVersions SearchParameter/sp']);
   });
 });

@@ -1,0 +1,36 @@
+// SearchParameterStore on PostgreSQL: the tenant's SearchParameter rows (table search_parameter)
+// and completed reindex jobs (reindex_job, migrations/0006), inside the tenant transaction, so
+// row-level security scopes every read as well as the explicit tenant_id.
+import type pg from 'pg';
+import type { ReindexCoverage, SearchParameterState, SearchParameterStore, StoredSearchParameter } from '../search-parameter-store.js';
+
+// Count and newest change of each table: two index-only lookups. A SearchParameter written,
+// deleted or re-versioned, or a reindex job completing, moves one of them.
+const GENERATION =
+  `SELECT (SELECT count(*) || '/' || coalesce(max(last_updated)::text, '') FROM search_parameter WHERE tenant_id = $1) || ' ' || ` +
+  `(SELECT count(*) || '/' || coalesce(max(finished_at)::text, '') FROM reindex_job WHERE tenant_id = $1 AND status = 'completed') AS generation`;
+
+const PARAMETERS = 'SELECT id, version_id, content FROM search_parameter WHERE tenant_id = $1 AND NOT deleted ORDER BY id';
+
+const COVERAGE = "SELECT search_params FROM reindex_job WHERE tenant_id = $1 AND status = 'completed'";
+
+export class PgSearchParameterStore implements SearchParameterStore {
+  constructor(
+    private readonly client: pg.ClientBase,
+    private readonly tenantId: string,
+  ) {}
+
+  async generation(): Promise<string> {
+    const { rows } = await this.client.query<{ generation: string }>(GENERATION, [this.tenantId]);
+    return rows[0].generation;
+  }
+
+  async readState(): Promise<SearchParameterState> {
+    const parameters = await this.client.query<{ id: string; version_id: number; content: string }>(PARAMETERS, [this.tenantId]);
+    const jobs = await this.client.query<{ search_params: ReindexCoverage[] }>(COVERAGE, [this.tenantId]);
+    return {
+      parameters: parameters.rows.map((r): StoredSearchParameter => ({ id: r.id, versionId: r.version_id, content: r.content })),
+      coverage: jobs.rows.flatMap((r) => r.search_params),
+    };
+  }
+}

@@ -14,6 +14,7 @@ import type {
   CapabilityStatementRestInteraction,
   CapabilityStatementRestResource,
   CapabilityStatementRestResourceInteraction,
+  CapabilityStatementRestResourceOperation,
   CapabilityStatementRestResourceSearchParam,
 } from 'fhir/r4.js';
 import { projectRoot } from '../core/project-root.js';
@@ -45,6 +46,14 @@ export interface CapabilityResourceInput {
   readHistory: boolean;
   updateCreate: boolean;
   searchParams: ReadonlyArray<{ name: string; type: string; definition?: string; documentation?: string }>;
+  /** Operations on this type or its instances (rest.resource.operation). */
+  operations?: ReadonlyArray<CapabilityOperationInput>;
+}
+
+/** An operation as listed: its code without '$' and the canonical URL of its OperationDefinition. */
+export interface CapabilityOperationInput {
+  name: string;
+  definition: string;
 }
 
 export interface CapabilityInput {
@@ -57,7 +66,8 @@ export interface CapabilityInput {
   systemInteractions: readonly string[];
   /** Parameters of system search (rest.searchParam), e.g. _type. */
   systemSearchParams?: CapabilityResourceInput['searchParams'];
-  operations?: ReadonlyArray<{ name: string; definition: string }>;
+  /** System-level operations (rest.operation). */
+  operations?: ReadonlyArray<CapabilityOperationInput>;
 }
 
 export const CAPABILITY_BASE_FILE = 'conformance/capability-base.json';
@@ -86,9 +96,8 @@ export function buildCapabilityStatement(input: CapabilityInput): CapabilityStat
   const systemParams = (input.systemSearchParams ?? []).map((p) => searchParam('system search', p));
   if (new Set(systemParams.map((p) => p.name)).size !== systemParams.length) throw new Error('system search parameter names must be unique');
   if (systemParams.length > 0) rest.searchParam = systemParams;
-  if (input.operations && input.operations.length > 0) {
-    rest.operation = input.operations.map((op) => ({ name: op.name, definition: op.definition }));
-  }
+  const operations = buildOperations('system', input.operations);
+  if (operations.length > 0) rest.operation = operations;
   return {
     ...base,
     date: input.date,
@@ -125,7 +134,15 @@ function buildResource(r: CapabilityResourceInput): CapabilityStatementRestResou
   const names = new Set(params.map((p) => p.name));
   if (names.size !== params.length) throw new Error(`${r.type} search parameter names must be unique (cpb-12)`);
   if (params.length > 0) out.searchParam = params;
+  const operations = buildOperations(r.type, r.operations);
+  if (operations.length > 0) out.operation = operations;
   return out;
+}
+
+/** rest[.resource].operation entries: names unique where they are listed. */
+function buildOperations(where: string, inputs: ReadonlyArray<CapabilityOperationInput> = []): CapabilityStatementRestResourceOperation[] {
+  if (new Set(inputs.map((op) => op.name)).size !== inputs.length) throw new Error(`${where} operation names must be unique`);
+  return inputs.map((op) => ({ name: op.name, definition: op.definition }));
 }
 
 function searchParam(

@@ -1,6 +1,7 @@
 // Maps a transport-neutral FhirRequest onto an interaction (FHIR R4 http.html, the
 // "Service Base URL" table). REST requests, batch entries and transaction entries all route
-// through here; POST [base] itself is dispatched by FhirService before routing.
+// through here; POST [base] itself is dispatched by FhirService before routing. $operations
+// come from the operation registry (operations/registry.ts), as do the CapabilityStatement's.
 import { FhirError, badRequest, notFound, notSupported } from '../core/errors.js';
 import { capabilitiesInteraction } from './interactions/capabilities.js';
 import type { Interaction, InteractionDeps } from './interactions/context.js';
@@ -9,15 +10,18 @@ import { conditionalDeleteInteraction, deleteInteraction } from './interactions/
 import { historyInteraction } from './interactions/history.js';
 import { patchInteraction } from './interactions/patch.js';
 import { readInteraction, vreadInteraction } from './interactions/read.js';
-import { reindexInteraction, reindexStatusInteraction } from './interactions/reindex.js';
 import { searchInteraction, systemSearchInteraction } from './interactions/search.js';
 import { conditionalUpdateInteraction, updateInteraction } from './interactions/update.js';
 import { isResourceType } from '../core/resource-types.js';
 import type { FhirRequest, HttpMethod } from '../core/types.js';
 import { assertValidId } from '../core/ids.js';
+import { BUILT_IN_OPERATIONS } from './operations/index.js';
+import { appliesTo, definitionUrl, type OperationLevel, type OperationRegistry } from './operations/registry.js';
 
 export interface RouterOptions {
   softwareVersion: string;
+  /** The $operations served; the built-in ones when absent. */
+  operations?: OperationRegistry;
 }
 
 /** 405 with the Allow header RFC 9110 section 15.5.6 requires. */
@@ -35,6 +39,7 @@ function hasCriteria(req: FhirRequest): boolean {
 export function route(req: FhirRequest, deps: InteractionDeps, options: RouterOptions): Interaction {
   const [first, second, third, fourth, ...rest] = req.path;
   const get = req.method === 'GET' || req.method === 'HEAD';
+  const operations = options.operations ?? BUILT_IN_OPERATIONS;
   if (first === undefined) {
     // GET [base]?params: system search (http.html#search); POST [base] is batch/transaction.
     if (get) return systemSearchInteraction(req, deps, req.query);
@@ -47,9 +52,9 @@ export function route(req: FhirRequest, deps: InteractionDeps, options: RouterOp
   }
   if (first === 'metadata' && second === undefined) {
     if (!get) throw methodNotAllowed(req.method, 'metadata', 'GET');
-    return capabilitiesInteraction(req, options.softwareVersion, deps);
+    return capabilitiesInteraction(req, options.softwareVersion, deps, operations);
   }
-  const operation = reindexRoute(req);
+  const operation = operationRoute(req, deps, operations);
   if (operation) return operation;
   if (first === '_history' && second === undefined) {
     if (!get) throw methodNotAllowed(req.method, '_history', 'GET');
@@ -71,7 +76,10 @@ export function route(req: FhirRequest, deps: InteractionDeps, options: RouterOp
     return searchInteraction(req, deps, type, searchFormParams(req));
   }
   assertValidId(second, `${type}.id`);
-  if (third === undefined) return instanceLevel(req, deps, type, second);
+  if (third === undefined) {
+    const definition = type === 'OperationDefinition' && get ? operationDefinitionRead(req, operations, second) : undefined;
+    return definition ?? instanceLevel(req, deps, type, second);
+  }
   if (third !== undefined && fourth === undefined && isResourceType(third)) {
     // Compartment search: GET /Patient/123/Observation (http.html#vsearch).
     if (!get) throw methodNotAllowed(req.method, `${type}/${second}/${third}`, 'GET');
@@ -84,27 +92,55 @@ export function route(req: FhirRequest, deps: InteractionDeps, options: RouterOp
   throw notFound(`No such path: ${req.path.join('/')}`);
 }
 
-/** $reindex at system, type and SearchParameter instance level, and its job status URL. */
-function reindexRoute(req: FhirRequest): Interaction | undefined {
+/**
+ * A registered $operation (operations.html#executing): [base]/$op, [base]/Type/$op or
+ * [base]/Type/id/$op, POST always and GET too when it changes nothing; or an asynchronous
+ * operation's status URL, [base]/{segment}/{job}. Undefined for anything else, so unknown
+ * operations reach the 501 below.
+ */
+function operationRoute(req: FhirRequest, deps: InteractionDeps, operations: OperationRegistry): Interaction | undefined {
   const [first, second, third, fourth] = req.path;
-  const post = (path: string, make: () => Interaction) => {
-    if (req.method !== 'POST') throw methodNotAllowed(req.method, path, 'POST');
-    return make();
-  };
-  if (first === '$reindex' && second === undefined) return post('$reindex', () => reindexInteraction(req, {}));
-  if (first === '_reindex' && second !== undefined && third === undefined) {
-    if (req.method !== 'GET' && req.method !== 'DELETE') throw methodNotAllowed(req.method, `_reindex/${second}`, 'GET, DELETE');
+  const status = second !== undefined && third === undefined ? operations.statusRoute(first) : undefined;
+  if (status?.asyncStatus) {
+    const { handler } = status.asyncStatus;
+    if (req.method !== 'GET' && req.method !== 'DELETE') throw methodNotAllowed(req.method, `${first}/${second}`, 'GET, DELETE');
     assertValidId(second, 'job');
-    return reindexStatusInteraction(req, second);
+    return {
+      target: { interaction: 'operation', operation: `${status.name}-status`, id: second },
+      readOnly: req.method === 'GET',
+      run: (store) => handler(req, deps, second, store),
+    };
   }
-  if (first !== undefined && isResourceType(first) && second === '$reindex' && third === undefined) {
-    return post(`${first}/$reindex`, () => reindexInteraction(req, { type: first }));
-  }
-  if (first === 'SearchParameter' && second !== undefined && third === '$reindex' && fourth === undefined) {
-    assertValidId(second, 'SearchParameter.id');
-    return post(`SearchParameter/${second}/$reindex`, () => reindexInteraction(req, { searchParameterId: second }));
-  }
-  return undefined;
+  let invoked: { level: OperationLevel; segment: string; type?: string; id?: string } | undefined;
+  if (first.startsWith('$') && second === undefined) invoked = { level: 'system', segment: first };
+  else if (second?.startsWith('$') && third === undefined) invoked = { level: 'type', segment: second, type: first };
+  else if (third?.startsWith('$') && fourth === undefined) invoked = { level: 'instance', segment: third, type: first, id: second };
+  const entry = invoked && operations.get(invoked.segment.slice(1));
+  if (!invoked || !entry) return undefined;
+  const { level, type, id } = invoked;
+  if (type !== undefined && !isResourceType(type)) throw notFound(`Unknown resource type '${type}'`);
+  if (id !== undefined) assertValidId(id, `${type}.id`);
+  const path = req.path.join('/');
+  if (!appliesTo(entry, level, type)) throw notSupported(`Operation $${entry.name} is not supported on ${path}`, 501);
+  const allowed = entry.readOnly ? 'GET, POST' : 'POST';
+  if (req.method !== 'POST' && !(entry.readOnly && (req.method === 'GET' || req.method === 'HEAD'))) throw methodNotAllowed(req.method, path, allowed);
+  return {
+    target: { interaction: 'operation', resourceType: type, id, operation: entry.name },
+    readOnly: entry.readOnly,
+    run: (store) => entry.handler({ req, deps, level, type, id }, store),
+  };
+}
+
+/** GET [base]/OperationDefinition/{id} of a registered operation: its definition, canonical url set. */
+function operationDefinitionRead(req: FhirRequest, operations: OperationRegistry, id: string): Interaction | undefined {
+  const entry = operations.byDefinitionId(id);
+  if (!entry) return undefined;
+  const value = { ...entry.definition, url: definitionUrl(req.baseUrl, entry) };
+  return {
+    target: { interaction: 'read', resourceType: 'OperationDefinition', id },
+    readOnly: true,
+    run: async () => ({ status: 200, headers: {}, body: { kind: 'json', value } }),
+  };
 }
 
 /** POST _search: parameters from the URL and the form body together (http.html#search). */

@@ -8,6 +8,13 @@ import {
   type CapabilityResourceInput,
 } from '../../src/fhir/capabilities.js';
 import { createResourceValidator } from '../../src/fhir/validation/resource-schema.js';
+import { capabilitiesInteraction } from '../../src/fhir/interactions/capabilities.js';
+import type { InteractionDeps } from '../../src/fhir/interactions/context.js';
+import { BUILT_IN_OPERATIONS } from '../../src/fhir/operations/index.js';
+import { createOperationRegistry, type OperationEntry, type OperationLevel } from '../../src/fhir/operations/registry.js';
+import { createSearchRegistry } from '../../src/search/registry/registry.js';
+import { ANONYMOUS_ACCESS } from '../../src/core/types.js';
+import type { ResourceStore } from '../../src/storage/resource-store.js';
 
 function resource(type: string, overrides: Partial<CapabilityResourceInput> = {}): CapabilityResourceInput {
   return {
@@ -100,6 +107,15 @@ describe('buildCapabilityStatement', () => {
     assert.deepEqual(s.rest![0].operation, [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }]);
   });
 
+  it('adds operations of a type (rest.resource.operation) when given; names unique per place', () => {
+    const op = { name: 'lookup', definition: 'http://h/fhir/OperationDefinition/lookup' };
+    const s = buildCapabilityStatement(input({ resources: [resource('CodeSystem', { operations: [op] }), resource('Patient')] }));
+    assert.deepEqual(s.rest![0].resource!.map((r) => [r.type, r.operation]), [['CodeSystem', [op]], ['Patient', undefined]]);
+    assert.deepEqual(createResourceValidator().validate(JSON.parse(JSON.stringify(s))), []);
+    assert.throws(() => buildCapabilityStatement(input({ resources: [resource('CodeSystem', { operations: [op, op] })] })), /operation names must be unique/);
+    assert.throws(() => buildCapabilityStatement(input({ operations: [op, op] })), /operation names must be unique/);
+  });
+
   it('lists system search parameters (rest.searchParam) when given, e.g. _type for search-system', () => {
     const s = buildCapabilityStatement(
       input({
@@ -143,5 +159,63 @@ describe('buildCapabilityStatement', () => {
     const a = buildCapabilityStatement(input());
     a.rest![0].security!.cors = false;
     assert.equal(buildCapabilityStatement(input()).rest![0].security?.cors, true);
+  });
+});
+
+describe('GET metadata lists what the operation registry holds', () => {
+  const base = createSearchRegistry();
+  const deps = { searchParams: { load: async () => ({ searching: base, generation: 'g' }) } } as unknown as Pick<InteractionDeps, 'searchParams'>;
+  const store = { tenantId: 't' } as ResourceStore;
+  const req = { method: 'GET', tenantId: 't', baseUrl: 'http://h/fhir', path: ['metadata'], query: new URLSearchParams(), prefer: {}, access: ANONYMOUS_ACCESS, requestId: 'r' } as const;
+
+  const entry = (name: string, levels: OperationLevel[], extra: Partial<OperationEntry> = {}): OperationEntry => ({
+    name,
+    levels,
+    readOnly: true,
+    handler: async () => ({ status: 200, headers: {} }),
+    definition: {
+      resourceType: 'OperationDefinition', id: `op-${name}`, name, status: 'active', kind: 'operation', code: name, affectsState: false,
+      system: levels.includes('system'), type: levels.includes('type'), instance: levels.includes('instance'),
+    },
+    ...extra,
+  });
+
+  async function statement(operations: ReturnType<typeof createOperationRegistry>): Promise<CapabilityStatement> {
+    const response = await capabilitiesInteraction({ ...req, path: [...req.path] }, '1.0.0', deps, operations).run(store);
+    assert.equal(response.body?.kind, 'json');
+    return (response.body as { value: CapabilityStatement }).value;
+  }
+
+  const operationsOf = (s: CapabilityStatement, type: string) => s.rest![0].resource!.find((r) => r.type === type)?.operation;
+
+  it('system operations in rest.operation, type and instance ones under each type they apply to, with canonical definitions', async () => {
+    const s = await statement(
+      createOperationRegistry([
+        entry('stats', ['system']),
+        entry('lookup', ['type'], { types: ['CodeSystem'] }),
+        entry('everything', ['instance'], { types: ['Patient', 'Encounter'] }),
+      ]),
+    );
+    assert.deepEqual(s.rest![0].operation, [{ name: 'stats', definition: 'http://h/fhir/OperationDefinition/op-stats' }]);
+    assert.deepEqual(operationsOf(s, 'CodeSystem'), [{ name: 'lookup', definition: 'http://h/fhir/OperationDefinition/op-lookup' }]);
+    assert.deepEqual(operationsOf(s, 'Patient'), [{ name: 'everything', definition: 'http://h/fhir/OperationDefinition/op-everything' }]);
+    assert.deepEqual(operationsOf(s, 'Encounter')?.map((o) => o.name), ['everything']);
+    assert.equal(operationsOf(s, 'Observation'), undefined);
+    assert.deepEqual(createResourceValidator().validate(JSON.parse(JSON.stringify(s))), []);
+  });
+
+  it('an empty registry lists no operations', async () => {
+    const s = await statement(createOperationRegistry([]));
+    assert.equal(s.rest![0].operation, undefined);
+    assert.equal(s.rest![0].resource!.some((r) => r.operation), false);
+  });
+
+  it('the built-in $reindex: at [base], on every type (type level), its definition served at OperationDefinition/hearth-reindex', async () => {
+    const s = await statement(BUILT_IN_OPERATIONS);
+    const reindex = { name: 'reindex', definition: 'http://h/fhir/OperationDefinition/hearth-reindex' };
+    assert.deepEqual(s.rest![0].operation, [reindex]);
+    assert.deepEqual(operationsOf(s, 'Observation'), [reindex]);
+    assert.deepEqual(operationsOf(s, 'SearchParameter'), [reindex]);
+    assert.deepEqual(createResourceValidator().validate(JSON.parse(JSON.stringify(BUILT_IN_OPERATIONS.get('reindex')!.definition))), []);
   });
 });

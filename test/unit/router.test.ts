@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { FhirError } from '../../src/core/errors.js';
 import type { InteractionDeps } from '../../src/fhir/interactions/context.js';
 import { route } from '../../src/fhir/router.js';
+import { createOperationRegistry, type OperationCall, type OperationEntry, type OperationLevel } from '../../src/fhir/operations/registry.js';
+import type { ResourceStore } from '../../src/storage/resource-store.js';
 import { ANONYMOUS_ACCESS, type FhirRequest, type HttpMethod } from '../../src/core/types.js';
 
 // Routing builds interactions but never calls into deps; a stub that throws proves it.
@@ -89,12 +91,104 @@ describe('route', () => {
     it('$reindex at system, type and SearchParameter level, and its job status URL', () => {
       assert.deepEqual(target('POST', '$reindex'), { interaction: 'operation', resourceType: undefined, id: undefined, operation: 'reindex' });
       assert.deepEqual(target('POST', 'Observation/$reindex'), { interaction: 'operation', resourceType: 'Observation', id: undefined, operation: 'reindex' });
-      assert.deepEqual(target('POST', 'SearchParameter/sp-1/$reindex'), { interaction: 'operation', resourceType: undefined, id: 'sp-1', operation: 'reindex' });
+      assert.deepEqual(target('POST', 'SearchParameter/sp-1/$reindex'), { interaction: 'operation', resourceType: 'SearchParameter', id: 'sp-1', operation: 'reindex' });
       assert.deepEqual(target('GET', '_reindex/job-1'), { interaction: 'operation', operation: 'reindex-status', id: 'job-1' });
+      assert.equal(route(req('GET', '_reindex/job-1'), deps, options).readOnly, true);
       assert.equal(route(req('DELETE', '_reindex/job-1'), deps, options).readOnly, false);
+      assert.equal(route(req('POST', '$reindex'), deps, options).readOnly, false);
       fails('GET', '$reindex', 405, 'not-supported', /allowed: POST/);
       fails('PUT', '_reindex/job-1', 405, 'not-supported', /allowed: GET, DELETE/);
       fails('GET', '_reindex/bad$id', 400, 'invalid', /Invalid id 'bad\$id'/);
+      fails('POST', 'Patient/1/$reindex', 501, 'not-supported', /Operation \$reindex is not supported on Patient\/1\/\$reindex/);
+    });
+
+    describe('registered operations (operations/registry.ts)', () => {
+      const definition = (code: string, levels: OperationLevel[], affectsState: boolean) => ({
+        resourceType: 'OperationDefinition' as const,
+        id: `test-${code}`,
+        name: code,
+        status: 'active' as const,
+        kind: 'operation' as const,
+        code,
+        affectsState,
+        system: levels.includes('system'),
+        type: levels.includes('type'),
+        instance: levels.includes('instance'),
+      });
+      const calls: OperationCall[] = [];
+      const entry = (name: string, levels: OperationLevel[], readOnly: boolean, types?: string[]): OperationEntry => ({
+        name,
+        levels,
+        types,
+        readOnly,
+        definition: definition(name, levels, !readOnly),
+        handler: async (call) => (calls.push(call), { status: 200, headers: {} }),
+      });
+      const operations = createOperationRegistry([
+        entry('stats', ['system'], true),
+        entry('lookup', ['type'], true, ['CodeSystem']),
+        entry('touch', ['instance'], false),
+      ]);
+      const opts = { ...options, operations };
+      const invoke = async (method: HttpMethod, path: string) => {
+        const interaction = route(req(method, path), deps, opts);
+        await interaction.run({} as ResourceStore);
+        return { interaction, call: calls[calls.length - 1] };
+      };
+      const refused = (method: HttpMethod, path: string, status: number, diagnostics: RegExp) =>
+        assert.throws(() => route(req(method, path), deps, opts), (e: unknown) => e instanceof FhirError && e.status === status && diagnostics.test(e.outcome.issue[0].diagnostics ?? ''));
+
+      it('routes an operation at system, type and instance level to its handler, with where it was invoked', async () => {
+        const system = await invoke('POST', '$stats');
+        assert.deepEqual(system.interaction.target, { interaction: 'operation', resourceType: undefined, id: undefined, operation: 'stats' });
+        assert.deepEqual({ ...system.call, req: undefined, deps: undefined }, { req: undefined, deps: undefined, level: 'system', type: undefined, id: undefined });
+        const type = await invoke('POST', 'CodeSystem/$lookup');
+        assert.deepEqual([type.call.level, type.call.type], ['type', 'CodeSystem']);
+        const instance = await invoke('POST', 'Patient/p1/$touch');
+        assert.deepEqual([instance.call.level, instance.call.type, instance.call.id], ['instance', 'Patient', 'p1']);
+        assert.equal(instance.interaction.readOnly, false);
+      });
+
+      it('GET and HEAD as well as POST for operations that change nothing, read-only; POST only for the others', async () => {
+        assert.equal((await invoke('GET', '$stats')).interaction.readOnly, true);
+        assert.equal((await invoke('HEAD', 'CodeSystem/$lookup')).call.level, 'type');
+        assert.equal((await invoke('GET', 'CodeSystem/$lookup')).interaction.readOnly, true);
+        refused('GET', 'Patient/p1/$touch', 405, /GET is not allowed on Patient\/p1\/\$touch; allowed: POST/);
+        refused('PUT', '$stats', 405, /allowed: GET, POST/);
+        refused('DELETE', 'CodeSystem/$lookup', 405, /allowed: GET, POST/);
+      });
+
+      it('refuses an operation at a level or on a type it is not registered for (501), and checks types and ids', () => {
+        refused('POST', 'Patient/$stats', 501, /Operation \$stats is not supported on Patient\/\$stats/);
+        refused('POST', 'ValueSet/$lookup', 501, /\$lookup is not supported on ValueSet/);
+        refused('POST', '$touch', 501, /\$touch is not supported/);
+        refused('POST', 'Banana/$lookup', 404, /Unknown resource type 'Banana'/);
+        refused('POST', 'Patient/bad!/$touch', 400, /Invalid id 'bad!'/);
+      });
+
+      it('unknown operations answer 501 as before, and the built-in $reindex is not served by another registry', () => {
+        refused('POST', '$everything', 501, /Operation \$everything is not supported/);
+        refused('POST', '$reindex', 501, /Operation \$reindex is not supported/);
+        refused('GET', '_reindex/job-1', 404, /Unknown resource type '_reindex'/);
+      });
+
+      it('GET OperationDefinition/{id} of a registered operation serves its definition with its canonical url', async () => {
+        const interaction = route(req('GET', 'OperationDefinition/test-stats'), deps, opts);
+        assert.deepEqual(interaction.target, { interaction: 'read', resourceType: 'OperationDefinition', id: 'test-stats' });
+        const response = await interaction.run({} as ResourceStore);
+        const value = response.body?.kind === 'json' ? (response.body.value as { url: string; code: string }) : undefined;
+        assert.equal(value?.url, 'http://h/fhir/OperationDefinition/test-stats');
+        assert.equal(value?.code, 'stats');
+        assert.deepEqual(route(req('GET', 'OperationDefinition/other'), deps, opts).target, { interaction: 'read', resourceType: 'OperationDefinition', id: 'other' });
+        assert.equal(route(req('PUT', 'OperationDefinition/test-stats'), deps, opts).target.interaction, 'update');
+      });
+
+      it('a registry refuses entries whose OperationDefinition disagrees with them', () => {
+        assert.throws(() => createOperationRegistry([{ ...entry('x', ['system'], true), levels: ['type'] }]), /disagree/);
+        assert.throws(() => createOperationRegistry([entry('x', ['system'], true), entry('x', ['system'], true)]), /registered twice/);
+        assert.throws(() => createOperationRegistry([{ ...entry('x', ['system'], true), readOnly: false }]), /affectsState/);
+        assert.throws(() => createOperationRegistry([entry('x', ['type'], true, ['Banana'])]), /unknown type Banana/);
+      });
     });
 
     it('POST type → create', () => {

@@ -1,5 +1,6 @@
 // capabilities (FHIR R4 http.html#capabilities): the CapabilityStatement is generated from
-// the router's own table of implemented interactions, never hand-claimed.
+// the router's own table of implemented interactions and from the operation registry it
+// dispatches $operations by, never hand-claimed.
 import { buildCapabilityStatement } from '../capabilities.js';
 import { RESOURCE_TYPES } from '../../core/resource-types.js';
 import type { FhirRequest } from '../../core/types.js';
@@ -10,6 +11,7 @@ import type { SearchRegistry } from '../../search/registry/registry.js';
 import { RESOURCE_LEVEL_TYPE } from '../../search/system.js';
 import type { ResourceStore } from '../../storage/resource-store.js';
 import type { Interaction, InteractionDeps } from './context.js';
+import { appliesTo, definitionUrl, type OperationRegistry } from '../operations/registry.js';
 
 /** Interactions the router dispatches for every resource type. Keep in step with router.ts. */
 export const TYPE_INTERACTIONS = Object.freeze([
@@ -40,10 +42,8 @@ const LIST_PARAM = Object.freeze({
   documentation: 'The resources of this type that the entries of the List with this id refer to (functional lists such as $current-allergies are not supported).',
 });
 
-/** Operations the router dispatches (each defined in docs/search.md). */
-const OPERATIONS = Object.freeze([{ name: 'reindex', definition: 'urn:hearth:OperationDefinition:reindex' }]);
-
-const cache = new Map<string, unknown>();
+/** Built statements per operation registry, by base URL, tenant and search-parameter generation. */
+const caches = new WeakMap<OperationRegistry, Map<string, unknown>>();
 
 /** Search parameters really served for a type: those whose parameter type has a module. */
 function searchParamsFor(registry: SearchRegistry, type: string) {
@@ -52,7 +52,22 @@ function searchParamsFor(registry: SearchRegistry, type: string) {
     .map((def) => ({ name: def.code, type: def.type, definition: def.url }));
 }
 
-export function capabilitiesInteraction(req: FhirRequest, softwareVersion: string, deps: Pick<InteractionDeps, 'searchParams'>): Interaction {
+/**
+ * The registry's operations at one place: rest.operation for [base] (type undefined),
+ * rest.resource.operation for a type (those invocable on the type or its instances).
+ */
+function operationsAt(operations: OperationRegistry, baseUrl: string, type?: string) {
+  return operations.entries
+    .filter((entry) => (type === undefined ? appliesTo(entry, 'system') : appliesTo(entry, 'type', type) || appliesTo(entry, 'instance', type)))
+    .map((entry) => ({ name: entry.name, definition: definitionUrl(baseUrl, entry) }));
+}
+
+export function capabilitiesInteraction(
+  req: FhirRequest,
+  softwareVersion: string,
+  deps: Pick<InteractionDeps, 'searchParams'>,
+  operations: OperationRegistry,
+): Interaction {
   return {
     target: { interaction: 'capabilities' },
     readOnly: true,
@@ -60,6 +75,8 @@ export function capabilitiesInteraction(req: FhirRequest, softwareVersion: strin
     async run(store: ResourceStore) {
       const { searching, generation } = await deps.searchParams.load(store);
       const key = `${req.baseUrl} ${store.tenantId} ${generation}`;
+      let cache = caches.get(operations);
+      if (!cache) caches.set(operations, (cache = new Map()));
       let statement = cache.get(key);
       if (!statement) {
         statement = buildCapabilityStatement({
@@ -77,11 +94,12 @@ export function capabilitiesInteraction(req: FhirRequest, softwareVersion: strin
             readHistory: true,
             updateCreate: true,
             searchParams: [...searchParamsFor(searching, type), LIST_PARAM],
+            operations: operationsAt(operations, req.baseUrl, type),
           })),
           systemInteractions: SYSTEM_INTERACTIONS,
           // System search takes _type and the parameters every resource has (RESOURCE_LEVEL_TYPE's).
           systemSearchParams: [TYPE_PARAM, ...searchParamsFor(searching, RESOURCE_LEVEL_TYPE)],
-          operations: OPERATIONS,
+          operations: operationsAt(operations, req.baseUrl),
         });
         if (cache.size > 100) cache.clear();
         cache.set(key, statement);

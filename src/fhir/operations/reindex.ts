@@ -9,6 +9,7 @@
 //   POST [base]/{Type}/$reindex                 one type, every active parameter
 //   POST [base]/$reindex                        every type
 //   GET|DELETE [base]/_reindex/{job}
+// One entry of the operation registry (registry.ts), with its OperationDefinition.
 import { randomUUID } from 'node:crypto';
 import type { SearchParameter } from 'fhir/r4.js';
 import { baseTypes, isActive } from '../../search/custom-params.js';
@@ -17,34 +18,29 @@ import type { ReindexJob } from '../../storage/reindex-job-store.js';
 import { RESOURCE_TYPES } from '../../core/resource-types.js';
 import { badRequest, forbidden, notFound } from '../../core/errors.js';
 import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js';
-import type { Interaction } from './context.js';
+import type { OperationCall, OperationEntry } from './registry.js';
 
 const requireAdmin = (req: FhirRequest) => {
   if (!req.access.isAdmin) throw forbidden('$reindex is reserved for administrators');
 };
 
-/** POST ...$reindex: queues a job over `scope`'s types. */
-export function reindexInteraction(req: FhirRequest, scope: { type?: string; searchParameterId?: string }): Interaction {
+/** POST ...$reindex: queues a job over the types the invocation names. */
+async function queueReindex(call: OperationCall, store: ResourceStore): Promise<FhirResponse> {
+  const { req } = call;
+  requireAdmin(req);
+  const types = call.level === 'instance' ? await parameterTypes(store, call.id!) : call.type ? [call.type] : [...RESOURCE_TYPES];
+  const id = randomUUID();
+  await store.reindexJobs.create(id, types);
+  const statusUrl = `${req.baseUrl}/_reindex/${id}`;
   return {
-    target: { interaction: 'operation', resourceType: scope.type, id: scope.searchParameterId, operation: 'reindex' },
-    readOnly: false,
-    async run(store) {
-      requireAdmin(req);
-      const types = scope.searchParameterId ? await parameterTypes(store, scope.searchParameterId) : scope.type ? [scope.type] : [...RESOURCE_TYPES];
-      const id = randomUUID();
-      await store.reindexJobs.create(id, types);
-      const statusUrl = `${req.baseUrl}/_reindex/${id}`;
-      return {
-        status: 202,
-        headers: { 'Content-Location': statusUrl },
-        body: {
-          kind: 'json',
-          value: {
-            resourceType: 'OperationOutcome',
-            issue: [{ severity: 'information', code: 'informational', diagnostics: `Reindex job ${id} queued for ${types.length === 1 ? types[0] : `${types.length} resource types`}; poll ${statusUrl}` }],
-          },
-        },
-      };
+    status: 202,
+    headers: { 'Content-Location': statusUrl },
+    body: {
+      kind: 'json',
+      value: {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'information', code: 'informational', diagnostics: `Reindex job ${id} queued for ${types.length === 1 ? types[0] : `${types.length} resource types`}; poll ${statusUrl}` }],
+      },
     },
   };
 }
@@ -59,20 +55,44 @@ async function parameterTypes(store: ResourceStore, id: string): Promise<string[
 }
 
 /** GET (status) or DELETE (cancel) on a job's status URL. */
-export function reindexStatusInteraction(req: FhirRequest, jobId: string): Interaction {
-  const cancel = req.method === 'DELETE';
-  return {
-    target: { interaction: 'operation', operation: 'reindex-status', id: jobId },
-    readOnly: !cancel,
-    async run(store) {
-      requireAdmin(req);
-      if (cancel) await store.reindexJobs.cancel(jobId);
-      const job = await store.reindexJobs.find(jobId);
-      if (!job) throw notFound(`No reindex job ${jobId}`);
-      return jobResponse(job);
-    },
-  };
+async function jobStatus(req: FhirRequest, jobId: string, store: ResourceStore): Promise<FhirResponse> {
+  requireAdmin(req);
+  if (req.method === 'DELETE') await store.reindexJobs.cancel(jobId);
+  const job = await store.reindexJobs.find(jobId);
+  if (!job) throw notFound(`No reindex job ${jobId}`);
+  return jobResponse(job);
 }
+
+export const reindexOperation: OperationEntry = {
+  name: 'reindex',
+  levels: ['system', 'type', 'instance'],
+  instanceTypes: ['SearchParameter'],
+  readOnly: false,
+  handler: queueReindex,
+  asyncStatus: { segment: '_reindex', handler: (req, _deps, jobId, store) => jobStatus(req, jobId, store) },
+  definition: {
+    resourceType: 'OperationDefinition',
+    id: 'hearth-reindex',
+    name: 'Reindex',
+    title: 'Recompute the search index of stored resources',
+    status: 'active',
+    kind: 'operation',
+    affectsState: true,
+    code: 'reindex',
+    description:
+      'Queues a background job that recomputes the search index of the tenant\'s stored resources, so custom SearchParameters become ' +
+      'searchable for resources stored before them. At system level every type; at type level that type; on a SearchParameter instance ' +
+      'the base types of that (active) parameter. Asynchronous (async.html): answers 202 with Content-Location naming [base]/_reindex/{job}, ' +
+      'which answers a Parameters resource describing the job (202 with X-Progress while it runs, 200 once ended); DELETE on it cancels. ' +
+      'Administrators only.',
+    system: true,
+    type: true,
+    instance: true,
+    parameter: [
+      { name: 'return', use: 'out', min: 0, max: '1', type: 'OperationOutcome', documentation: 'The queued job and its status URL.' },
+    ],
+  },
+};
 
 function jobResponse(job: ReindexJob): FhirResponse {
   const { processed, total } = job;

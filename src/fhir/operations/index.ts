@@ -1,0 +1,5 @@
+// The operations this server implements: registering one is one entry here (and its module).
+import { createOperationRegistry } from './registry.js';
+import { reindexOperation } from './reindex.js';
+
+export const BUILT_IN_OPERATIONS = createOperationRegistry([reindexOperation]);

@@ -159,7 +159,7 @@ async function loadCommand(config: Config, args: string[]): Promise<void> {
   // One connection per unit in flight, one for the ledger.
   const poolSize = Math.max(config.databasePoolSize, concurrency + 1);
   const summary = await withDatabase({ ...config, databasePoolSize: poolSize }, async (db) => {
-    const { service, repository } = createFhirService(config, db);
+    const { service, repository, maintenance } = createFhirService(config, db, undefined, { analyzeAsWritten: false });
     if (!(await repository.findTenant(tenantId))) throw new Error(`Tenant '${tenantId}' does not exist (hearth tenant create ${tenantId})`);
     const bar = progressBar(process.stderr);
     try {
@@ -180,6 +180,12 @@ async function loadCommand(config: Config, args: string[]): Promise<void> {
       });
     } finally {
       bar.stop();
+      // Searched right after, the tables must not be planned from stale statistics nor read a
+      // full GIN pending list (docs/scaling.md): vacuum and analyze what was loaded first.
+      if (maintenance.touched.size > 0) {
+        process.stderr.write(`hearth load: vacuuming and analyzing ${maintenance.touched.size} resource type(s)\n`);
+        await maintenance.settle(maintenance.touched);
+      }
     }
   });
   console.log(describeSummary(summary));

@@ -14,6 +14,7 @@ import { createSearchRegistry } from './search/registry/registry.js';
 import { TenantSearchParameters } from './search/tenant-params.js';
 import type { Database } from './storage/pg/database.js';
 import { PgRepository } from './storage/pg/pg-repository.js';
+import { TableMaintenance, type MaintenanceLog } from './storage/pg/table-maintenance.js';
 
 export interface FhirComposition {
   service: FhirService;
@@ -21,6 +22,17 @@ export interface FhirComposition {
   repository: PgRepository;
   /** The same per-tenant registries the service indexes with (the reindex worker loads them). */
   searchParams: TenantSearchParameters;
+  /** Statistics and GIN pending lists behind writes; close it before the database. */
+  maintenance: TableMaintenance;
+}
+
+export interface CompositionOptions {
+  logger?: MaintenanceLog;
+  /**
+   * Analyze tables in the background as writes accumulate (HEARTH_ANALYZE_AFTER_ROWS). A bulk
+   * load turns it off and settles its tables once, at the end.
+   */
+  analyzeAsWritten?: boolean;
 }
 
 /** The server's version as the CapabilityStatement reports it (software.version). */
@@ -31,8 +43,15 @@ export const softwareVersion = (): string =>
  * The FHIR service on an open, migrated database. `hooks` defaults to NO_HOOKS until the SMART,
  * audit and outbox work lands; they plug in here, once, for every entry point.
  */
-export function createFhirService(config: Config, database: Database, hooks: InteractionHooks = NO_HOOKS): FhirComposition {
-  const repository = new PgRepository(database.pool);
+export function createFhirService(
+  config: Config,
+  database: Database,
+  hooks: InteractionHooks = NO_HOOKS,
+  options: CompositionOptions = {},
+): FhirComposition {
+  const analyzeAfterRows = options.analyzeAsWritten === false ? 0 : config.analyzeAfterRows;
+  const maintenance = new TableMaintenance(database.pool, { minRows: analyzeAfterRows, fraction: 0.1 }, options.logger);
+  const repository = new PgRepository(database.pool, { maintenance, ginPendingListLimitKb: config.ginPendingListLimitKb });
   const registry = createSearchRegistry();
   const search = new SearchEngine(registry, { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
   const searchParams = new TenantSearchParameters(registry);
@@ -41,5 +60,5 @@ export function createFhirService(config: Config, database: Database, hooks: Int
     { validator: createResourceValidator(), searchParams, search, hooks, config },
     { softwareVersion: softwareVersion(), tenantCacheTtlMs: config.tenantCacheTtlMs, bundleMaxEntries: config.bundleMaxEntries },
   );
-  return { service, repository, searchParams };
+  return { service, repository, searchParams, maintenance };
 }

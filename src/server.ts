@@ -27,7 +27,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   try {
     const migrated = await migrate(database.pool);
     if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
-    const { service, repository, searchParams } = createFhirService(config, database);
+    const { service, repository, searchParams, maintenance } = createFhirService(config, database, undefined, { logger });
     const worker = config.reindexWorker
       ? new ReindexWorker(
           new ReindexJobQueue(database.pool, REINDEX_LEASE_MS),
@@ -46,7 +46,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const origin = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url: `${origin}/fhir`, database: database.mode }, 'Hearth listening');
     worker?.start();
-    return { origin, port, database, close: () => shutdown(server, database, config.shutdownTimeoutMs, worker) };
+    return { origin, port, database, close: () => shutdown(server, database, config.shutdownTimeoutMs, [async () => worker?.stop(), () => maintenance.close()]) };
   } catch (error) {
     await database.close();
     throw error;
@@ -54,7 +54,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
 }
 
 /** Stop accepting, let in-flight requests finish (up to the timeout), then close the database. */
-async function shutdown(server: Server, database: Database, timeoutMs: number, worker?: ReindexWorker): Promise<void> {
+async function shutdown(server: Server, database: Database, timeoutMs: number, background: (() => Promise<unknown>)[]): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   // Keep-alive connections busy at close() become idle once their response is sent:
   // close them as soon as they do, instead of waiting out the keep-alive timeout.
@@ -64,6 +64,6 @@ async function shutdown(server: Server, database: Database, timeoutMs: number, w
   await closed;
   clearInterval(sweeper);
   clearTimeout(timer);
-  await worker?.stop();
+  for (const stop of background) await stop();
   await database.close();
 }

@@ -27,6 +27,10 @@ export interface Config {
   reindexPollMs: number;
   reindexStartDelayMs: number;
   reindexBatchSize: number;
+  /** gin_pending_list_limit (kB) of writing transactions: bounds what each search index probe reads. */
+  ginPendingListLimitKb: number;
+  /** Rows written to a table before the server analyzes it again (plus 10% of its size); 0: off. */
+  analyzeAfterRows: number;
 }
 
 interface Setting {
@@ -105,6 +109,8 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'HEARTH_REINDEX_POLL_MS', key: 'reindexPollMs', schema: integer(10, 3600000), default: 1000, parse: toInt },
   { env: 'HEARTH_REINDEX_START_DELAY_MS', key: 'reindexStartDelayMs', schema: integer(0, 3600000), default: 2000, parse: toInt },
   { env: 'HEARTH_REINDEX_BATCH_SIZE', key: 'reindexBatchSize', schema: integer(1, 10000), default: 500, parse: toInt },
+  { env: 'HEARTH_GIN_PENDING_LIST_LIMIT_KB', key: 'ginPendingListLimitKb', schema: integer(64, 2097151), default: 256, parse: toInt },
+  { env: 'HEARTH_ANALYZE_AFTER_ROWS', key: 'analyzeAfterRows', schema: integer(0, 100000000), default: 1000, parse: toInt },
 ];
 
 export class ConfigError extends Error {

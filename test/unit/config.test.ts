@@ -37,6 +37,8 @@ describe('loadConfig', () => {
       reindexPollMs: 1000,
       reindexStartDelayMs: 2000,
       reindexBatchSize: 500,
+      ginPendingListLimitKb: 256,
+      analyzeAfterRows: 1000,
     });
     assert.equal(config.databaseUrl, undefined, 'embedded mode unless DATABASE_URL is set');
     assert.equal(config.redisUrl, undefined);

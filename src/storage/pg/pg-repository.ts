@@ -2,6 +2,7 @@
 import type pg from 'pg';
 import type { FhirRepository, ResourceStore, TenantInfo } from '../resource-store.js';
 import { PgResourceStore } from './pg-resource-store.js';
+import type { TableMaintenance } from './table-maintenance.js';
 import { inTenantTransaction } from './tenant-session.js';
 
 interface TenantRow {
@@ -18,11 +19,29 @@ export const toTenantInfo = (row: TenantRow): TenantInfo => ({
   createdAt: row.created_at,
 });
 
-export class PgRepository implements FhirRepository {
-  constructor(private readonly pool: pg.Pool) {}
+export interface PgRepositoryOptions {
+  /** Told what each committed transaction wrote, so statistics and GIN lists stay fresh. */
+  maintenance?: TableMaintenance;
+  /** gin_pending_list_limit (kB) for writing transactions; undefined keeps PostgreSQL's. */
+  ginPendingListLimitKb?: number;
+}
 
-  withTenant<T>(tenantId: string, work: (store: ResourceStore) => Promise<T>, options: { readOnly?: boolean } = {}) {
-    return inTenantTransaction(this.pool, tenantId, (client) => work(new PgResourceStore(client, tenantId)), options.readOnly);
+export class PgRepository implements FhirRepository {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: PgRepositoryOptions = {},
+  ) {}
+
+  async withTenant<T>(tenantId: string, work: (store: ResourceStore) => Promise<T>, options: { readOnly?: boolean } = {}) {
+    let store: PgResourceStore | undefined;
+    const result = await inTenantTransaction(
+      this.pool,
+      tenantId,
+      (client, prefetch) => work((store = new PgResourceStore(client, tenantId, prefetch))),
+      { readOnly: options.readOnly, ginPendingListLimitKb: this.options.ginPendingListLimitKb },
+    );
+    if (store && store.written.size > 0) this.options.maintenance?.recordWrites(store.written);
+    return result;
   }
 
   async findTenant(id: string): Promise<TenantInfo | undefined> {

@@ -10,6 +10,7 @@ import { tablesFor } from '../table-names.js';
 import { PgLoadLedgerStore } from './load-ledger-store.js';
 import { PgReindexJobStore } from './reindex-job-store.js';
 import { PgSearchParameterStore } from './search-parameter-store.js';
+import type { SessionPrefetch } from './tenant-session.js';
 
 interface VersionRow {
   resource_type?: string;
@@ -103,14 +104,23 @@ export class PgResourceStore implements ResourceStore {
   private reindexJobStore?: PgReindexJobStore;
   private loadLedgerStore?: PgLoadLedgerStore;
 
+  /** Rows written per resource type by this transaction (table maintenance counts them after commit). */
+  readonly written = new Map<string, number>();
+
   constructor(
     private readonly client: pg.PoolClient,
     readonly tenantId: string,
+    private readonly prefetch: SessionPrefetch = {},
   ) {}
+
+  private tally(type: string, rows: number): void {
+    this.written.set(type, (this.written.get(type) ?? 0) + rows);
+    if (type === 'SearchParameter') this.searchParameterStore?.invalidate();
+  }
 
   // Typed stores for the other tenant tables, made on first use (most transactions need none).
   get searchParameters(): PgSearchParameterStore {
-    return (this.searchParameterStore ??= new PgSearchParameterStore(this.client, this.tenantId));
+    return (this.searchParameterStore ??= new PgSearchParameterStore(this.client, this.tenantId, this.prefetch.searchGeneration));
   }
 
   get reindexJobs(): PgReindexJobStore {
@@ -154,6 +164,7 @@ export class PgResourceStore implements ResourceStore {
       values: [this.tenantId, v.id, v.versionId, v.lastUpdated, v.deleted, v.content, v.method, v.status, v.searchIndex],
     });
     if (result.rowCount !== 1) throw new WriteConflict(`${v.resourceType}/${v.id} changed concurrently`);
+    this.tally(v.resourceType, 1);
   }
 
   async writeVersions(versions: readonly NewVersion[]): Promise<void> {
@@ -172,6 +183,7 @@ export class PgResourceStore implements ResourceStore {
         values: [this.tenantId, JSON.stringify(rows)],
       });
       if (result.rowCount !== list.length) throw new WriteConflict(`${list.length - (result.rowCount ?? 0)} of ${list.length} ${type} resources changed concurrently`);
+      this.tally(type, list.length);
     }
   }
 

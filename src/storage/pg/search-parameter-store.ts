@@ -18,10 +18,18 @@ export class PgSearchParameterStore implements SearchParameterStore {
   constructor(
     private readonly client: pg.ClientBase,
     private readonly tenantId: string,
+    /** Read with BEGIN (tenant-session.ts); good until the transaction writes a SearchParameter. */
+    private prefetched?: string,
   ) {}
 
+  /** The transaction wrote a SearchParameter: the generation read at BEGIN no longer holds. */
+  invalidate(): void {
+    this.prefetched = undefined;
+  }
+
   async generation(): Promise<string> {
-    const { rows } = await this.client.query<{ generation: string }>(GENERATION, [this.tenantId]);
+    if (this.prefetched !== undefined) return this.prefetched;
+    const { rows } = await this.client.query<{ generation: string }>({ name: 'hearth_search_generation', text: GENERATION, values: [this.tenantId] });
     return rows[0].generation;
   }
 

@@ -1,15 +1,50 @@
 // One database transaction as the app role with the tenant set for row-level security.
-// SET LOCAL / set_config(..., true) keep both settings inside the transaction, so the
+// SET LOCAL keeps every setting inside the transaction, so the
 // connection is safe to share through PgBouncer in transaction mode.
 import type pg from 'pg';
 import { WriteConflict } from '../resource-store.js';
 
-// Constant text (no user data), sent with the simple protocol in one round trip.
+// Role, settings and tenant in ONE simple-protocol round trip: on this kind of machine every
+// round trip costs Node a write syscall (~0.15 ms of CPU) besides the network wait, and a
+// single write is four of them (begin, statement, commit). SET LOCAL takes no bind parameter,
+// so the tenant goes in as a literal: only ids of tenant.id's own CHECK pattern are accepted
+// (no quote can occur), checked here again although callers look tenants up first. SET LOCAL
+// (unlike set_config) also reaches Citus workers with citus.propagate_set_commands = 'local'.
 // JIT off: request statements are short, and plans whose jsonb estimates are far off would
 // otherwise pay JIT compilation (hundreds of ms) for nothing.
-const BEGIN_READ_WRITE = 'BEGIN; SET LOCAL ROLE hearth_app; SET LOCAL jit = off';
-const BEGIN_READ_ONLY = 'BEGIN READ ONLY; SET LOCAL ROLE hearth_app; SET LOCAL jit = off';
-const SET_TENANT = { name: 'hearth_set_tenant', text: "SELECT set_config('app.tenant_id', $1, true)" };
+const TENANT_ID = /^[A-Za-z0-9.-]{1,64}$/;
+
+export interface SessionOptions {
+  readOnly?: boolean;
+  /**
+   * gin_pending_list_limit for a writing transaction, in kB (docs/scaling.md): how much of the
+   * search indexes' pending lists its inserts may leave for every search to read.
+   */
+  ginPendingListLimitKb?: number;
+}
+
+export function beginStatement(tenantId: string, options: SessionOptions = {}): string {
+  if (!TENANT_ID.test(tenantId)) throw new Error(`Invalid tenant id ${JSON.stringify(tenantId)}`);
+  const begin = `${options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN'}; SET LOCAL ROLE hearth_app; SET LOCAL jit = off; SET LOCAL app.tenant_id = '${tenantId}'`;
+  if (options.readOnly) return begin;
+  const limit = options.ginPendingListLimitKb;
+  const gin = limit !== undefined && Number.isInteger(limit) && limit >= 64 ? `; SET LOCAL gin_pending_list_limit = ${limit}` : '';
+  // Every write indexes with the tenant's search parameters, whose generation it must read:
+  // read-write transactions fetch it here instead of in a round trip of its own (migration 0010).
+  return `${begin}${gin}; SELECT hearth_search_generation() AS generation`;
+}
+
+/** What the opening round trip already read, for the stores of the transaction. */
+export interface SessionPrefetch {
+  /** The tenant's search-parameter generation (read-write transactions only). */
+  searchGeneration?: string;
+}
+
+function prefetched(results: pg.QueryResult | pg.QueryResult[]): SessionPrefetch {
+  const last = Array.isArray(results) ? results[results.length - 1] : results;
+  const generation = (last?.rows[0] as { generation?: string } | undefined)?.generation;
+  return generation === undefined ? {} : { searchGeneration: generation };
+}
 
 /** SQLSTATEs that mean "a concurrent transaction won; run the unit again". */
 const RETRYABLE = new Set(['40001', '40P01', '23505']);
@@ -17,15 +52,15 @@ const RETRYABLE = new Set(['40001', '40P01', '23505']);
 export async function inTenantTransaction<T>(
   pool: pg.Pool,
   tenantId: string,
-  work: (client: pg.PoolClient) => Promise<T>,
-  readOnly = false,
+  work: (client: pg.PoolClient, prefetch: SessionPrefetch) => Promise<T>,
+  options: SessionOptions | boolean = {},
 ): Promise<T> {
+  const session = typeof options === 'boolean' ? { readOnly: options } : options;
   const client = await pool.connect();
   let broken = false;
   try {
-    await client.query(readOnly ? BEGIN_READ_ONLY : BEGIN_READ_WRITE);
-    await client.query({ ...SET_TENANT, values: [tenantId] });
-    const result = await work(client);
+    const opened = (await client.query(beginStatement(tenantId, session))) as unknown as pg.QueryResult | pg.QueryResult[];
+    const result = await work(client, prefetched(opened));
     await client.query('COMMIT');
     return result;
   } catch (error) {

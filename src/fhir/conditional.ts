@@ -2,6 +2,7 @@
 // #cdelete), evaluated by the search engine so a conditional operation matches exactly what
 // the same search would. Concurrent conditional operations with the same criteria are
 // serialized by a transaction-scoped lock, so two cannot both create.
+import { createHash } from 'node:crypto';
 import type { ResourceStore, StoredVersion } from '../storage/resource-store.js';
 import { badRequest } from '../core/errors.js';
 import type { InteractionDeps } from './interactions/context.js';
@@ -24,7 +25,9 @@ export async function findConditionalMatches(
   const criteria = new URLSearchParams([...params].filter(([name]) => !NOT_CRITERIA.has(name)));
   if ([...criteria.keys()].length === 0) throw badRequest(`${label}: no search criteria given`, [label]);
   const canonical = [...criteria].map(([k, v]) => `${k}=${v}`).sort().join('&');
-  await store.lockKeys([`${store.tenantId}|${type}|${canonical}`]);
+  // The lock is named by a digest of the criteria, not their text: they are client input, not
+  // yet validated, and text PostgreSQL cannot hold (a NUL) would fail the statement (a 500).
+  await store.lockKeys([`${store.tenantId}|${type}|${createHash('sha256').update(canonical).digest('base64url')}`]);
   const { searching } = await deps.searchParams.load(store);
   return deps.search.findMatches(store, type, criteria, 2, searching);
 }

@@ -389,6 +389,23 @@ describe('bad input (e2e, postgres)', function () {
     assert.equal(create.response.status, '201 Created');
   });
 
+  it('conditional criteria holding a NUL (create, update, delete, transaction ifNoneExist) → 400, nothing stored (found by the fuzz)', async () => {
+    const body = JSON.stringify(validPatient());
+    const create = await post(`${tenant.base}/Patient`, body, { ...JSON_HEADERS, 'if-none-exist': 'name=%00Smith' });
+    singleIssue(create, 400, 'invalid', /invalid characters/);
+    const update = await send(`${tenant.base}/Patient?name=%00Smith`, { method: 'PUT', headers: JSON_HEADERS, body });
+    singleIssue(update, 400, 'invalid', /invalid characters/);
+    const remove = await send(`${tenant.base}/Patient?name=%00Smith`, { method: 'DELETE' });
+    singleIssue(remove, 400, 'invalid', /invalid characters/);
+    const transaction = await post(tenant.base, JSON.stringify({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ resource: validPatient(), request: { method: 'POST', url: 'Patient', ifNoneExist: 'address-state=%00Smith' } }],
+    }));
+    singleIssue(transaction, 400, 'invalid', /Bundle\.entry\[0\].*invalid characters/);
+    await assertNothingStored(tenant.base);
+  });
+
   it('none of the refusals above is a 5xx: a valid Patient is still accepted afterwards', async () => {
     const reply = await post(`${tenant.base}/Patient`, JSON.stringify(validPatient()));
     assert.equal(reply.status, 201, reply.text);

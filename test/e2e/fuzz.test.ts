@@ -2,7 +2,7 @@
 // every parameter type, modifier, prefix and common parameter, paging cursors, history, reads,
 // batch and transaction bundles, valid-looking and hostile values mixed. For every request: no
 // 5xx (nor a 5xx batch entry), every 4xx an OperationOutcome, the seeded data unchanged. A
-// bounded number of cases here (FUZZ_RUNS, default 250); `npm run bench:fuzz` runs for minutes.
+// bounded number of cases here (FUZZ_RUNS, default 200); `npm run bench:fuzz` runs for minutes.
 // A failure prints fast-check's seed and path: replay with FUZZ_SEED=<seed> FUZZ_PATH=<path>.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -13,7 +13,7 @@ describe('fuzz: no input answers 5xx or changes stored data (e2e, postgres)', fu
   this.timeout(120_000);
   const hearth = useTestServer('postgres');
 
-  it(`${process.env.FUZZ_RUNS ?? 250} random requests: < 500, every 4xx an OperationOutcome, seeded data unchanged`, async () => {
+  it(`${process.env.FUZZ_RUNS ?? 200} random requests: < 500, every 4xx an OperationOutcome, seeded data unchanged`, async () => {
     const base = await hearth.server.newTenantBase();
     await seedTenant(base);
     const params = fuzzRegistry();
@@ -31,7 +31,7 @@ describe('fuzz: no input answers 5xx or changes stored data (e2e, postgres)', fu
         before = after;
       }),
       {
-        numRuns: Number(process.env.FUZZ_RUNS ?? 250),
+        numRuns: Number(process.env.FUZZ_RUNS ?? 200),
         seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined,
         path: process.env.FUZZ_PATH,
         // Shrinking a failure is worth a little time, not the whole CI budget.

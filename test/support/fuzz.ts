@@ -48,6 +48,13 @@ export const anyText: fc.Arbitrary<string> = fc.oneof(
   { weight: 2, arbitrary: UNICODE },
 );
 
+/** `value` with one hostile character slipped in somewhere: the likeliest way past a validator. */
+const spiked = (value: fc.Arbitrary<string>): fc.Arbitrary<string> =>
+  fc.tuple(value, fc.constantFrom('\u0000', '\u0000', '\u0000', '\ud800', '\udc00', '\\', ',', '|', '$', '%', '%00', '\u0001', '\uffff'), fc.nat()).map(([v, c, at]) => {
+    const i = v.length === 0 ? 0 : at % (v.length + 1);
+    return v.slice(0, i) + c + v.slice(i);
+  });
+
 const PREFIXES = ['', '', 'eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap', 'zz', 'EQ'];
 const prefix = fc.constantFrom(...PREFIXES);
 const number = fc.oneof(
@@ -72,7 +79,8 @@ const quantity = fc.oneof(
   fc.tuple(prefix, number, system, code).map(([p, n, s, c]) => `${p}${n}|${s}|${c}`),
   fc.tuple(prefix, number, code).map(([p, n, c]) => `${p}${n}||${c}`),
 );
-const id = fc.oneof(fc.constantFrom('fz-p1', 'fz-o1', 'fz-e1', 'missing', 'a', 'A.b-9', 'x'.repeat(64), 'x'.repeat(65)), anyText);
+const VALID_IDS = fc.constantFrom('fz-p1', 'fz-o1', 'fz-e1', 'missing', 'a', 'A.b-9', 'x'.repeat(64), 'x'.repeat(65));
+const id = fc.oneof(VALID_IDS, anyText, spiked(VALID_IDS));
 const typeName = fc.oneof(fc.constantFrom(...FUZZ_TYPES, 'Resource', 'DomainResource', 'Bundle', 'AuditEvent', 'patient', 'NoSuchType'), anyText);
 const reference = fc.oneof(
   id,
@@ -110,7 +118,7 @@ function valueFor(def: SearchParamDef | undefined): fc.Arbitrary<string> {
     }
   })();
   // Several values (OR) now and then.
-  return fc.oneof({ weight: 4, arbitrary: fc.oneof(one, anyText) }, { weight: 1, arbitrary: fc.array(fc.oneof(one, anyText), { minLength: 2, maxLength: 4 }).map((v) => v.join(',')) });
+  return fc.oneof({ weight: 4, arbitrary: fc.oneof({ weight: 2, arbitrary: one }, { weight: 1, arbitrary: anyText }, { weight: 2, arbitrary: spiked(one) }) }, { weight: 1, arbitrary: fc.array(fc.oneof(one, anyText), { minLength: 2, maxLength: 4 }).map((v) => v.join(',')) });
 }
 
 const MODIFIERS = [
@@ -142,7 +150,6 @@ function paramFor(defs: SearchParamDef[]): fc.Arbitrary<Param> {
   const def = fc.constantFrom(...defs);
   const plain = fc.tuple(def, modifier).chain(([d, m]) => valueFor(d).map((v): Param => [m === undefined ? d.code : `${d.code}:${m}`, v]));
   const common = fc.oneof(
-    valueFor(undefined).map((v): Param => ['_id', v]),
     fc.tuple(fc.constantFrom('_id', '_id:not', '_id:exact'), fc.array(id, { minLength: 1, maxLength: 3 })).map(([n, ids]): Param => [n, ids.join(',')]),
     fc.tuple(prefix, date).map(([p, d]): Param => ['_lastUpdated', p + d]),
     fc.array(fc.tuple(fc.constantFrom('', '-', '--'), fc.oneof(def.map((d) => d.code), fc.constantFrom('_id', '_lastUpdated', '_score'), anyText)), { minLength: 1, maxLength: 3 })
@@ -162,7 +169,7 @@ function paramFor(defs: SearchParamDef[]): fc.Arbitrary<Param> {
     fc.oneof(fc.constantFrom('_text', '_content', '_list', '_filter', '_query', '_format', '_pretty', '_explain', '_type', '_contained'), anyText)
       .chain((n) => valueFor(undefined).map((v): Param => [n, v])),
   );
-  return fc.oneof({ weight: 3, arbitrary: plain }, { weight: 2, arbitrary: common });
+  return fc.oneof({ weight: 1, arbitrary: plain }, { weight: 1, arbitrary: common });
 }
 
 /** A paging cursor: base64url JSON arrays of random values, keyset-shaped or not; or junk. */

@@ -66,6 +66,9 @@ export interface TenantFixture {
 export function useTestServer(mode: DatabaseMode, overrides: Partial<Config> = {}): TestServerFixture {
   let server: TestServer | undefined;
   before(async function () {
+    // Starting a server (the embedded mode initialises PGlite and migrates) took over mocha's
+    // 30 s on two busy cores in CI; a slow start is not a failure of the suite's tests.
+    this.timeout(Math.max(this.timeout(), 120_000));
     await requireServices(this);
     server = await startTestServer(mode, overrides);
   });

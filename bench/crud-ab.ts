@@ -12,13 +12,13 @@
 //                      '.' is the working tree as built, uncommitted changes included
 //   BENCH_ROUNDS       default 2;  BENCH_CONNECTIONS default 32;  BENCH_SECONDS default 10
 //   BENCH_SEED         default 2000;  BENCH_ADMIN_URL default postgresql://postgres@127.0.0.1:5432/postgres
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type autocannon from 'autocannon';
 import pg from 'pg';
 import { benchPatient } from './patients.js';
-import { runAutocannon, type BenchRow } from './support.js';
+import { runAutocannon, startBenchServer, type BenchRow } from './support.js';
 
 const refs = (process.env.BENCH_REFS ?? '0f63135,HEAD').split(',').map((r) => r.trim()).filter(Boolean);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -65,21 +65,6 @@ async function backendPids(admin: pg.Client, database: string): Promise<number[]
   return rows.map((r) => r.pid);
 }
 
-async function startServer(build: Build, databaseUrl: string): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(process.execPath, ['dist/src/cli.js', 'serve'], {
-    cwd: build.dir,
-    env: { ...process.env, DATABASE_URL: databaseUrl, HEARTH_PORT: String(port), PORT: String(port), HEARTH_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const origin = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 480; i++) {
-    if (await fetch(`${origin}/readyz`).then((r) => r.ok, () => false)) return { child, base: `${origin}/fhir` };
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  child.kill();
-  throw new Error(`${build.ref}: server did not become ready`);
-}
-
 async function seed(base: string): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < seedCount; i += 50) {
@@ -106,7 +91,9 @@ async function measure(build: Build, round: number, admin: pg.Client): Promise<R
   await admin.query(`CREATE DATABASE "${database}"`);
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
-  const { child, base } = await startServer(build, url.toString());
+  const server = await startBenchServer(url.toString(), port, { cwd: build.dir });
+  const { base } = server;
+  const pid = server.pid!;
   const path = new URL(base).pathname;
   try {
     const ids = await seed(base);
@@ -123,17 +110,16 @@ async function measure(build: Build, round: number, admin: pg.Client): Promise<R
     const rows: Row[] = [];
     for (const [name, options] of shapes) {
       const pids = await backendPids(admin, database);
-      const before = { server: cpuMs(child.pid!), db: pids.map(cpuMs) };
+      const before = { server: cpuMs(pid), db: pids.map(cpuMs) };
       const row = await runAutocannon(name, { connections, duration: seconds, ...options });
       const total = row.rps * seconds;
-      const serverCpu = cpuMs(child.pid!) - before.server;
+      const serverCpu = cpuMs(pid) - before.server;
       const dbCpu = pids.reduce((sum, pid, i) => sum + Math.max(0, cpuMs(pid) - before.db[i]), 0);
       rows.push({ ...row, build: `${build.ref} (${build.sha})`, round, serverCpuMs: serverCpu / total, databaseCpuMs: dbCpu / total });
     }
     return rows;
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await server.stop();
     await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
   }
 }

@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     }));
     printTable(`bench:crud — ${connections} connections, ${seconds} s each, ${seedCount} seeded patients, ${base}`, rows);
   } finally {
-    server.stop();
+    await server.stop();
   }
 }
 

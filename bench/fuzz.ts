@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     if (failures.length > 50) console.log(`… and ${failures.length - 50} more`);
     process.exitCode = failures.length > 0 ? 1 : 0;
   } finally {
-    server.stop();
+    await server.stop();
   }
 }
 

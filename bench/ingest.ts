@@ -187,7 +187,7 @@ async function sharedRun(file: string, concurrency: number, port: number): Promi
   try {
     return await postBundles(server.base, file, concurrency);
   } finally {
-    server.stop();
+    await server.stop();
     await new Promise((r) => setTimeout(r, 1000));
   }
 }

@@ -148,7 +148,7 @@ async function main(): Promise<void> {
       console.log(`${name}: total ${total}, median ${times[2].toFixed(0)} ms, max ${times[4].toFixed(0)} ms (5 runs)`);
     }
   } finally {
-    server.stop();
+    await server.stop();
   }
 }
 

@@ -17,21 +17,33 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
 
 export interface BenchServer {
   base: string;
-  stop(): void;
+  /** The server process, when this run started it. */
+  pid?: number;
+  /** Stops a server this run started and resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+export interface BenchServerOptions {
+  /** Extra environment for the server (settings under comparison). */
+  env?: Record<string, string>;
+  /** The checkout to run `dist/src/cli.js` from (another build); this one by default. */
+  cwd?: string;
 }
 
 /** Starts `node dist/src/cli.js serve` on `databaseUrl`, or uses BENCH_BASE when set. */
-export async function startBenchServer(databaseUrl: string, port: number): Promise<BenchServer> {
-  if (process.env.BENCH_BASE) return { base: process.env.BENCH_BASE, stop: () => undefined };
+export async function startBenchServer(databaseUrl: string, port: number, options: BenchServerOptions = {}): Promise<BenchServer> {
+  if (process.env.BENCH_BASE) return { base: process.env.BENCH_BASE, stop: async () => undefined };
   await ensureDatabase(databaseUrl);
   const child: ChildProcess = spawn(process.execPath, ['dist/src/cli.js', 'serve'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, HEARTH_PORT: String(port), HEARTH_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    cwd: options.cwd,
+    env: { ...process.env, DATABASE_URL: databaseUrl, HEARTH_PORT: String(port), HEARTH_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const origin = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 240; i++) {
+  for (let i = 0; i < 480; i++) {
     if (await fetch(`${origin}/readyz`).then((r) => r.ok, () => false)) {
-      return { base: `${origin}/fhir`, stop: () => child.kill('SIGTERM') };
+      return { base: `${origin}/fhir`, pid: child.pid, stop: async () => void (child.kill('SIGTERM'), await exited) };
     }
     await new Promise((r) => setTimeout(r, 250));
   }

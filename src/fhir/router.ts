@@ -61,7 +61,7 @@ export function route(req: FhirRequest, deps: InteractionDeps, options: RouterOp
     return historyInteraction(req, deps);
   }
   if (first.startsWith('$') || second?.startsWith('$') || third?.startsWith('$')) {
-    throw notSupported(`Operation ${[first, second, third].find((s) => s?.startsWith('$'))} is not supported`, 501);
+    throw notSupported(`Operation ${[first, second, third].find((s) => s?.startsWith('$'))} is not supported`, 400);
   }
   if (!isResourceType(first)) throw notFound(`Unknown resource type '${first}'`);
   const type = first;
@@ -96,7 +96,8 @@ export function route(req: FhirRequest, deps: InteractionDeps, options: RouterOp
  * A registered $operation (operations.html#executing): [base]/$op, [base]/Type/$op or
  * [base]/Type/id/$op, POST always and GET too when it changes nothing; or an asynchronous
  * operation's status URL, [base]/{segment}/{job}. Undefined for anything else, so unknown
- * operations reach the 501 below.
+ * operations reach the 400 below (a request for something this server does not offer is the
+ * client's to change: no input answers 5xx).
  */
 function operationRoute(req: FhirRequest, deps: InteractionDeps, operations: OperationRegistry): Interaction | undefined {
   const [first, second, third, fourth] = req.path;
@@ -121,7 +122,7 @@ function operationRoute(req: FhirRequest, deps: InteractionDeps, operations: Ope
   if (type !== undefined && !isResourceType(type)) throw notFound(`Unknown resource type '${type}'`);
   if (id !== undefined) assertValidId(id, `${type}.id`);
   const path = req.path.join('/');
-  if (!appliesTo(entry, level, type)) throw notSupported(`Operation $${entry.name} is not supported on ${path}`, 501);
+  if (!appliesTo(entry, level, type)) throw notSupported(`Operation $${entry.name} is not supported on ${path}`, 400);
   const allowed = entry.readOnly ? 'GET, POST' : 'POST';
   if (req.method !== 'POST' && !(entry.readOnly && (req.method === 'GET' || req.method === 'HEAD'))) throw methodNotAllowed(req.method, path, allowed);
   return {

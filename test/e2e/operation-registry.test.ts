@@ -23,12 +23,12 @@ describe('operation registry (e2e, postgres)', function () {
     assert.equal(definition.body.url, listed!.definition);
   });
 
-  it('GET on an operation that changes state → 405 allowing POST; an unknown operation → 501', async () => {
+  it('GET on an operation that changes state → 405 allowing POST; an unknown operation → 400', async () => {
     const get = await http<OperationOutcome>(`${tenant.base}/$reindex`);
     assert.equal(get.status, 405);
     assert.equal(get.headers.get('allow'), 'POST');
     const unknown = await http<OperationOutcome>(`${tenant.base}/Patient/$match`, { method: 'POST', json: { resourceType: 'Parameters' } });
-    assert.equal(unknown.status, 501);
+    assert.equal(unknown.status, 400);
     assert.match(unknown.body.issue[0].diagnostics ?? '', /Operation \$match is not supported/);
   });
 });

@@ -50,7 +50,7 @@ describe('tenant session (integration)', function () {
   it('a writing transaction reads the generation with BEGIN; a SearchParameter written in it makes the store read it again', async () => {
     const tenant = await newTenant(pool);
     const repo = new PgRepository(pool);
-    const fresh = () => inTenantTransaction(pool, tenant, async (client) => (await client.query('SELECT hearth_search_generation() AS g')).rows[0].g as string, { readOnly: true });
+    const fresh = () => inTenantTransaction(pool, tenant, async (client) => (await client.query('SELECT hearth_search_generation($1) AS g', [tenant])).rows[0].g as string, { readOnly: true });
     const before = await fresh();
     const seen = await repo.withTenant(tenant, async (store) => {
       const first = await store.searchParameters.generation();

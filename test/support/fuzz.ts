@@ -293,7 +293,7 @@ export async function sendFuzz(base: string, request: FuzzRequest): Promise<Fuzz
 
 /** Why the reply breaks a property, or undefined when it passes. */
 export function violation(reply: FuzzReply): string | undefined {
-  if (reply.status >= 500 && !isNotImplemented(reply)) return `status ${reply.status}`;
+  if (reply.status >= 500) return `status ${reply.status}`;
   // 431: Node's HTTP parser refuses a request line and headers over 16 KB before any Hearth code
   // runs, with no body; giving it an OperationOutcome needs a clientError handler in server.ts.
   if (reply.status >= 400 && reply.status !== 431) {
@@ -305,17 +305,11 @@ export function violation(reply: FuzzReply): string | undefined {
   const body = parse(reply.text);
   if (body?.resourceType === 'Bundle' && Array.isArray(body.entry)) {
     for (const [i, e] of (body.entry as { response?: { status?: string } }[]).entries()) {
-      if (/^5(?!01)/.test(e.response?.status ?? '')) return `Bundle.entry[${i}] answered ${e.response?.status}`;
+      if (/^5/.test(e.response?.status ?? '')) return `Bundle.entry[${i}] answered ${e.response?.status}`;
     }
   }
   return undefined;
 }
-
-/**
- * 501 not-supported is the router's deliberate answer to an operation it does not implement
- * (`$everything`, and today any `$name`): a statement about the server, not a failure.
- */
-const isNotImplemented = (reply: FuzzReply): boolean => reply.status === 501 && parse(reply.text)?.issue?.[0]?.code === 'not-supported';
 
 /** True when a batch-response reports a successful write (the only way the fuzz may change data). */
 export function wroteSomething(request: FuzzRequest, reply: FuzzReply): boolean {

@@ -99,7 +99,7 @@ describe('route', () => {
       fails('GET', '$reindex', 405, 'not-supported', /allowed: POST/);
       fails('PUT', '_reindex/job-1', 405, 'not-supported', /allowed: GET, DELETE/);
       fails('GET', '_reindex/bad$id', 400, 'invalid', /Invalid id 'bad\$id'/);
-      fails('POST', 'Patient/1/$reindex', 501, 'not-supported', /Operation \$reindex is not supported on Patient\/1\/\$reindex/);
+      fails('POST', 'Patient/1/$reindex', 400, 'not-supported', /Operation \$reindex is not supported on Patient\/1\/\$reindex/);
     });
 
     describe('registered operations (operations/registry.ts)', () => {
@@ -158,17 +158,17 @@ describe('route', () => {
         refused('DELETE', 'CodeSystem/$lookup', 405, /allowed: GET, POST/);
       });
 
-      it('refuses an operation at a level or on a type it is not registered for (501), and checks types and ids', () => {
-        refused('POST', 'Patient/$stats', 501, /Operation \$stats is not supported on Patient\/\$stats/);
-        refused('POST', 'ValueSet/$lookup', 501, /\$lookup is not supported on ValueSet/);
-        refused('POST', '$touch', 501, /\$touch is not supported/);
+      it('refuses an operation at a level or on a type it is not registered for (400), and checks types and ids', () => {
+        refused('POST', 'Patient/$stats', 400, /Operation \$stats is not supported on Patient\/\$stats/);
+        refused('POST', 'ValueSet/$lookup', 400, /\$lookup is not supported on ValueSet/);
+        refused('POST', '$touch', 400, /\$touch is not supported/);
         refused('POST', 'Banana/$lookup', 404, /Unknown resource type 'Banana'/);
         refused('POST', 'Patient/bad!/$touch', 400, /Invalid id 'bad!'/);
       });
 
-      it('unknown operations answer 501 as before, and the built-in $reindex is not served by another registry', () => {
-        refused('POST', '$everything', 501, /Operation \$everything is not supported/);
-        refused('POST', '$reindex', 501, /Operation \$reindex is not supported/);
+      it('unknown operations answer 400 as before, and the built-in $reindex is not served by another registry', () => {
+        refused('POST', '$everything', 400, /Operation \$everything is not supported/);
+        refused('POST', '$reindex', 400, /Operation \$reindex is not supported/);
         refused('GET', '_reindex/job-1', 404, /Unknown resource type '_reindex'/);
       });
 
@@ -269,10 +269,10 @@ describe('route', () => {
       fails('PUT', '', 405, 'not-supported', /allowed: GET, POST/);
     });
 
-    it('not yet implemented → 501', () => {
-      fails('GET', 'Patient/1/$everything', 501, 'not-supported', /Operation \$everything is not supported/);
-      fails('POST', '$meta-add', 501, 'not-supported', /Operation \$meta-add is not supported/);
-      fails('GET', 'Patient/$match', 501, 'not-supported', /Operation \$match/);
+    it('an operation this server does not offer → 400', () => {
+      fails('GET', 'Patient/1/$everything', 400, 'not-supported', /Operation \$everything is not supported/);
+      fails('POST', '$meta-add', 400, 'not-supported', /Operation \$meta-add is not supported/);
+      fails('GET', 'Patient/$match', 400, 'not-supported', /Operation \$match/);
     });
   });
 });

@@ -4,11 +4,9 @@
 import type pg from 'pg';
 import type { ReindexCoverage, SearchParameterState, SearchParameterStore, StoredSearchParameter } from '../search-parameter-store.js';
 
-// Count and newest change of each table: two index-only lookups. A SearchParameter written,
-// deleted or re-versioned, or a reindex job completing, moves one of them.
-const GENERATION =
-  `SELECT (SELECT count(*) || '/' || coalesce(max(last_updated)::text, '') FROM search_parameter WHERE tenant_id = $1) || ' ' || ` +
-  `(SELECT count(*) || '/' || coalesce(max(finished_at)::text, '') FROM reindex_job WHERE tenant_id = $1 AND status = 'completed') AS generation`;
+// A counter per tenant that triggers bump on every SearchParameter or reindex job change
+// (migration 0010); writing transactions already read it with BEGIN.
+const GENERATION = 'SELECT hearth_search_generation($1) AS generation';
 
 const PARAMETERS = 'SELECT id, version_id, content FROM search_parameter WHERE tenant_id = $1 AND NOT deleted ORDER BY id';
 

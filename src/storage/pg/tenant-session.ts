@@ -1,15 +1,17 @@
 // One database transaction as the app role with the tenant set for row-level security.
-// SET LOCAL keeps every setting inside the transaction, so the
+// set_config(..., true) keeps every setting inside the transaction, so the
 // connection is safe to share through PgBouncer in transaction mode.
 import type pg from 'pg';
 import { WriteConflict } from '../resource-store.js';
 
-// Role, settings and tenant in ONE simple-protocol round trip: on this kind of machine every
-// round trip costs Node a write syscall (~0.15 ms of CPU) besides the network wait, and a
-// single write is four of them (begin, statement, commit). SET LOCAL takes no bind parameter,
-// so the tenant goes in as a literal: only ids of tenant.id's own CHECK pattern are accepted
-// (no quote can occur), checked here again although callers look tenants up first. SET LOCAL
-// (unlike set_config) also reaches Citus workers with citus.propagate_set_commands = 'local'.
+// Role, settings and tenant in ONE simple-protocol round trip and one SELECT: on this kind of
+// machine every round trip costs Node a write syscall besides the network wait, and every SET
+// statement costs PostgreSQL about 0.05 ms, where set_config() calls in one SELECT cost a
+// fraction of that (docs/benchmarks.md, "Single writes"). No bind parameter can go with a
+// multi-statement query, so the tenant goes in as a literal: only ids of tenant.id's own CHECK
+// pattern are accepted (no quote can occur), checked here again although callers look tenants
+// up first. (The distributed mode will need `SET LOCAL app.tenant_id`, which Citus propagates to
+// its workers and set_config does not.)
 // JIT off: request statements are short, and plans whose jsonb estimates are far off would
 // otherwise pay JIT compilation (hundreds of ms) for nothing.
 const TENANT_ID = /^[A-Za-z0-9.-]{1,64}$/;
@@ -25,13 +27,13 @@ export interface SessionOptions {
 
 export function beginStatement(tenantId: string, options: SessionOptions = {}): string {
   if (!TENANT_ID.test(tenantId)) throw new Error(`Invalid tenant id ${JSON.stringify(tenantId)}`);
-  const begin = `${options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN'}; SET LOCAL ROLE hearth_app; SET LOCAL jit = off; SET LOCAL app.tenant_id = '${tenantId}'`;
-  if (options.readOnly) return begin;
+  const settings = [`set_config('role', 'hearth_app', true)`, `set_config('jit', 'off', true)`, `set_config('app.tenant_id', '${tenantId}', true)`];
+  if (options.readOnly) return `BEGIN READ ONLY; SELECT ${settings.join(', ')}`;
   const limit = options.ginPendingListLimitKb;
-  const gin = limit !== undefined && Number.isInteger(limit) && limit >= 64 ? `; SET LOCAL gin_pending_list_limit = ${limit}` : '';
+  if (limit !== undefined && Number.isInteger(limit) && limit >= 64) settings.push(`set_config('gin_pending_list_limit', '${limit}', true)`);
   // Every write indexes with the tenant's search parameters, whose generation it must read:
   // read-write transactions fetch it here instead of in a round trip of its own (migration 0010).
-  return `${begin}${gin}; SELECT hearth_search_generation() AS generation`;
+  return `BEGIN; SELECT ${settings.join(', ')}, hearth_search_generation('${tenantId}') AS generation`;
 }
 
 /** What the opening round trip already read, for the stores of the transaction. */

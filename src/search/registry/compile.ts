@@ -46,6 +46,8 @@ function union(parts: readonly Extractor[]): Extractor {
 export function compileAccessor(expression: string, resourceType: string): Extractor | undefined {
   const forType = splitForType(expression, resourceType);
   if (forType === undefined) return undefined;
+  const flag = compilePresentAndNotFalse(forType, resourceType);
+  if (flag) return flag;
   const parts: Extractor[] = [];
   for (const branch of branches(normalizeCasts(forType))) {
     const part = compileBranch(branch, resourceType);
@@ -53,6 +55,27 @@ export function compileAccessor(expression: string, resourceType: string): Extra
     parts.push(part);
   }
   return parts.length === 1 ? parts[0] : union(parts);
+}
+
+const PRESENT_AND_NOT_FALSE = /^(\S+)\.exists\(\) and \1 != false$/;
+
+/**
+ * `P.exists() and P != false` (R4 Patient `deceased`), on every Patient write: false when P is
+ * absent or the boolean false, true for any other single value (true, or a dateTime: FHIRPath
+ * `!=` between types is true). More than one value is fhirpath.js's to judge.
+ */
+function compilePresentAndNotFalse(expression: string, resourceType: string): Extractor | undefined {
+  const match = PRESENT_AND_NOT_FALSE.exec(expression.trim());
+  const path = match && compileBranch(match[1], resourceType);
+  if (!path) return undefined;
+  let general: Extractor | undefined;
+  return (resource) => {
+    const values = path(resource);
+    if (values.length === 0) return [false];
+    if (values.length === 1) return [values[0] !== false];
+    general ??= compileFhirpath(expression);
+    return general(resource);
+  };
 }
 
 /**

@@ -60,6 +60,17 @@ function accessorResult(expression: string, resource: JsonObject): unknown[] {
 }
 
 describe('compiled accessors', () => {
+  it("Patient deceased (P.exists() and P != false) compiles and agrees with fhirpath.js", () => {
+    const expression = 'Patient.deceased.exists() and Patient.deceased != false';
+    const cases: [JsonObject, boolean][] = [
+      [{ resourceType: 'Patient' }, false],
+      [{ resourceType: 'Patient', deceasedBoolean: false }, false],
+      [{ resourceType: 'Patient', deceasedBoolean: true }, true],
+      [{ resourceType: 'Patient', deceasedDateTime: '2020-02-03T04:05:06Z' }, true],
+    ];
+    for (const [resource, deceased] of cases) assert.deepEqual(accessorResult(expression, resource), [deceased], JSON.stringify(resource));
+  });
+
   it('dotted paths flatten arrays and skip nulls and extension-only primitives', () => {
     assert.deepEqual(accessorResult('Patient.name.family', patient), ['Chalmers', 'Windsor']);
     assert.deepEqual(accessorResult('Patient.name.given', patient), ['Peter', 'James', 'Jim']);
@@ -153,10 +164,10 @@ describe('compiled accessors', () => {
 
 describe('compileExtractor', () => {
   it('falls back to fhirpath.js for other forms', () => {
-    const expression = 'Patient.deceased.exists() and Patient.deceased != false';
+    const expression = 'Patient.name.given.count() > 2';
     assert.equal(compileAccessor(expression, 'Patient'), undefined);
-    assert.deepEqual(compileExtractor(expression, 'Patient')(patient), [false]);
-    assert.deepEqual(compileExtractor(expression, 'Patient')({ resourceType: 'Patient', deceasedDateTime: '2020-01-01' }), [true]);
+    assert.deepEqual(compileExtractor(expression, 'Patient')(patient), [true]);
+    assert.deepEqual(compileExtractor(expression, 'Patient')({ resourceType: 'Patient', name: [{ given: ['A'] }] }), [false]);
   });
 
   it('evaluates resolve() without fetching in the fallback too', () => {

@@ -11,13 +11,14 @@
 //   BENCH_REFS         default 0f63135,HEAD (the foundation build against this checkout);
 //                      '.' is the working tree as built, uncommitted changes included
 //   BENCH_ROUNDS       default 2;  BENCH_CONNECTIONS default 32;  BENCH_SECONDS default 10
+//   BENCH_ONLY         a regex of the shapes to run (create|update|read)
 //   BENCH_SEED         default 2000;  BENCH_ADMIN_URL default postgresql://postgres@127.0.0.1:5432/postgres
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type autocannon from 'autocannon';
 import pg from 'pg';
-import { benchPatient } from './patients.js';
+import { benchPatient, seedPatients } from './patients.js';
 import { runAutocannon, startBenchServer, type BenchRow } from './support.js';
 
 const refs = (process.env.BENCH_REFS ?? '0f63135,HEAD').split(',').map((r) => r.trim()).filter(Boolean);
@@ -27,6 +28,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const seedCount = Number(process.env.BENCH_SEED ?? 2000);
 const adminUrl = process.env.BENCH_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const port = Number(process.env.BENCH_PORT ?? 18191);
+const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const JSON_HEADERS = { 'content-type': 'application/fhir+json' };
 const MS_PER_CLOCK_TICK = 10; // /proc/<pid>/stat counts in USER_HZ, 100 per second on Linux
 
@@ -65,19 +67,6 @@ async function backendPids(admin: pg.Client, database: string): Promise<number[]
   return rows.map((r) => r.pid);
 }
 
-async function seed(base: string): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < seedCount; i += 50) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(50, seedCount - i) }, (_, k) =>
-        fetch(`${base}/Patient`, { method: 'POST', headers: { ...JSON_HEADERS, prefer: 'return=minimal' }, body: benchPatient(i + k) }),
-      ),
-    );
-    for (const r of batch) ids.push(r.headers.get('location')!.split('/').slice(-3)[0]);
-  }
-  return ids;
-}
-
 interface Row extends BenchRow {
   build: string;
   round: number;
@@ -96,7 +85,7 @@ async function measure(build: Build, round: number, admin: pg.Client): Promise<R
   const pid = server.pid!;
   const path = new URL(base).pathname;
   try {
-    const ids = await seed(base);
+    const ids = await seedPatients(base, seedCount);
     const pick = () => ids[Math.floor(Math.random() * ids.length)];
     let n = seedCount;
     const shapes: [string, autocannon.Options][] = [
@@ -109,6 +98,7 @@ async function measure(build: Build, round: number, admin: pg.Client): Promise<R
     ];
     const rows: Row[] = [];
     for (const [name, options] of shapes) {
+      if (only && !only.test(name)) continue;
       const pids = await backendPids(admin, database);
       const before = { server: cpuMs(pid), db: pids.map(cpuMs) };
       const row = await runAutocannon(name, { connections, duration: seconds, ...options });

@@ -5,7 +5,7 @@
 //   BENCH_DATABASE_URL  default postgresql://postgres@127.0.0.1:5432/hearth_bench
 //   BENCH_CONNECTIONS   default 32;  BENCH_SECONDS default 15;  BENCH_SEED default 2000
 import type autocannon from 'autocannon';
-import { benchPatient as patient } from './patients.js';
+import { benchPatient as patient, seedPatients } from './patients.js';
 import { printTable, runAutocannon, startBenchServer, type BenchRow } from './support.js';
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -15,25 +15,12 @@ const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127
 const port = Number(process.env.BENCH_PORT ?? 18181);
 const JSON_HEADERS = { 'content-type': 'application/fhir+json' };
 
-async function seed(base: string): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < seedCount; i += 50) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(50, seedCount - i) }, (_, k) =>
-        fetch(`${base}/Patient`, { method: 'POST', headers: { ...JSON_HEADERS, prefer: 'return=minimal' }, body: patient(i + k) }),
-      ),
-    );
-    for (const r of batch) ids.push(r.headers.get('location')!.split('/').slice(-3)[0]);
-  }
-  return ids;
-}
-
 async function main(): Promise<void> {
   const server = await startBenchServer(databaseUrl, port);
   const { base } = server;
   const run = (name: string, options: autocannon.Options) => runAutocannon(name, { connections, duration: seconds, ...options });
   try {
-    const ids = await seed(base);
+    const ids = await seedPatients(base, seedCount);
     const pick = () => ids[Math.floor(Math.random() * ids.length)];
     let n = seedCount;
     const rows: BenchRow[] = [];

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createFhirService } from './compose.js';
 import type { Config } from './core/config.js';
 import { createApp } from './http/app.js';
+import { answerClientError } from './http/client-error.js';
 import { ReindexWorker } from './jobs/reindex-worker.js';
 import { ReindexJobQueue } from './storage/pg/reindex-jobs.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -38,6 +39,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       : undefined;
     const app = createApp({ config, service, logger, ready: () => repository.ping() });
     const server = createServer(app);
+    server.on('clientError', answerClientError);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, resolve);

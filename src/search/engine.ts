@@ -11,7 +11,7 @@ import type { SearchQuery } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
 import type { SearchParamDef } from './types.js';
 import { RESOURCE_TYPES } from '../core/resource-types.js';
-import { countStatement, pageStatement, walkFirstEligible, walkStatement, systemCountStatement, systemPageStatement, typesWithRowsStatement, type PageStatement, type SystemBranch } from './sql.js';
+import { countStatement, indexWalkEligible, pageStatement, walkFirstEligible, walkStatement, systemCountStatement, systemPageStatement, typesWithRowsStatement, type PageStatement, type SystemBranch } from './sql.js';
 import { parseSystemQuery, type SystemSearchQuery } from './system.js';
 import { searchSql } from './search-sql.js';
 import type { SearchStatement } from './sql.js';
@@ -71,6 +71,9 @@ interface PageRun {
 /** Rows a walk-first search reads before falling back to the planner's choice (sql.ts walkStatement). */
 const WALK_FIRST_ROWS = 5000;
 
+/** Rows per row of the page an index walk reads before asking the GIN index (sql.ts indexWalkEligible). */
+const INDEX_WALK_ROWS_PER_MATCH = 10;
+
 export class SearchEngine {
   constructor(
     readonly registry: SearchRegistry,
@@ -111,10 +114,12 @@ export class SearchEngine {
     const query = await planJoins(store, parsed, lastUpdated);
     const total = await this.total(store, query);
     if (query.count === 0) return { query, statement: pageStatement(query, store.tenantId, lastUpdated), rows: [], total };
-    let statement = walkFirstEligible(query) ? walkStatement(query, store.tenantId, WALK_FIRST_ROWS, lastUpdated) : undefined;
+    const onIndex = indexWalkEligible(query);
+    const walkRows = walkFirstEligible(query) ? WALK_FIRST_ROWS : onIndex ? INDEX_WALK_ROWS_PER_MATCH * (query.count + 1) : 0;
+    let statement = walkRows > 0 ? walkStatement(query, store.tenantId, walkRows, lastUpdated) : undefined;
     let rows = statement ? await store.query<PageRow>(statement.text, statement.values) : [];
     if (!statement || rows.length <= query.count) {
-      statement = pageStatement(query, store.tenantId, lastUpdated);
+      statement = pageStatement(query, store.tenantId, lastUpdated, { onIndex });
       rows = await store.query<PageRow>(statement.text, statement.values);
     }
     return { query, statement, rows, total };

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { FHIR_JSON } from '../support/http.js';
 import { prng } from '../support/prng.js';
 import { useTestServer } from '../support/test-server.js';
@@ -118,6 +119,41 @@ function rawPost(url: string, body: Buffer, headers: Record<string, string>, chu
 describe('bad input (e2e, postgres)', function () {
   const hearth = useTestServer('postgres');
   const tenant = hearth.useTenant();
+
+  it('a request line and headers over the parser limit → 431 with an OperationOutcome, not a bare status line', async () => {
+    const reply = await new Promise<{ status: number; type?: string; text: string }>((resolve, reject) => {
+      const u = new URL(`${tenant.base}/Patient`);
+      const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, headers: { 'x-padding': 'x'.repeat(40_000) } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], text }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(reply.status, 431);
+    assert.match(reply.type ?? '', /application\/fhir\+json/);
+    const body = JSON.parse(reply.text);
+    assert.equal(body.resourceType, 'OperationOutcome');
+    assert.equal(body.issue[0].code, 'too-long');
+  });
+
+  it('bytes that are not HTTP → 400 with an OperationOutcome', async () => {
+    const u = new URL(tenant.base);
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: u.hostname, port: Number(u.port) }, () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
+      let received = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (c: string) => (received += c));
+      socket.on('end', () => resolve(received));
+      socket.on('error', reject);
+    });
+    assert.match(text, /^HTTP\/1\.1 400 /);
+    const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
+    assert.equal(body.resourceType, 'OperationOutcome');
+    assert.equal(body.issue[0].code, 'structure');
+  });
 
   it('invalid JSON → 400 structure with the position, nothing stored', async () => {
     const reply = await post(`${tenant.base}/Patient`, '{"resourceType":"Patient","active":tru}');

@@ -6,7 +6,7 @@ import { encodeCursor } from '../../../src/search/cursor.js';
 import { SearchEngine } from '../../../src/search/engine.js';
 import type { SearchQuery } from '../../../src/search/query.js';
 import { createSearchRegistry } from '../../../src/search/registry/registry.js';
-import { pageStatement, walkFirstEligible, walkStatement, type SearchStatement } from '../../../src/search/sql.js';
+import { indexWalkEligible, pageStatement, walkFirstEligible, walkStatement, type SearchStatement } from '../../../src/search/sql.js';
 import { PgRepository } from '../../../src/storage/pg/pg-repository.js';
 import type { ResourceStore } from '../../../src/storage/resource-store.js';
 import { http } from '../../support/http.js';
@@ -91,4 +91,51 @@ describe('walk-first search pages agree with the normal statement (src/search/sq
     assert.equal(walkFirstEligible(parse('value-quantity=gt100&_id=a,b', 20)), false);
     assert.equal(walkFirstEligible(parse('value-quantity=gt100', 0)), false);
   });
+
+  // Index walk (sql.ts indexWalkEligible): token-only searches walk a few rows in id order; a
+  // value too rare to fill a page there is asked for in an order the primary key cannot give,
+  // so the GIN index finds it. Same pages either way.
+  const TOKEN_SEARCHES = ['code=http://loinc.org|8867-4', 'code=8480-6,29463-7', 'code=http://example.org|absent', 'code:not=8867-4'];
+
+  for (const search of TOKEN_SEARCHES) {
+    it(`${search}: the index-ordered page is the normal page, in both directions, and the engine returns it`, async () => {
+      await withStore(async (store) => {
+        const first = parse(search, 4);
+        const all = await run(store, pageStatement({ ...first, count: 500 }, tenant));
+        const positions = [undefined, ...all.slice(0, 12).map((r) => r.k0)];
+        for (const position of positions) {
+          for (const direction of ['after', 'before'] as const) {
+            if (position === undefined && direction === 'before') continue;
+            const query = { ...first, page: position === undefined ? undefined : encodeCursor(direction, [position]) };
+            const normal = (await run(store, pageStatement(query, tenant))).map((r) => r.id);
+            assert.deepEqual((await run(store, pageStatement(query, tenant, undefined, { onIndex: true }))).map((r) => r.id), normal, `${direction} ${position}`);
+          }
+        }
+        const page = await engine.run(store, first);
+        assert.deepEqual(page.matches.map((m) => m.id), all.slice(0, first.count).map((r) => r.id));
+      });
+    });
+  }
+
+  it('the index walk is for id-ordered searches with a GIN-answered filter, no range test and nothing naming resources', () => {
+    assert.equal(indexWalkEligible(parse('code=8867-4', 20)), true);
+    assert.equal(indexWalkEligible(parse('code=8867-4,8480-6&status=final', 20)), true);
+    assert.equal(indexWalkEligible(parse('code=8867-4&value-quantity=gt100', 20)), false, 'walk-first has range tests');
+    assert.equal(indexWalkEligible(parse('code=8867-4&_sort=date', 20)), false);
+    assert.equal(indexWalkEligible(parse('code=8867-4&subject=Patient/1', 20)), false);
+    assert.equal(indexWalkEligible(parse('code:not=8867-4', 20)), false, 'a negation is no GIN lookup');
+    assert.equal(indexWalkEligible(parse('code:missing=true', 20)), false);
+    assert.equal(indexWalkEligible(parse('code=8867-4', 0)), false);
+  });
+
+  it('an absent code is looked up through the GIN index, not by walking the table in id order', async () => {
+    await withStore(async (store) => {
+      const page = await engine.run(store, parse('code=http://example.org|absent', 20));
+      assert.deepEqual(page.matches, []);
+      const { sql, plan } = await engine.explain(store, parse('code=http://example.org|absent', 20));
+      assert.match(sql, /ORDER BY \(r\.id \|\| ''\) ASC LIMIT/, 'the fallback orders by an expression the primary key cannot give');
+      assert.doesNotMatch(plan, /Index Scan using \S*pkey/, plan);
+    });
+  });
 });
+

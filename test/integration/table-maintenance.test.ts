@@ -53,7 +53,7 @@ describe('table maintenance (integration)', function () {
 
   it('analyzes a table once enough rows were written to it, and merges its GIN pending lists', async () => {
     const { tenant, leaf } = await isolatedTenant(pool);
-    const maintenance = new TableMaintenance(pool, { minRows: 40, fraction: 0 });
+    const maintenance = new TableMaintenance(pool, { minRows: 40, fraction: 0, quietMs: 0 });
     // A huge pending-list limit: nothing merges the list but the maintenance.
     const repo = new PgRepository(pool, { maintenance, ginPendingListLimitKb: 1048576 });
     const before = await analyzeCount(pool, leaf);
@@ -67,6 +67,20 @@ describe('table maintenance (integration)', function () {
     assert.equal(await pendingPages(pool, leaf), 0, 'pending lists merged');
     const parent = await pool.query("SELECT count(*)::int AS n FROM pg_stats WHERE tablename = 'patient' AND inherited");
     assert.ok(parent.rows[0].n > 0, 'the partitioned parent has statistics of its own');
+    await maintenance.close();
+  });
+
+  it('merges the pending lists once writes to a table pause, without analyzing it', async () => {
+    const { tenant, leaf } = await isolatedTenant(pool);
+    const maintenance = new TableMaintenance(pool, { minRows: 1000, fraction: 0, quietMs: 500 });
+    const repo = new PgRepository(pool, { maintenance, ginPendingListLimitKb: 1048576 });
+    const before = await analyzeCount(pool, leaf);
+    await repo.withTenant(tenant, (s) => s.writeVersions(Array.from({ length: 30 }, (_, i) => patient(`q${i}`))));
+    assert.ok((await pendingPages(pool, leaf)) > 0, 'the new entries wait in the pending list');
+    for (let i = 0; i < 200 && (await pendingPages(pool, leaf)) > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await maintenance.idle();
+    assert.equal(await pendingPages(pool, leaf), 0, 'merged after the pause');
+    assert.equal(await analyzeCount(pool, leaf), before, 'far below the analyze threshold');
     await maintenance.close();
   });
 

@@ -11,7 +11,8 @@
 // more than `minRows` + `fraction` of the rows it held at its last analysis, runs ANALYZE on it
 // (a partitioned parent recurses into its partitions and gets inherited statistics of its own)
 // and merges its GIN pending lists (gin_clean_pending_list), in the background, one table at a
-// time. A table already being handled by another process is skipped (advisory lock), so several
+// time. When writes to a table pause (`quietMs`), its pending lists are merged too: a probe
+// reads the whole list, and a chain or _has page can probe hundreds of times. A table already being handled by another process is skipped (advisory lock), so several
 // API processes do not analyze the same table together. `settle` does the whole job at once,
 // with VACUUM, for bulk loads that must leave their tables ready before they report done.
 import type pg from 'pg';
@@ -22,6 +23,11 @@ export interface TableMaintenanceOptions {
   minRows: number;
   /** Share of the table's rows (as of its last analysis) that must change as well. */
   fraction: number;
+  /**
+   * Once writes to a table pause this long, its GIN pending lists are merged, so searches right
+   * after a burst (a load) do not read them on every probe; 0 turns it off. Default 1,000 ms.
+   */
+  quietMs?: number;
 }
 
 export interface MaintenanceLog {
@@ -46,7 +52,9 @@ function tableNames(type: string): string[] {
 
 export class TableMaintenance {
   private readonly tables = new Map<string, TableState>();
-  private readonly due = new Set<string>();
+  /** Types to analyze (and merge), or only to merge their pending lists. */
+  private readonly due = new Map<string, 'analyze' | 'merge'>();
+  private readonly quietTimers = new Map<string, NodeJS.Timeout>();
   /** Every type this process wrote rows of (what a bulk load settles at its end). */
   readonly touched = new Set<string>();
   private running: Promise<void> | undefined;
@@ -66,9 +74,28 @@ export class TableMaintenance {
       const state = this.tables.get(type) ?? { written: 0, rows: undefined };
       state.written += n;
       this.tables.set(type, state);
-      if (state.written >= this.options.minRows + this.options.fraction * (state.rows ?? 0)) this.due.add(type);
+      if (state.written >= this.options.minRows + this.options.fraction * (state.rows ?? 0)) this.due.set(type, 'analyze');
+      this.mergeWhenQuiet(type);
     }
-    if (this.due.size > 0) this.running ??= this.drain().finally(() => (this.running = undefined));
+    this.start();
+  }
+
+  private start(): void {
+    if (this.due.size > 0 && !this.closed) this.running ??= this.drain().finally(() => (this.running = undefined));
+  }
+
+  /** (Re)arms the table's quiet timer: when it fires, its pending lists are merged. */
+  private mergeWhenQuiet(type: string): void {
+    const quietMs = this.options.quietMs ?? 1000;
+    if (quietMs <= 0) return;
+    clearTimeout(this.quietTimers.get(type));
+    const timer = setTimeout(() => {
+      this.quietTimers.delete(type);
+      if (!this.due.has(type)) this.due.set(type, 'merge');
+      this.start();
+    }, quietMs);
+    timer.unref();
+    this.quietTimers.set(type, timer);
   }
 
   /** Resolves when the work already due is done (tests, shutdown). */
@@ -79,6 +106,8 @@ export class TableMaintenance {
   async close(): Promise<void> {
     this.closed = true;
     this.due.clear();
+    for (const timer of this.quietTimers.values()) clearTimeout(timer);
+    this.quietTimers.clear();
     await this.idle();
   }
 
@@ -94,17 +123,17 @@ export class TableMaintenance {
 
   private async drain(): Promise<void> {
     while (this.due.size > 0 && !this.closed) {
-      const [type] = this.due;
+      const [[type, work]] = this.due;
       this.due.delete(type);
       try {
-        await this.analyze(type);
+        await this.maintain(type, work);
       } catch (error) {
         this.log?.warn({ type, error: (error as Error).message }, 'table maintenance failed');
       }
     }
   }
 
-  private async analyze(type: string): Promise<void> {
+  private async maintain(type: string, work: 'analyze' | 'merge'): Promise<void> {
     const state = this.tables.get(type);
     if (!state) return;
     const written = state.written;
@@ -114,7 +143,7 @@ export class TableMaintenance {
       const { rows: locked } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_NAMESPACE, currentName]);
       if (!locked[0].ok) return; // another process is at it
       try {
-        await client.query(`ANALYZE ${current}`);
+        if (work === 'analyze') await client.query(`ANALYZE ${current}`);
         // Every GIN index of the table and of its partitions (partitioned indexes hold no list).
         await client.query(
           `SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid ` +
@@ -122,6 +151,7 @@ export class TableMaintenance {
             `AND i.indrelid IN (SELECT relid FROM pg_partition_tree($1::regclass) WHERE isleaf)`,
           [current],
         );
+        if (work === 'merge') return;
         const { rows } = await client.query<{ n: number }>(
           'SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::float8 AS n FROM pg_partition_tree($1::regclass) t JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf',
           [current],

@@ -43,6 +43,15 @@ describe('walk-first search pages agree with the normal statement (src/search/sq
   });
 
   type Row = { id: string; k0: string };
+
+  /** `first` continued from each of the first 12 positions of `all`, after and before: every cursor to try. */
+  function pagedQueries(first: SearchQuery, all: Row[]): { query: SearchQuery; label: string }[] {
+    const out = [{ query: first, label: 'first page' }];
+    for (const position of all.slice(0, 12).map((r) => r.k0)) {
+      for (const direction of ['after', 'before'] as const) out.push({ query: { ...first, page: encodeCursor(direction, [position]) }, label: `${direction} ${position}` });
+    }
+    return out;
+  }
   const run = async (store: ResourceStore, statement: SearchStatement) => store.query<Row>(statement.text, statement.values);
   const parse = (search: string, count: number): SearchQuery => ({ ...engine.parse('Observation', new URLSearchParams(search), false), count });
 
@@ -62,17 +71,12 @@ describe('walk-first search pages agree with the normal statement (src/search/sq
         let full = 0;
         // Pages after and before positions taken from the full result: each cursor position, each direction.
         const all = await run(store, pageStatement({ ...first, count: 500 }, tenant));
-        const positions = [undefined, ...all.slice(0, 12).map((r) => r.k0)];
-        for (const position of positions) {
-          for (const direction of ['after', 'before'] as const) {
-            if (position === undefined && direction === 'before') continue;
-            const query = { ...first, page: position === undefined ? undefined : encodeCursor(direction, [position]) };
-            for (const walkRows of [5, 20, 1000]) {
-              const walked = await run(store, walkStatement(query, tenant, walkRows));
-              if (walked.length <= query.count) continue; // the engine falls back
-              full++;
-              assert.deepEqual(walked.map((r) => r.id), (await run(store, pageStatement(query, tenant))).map((r) => r.id), `${direction} ${position} walk ${walkRows}`);
-            }
+        for (const { query, label } of pagedQueries(first, all)) {
+          for (const walkRows of [5, 20, 1000]) {
+            const walked = await run(store, walkStatement(query, tenant, walkRows));
+            if (walked.length <= query.count) continue; // the engine falls back
+            full++;
+            assert.deepEqual(walked.map((r) => r.id), (await run(store, pageStatement(query, tenant))).map((r) => r.id), `${label} walk ${walkRows}`);
           }
         }
         if (all.length > 8) assert.ok(full > 0, 'some walks found a full page');
@@ -102,14 +106,9 @@ describe('walk-first search pages agree with the normal statement (src/search/sq
       await withStore(async (store) => {
         const first = parse(search, 4);
         const all = await run(store, pageStatement({ ...first, count: 500 }, tenant));
-        const positions = [undefined, ...all.slice(0, 12).map((r) => r.k0)];
-        for (const position of positions) {
-          for (const direction of ['after', 'before'] as const) {
-            if (position === undefined && direction === 'before') continue;
-            const query = { ...first, page: position === undefined ? undefined : encodeCursor(direction, [position]) };
-            const normal = (await run(store, pageStatement(query, tenant))).map((r) => r.id);
-            assert.deepEqual((await run(store, pageStatement(query, tenant, undefined, { onIndex: true }))).map((r) => r.id), normal, `${direction} ${position}`);
-          }
+        for (const { query, label } of pagedQueries(first, all)) {
+          const normal = (await run(store, pageStatement(query, tenant))).map((r) => r.id);
+          assert.deepEqual((await run(store, pageStatement(query, tenant, undefined, { onIndex: true }))).map((r) => r.id), normal, label);
         }
         const page = await engine.run(store, first);
         assert.deepEqual(page.matches.map((m) => m.id), all.slice(0, first.count).map((r) => r.id));

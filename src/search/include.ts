@@ -30,6 +30,7 @@ import type { SearchRegistry } from './registry/registry.js';
 import type { SearchIndex, SearchParamDef } from './types.js';
 import { searchSql } from './search-sql.js';
 import type { SearchStatement } from './sql.js';
+import { liveRows } from './live-rows.js';
 
 export interface IncludeLimits {
   /** Rounds in total: the first over the matches plus the `:iterate` ones. */
@@ -102,7 +103,7 @@ export function includeStatement(tenantId: string, ids: ReadonlyMap<string, read
     .map(
       ([type, list]) =>
         `SELECT ${binds.add(type)}::text AS resource_type, r.id, r.version_id, r.last_updated, r.content${sp} ` +
-        `FROM ${tablesFor(type).current} r WHERE r.tenant_id = ${tenant} AND NOT r.deleted AND r.id = ANY(${binds.add(list)}::text[])`,
+        `FROM ${tablesFor(type).current} r WHERE ${liveRows('r', tenant)} AND r.id = ANY(${binds.add(list)}::text[])`,
     );
   const max = binds.add(limit);
   const text = branches.length === 1 ? `${branches[0]} LIMIT ${max}` : `SELECT * FROM (${branches.join(' UNION ALL ')}) u LIMIT ${max}`;
@@ -130,7 +131,7 @@ export function revincludeStatement(
 ): IncludeStatement {
   const binds = new Binds();
   const tenant = binds.add(tenantId);
-  const where = [`s.tenant_id = ${tenant}`, 'NOT s.deleted', 's.sp @> p.probe'];
+  const where = [liveRows('s', tenant), 's.sp @> p.probe'];
   const probeList = binds.add(probes);
   if (exclude.length > 0) where.push(`NOT (s.id = ANY(${binds.add(exclude)}::text[]))`);
   const sp = withIndex ? ', s.sp' : '';
@@ -272,7 +273,7 @@ class IncludeResolver {
   private async loadIndexes(nodes: FocusNode[]): Promise<void> {
     for (const [type, list] of groupBy(nodes, (node) => node.type)) {
       const rows = await this.store.query<{ id: string; sp: SearchIndex | null }>(
-        searchSql(`SELECT r.id, r.sp FROM ${tablesFor(type).current} r WHERE r.tenant_id = $1 AND NOT r.deleted AND r.id = ANY($2::text[])`),
+        searchSql(`SELECT r.id, r.sp FROM ${tablesFor(type).current} r WHERE ${liveRows('r', '$1')} AND r.id = ANY($2::text[])`),
         [this.store.tenantId, list.map((n) => n.id)],
       );
       const index = new Map(rows.map((r) => [r.id, r.sp]));

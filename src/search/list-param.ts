@@ -12,6 +12,7 @@ import { isValidId } from '../core/ids.js';
 import { tablesFor } from '../storage/table-names.js';
 import type { ListFilter } from './query.js';
 import type { SqlBinds } from './types.js';
+import { liveRows } from './live-rows.js';
 
 /** Parses `_list[:modifier]=id[,id]`; a 400 naming the parameter otherwise. */
 export function parseListFilter(name: string, modifier: string | undefined, value: string): ListFilter {
@@ -34,7 +35,7 @@ export function listSql(filter: ListFilter, alias: string, type: string, tenant:
   return (
     `${alias}.id = ANY(ARRAY(SELECT ${part(2)} FROM ${tablesFor('List').current} ${listAlias} ` +
     `CROSS JOIN LATERAL jsonb_array_elements_text(jsonb_path_query_array(${listAlias}.content::jsonb, 'lax $.entry[*].item.reference')) AS ${ref} ` +
-    `WHERE ${listAlias}.tenant_id = ${tenant} AND ${listAlias}.id = ANY(${binds.add(filter.listIds)}::text[]) AND NOT ${listAlias}.deleted ` +
+    `WHERE ${liveRows(listAlias, tenant)} AND ${listAlias}.id = ANY(${binds.add(filter.listIds)}::text[]) ` +
     `AND ${part(1)} = ${binds.add(type)}::text AND (${part(3)} = '' OR (${part(3)} = '_history' AND ${part(5)} = ''))))`
   );
 }

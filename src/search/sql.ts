@@ -19,6 +19,7 @@ import type { ChainFilter, Filter, HasFilter, SearchQuery, SortKey } from './que
 import type { SearchParamDef, SqlBinds } from './types.js';
 import type { SearchSql } from '../storage/search-sql.js';
 import { searchSql } from './search-sql.js';
+import { liveRows } from './live-rows.js';
 
 const ALIAS = 'r';
 
@@ -106,7 +107,7 @@ function chainSql(filter: ChainFilter, alias: string, type: string, ctx: FilterC
       const probes = resolved.refs.map((ref) => JSON.stringify({ [filter.def.code]: [ref] }));
       return (
         `${alias}.id = ANY(ARRAY(SELECT ${c}_m.id FROM unnest(${ctx.binds.add(probes)}::jsonb[]) AS ${c}_p(probe) CROSS JOIN LATERAL ` +
-        `(SELECT ${c}.id FROM ${tablesFor(type).current} ${c} WHERE ${c}.tenant_id = ${ctx.tenant} AND NOT ${c}.deleted AND ${c}.sp @> ${c}_p.probe ` +
+        `(SELECT ${c}.id FROM ${tablesFor(type).current} ${c} WHERE ${liveRows(c, ctx.tenant)} AND ${c}.sp @> ${c}_p.probe ` +
         `LIMIT ${PROBE_ROWS_MAX}) AS ${c}_m))`
       );
     }
@@ -115,7 +116,7 @@ function chainSql(filter: ChainFilter, alias: string, type: string, ctx: FilterC
   if (resolved === 'correlated') {
     // OFFSET 0 keeps it a per-row subplan rather than a join over every target.
     return (
-      `EXISTS (SELECT 1 FROM ${targets} ${c} WHERE ${c}.tenant_id = ${ctx.tenant} AND NOT ${c}.deleted ` +
+      `EXISTS (SELECT 1 FROM ${targets} ${c} WHERE ${liveRows(c, ctx.tenant)} ` +
       `AND ${c}.id = ANY(ARRAY(SELECT split_part(${c}_ref, '/', 2) FROM jsonb_array_elements_text(${alias}.sp -> ${code()}) AS ${c}_ref ` +
       `WHERE split_part(${c}_ref, '/', 1) = ${ctx.binds.add(filter.targetType)}::text AND split_part(${c}_ref, '/', 3) = '')) ` +
       `AND (${filterSql(filter.inner, c, filter.targetType, ctx)}) OFFSET 0)`
@@ -123,7 +124,7 @@ function chainSql(filter: ChainFilter, alias: string, type: string, ctx: FilterC
   }
   const probe = `jsonb_build_object(${code()}, jsonb_build_array(${ctx.binds.add(`${filter.targetType}/`)}::text || ${c}.id))`;
   return (
-    `${alias}.sp @> ANY(ARRAY(SELECT ${probe} FROM ${targets} ${c} WHERE ${c}.tenant_id = ${ctx.tenant} AND NOT ${c}.deleted ` +
+    `${alias}.sp @> ANY(ARRAY(SELECT ${probe} FROM ${targets} ${c} WHERE ${liveRows(c, ctx.tenant)} ` +
     `AND (${filterSql(filter.inner, c, filter.targetType, ctx)})))`
   );
 }
@@ -145,7 +146,7 @@ function hasSql(filter: HasFilter, alias: string, type: string, ctx: FilterConte
     // rather than for "refers to me" (tens of rows). The probe is built by a LEAKPROOF function
     // (migration 0007) so that it can be an index condition under row-level security.
     return (
-      `EXISTS (SELECT 1 FROM (SELECT ${h}.* FROM ${table} ${h} WHERE ${h}.tenant_id = ${ctx.tenant} AND NOT ${h}.deleted ` +
+      `EXISTS (SELECT 1 FROM (SELECT ${h}.* FROM ${table} ${h} WHERE ${liveRows(h, ctx.tenant)} ` +
       `AND ${h}.sp @> hearth_reference_probe(${code}, ${ctx.binds.add(type)}::text, ${alias}.id) OFFSET 0) ${h} ` +
       `WHERE (${filterSql(filter.inner, h, filter.sourceType, ctx)}))`
     );
@@ -153,7 +154,7 @@ function hasSql(filter: HasFilter, alias: string, type: string, ctx: FilterConte
   return (
     `${alias}.id = ANY(ARRAY(SELECT DISTINCT split_part(${h}_ref, '/', 2) FROM ${table} ${h} ` +
     `CROSS JOIN LATERAL jsonb_array_elements_text(${h}.sp -> ${code}) AS ${h}_ref ` +
-    `WHERE ${h}.tenant_id = ${ctx.tenant} AND NOT ${h}.deleted AND split_part(${h}_ref, '/', 1) = ${ctx.binds.add(type)}::text ` +
+    `WHERE ${liveRows(h, ctx.tenant)} AND split_part(${h}_ref, '/', 1) = ${ctx.binds.add(type)}::text ` +
     `AND split_part(${h}_ref, '/', 3) = '' AND (${filterSql(filter.inner, h, filter.sourceType, ctx)})))`
   );
 }
@@ -177,7 +178,7 @@ export function matchingRowsStatement(
   const refs = refsOf ? `, ${ALIAS}.sp -> ${binds.add(refsOf)}::text AS refs` : '';
   const where = filterSql(filter, ALIAS, type, ctx);
   const text =
-    `SELECT ${ALIAS}.id${refs} FROM ${tablesFor(type).current} ${ALIAS} WHERE ${ALIAS}.tenant_id = ${tenant} AND NOT ${ALIAS}.deleted ` +
+    `SELECT ${ALIAS}.id${refs} FROM ${tablesFor(type).current} ${ALIAS} WHERE ${liveRows(ALIAS, tenant)} ` +
     `AND (${where}) LIMIT ${binds.add(limit)}`;
   return { text: searchSql(text), values: binds.values };
 }
@@ -186,7 +187,7 @@ export function matchingRowsStatement(
 export function whereClause(query: SearchQuery, tenantBind: string, binds: Binds, lastUpdatedDef?: SearchParamDef): string {
   let n = 0;
   const ctx: FilterContext = { binds, tenant: tenantBind, lastUpdatedDef, nextAlias: () => `j${++n}` };
-  const conditions = [`${ALIAS}.tenant_id = ${tenantBind}`, `NOT ${ALIAS}.deleted`];
+  const conditions = [liveRows(ALIAS, tenantBind)];
   for (const filter of query.filters) conditions.push(`(${filterSql(filter, ALIAS, query.resourceType, ctx)})`);
   return conditions.join(' AND ');
 }
@@ -414,7 +415,7 @@ export function walkStatement(query: SearchQuery, tenantId: string, walkRows: nu
   const cursor = readCursor(query.page, columns);
   const direction = cursor?.direction ?? 'after';
   const t = tablesFor(query.resourceType);
-  const inner = [`${ALIAS}.tenant_id = ${tenant}`, `NOT ${ALIAS}.deleted`];
+  const inner = [liveRows(ALIAS, tenant)];
   if (cursor) inner.push(keysetCondition(columns, cursor.values, direction, binds));
   const order = columns.map((c) => `${c.expression} ${flip(c.direction, direction).toUpperCase()}`).join(', ');
   const keys = columns.map((c, i) => `${c.expression} AS k${i}`).join(', ');

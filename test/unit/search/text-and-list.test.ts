@@ -110,7 +110,7 @@ describe('_list (search.html#list)', () => {
   it('becomes a primary-key test against the references of the live Lists of the tenant', () => {
     const { text, values } = sqlOf('Patient', '_list=42,43');
     assert.ok(text.includes(`(r.id = ANY(ARRAY(SELECT split_part(j1_ref, '/', 2) FROM "list" j1 `), text);
-    assert.ok(text.includes("WHERE j1.tenant_id = $1 AND j1.id = ANY($2::text[]) AND NOT j1.deleted AND split_part(j1_ref, '/', 1) = $3::text"), text);
+    assert.ok(text.includes("WHERE j1.tenant_id = $1 AND NOT j1.deleted AND j1.id = ANY($2::text[]) AND split_part(j1_ref, '/', 1) = $3::text"), text);
     assert.deepEqual(values.slice(1), [['42', '43'], 'Patient']);
   });
 });

@@ -14,6 +14,7 @@ import { transactionInteraction } from './bundle/transaction.js';
 import { route } from './router.js';
 import { TenantDirectory } from './tenant-directory.js';
 import type { FhirRequest, FhirResponse } from '../core/types.js';
+import { authorize } from './access/authorize.js';
 
 export interface FhirServiceOptions {
   softwareVersion: string;
@@ -50,7 +51,7 @@ export class FhirService {
     const type = bundleType(req.body);
     const entries = parseEntries(req, req.body as Record<string, unknown>, { maxEntries: this.options.bundleMaxEntries ?? 25000 });
     if (type === 'batch') {
-      await this.deps.hooks.authorize(req, { interaction: 'batch' });
+      await authorize(this.deps.hooks, req, { interaction: 'batch' });
       return processBatch(req, entries, (entry) => this.handle(entry));
     }
     return this.run(req, transactionInteraction(req, this.deps, entries, (entry) => route(entry, this.deps, this.options)));
@@ -59,7 +60,7 @@ export class FhirService {
   private async run(req: FhirRequest, interaction: Interaction): Promise<FhirResponse> {
     let status = 500;
     try {
-      await this.deps.hooks.authorize(req, interaction.target);
+      await authorize(this.deps.hooks, req, interaction.target);
       const response = await this.execute(req.tenantId, interaction);
       status = response.status;
       return response;

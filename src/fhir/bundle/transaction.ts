@@ -15,6 +15,7 @@ import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js'
 import { entryError, type BundleEntryRequest } from './entries.js';
 import { conditionalReferences, rewriteReferences } from './references.js';
 import { entryResponse, errorWithEntry } from './responses.js';
+import { authorize } from '../access/authorize.js';
 
 /** Routes an entry's request to its interaction (router.ts route, bound to its options). */
 export type Dispatch = (req: FhirRequest) => Interaction;
@@ -46,7 +47,7 @@ export function transactionInteraction(outer: FhirRequest, deps: InteractionDeps
       for (const entry of entries) {
         try {
           // Every entry is authorized as the client wrote it, before any data is touched.
-          await deps.hooks.authorize(entry.request, dispatch(entry.request).target);
+          await authorize(deps.hooks, entry.request, dispatch(entry.request).target);
           plans.set(entry.index, await settle(store, deps, entry, claim));
         } catch (error) {
           throw errorWithEntry(error, entry.index);

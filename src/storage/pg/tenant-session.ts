@@ -55,9 +55,8 @@ export async function inTenantTransaction<T>(
   pool: pg.Pool,
   tenantId: string,
   work: (client: pg.PoolClient, prefetch: SessionPrefetch) => Promise<T>,
-  options: SessionOptions | boolean = {},
+  session: SessionOptions = {},
 ): Promise<T> {
-  const session = typeof options === 'boolean' ? { readOnly: options } : options;
   const client = await pool.connect();
   let broken = false;
   try {

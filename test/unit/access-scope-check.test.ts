@@ -107,27 +107,24 @@ describe('scope check through FhirService (in-memory repository)', () => {
     assert.equal(await status(service.handle(request('GET', 'Patient/p-scope', access('system/Observation.rs')))), 403);
   });
 
+  /** A Patient PUT the scopes below allow, then an Observation POST they do not. */
+  const allowedThenForbidden = (type: 'transaction' | 'batch', id: string) => ({
+    resourceType: 'Bundle', type,
+    entry: [
+      { resource: { ...patient, id }, request: { method: 'PUT', url: `Patient/${id}` } },
+      { resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' } }, request: { method: 'POST', url: 'Observation' } },
+    ],
+  });
+
   it('a transaction with one entry outside the scopes fails whole before any write', async () => {
-    const bundle = {
-      resourceType: 'Bundle', type: 'transaction',
-      entry: [
-        { resource: { ...patient, id: 'tx-1' }, request: { method: 'PUT', url: 'Patient/tx-1' } },
-        { resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' } }, request: { method: 'POST', url: 'Observation' } },
-      ],
-    };
+    const bundle = allowedThenForbidden('transaction', 'tx-1');
     const who = access('system/Patient.cruds');
     assert.equal(await status(service.handle(request('POST', '', who, { body: bundle, bodyKind: 'resource' }))), 403);
     assert.equal(await status(service.handle(request('GET', 'Patient/tx-1', ANONYMOUS_ACCESS))), 404, 'the allowed entry was not written either');
   });
 
   it('a batch answers each entry on its own: the forbidden one 403, the allowed one 201', async () => {
-    const bundle = {
-      resourceType: 'Bundle', type: 'batch',
-      entry: [
-        { resource: { ...patient, id: 'b-1' }, request: { method: 'PUT', url: 'Patient/b-1' } },
-        { resource: { resourceType: 'Observation', status: 'final', code: { text: 'x' } }, request: { method: 'POST', url: 'Observation' } },
-      ],
-    };
+    const bundle = allowedThenForbidden('batch', 'b-1');
     const response = await service.handle(request('POST', '', access('system/Patient.cruds'), { body: bundle, bodyKind: 'resource' }));
     const body = (response.body?.kind === 'raw' ? JSON.parse(response.body.text) : response.body?.value) as { entry: { response: { status: string } }[] };
     assert.deepEqual(body.entry.map((e) => e.response.status.slice(0, 3)), ['201', '403']);

@@ -12,8 +12,9 @@
 // (a partitioned parent recurses into its partitions and gets inherited statistics of its own)
 // and merges its GIN pending lists (gin_clean_pending_list), in the background, one table at a
 // time. When writes to a table pause (`quietMs`), its pending lists are merged too: a probe
-// reads the whole list, and a chain or _has page can probe hundreds of times. A table already being handled by another process is skipped (advisory lock), so several
-// API processes do not analyze the same table together. `settle` does the whole job at once,
+// reads the whole list, and a chain or _has page can probe hundreds of times. A table already
+// being handled by another process is skipped (advisory lock), so several API processes do not
+// analyze the same table together. `settle` does the whole job at once,
 // with VACUUM, for bulk loads that must leave their tables ready before they report done.
 import type pg from 'pg';
 import { tablesFor } from '../table-names.js';

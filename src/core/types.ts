@@ -6,11 +6,30 @@ export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** A JSON object as parsed from a request body (already checked for unsafe keys). */
 export type JsonObject = { [key: string]: unknown };
 
-/** Who is calling. Filled by auth middleware (SMART issue); anonymous full access for now. */
+/**
+ * Who is calling and what they may reach (SMART App Launch 2.x). Built once per request by
+ * src/http/authenticate.ts from a bearer token (or ANONYMOUS_ACCESS in the open embedded mode);
+ * decided on in src/fhir/access/ only.
+ */
 export interface AccessContext {
+  /** The token's `sub` (user or client id), or 'anonymous'. */
   subject: string;
+  /** Granted scopes, as issued (space-separated in the token, split here). */
   scopes: readonly string[];
+  /** Full access to the tenant, scopes aside: the open embedded mode and the admin API's callers. */
   isAdmin: boolean;
+  /** The tenant the token was issued for (always the request's tenant once authenticated). */
+  tenantId?: string;
+  /** The OAuth client that holds the token. */
+  clientId?: string;
+  /** Launch context: the patient id that patient-context scopes are confined to (Patient compartment). */
+  patient?: string;
+  /** Launch context: the encounter id, when one was selected. */
+  encounter?: string;
+  /** The user as a FHIR reference (`Practitioner/1`, `Patient/2`), when the token has one. */
+  fhirUser?: string;
+  /** The token's `jti` (audit may record it; never the token itself). */
+  tokenId?: string;
 }
 
 export const ANONYMOUS_ACCESS: AccessContext = Object.freeze({

@@ -31,6 +31,32 @@ export interface Config {
   ginPendingListLimitKb: number;
   /** Rows written to a table before the server analyzes it again (plus 10% of its size); 0: off. */
   analyzeAfterRows: number;
+  /**
+   * Bearer tokens: 'required' always; 'off' never (every caller is the anonymous administrator;
+   * refused unless listening on loopback with the embedded database); 'auto' (default): required
+   * unless listening on loopback with the embedded database. docs/security.md.
+   */
+  auth: 'auto' | 'required' | 'off';
+  /** Lifetime of access tokens, seconds. */
+  accessTokenTtlSeconds: number;
+  /** Lifetime of refresh tokens (offline_access), seconds. */
+  refreshTokenTtlSeconds: number;
+  /** Days a signing key signs before a new one replaces it (the old one stays in the JWKS until its tokens expire). */
+  signingKeyRotationDays: number;
+  /** JWKS URLs (`jku`, client `jwks_uri`) Hearth may fetch client keys from; nothing else is fetched. */
+  jkuAllowlist: string[];
+  /** Failed logins (per account, and per client at the token endpoint) before a lockout. */
+  loginMaxFailures: number;
+  /** How long a lockout lasts, seconds. */
+  loginLockoutSeconds: number;
+  /** An external OpenID Connect issuer whose access tokens are accepted too. */
+  oidcIssuer?: string;
+  /** The `aud` those tokens must carry (default: the tenant's FHIR base URL). */
+  oidcAudience?: string;
+  /** The claim holding their scopes (space-separated string or array). */
+  oidcScopeClaim: string;
+  /** The claim holding their fhirUser reference. */
+  oidcFhirUserClaim: string;
 }
 
 interface Setting {
@@ -111,6 +137,23 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'HEARTH_REINDEX_BATCH_SIZE', key: 'reindexBatchSize', schema: integer(1, 10000), default: 500, parse: toInt },
   { env: 'HEARTH_GIN_PENDING_LIST_LIMIT_KB', key: 'ginPendingListLimitKb', schema: integer(64, 2097151), default: 256, parse: toInt },
   { env: 'HEARTH_ANALYZE_AFTER_ROWS', key: 'analyzeAfterRows', schema: integer(0, 100000000), default: 1000, parse: toInt },
+  { env: 'HEARTH_AUTH', key: 'auth', schema: { enum: ['auto', 'required', 'off'] }, default: 'auto' },
+  { env: 'HEARTH_ACCESS_TOKEN_TTL_SECONDS', key: 'accessTokenTtlSeconds', schema: integer(30, 86400), default: 3600, parse: toInt },
+  { env: 'HEARTH_REFRESH_TOKEN_TTL_SECONDS', key: 'refreshTokenTtlSeconds', schema: integer(60, 31536000), default: 30 * 86400, parse: toInt },
+  { env: 'HEARTH_SIGNING_KEY_ROTATION_DAYS', key: 'signingKeyRotationDays', schema: integer(1, 3650), default: 30, parse: toInt },
+  {
+    env: 'HEARTH_JKU_ALLOWLIST',
+    key: 'jkuAllowlist',
+    schema: { type: 'array', items: { type: 'string', pattern: '^https?://' } },
+    default: [],
+    parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean),
+  },
+  { env: 'HEARTH_LOGIN_MAX_FAILURES', key: 'loginMaxFailures', schema: integer(1, 1000), default: 5, parse: toInt },
+  { env: 'HEARTH_LOGIN_LOCKOUT_SECONDS', key: 'loginLockoutSeconds', schema: integer(1, 86400), default: 900, parse: toInt },
+  { env: 'HEARTH_OIDC_ISSUER', key: 'oidcIssuer', schema: { type: 'string', pattern: '^https?://' } },
+  { env: 'HEARTH_OIDC_AUDIENCE', key: 'oidcAudience', schema: { type: 'string', minLength: 1 } },
+  { env: 'HEARTH_OIDC_SCOPE_CLAIM', key: 'oidcScopeClaim', schema: { type: 'string', minLength: 1 }, default: 'scope' },
+  { env: 'HEARTH_OIDC_FHIRUSER_CLAIM', key: 'oidcFhirUserClaim', schema: { type: 'string', minLength: 1 }, default: 'fhirUser' },
 ];
 
 export class ConfigError extends Error {

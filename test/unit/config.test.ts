@@ -39,6 +39,15 @@ describe('loadConfig', () => {
       reindexBatchSize: 500,
       ginPendingListLimitKb: 256,
       analyzeAfterRows: 1000,
+      auth: 'auto',
+      accessTokenTtlSeconds: 3600,
+      refreshTokenTtlSeconds: 30 * 86400,
+      signingKeyRotationDays: 30,
+      jkuAllowlist: [],
+      loginMaxFailures: 5,
+      loginLockoutSeconds: 900,
+      oidcScopeClaim: 'scope',
+      oidcFhirUserClaim: 'fhirUser',
     });
     assert.equal(config.databaseUrl, undefined, 'embedded mode unless DATABASE_URL is set');
     assert.equal(config.redisUrl, undefined);

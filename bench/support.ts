@@ -36,7 +36,7 @@ export async function startBenchServer(databaseUrl: string, port: number, option
   await ensureDatabase(databaseUrl);
   const child: ChildProcess = spawn(process.execPath, ['dist/src/cli.js', 'serve'], {
     cwd: options.cwd,
-    env: { ...process.env, DATABASE_URL: databaseUrl, HEARTH_PORT: String(port), HEARTH_HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...options.env },
+    env: { ...process.env, DATABASE_URL: databaseUrl, HEARTH_PORT: String(port), HEARTH_HOST: '127.0.0.1', LOG_LEVEL: 'warn', HEARTH_AUTH: 'off', ...options.env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

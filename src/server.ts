@@ -2,6 +2,7 @@
 // (wired in compose.ts) and the HTTP server, with a graceful shutdown that drains in-flight requests.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAuthComponents } from './auth/wiring.js';
 import { createFhirService } from './compose.js';
 import type { Config } from './core/config.js';
 import { createApp } from './http/app.js';
@@ -37,7 +38,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           logger,
         )
       : undefined;
-    const app = createApp({ config, service, logger, ready: () => repository.ping() });
+    const auth = createAuthComponents(config, database, service, logger);
+    if (auth.warning) logger.warn(auth.warning);
+    const app = createApp({ config, service, logger, ready: () => repository.ping(), authenticator: auth.authenticator, authRouters: auth.routers });
     const server = createServer(app);
     server.on('clientError', answerClientError);
     await new Promise<void>((resolve, reject) => {
@@ -48,7 +51,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const origin = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url: `${origin}/fhir`, database: database.mode }, 'Hearth listening');
     worker?.start();
-    return { origin, port, database, close: () => shutdown(server, database, config.shutdownTimeoutMs, [async () => worker?.stop(), () => maintenance.close()]) };
+    return { origin, port, database, close: () => shutdown(server, database, config.shutdownTimeoutMs, [async () => worker?.stop(), () => maintenance.close(), () => auth.close()]) };
   } catch (error) {
     await database.close();
     throw error;

@@ -1,14 +1,17 @@
-// The Express application: operational middleware, health endpoints and the FHIR bases
-// (/fhir for the default tenant, /t/{tenant}/fhir for the others). Express stops here:
-// below this file everything is FhirRequest/FhirResponse.
+// The Express application: operational middleware, health endpoints, the authorization server's
+// routes and the FHIR bases (/fhir for the default tenant, /t/{tenant}/fhir for the others).
+// Every FHIR request is authenticated here (bearer token -> AccessContext, authenticate.ts);
+// what it may do is decided in fhir/access. Express stops here: below this file everything is
+// FhirRequest/FhirResponse.
 import compression from 'compression';
 import cors from 'cors';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import helmet from 'helmet';
 import type { Config } from '../core/config.js';
 import { FhirError, toOutcome } from '../core/errors.js';
 import type { FhirService } from '../fhir/service.js';
 import type { Logger } from '../core/logger.js';
+import type { Authenticator } from './authenticate.js';
 import { matchBase, toFhirRequest } from './fhir-request.js';
 import { negotiateResponseType, type ResponseMediaType } from './negotiation.js';
 import { requestIdFrom } from './request-id.js';
@@ -20,6 +23,22 @@ export interface AppDeps {
   logger: Logger;
   /** Resolves when the database answers; used by /readyz. */
   ready: () => Promise<void>;
+  /** Bearer token -> AccessContext for every FHIR and admin request (its mode: required or open). */
+  authenticator: Authenticator;
+  /**
+   * Routers mounted below every tenant base ahead of FHIR handling: the authorization server's
+   * endpoints and pages, and the admin API (which reads the caller from res.locals.access).
+   */
+  authRouters?: Router[];
+}
+
+/** Every tenant base, as Express mount paths. */
+export const TENANT_BASES = ['/fhir', '/t/:tenant/fhir'];
+
+/** The absolute URL of the FHIR base `basePath` (e.g. /t/acme/fhir) as this request reached it. */
+export function baseUrlOf(config: Config, req: Request, basePath: string): string {
+  const origin = config.publicBaseUrl ?? `${req.protocol}://${req.get('host') ?? `${config.host}:${config.port}`}`;
+  return origin + basePath;
 }
 
 const EXPOSED = ['Location', 'Content-Location', 'ETag', 'Last-Modified', 'X-Request-Id', 'X-Progress'];
@@ -44,6 +63,9 @@ export function createApp(deps: AppDeps): express.Express {
       res.status(503).json({ status: 'database unreachable' });
     }
   });
+  // The admin API acts for its caller: authenticate first (tokens of admin clients, or the open mode).
+  app.use(TENANT_BASES.map((base) => `${base}/admin`), (req, res, next) => void authenticateAdmin(deps, req, res).then(() => next(), next));
+  for (const router of deps.authRouters ?? []) app.use(TENANT_BASES, router);
   app.use(express.raw({ type: () => true, limit: config.maxBodyBytes }));
   app.use((req, res, next) => void handleFhir(deps, req, res).catch(next));
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => sendFailure(logger, error, req, res));
@@ -76,13 +98,30 @@ async function handleFhir(deps: AppDeps, req: Request, res: Response): Promise<v
   const format = new URLSearchParams(req.originalUrl.split('?')[1] ?? '').get('_format');
   const type = negotiateResponseType(req.get('accept'), format);
   res.locals.responseType = type;
-  const origin = deps.config.publicBaseUrl ?? `${req.protocol}://${req.get('host') ?? `${deps.config.host}:${deps.config.port}`}`;
-  const request = toFhirRequest(req, match, origin + match.basePath, res.locals.requestId, { maxDepth: deps.config.maxJsonDepth });
+  const baseUrl = baseUrlOf(deps.config, req, match.basePath);
+  const access = isPublic(req.method, match.segments)
+    ? PUBLIC_ACCESS
+    : await deps.authenticator.accessFor(req.get('authorization'), { tenantId: match.tenantId, audience: baseUrl });
+  const request = toFhirRequest(req, match, baseUrl, res.locals.requestId, { maxDepth: deps.config.maxJsonDepth }, access);
   const response = await deps.service.handle(request);
   for (const err of response.unexpectedErrors ?? []) {
     deps.logger.error({ requestId: res.locals.requestId, err, path: req.path }, 'unhandled error in a batch entry');
   }
   sendFhir(res, response, type, request.query.get('_pretty') === 'true', request.method === 'HEAD');
+}
+
+/** The caller of a public endpoint: no scopes, no rights beyond what is public. */
+const PUBLIC_ACCESS = Object.freeze({ subject: 'anonymous', scopes: Object.freeze([] as string[]), isAdmin: false });
+
+/** GET/HEAD {base}/metadata: clients read the CapabilityStatement (and its SMART oauth-uris) before they have a token. */
+function isPublic(method: string, segments: string[]): boolean {
+  return (method === 'GET' || method === 'HEAD') && segments.length === 1 && segments[0] === 'metadata';
+}
+
+async function authenticateAdmin(deps: AppDeps, req: Request, res: Response): Promise<void> {
+  const match = matchBase(req.baseUrl);
+  if (!match) throw new FhirError(404, { code: 'not-found', diagnostics: `No endpoint at ${req.baseUrl}` });
+  res.locals.access = await deps.authenticator.accessFor(req.get('authorization'), { tenantId: match.tenantId, audience: baseUrlOf(deps.config, req, match.basePath) });
 }
 
 function sendFailure(logger: Logger, error: unknown, req: Request, res: Response): void {

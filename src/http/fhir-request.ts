@@ -1,7 +1,7 @@
 // Express request -> transport-neutral FhirRequest (the only place that reads HTTP headers
 // for FHIR semantics).
 import type { Request } from 'express';
-import { ANONYMOUS_ACCESS, type FhirRequest, type HttpMethod, type Preferences } from '../core/types.js';
+import type { AccessContext, FhirRequest, HttpMethod, Preferences } from '../core/types.js';
 import { FhirError } from '../core/errors.js';
 import { captureNumberLexemes } from '../fhir/json-numbers.js';
 import { parseJsonBody } from '../fhir/validation/safe-json.js';
@@ -70,7 +70,14 @@ export interface BodyLimits {
   maxDepth: number;
 }
 
-export function toFhirRequest(req: Request, match: BaseMatch, baseUrl: string, requestId: string, limits: BodyLimits): FhirRequest {
+export function toFhirRequest(
+  req: Request,
+  match: BaseMatch,
+  baseUrl: string,
+  requestId: string,
+  limits: BodyLimits,
+  access: AccessContext,
+): FhirRequest {
   const method = req.method.toUpperCase();
   if (!METHODS.has(method)) throw new FhirError(405, { code: 'not-supported', diagnostics: `Method ${method} is not supported` });
   const query = new URLSearchParams(req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '');
@@ -85,7 +92,7 @@ export function toFhirRequest(req: Request, match: BaseMatch, baseUrl: string, r
     ifNoneExist: req.get('if-none-exist'),
     ifModifiedSince: httpDate(req.get('if-modified-since')),
     prefer: parsePrefer(req.get('prefer')),
-    access: ANONYMOUS_ACCESS,
+    access,
     requestId,
   };
   const bytes = Buffer.isBuffer(req.body) ? req.body : undefined;

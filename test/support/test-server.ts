@@ -24,7 +24,9 @@ export interface TestServer {
 
 export async function startTestServer(mode: DatabaseMode, overrides: Partial<Config> = {}): Promise<TestServer> {
   const dataDir = mode === 'embedded' ? await mkdtemp(join(tmpdir(), 'hearth-e2e-')) : undefined;
-  const env: NodeJS.ProcessEnv = { HEARTH_HOST: '127.0.0.1', HEARTH_PORT: '0', LOG_LEVEL: 'silent' };
+  // Open on loopback unless a test asks for `auth: 'required'`: the FHIR tests run as the
+  // anonymous administrator; the SMART tests present tokens (which an open server honours too).
+  const env: NodeJS.ProcessEnv = { HEARTH_HOST: '127.0.0.1', HEARTH_PORT: '0', LOG_LEVEL: 'silent', HEARTH_AUTH: 'off' };
   if (mode === 'postgres') env.DATABASE_URL = TEST_DATABASE_URL;
   else env.HEARTH_DATA_DIR = dataDir;
   const config = loadConfig(env, overrides);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import type { Request } from 'express';
 import { FhirError } from '../../src/core/errors.js';
+import { ANONYMOUS_ACCESS } from '../../src/core/types.js';
 import { matchBase, parsePrefer, toFhirRequest } from '../../src/http/fhir-request.js';
 
 describe('matchBase', () => {
@@ -106,7 +107,7 @@ describe('toFhirRequest', () => {
     return { method, originalUrl, body, get: (name: string) => lower[name.toLowerCase()] } as unknown as Request;
   }
   const limits = { maxDepth: 64 };
-  const toReq = (req: Request) => toFhirRequest(req, matchBase(new URL(req.originalUrl, 'http://h').pathname)!, 'http://h/fhir', 'rid-1', limits);
+  const toReq = (req: Request) => toFhirRequest(req, matchBase(new URL(req.originalUrl, 'http://h').pathname)!, 'http://h/fhir', 'rid-1', limits, ANONYMOUS_ACCESS);
 
   it('maps method, tenant, path, query and headers', () => {
     const r = toReq(

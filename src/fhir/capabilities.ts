@@ -18,6 +18,7 @@ import type {
   CapabilityStatementRestResourceSearchParam,
 } from 'fhir/r4.js';
 import { projectRoot } from '../core/project-root.js';
+import { smartSecurity } from './smart-capability.js';
 import { isResourceType } from '../core/resource-types.js';
 
 type TypeInteraction = CapabilityStatementRestResourceInteraction['code'];
@@ -89,6 +90,7 @@ export function loadCapabilityBase(): CapabilityStatement {
 export function buildCapabilityStatement(input: CapabilityInput): CapabilityStatement {
   const base = loadCapabilityBase();
   const rest: CapabilityStatementRest = { ...base.rest![0] };
+  rest.security = smartSecurity(input.baseUrl, rest.security);
   const resources = buildResources(input.resources);
   if (resources.length > 0) rest.resource = resources;
   const interactions = ordered(input.systemInteractions, SYSTEM_INTERACTIONS, 'system interaction');

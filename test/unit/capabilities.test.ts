@@ -219,3 +219,20 @@ describe('GET metadata lists what the operation registry holds', () => {
     assert.deepEqual(createResourceValidator().validate(JSON.parse(JSON.stringify(BUILT_IN_OPERATIONS.get('reindex')!.definition))), []);
   });
 });
+
+describe('CapabilityStatement: SMART security', () => {
+  it('names the SMART-on-FHIR service and the oauth-uris of this base', async () => {
+    const statement = buildCapabilityStatement({ baseUrl: 'https://h.example/t/acme/fhir', softwareVersion: '1', date: '2026-12-04', resources: [], systemInteractions: [] });
+    const security = statement.rest![0].security!;
+    assert.equal(security.cors, true, 'the base file\'s facts are kept');
+    assert.equal(security.service?.[0].coding?.[0].code, 'SMART-on-FHIR');
+    const uris = security.extension?.find((e) => e.url === 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris');
+    const byName = Object.fromEntries((uris?.extension ?? []).map((e) => [e.url, e.valueUri]));
+    assert.deepEqual(byName, {
+      token: 'https://h.example/t/acme/fhir/auth/token',
+      authorize: 'https://h.example/t/acme/fhir/auth/authorize',
+      introspect: 'https://h.example/t/acme/fhir/auth/introspect',
+      revoke: 'https://h.example/t/acme/fhir/auth/revoke',
+    });
+  });
+});

@@ -4,7 +4,9 @@
 // conditional references are resolved; then all resources have their links to other entries
 // rewritten; then the entries run in the spec's order (DELETE, POST, PUT/PATCH, GET/HEAD), and
 // the response lists them in the request's order. Any failure fails the whole bundle, naming
-// the entry; the caller's transaction rolls back, so nothing of it is stored.
+// the entry; the caller's transaction rolls back, so nothing of it is stored. That includes an
+// entry whose content SMART scopes refuse (access/write-check.ts, run by each entry's interaction):
+// one forbidden entry fails the whole bundle and nothing is written.
 import { randomUUID } from 'node:crypto';
 import type { ResourceStore, StoredVersion } from '../../storage/resource-store.js';
 import { WriteBuffer } from '../../storage/write-buffer.js';
@@ -16,6 +18,7 @@ import { entryError, type BundleEntryRequest } from './entries.js';
 import { conditionalReferences, rewriteReferences } from './references.js';
 import { entryResponse, errorWithEntry } from './responses.js';
 import { authorize } from '../access/authorize.js';
+import { openWriteGuard } from '../access/write-check.js';
 
 /** Routes an entry's request to its interaction (router.ts route, bound to its options). */
 export type Dispatch = (req: FhirRequest) => Interaction;
@@ -92,7 +95,8 @@ async function settle(
   const [type, id] = path;
   if (entry.method === 'POST' && path.length === 1) {
     if (request.ifNoneExist !== undefined) {
-      const matches = await findConditionalMatches(store, deps, type, ifNoneExistParams(request.ifNoneExist), 'ifNoneExist');
+      const guard = await openWriteGuard(store, deps.searchParams, request.access, 'c', type);
+      const matches = guard.reachable(await findConditionalMatches(store, deps, type, ifNoneExistParams(request.ifNoneExist), 'ifNoneExist'));
       if (matches.length > 1) throw entryError(entry.index, 'request.ifNoneExist', `matched ${matches.length} or more ${type} resources`, 412);
       if (matches.length === 1) {
         claim(entry, `${type}/${matches[0].id}`);
@@ -105,7 +109,8 @@ async function settle(
   }
   if (entry.method === 'PUT' && path.length === 1 && [...entry.query.keys()].length > 0) {
     // Conditional update: settled to a plain update of the resource found (or a new one).
-    const matches = await findConditionalMatches(store, deps, type, entry.query, 'request.url');
+    const guard = await openWriteGuard(store, deps.searchParams, request.access, 'u', type);
+    const matches = guard.reachable(await findConditionalMatches(store, deps, type, entry.query, 'request.url'));
     if (matches.length > 1) throw entryError(entry.index, 'request.url', `the criteria matched more than one ${type}`, 412);
     const resource = entry.resource as JsonObject;
     const bodyId = resource.id === undefined ? undefined : String(resource.id);
@@ -114,7 +119,9 @@ async function settle(
     }
     const target = matches[0]?.id ?? bodyId ?? randomUUID();
     claim(entry, `${type}/${target}`);
-    return { kind: 'run', request: { ...request, path: [type, target], query: new URLSearchParams(), body: { ...resource, id: target } } };
+    // An id the server chose is marked as such: creating it tells nothing (update.ts, write-check.ts).
+    const assigned = matches.length === 0 && bodyId === undefined ? { assignedId: target } : {};
+    return { kind: 'run', request: { ...request, ...assigned, path: [type, target], query: new URLSearchParams(), body: { ...resource, id: target } } };
   }
   if ((entry.method === 'PUT' || entry.method === 'PATCH' || entry.method === 'DELETE') && path.length === 2) claim(entry, `${type}/${id}`);
   return { kind: 'run', request };

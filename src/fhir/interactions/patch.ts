@@ -1,6 +1,8 @@
 // patch (FHIR R4 http.html#patch): JSON Patch (application/json-patch+json) or FHIRPath
 // Patch (a Parameters resource, fhirpatch.html). The patched result is validated and
-// stored through the same path as an update.
+// stored through the same path as an update. Under SMART scopes (access/write-check.ts) a
+// resource out of the caller's reach (or deleted, for a constrained caller) answers exactly like
+// an unknown id; the patched content is judged by updateResource.
 import type { ResourceStore } from '../../storage/resource-store.js';
 import { badRequest, gone, notFound } from '../../core/errors.js';
 import { captureNumberLexemes } from '../json-numbers.js';
@@ -8,6 +10,7 @@ import { checkIfMatch } from '../preconditions.js';
 import { applyFhirPathPatch } from '../patch/fhirpath-patch.js';
 import { applyJsonPatch } from '../patch/json-patch.js';
 import type { FhirRequest, JsonObject } from '../../core/types.js';
+import { openWriteGuard } from '../access/write-check.js';
 import type { Interaction, InteractionDeps } from './context.js';
 import { updateResource } from './update.js';
 
@@ -23,7 +26,8 @@ export function patchInteraction(req: FhirRequest, deps: InteractionDeps, type: 
     target: { interaction: 'patch', resourceType: type, id },
     readOnly: false,
     async run(store: ResourceStore) {
-      const current = await store.readCurrent(type, id, { forUpdate: true });
+      const guard = await openWriteGuard(store, deps.searchParams, req.access, 'u', type);
+      const current = guard.visible(await store.readCurrent(type, id, { forUpdate: true }));
       if (!current) throw notFound(`${type}/${id} is not known`);
       if (current.deleted || current.content === null) throw gone(`${type}/${id} was deleted`);
       checkIfMatch(req, current);

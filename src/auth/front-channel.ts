@@ -1,0 +1,89 @@
+// The front channel of Hearth's SMART on FHIR authorization server (issue 10; SMART App Launch
+// 2.x app-launch.html, RFC 6749 section 4.1, RFC 7636): the authorize endpoint and the
+// server-rendered login, one-time-code, patient-picker and consent pages, as one Express router
+// mounted below every tenant's FHIR base (/fhir, /t/{tenant}/fhir). The tenant comes from the
+// mount point (req.baseUrl); an unknown one gets a 404 page. Codes, clients and launch contexts
+// belong to the token side, reached through AuthorizationServerApi.
+//
+//   GET  {base}/auth/authorize   validate, start a session (cookie), -> login
+//   GET|POST {base}/auth/login   username + password
+//   GET|POST {base}/auth/totp    RFC 6238 code (users with TOTP, or every user when the tenant requires it)
+//   GET|POST {base}/auth/patient patient picker (standalone launch/patient)
+//   GET|POST {base}/auth/consent scopes in words, Approve / Deny -> back to the app
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { AUTH_PATHS } from './contracts.js';
+import { handleAuthorize } from './authorize/authorize-endpoint.js';
+import { showConsent, submitConsent } from './authorize/consent.js';
+import { FRONT_PATHS, showError, tenantOfBase, type FlowContext, type FrontChannelDeps, type TenantRequest } from './authorize/flow-context.js';
+import { FormError, MAX_FORM_BYTES, pageHeaders } from './authorize/http-helpers.js';
+import { showPicker, submitPicker } from './authorize/patient-picker.js';
+import { SessionStore } from './authorize/session-store.js';
+import { showLogin, showTotp, submitLogin, submitTotp } from './authorize/sign-in.js';
+import { createAttemptLimiters } from './rate-limit.js';
+import { UserStore } from './users/user-store.js';
+
+export { FRONT_PATHS, type FrontChannelDeps } from './authorize/flow-context.js';
+
+type Step = (ctx: FlowContext, req: Request, res: Response, tenant: TenantRequest) => Promise<void>;
+
+/** Known tenants, cached briefly (like the FHIR service's tenant directory). */
+function tenantChecker(deps: FrontChannelDeps): (id: string) => Promise<boolean> {
+  const known = new Map<string, number>();
+  const ttl = deps.config.tenantCacheTtlMs;
+  return async (id) => {
+    const until = known.get(id);
+    if (until !== undefined && until > Date.now()) return true;
+    const { rowCount } = await deps.database.pool.query('SELECT 1 FROM tenant WHERE id = $1', [id]);
+    if (rowCount !== 1) return false;
+    if (ttl > 0) known.set(id, Date.now() + ttl);
+    return true;
+  };
+}
+
+export function createFrontChannelRouter(deps: FrontChannelDeps): Router {
+  const ctx: FlowContext = {
+    deps,
+    users: new UserStore(deps.database.pool),
+    sessions: new SessionStore(deps.database.pool),
+    // Without a shared limiter from the integrator, an in-process one (never Redis: it would need closing).
+    loginRequests: deps.limiters.loginRequests ?? createAttemptLimiters({ ...deps.config, redisUrl: undefined }).loginRequests,
+  };
+  const tenantExists = tenantChecker(deps);
+  const router = express.Router();
+  const formBody = express.raw({ type: 'application/x-www-form-urlencoded', limit: MAX_FORM_BYTES });
+
+  const run = (step: Step) => async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const tenantId = tenantOfBase(req.baseUrl);
+      if (!tenantId || !(await tenantExists(tenantId))) {
+        return showError(res, 404, 'Not found', 'There is no FHIR server here.');
+      }
+      const tenant: TenantRequest = { tenantId, basePath: req.baseUrl, fhirBase: deps.baseUrlFor(req, tenantId) };
+      await step(ctx, req, res, tenant);
+    } catch (error) {
+      if (error instanceof FormError) return showError(res, error.status, 'This form cannot be read', error.message);
+      next(error);
+    }
+  };
+
+  router.get(AUTH_PATHS.authorize, run(handleAuthorize));
+  router.get(FRONT_PATHS.login, run(showLogin));
+  router.post(FRONT_PATHS.login, formBody, run(submitLogin));
+  router.get(FRONT_PATHS.totp, run(showTotp));
+  router.post(FRONT_PATHS.totp, formBody, run(submitTotp));
+  router.get(FRONT_PATHS.patient, run(showPicker));
+  router.post(FRONT_PATHS.patient, formBody, run(submitPicker));
+  router.get(FRONT_PATHS.consent, run(showConsent));
+  router.post(FRONT_PATHS.consent, formBody, run(submitConsent));
+
+  // Failures on these pages are pages too, never a stack trace or an OperationOutcome.
+  router.use([AUTH_PATHS.authorize, ...Object.values(FRONT_PATHS)], (error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error);
+    const status = (error as { status?: number }).status;
+    if (status === 413 || status === 415 || status === 400) return showError(res, status, 'This form cannot be read', 'The form could not be read.');
+    deps.logger.error({ err: error }, 'SMART front channel failed');
+    pageHeaders(res);
+    showError(res, 500, 'Something went wrong', 'The sign-in could not be completed. Try again from the app.');
+  });
+  return router;
+}

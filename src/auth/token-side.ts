@@ -1,0 +1,148 @@
+// The token side of Hearth's SMART on FHIR authorization server (issue 10; SMART App Launch 2.x,
+// SMART Backend Services, RFC 6749, 7009, 7523, 7636, 7662, 9068; OpenID Connect Discovery):
+//   createTokenSideRouter - the router the server mounts below every tenant FHIR base: discovery
+//     documents, JWKS, token, introspection and revocation endpoints, and the admin API;
+//   createAuthorizationServerApi - what the front channel calls: clients, codes, launch contexts.
+// The router finds its tenant from the base it is mounted under (req.baseUrl) and answers 404
+// for an unknown one.
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import { createAdminRouter } from './admin/admin-router.js';
+import { findClient } from './clients/client-store.js';
+import { AUTH_PATHS, type AuthDeps, type AuthorizationGrant, type AuthorizationServerApi, type AuthRouterFactory, type OAuthClient } from './contracts.js';
+import { insertCode, purgeOldCodes } from './tokens/code-store.js';
+import { endpointsOf, openidConfiguration, smartConfiguration } from './tokens/discovery.js';
+import { readForm, sendJson, sendOAuthError, sendPublicJson } from './tokens/http-io.js';
+import { handleIntrospection } from './tokens/introspection.js';
+import { findLaunch } from './tokens/launch-store.js';
+import { handleRevocation } from './tokens/revocation.js';
+import { tokenRuntime, type TokenRuntime } from './tokens/runtime.js';
+import { inTenant } from './tokens/sql.js';
+import { handleTokenRequest, type TokenLimiter } from './tokens/token-endpoint.js';
+import { TenantCheck, tenantFromBasePath } from './tokens/tenants.js';
+
+export type { TokenLimiter } from './tokens/token-endpoint.js';
+export { InvalidTokenError, verifyAccessToken } from './tokens/access-token.js';
+
+export interface TokenSideDeps extends AuthDeps {
+  /** Rate limiting of the token endpoint per tenant and client_id (optional seam). */
+  limiter?: TokenLimiter;
+}
+
+const DISCOVERY_MAX_AGE = 300;
+const JWKS_MAX_AGE = 60;
+
+/** Preflight for browser apps (public clients call the token endpoint from their origin). */
+function preflight(methods: string) {
+  return (_req: Request, res: Response) => {
+    res.set('Access-Control-Allow-Origin', '*');
+    res.set('Access-Control-Allow-Methods', methods);
+    res.set('Access-Control-Allow-Headers', 'Content-Type, Authorization');
+    res.set('Access-Control-Max-Age', '600');
+    res.status(204).end();
+  };
+}
+
+export function createTokenSideRouter(deps: TokenSideDeps): Router {
+  const runtime = tokenRuntime(deps.database, deps.config);
+  const tenants = new TenantCheck(deps.database, deps.config.tenantCacheTtlMs);
+  const router = Router();
+  const tenantOf = (req: Request): string | undefined => tenantFromBasePath(req.baseUrl);
+
+  // Every route first: which tenant, and does it exist.
+  router.use(async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const tenantId = tenantOf(req);
+      if (tenantId === undefined || !(await tenants.exists(tenantId))) {
+        sendJson(res, 404, { error: 'not_found', error_description: 'unknown tenant' });
+        return;
+      }
+      res.locals.authTenant = tenantId;
+      next();
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  const tenantIdOf = (req: Request) => req.res?.locals.authTenant as string;
+  const base = (req: Request) => deps.baseUrlFor(req, tenantIdOf(req)).replace(/\/$/, '');
+
+  router.get(AUTH_PATHS.smartConfiguration, (req, response) => sendPublicJson(response, smartConfiguration(base(req)), DISCOVERY_MAX_AGE));
+  router.get(AUTH_PATHS.openidConfiguration, (req, response) => sendPublicJson(response, openidConfiguration(base(req)), DISCOVERY_MAX_AGE));
+  router.get(AUTH_PATHS.jwks, async (req, response, next) => {
+    try {
+      sendPublicJson(response, await runtime.keys.jwks(tenantIdOf(req)), JWKS_MAX_AGE);
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  const oauth = (handler: (req: Request, response: Response, tenantId: string, form: URLSearchParams) => Promise<void>) =>
+    async (req: Request, response: Response, next: NextFunction) => {
+      response.set('Access-Control-Allow-Origin', '*');
+      try {
+        await handler(req, response, tenantIdOf(req), await readForm(req));
+      } catch (error) {
+        try {
+          sendOAuthError(response, error);
+        } catch (unexpected) {
+          next(unexpected);
+        }
+      }
+    };
+
+  router.options([AUTH_PATHS.token, AUTH_PATHS.revoke, AUTH_PATHS.introspect], preflight('POST, OPTIONS'));
+  router.post(AUTH_PATHS.token, oauth(async (req, response, tenantId, form) => {
+    const b = base(req);
+    const body = await handleTokenRequest(runtime, { tenantId, base: b, tokenUrl: endpointsOf(b).token_endpoint, form, authorization: req.get('authorization') }, deps.limiter);
+    sendJson(response, 200, body);
+  }));
+  router.post(AUTH_PATHS.introspect, oauth(async (req, response, tenantId, form) => {
+    const b = base(req);
+    const endpoints = endpointsOf(b);
+    const body = await handleIntrospection(runtime, {
+      tenantId, base: b, tokenUrl: endpoints.token_endpoint, introspectUrl: endpoints.introspection_endpoint, form, authorization: req.get('authorization'),
+    });
+    sendJson(response, 200, body);
+  }));
+  router.post(AUTH_PATHS.revoke, oauth(async (req, response, tenantId, form) => {
+    const b = base(req);
+    const endpoints = endpointsOf(b);
+    await handleRevocation(runtime, {
+      tenantId, base: b, tokenUrl: endpoints.token_endpoint, revokeUrl: endpoints.revocation_endpoint, form, authorization: req.get('authorization'),
+    });
+    sendJson(response, 200, {});
+  }));
+
+  router.use(createAdminRouter(runtime, (req) => req.res?.locals.authTenant as string | undefined));
+  return router;
+}
+
+// The factory has the shape every auth part shares (contracts.ts).
+const _factoryShape: AuthRouterFactory = createTokenSideRouter;
+void _factoryShape;
+
+export function createAuthorizationServerApi(deps: AuthDeps): AuthorizationServerApi {
+  const runtime: TokenRuntime = tokenRuntime(deps.database, deps.config);
+  return {
+    async findClient(tenantId: string, clientId: string): Promise<OAuthClient | undefined> {
+      if (!/^[A-Za-z0-9.-]{1,64}$/.test(tenantId) || clientId.length > 256) return undefined;
+      const client = await inTenant(runtime.database, tenantId, (sql) => findClient(sql, tenantId, clientId), true);
+      if (!client) return undefined;
+      const { createdAt: _created, ...rest } = client;
+      return rest;
+    },
+    async issueAuthorizationCode(grant: AuthorizationGrant): Promise<string> {
+      // RFC 7636 section 4.2: an S256 challenge is 43 base64url characters.
+      if (!/^[A-Za-z0-9_-]{43}$/.test(grant.codeChallenge)) throw new Error('issueAuthorizationCode: codeChallenge is not an S256 challenge');
+      if (!grant.clientId || !grant.redirectUri || !grant.userId) throw new Error('issueAuthorizationCode: clientId, redirectUri and userId are required');
+      return inTenant(runtime.database, grant.tenantId, async (sql) => {
+        await purgeOldCodes(sql, grant.tenantId);
+        return insertCode(sql, grant);
+      });
+    },
+    async resolveLaunch(tenantId: string, launch: string) {
+      if (!/^[A-Za-z0-9.-]{1,64}$/.test(tenantId) || launch.length === 0 || launch.length > 256) return undefined;
+      return inTenant(runtime.database, tenantId, (sql) => findLaunch(sql, tenantId, launch), true);
+    },
+  };
+}

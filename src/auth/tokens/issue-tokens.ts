@@ -1,0 +1,70 @@
+// The successful token response (RFC 6749 section 5.1; SMART App Launch 2.x "access token
+// response"): access_token, token_type Bearer, expires_in, scope, patient / encounter when in
+// context, id_token for `openid` (OpenID Connect Core section 3.1.3.3), refresh_token when one was
+// issued, need_patient_banner when a patient is in context.
+import type { Grant } from './grant-store.js';
+import { signAccessToken } from './access-token.js';
+import { signIdToken } from './id-token.js';
+import type { TokenRuntime } from './runtime.js';
+import { splitScope } from './scope-rules.js';
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+  patient?: string;
+  encounter?: string;
+  id_token?: string;
+  refresh_token?: string;
+  need_patient_banner?: boolean;
+}
+
+export interface IssueOptions {
+  /** The tenant's FHIR base: iss and aud of the access token, iss of the id_token. */
+  base: string;
+  /** The scope of this access token (a refresh may narrow the grant's). */
+  scope: string;
+  refreshToken?: string;
+}
+
+export async function issueTokens(runtime: TokenRuntime, grant: Grant, options: IssueOptions): Promise<TokenResponse> {
+  const ttl = runtime.config.accessTokenTtlSeconds;
+  const { token } = await signAccessToken(runtime, {
+    iss: options.base,
+    aud: options.base,
+    sub: grant.subject,
+    client_id: grant.clientId,
+    scope: options.scope,
+    tid: grant.tenantId,
+    gid: grant.grantId,
+    patient: grant.patient,
+    encounter: grant.encounter,
+    fhirUser: grant.fhirUser,
+  }, ttl);
+  const response: TokenResponse = { access_token: token, token_type: 'Bearer', expires_in: ttl, scope: options.scope };
+  if (grant.patient !== undefined) {
+    response.patient = grant.patient;
+    response.need_patient_banner = true;
+  }
+  if (grant.encounter !== undefined) response.encounter = grant.encounter;
+  if (grant.grantType === 'authorization_code' && grant.userId !== undefined && splitScope(options.scope).includes('openid')) {
+    response.id_token = await signIdToken(runtime, {
+      tenantId: grant.tenantId,
+      issuer: options.base,
+      userId: grant.userId,
+      clientId: grant.clientId,
+      authTime: grant.authTime,
+      nonce: grant.nonce,
+      fhirUser: splitScope(options.scope).includes('fhirUser') ? grant.fhirUser : undefined,
+    }, ttl);
+  }
+  if (options.refreshToken !== undefined) response.refresh_token = options.refreshToken;
+  return response;
+}
+
+/** Refresh tokens are issued only when offline_access or online_access was granted. */
+export function wantsRefreshToken(scope: string): boolean {
+  const scopes = splitScope(scope);
+  return scopes.includes('offline_access') || scopes.includes('online_access');
+}

@@ -21,7 +21,7 @@ import { handleTokenRequest, type TokenLimiter } from './tokens/token-endpoint.j
 import { TenantCheck, tenantFromBasePath } from './tokens/tenants.js';
 
 export type { TokenLimiter } from './tokens/token-endpoint.js';
-export { InvalidTokenError, verifyAccessToken } from './tokens/access-token.js';
+export { InvalidTokenError, isAdminToken, verifyAccessToken } from './tokens/access-token.js';
 
 export interface TokenSideDeps extends AuthDeps {
   /** Rate limiting of the token endpoint per tenant and client_id (optional seam). */

@@ -23,7 +23,19 @@ export class InvalidTokenError extends Error {
   }
 }
 
-export type NewAccessToken = Omit<AccessTokenClaims, 'iat' | 'exp' | 'jti'>;
+export type NewAccessToken = Omit<AccessTokenClaims, 'iat' | 'exp' | 'jti'> & { [ADMIN_CLAIM]?: true };
+
+/**
+ * A private claim (beyond AccessTokenClaims) in tokens issued to clients registered as admin:
+ * the resource server gives such tokens AccessContext.isAdmin. Set at issuance; removing the
+ * client revokes its grants, so its tokens stop working.
+ */
+export const ADMIN_CLAIM = 'hearth_admin';
+
+/** True when a verified token was issued to an admin client (for src/http/authenticate.ts isAdminToken). */
+export function isAdminToken(claims: AccessTokenClaims): boolean {
+  return (claims as unknown as Record<string, unknown>)[ADMIN_CLAIM] === true;
+}
 
 /** Signs an access token with the tenant's current key; returns the token and its claims. */
 export async function signAccessToken(runtime: TokenRuntime, claims: NewAccessToken, ttlSeconds = runtime.config.accessTokenTtlSeconds): Promise<{ token: string; claims: AccessTokenClaims }> {

@@ -68,5 +68,5 @@ export async function authorizationCodeGrant(runtime: TokenRuntime, tenantId: st
     if (outcome.revoked) runtime.grantRevoked(tenantId, outcome.revoked);
     throw outcome.error;
   }
-  return issueTokens(runtime, outcome.grant, { base, scope: outcome.grant.scope, refreshToken: outcome.refreshToken });
+  return issueTokens(runtime, outcome.grant, { base, scope: outcome.grant.scope, refreshToken: outcome.refreshToken, admin: client.admin });
 }

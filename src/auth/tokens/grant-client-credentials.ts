@@ -34,5 +34,5 @@ export async function clientCredentialsGrant(runtime: TokenRuntime, tenantId: st
       expiresAt: new Date(Date.now() + (ttl + 60) * 1000),
     }),
   );
-  return issueTokens(runtime, grant, { base, scope });
+  return issueTokens(runtime, grant, { base, scope, admin: client.admin });
 }

@@ -49,5 +49,5 @@ export async function refreshTokenGrant(runtime: TokenRuntime, tenantId: string,
     if (outcome.revoked) runtime.grantRevoked(tenantId, outcome.revoked);
     throw outcome.error;
   }
-  return issueTokens(runtime, outcome.grant, { base, scope: outcome.scope, refreshToken: outcome.refreshToken });
+  return issueTokens(runtime, outcome.grant, { base, scope: outcome.scope, refreshToken: outcome.refreshToken, admin: client.admin });
 }

@@ -3,7 +3,7 @@
 // context, id_token for `openid` (OpenID Connect Core section 3.1.3.3), refresh_token when one was
 // issued, need_patient_banner when a patient is in context.
 import type { Grant } from './grant-store.js';
-import { signAccessToken } from './access-token.js';
+import { ADMIN_CLAIM, signAccessToken } from './access-token.js';
 import { signIdToken } from './id-token.js';
 import type { TokenRuntime } from './runtime.js';
 import { splitScope } from './scope-rules.js';
@@ -26,6 +26,8 @@ export interface IssueOptions {
   /** The scope of this access token (a refresh may narrow the grant's). */
   scope: string;
   refreshToken?: string;
+  /** The client is registered as admin: its access tokens say so (ADMIN_CLAIM). */
+  admin?: boolean;
 }
 
 export async function issueTokens(runtime: TokenRuntime, grant: Grant, options: IssueOptions): Promise<TokenResponse> {
@@ -41,6 +43,7 @@ export async function issueTokens(runtime: TokenRuntime, grant: Grant, options: 
     patient: grant.patient,
     encounter: grant.encounter,
     fhirUser: grant.fhirUser,
+    ...(options.admin ? { [ADMIN_CLAIM]: true } : {}),
   }, ttl);
   const response: TokenResponse = { access_token: token, token_type: 'Bearer', expires_in: ttl, scope: options.scope };
   if (grant.patient !== undefined) {

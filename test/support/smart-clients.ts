@@ -10,7 +10,8 @@ import express from 'express';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { addClient, type StoredClient } from '../../src/auth/clients/client-store.js';
 import type { NewClientInput } from '../../src/auth/clients/client-validation.js';
-import { createTokenSideRouter, type TokenLimiter } from '../../src/auth/token-side.js';
+import type { AuthorizationServerApi } from '../../src/auth/contracts.js';
+import { createAuthorizationServerApi, createTokenSideRouter, type TokenLimiter } from '../../src/auth/token-side.js';
 import { inTenant } from '../../src/auth/tokens/sql.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import type { AccessContext } from '../../src/core/types.js';
@@ -125,6 +126,8 @@ export interface TokenSideServer {
   config: Config;
   /** The FHIR base of a tenant on this server. */
   baseOf(tenantId: string): string;
+  /** The token side's API for the front channel (issue codes, resolve launches) on this database. */
+  api: AuthorizationServerApi;
   close(): Promise<void>;
 }
 
@@ -147,7 +150,9 @@ export async function startTokenSideServer(overrides: Partial<Config> = {}, limi
     next();
   });
   const logger = { info() {}, warn() {}, error() {}, debug() {} } as never;
-  app.use(['/fhir', '/t/:tenant/fhir'], createTokenSideRouter({ config, database, service, logger, baseUrlFor: (_req, tenantId) => baseOf(tenantId), limiter }));
+  const deps = { config, database, service, logger, baseUrlFor: (_req: unknown, tenantId: string) => baseOf(tenantId) };
+  app.use(['/fhir', '/t/:tenant/fhir'], createTokenSideRouter({ ...deps, limiter }));
+  const api = createAuthorizationServerApi(deps);
   const server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -156,6 +161,7 @@ export async function startTokenSideServer(overrides: Partial<Config> = {}, limi
     database,
     config,
     baseOf,
+    api,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -15,6 +15,8 @@ import { route } from './router.js';
 import { TenantDirectory } from './tenant-directory.js';
 import type { FhirRequest, FhirResponse } from '../core/types.js';
 import { authorize } from './access/authorize.js';
+import { bindRequestAccess } from './access/read-constraint.js';
+import type { AccessContext } from '../core/types.js';
 
 export interface FhirServiceOptions {
   softwareVersion: string;
@@ -61,7 +63,7 @@ export class FhirService {
     let status = 500;
     try {
       await authorize(this.deps.hooks, req, interaction.target);
-      const response = await this.execute(req.tenantId, interaction);
+      const response = await this.execute(req.tenantId, req.access, interaction);
       status = response.status;
       return response;
     } catch (error) {
@@ -72,11 +74,16 @@ export class FhirService {
     }
   }
 
-  private async execute(tenantId: string, interaction: Interaction): Promise<FhirResponse> {
+  /** Runs `interaction` in a tenant transaction whose reads obey `access` (access/read-constraint.ts). */
+  private async execute(tenantId: string, access: AccessContext, interaction: Interaction): Promise<FhirResponse> {
     const maxAttempts = this.options.maxAttempts ?? 8;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.repository.withTenant(tenantId, (store) => interaction.run(store), {
+        const work = (store: Parameters<Interaction['run']>[0]) => {
+          bindRequestAccess(store, access, this.deps.searchParams);
+          return interaction.run(store);
+        };
+        return await this.repository.withTenant(tenantId, work, {
           readOnly: interaction.readOnly,
         });
       } catch (error) {

@@ -1,6 +1,7 @@
 // Runs searches (FHIR R4 search.html) inside a tenant transaction: parse -> SQL -> rows,
 // with keyset paging and _total. Also serves conditional create/update/delete
-// (http.html#ccreate) so they match exactly what a search would.
+// (http.html#ccreate) so they match exactly what a search would. Every statement carries the
+// caller's data constraint (`scope`, reach.ts; SMART scopes) inside it, before its LIMIT.
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import type { ResourceStore, StoredVersion } from '../storage/resource-store.js';
 import { encodeCursor, type CursorValue } from './cursor.js';
@@ -15,6 +16,7 @@ import { countStatement, indexWalkEligible, pageStatement, walkFirstEligible, wa
 import { parseSystemQuery, type SystemSearchQuery } from './system.js';
 import { searchSql } from './search-sql.js';
 import type { SearchStatement } from './sql.js';
+import { FULL_READ_SCOPE, type ReadScope } from './reach.js';
 
 export interface SearchPage {
   matches: StoredVersion[];
@@ -85,15 +87,16 @@ export class SearchEngine {
     return parseSearchQuery(registry, resourceType, params, { ...this.limits, lenient });
   }
 
-  async run(store: ResourceStore, asked: SearchQuery, registry: SearchRegistry = this.registry): Promise<SearchPage> {
+  /** `scope`: the caller's data constraint; FULL_READ_SCOPE only for administrators and internal callers. */
+  async run(store: ResourceStore, asked: SearchQuery, registry: SearchRegistry = this.registry, scope: ReadScope = FULL_READ_SCOPE): Promise<SearchPage> {
     // _summary=count asks for the total only: no page is read and there is no next link.
     const parsed = asked.summary === 'count' ? { ...asked, count: 0 } : asked;
     const lastUpdated = this.registry.get(parsed.resourceType, '_lastUpdated');
-    const { query, statement, rows, total } = (await this.joinWalk(store, parsed, lastUpdated)) ?? (await this.plannedPage(store, parsed, lastUpdated));
+    const { query, statement, rows, total } = (await this.joinWalk(store, parsed, scope, lastUpdated)) ?? (await this.plannedPage(store, parsed, scope, lastUpdated));
     if (query.count === 0) return { matches: [], total };
     const { matches, next, previous } = pageOf(rows, statement, query, () => query.resourceType);
     if (query.includes.length === 0 || query.summary === 'count' || matches.length === 0) return { matches, next, previous, total };
-    const { included, warnings } = await resolveIncludes(store, registry, query.includes, matches);
+    const { included, warnings } = await resolveIncludes(store, registry, query.includes, matches, undefined, scope);
     return { matches, next, previous, total, included, warnings };
   }
 
@@ -101,25 +104,28 @@ export class SearchEngine {
    * A page of an id-ordered chain or _has search found by walking a few rows in page order with
    * the joins correlated (plan.ts); undefined when the walk did not find a full page.
    */
-  private async joinWalk(store: ResourceStore, parsed: SearchQuery, lastUpdated?: SearchParamDef): Promise<PageRun | undefined> {
-    if (!joinWalkEligible(parsed)) return undefined;
+  private async joinWalk(store: ResourceStore, parsed: SearchQuery, scope: ReadScope, lastUpdated?: SearchParamDef): Promise<PageRun | undefined> {
+    if (!joinWalkEligible(parsed) || constrains(scope, parsed.resourceType)) return undefined;
     const query = correlateJoins(parsed);
-    const statement = walkStatement(query, store.tenantId, JOIN_WALK_ROWS_PER_MATCH * (query.count + 1), lastUpdated);
+    const statement = walkStatement(query, store.tenantId, JOIN_WALK_ROWS_PER_MATCH * (query.count + 1), lastUpdated, scope);
     const rows = await store.query<PageRow>(statement.text, statement.values);
     return rows.length > query.count ? { query, statement, rows, total: undefined } : undefined;
   }
 
   /** Joins planned, the total counted, then the page: walk-first where eligible, else the planner's. */
-  private async plannedPage(store: ResourceStore, parsed: SearchQuery, lastUpdated?: SearchParamDef): Promise<PageRun> {
-    const query = await planJoins(store, parsed, lastUpdated);
-    const total = await this.total(store, query);
-    if (query.count === 0) return { query, statement: pageStatement(query, store.tenantId, lastUpdated), rows: [], total };
-    const onIndex = indexWalkEligible(query);
-    const walkRows = walkFirstEligible(query) ? WALK_FIRST_ROWS : onIndex ? INDEX_WALK_ROWS_PER_MATCH * (query.count + 1) : 0;
-    let statement = walkRows > 0 ? walkStatement(query, store.tenantId, walkRows, lastUpdated) : undefined;
+  private async plannedPage(store: ResourceStore, parsed: SearchQuery, scope: ReadScope, lastUpdated?: SearchParamDef): Promise<PageRun> {
+    const query = await planJoins(store, parsed, lastUpdated, scope);
+    const total = await this.total(store, query, scope);
+    if (query.count === 0) return { query, statement: pageStatement(query, store.tenantId, lastUpdated, { scope }), rows: [], total };
+    // A constrained type (a patient's compartment) is selective, like a filter naming a
+    // resource: no walk in id order, and an order that keeps the planner on the GIN index.
+    const constrained = constrains(scope, query.resourceType);
+    const onIndex = constrained ? query.sort.length === 0 : indexWalkEligible(query);
+    const walkRows = constrained ? 0 : walkFirstEligible(query) ? WALK_FIRST_ROWS : onIndex ? INDEX_WALK_ROWS_PER_MATCH * (query.count + 1) : 0;
+    let statement = walkRows > 0 ? walkStatement(query, store.tenantId, walkRows, lastUpdated, scope) : undefined;
     let rows = statement ? await store.query<PageRow>(statement.text, statement.values) : [];
     if (!statement || rows.length <= query.count) {
-      statement = pageStatement(query, store.tenantId, lastUpdated, { onIndex });
+      statement = pageStatement(query, store.tenantId, lastUpdated, { onIndex, scope });
       rows = await store.query<PageRow>(statement.text, statement.values);
     }
     return { query, statement, rows, total };
@@ -129,9 +135,9 @@ export class SearchEngine {
    * The statement that produced the page (a join walk, a walk-first or the planner's) and
    * PostgreSQL's plan for it (EXPLAIN ANALYZE, read-only transaction).
    */
-  async explain(store: ResourceStore, parsed: SearchQuery): Promise<{ sql: string; values: unknown[]; plan: string }> {
+  async explain(store: ResourceStore, parsed: SearchQuery, scope: ReadScope = FULL_READ_SCOPE): Promise<{ sql: string; values: unknown[]; plan: string }> {
     const lastUpdated = this.registry.get(parsed.resourceType, '_lastUpdated');
-    const { statement } = (await this.joinWalk(store, parsed, lastUpdated)) ?? (await this.plannedPage(store, parsed, lastUpdated));
+    const { statement } = (await this.joinWalk(store, parsed, scope, lastUpdated)) ?? (await this.plannedPage(store, parsed, scope, lastUpdated));
     const rows = await store.query<{ 'QUERY PLAN': string }>(searchSql(`EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`), statement.values);
     return { sql: statement.text, values: statement.values, plan: rows.map((r) => r['QUERY PLAN']).join('\n') };
   }
@@ -143,13 +149,14 @@ export class SearchEngine {
     params: URLSearchParams,
     limit: number,
     registry: SearchRegistry = this.registry,
+    scope: ReadScope = FULL_READ_SCOPE,
   ): Promise<StoredVersion[]> {
     const query = this.parse(resourceType, params, false, registry);
     query.count = limit;
     query.sort = [];
     query.total = 'none';
     query.includes = [];
-    return (await this.run(store, query)).matches;
+    return (await this.run(store, query, registry, scope)).matches;
   }
 
   /**
@@ -167,13 +174,16 @@ export class SearchEngine {
     return parseSystemQuery(registry, types, explicitTypes, params, { ...this.limits, lenient });
   }
 
-  async runSystem(store: ResourceStore, query: SystemSearchQuery, registry: SearchRegistry = this.registry): Promise<SearchPage> {
+  async runSystem(store: ResourceStore, query: SystemSearchQuery, registry: SearchRegistry = this.registry, scope: ReadScope = FULL_READ_SCOPE): Promise<SearchPage> {
     const { result } = query;
-    if (query.branches.length === 0) return { matches: [], total: result.total === 'none' ? undefined : 0 };
-    const branches = this.systemBranches(query, registry);
-    const total = result.total === 'none' ? undefined : await this.countRows(store, result.total, systemCountStatement(branches, store.tenantId));
+    // Types the caller cannot search at all are left out (their branch would find nothing).
+    const reachable = scope.unrestricted ? query : { ...query, branches: query.branches.filter((b) => scope.reach(b.resourceType, ['s']).kind !== 'none') };
+    if (reachable.branches.length === 0) return { matches: [], total: result.total === 'none' ? undefined : 0 };
+    const branches = this.systemBranches(reachable, registry);
+    const mode = result.total === 'none' || scope.unrestricted ? result.total : 'accurate'; // see total()
+    const total = mode === 'none' ? undefined : await this.countRows(store, mode, systemCountStatement(branches, store.tenantId, scope));
     if (result.count === 0) return { matches: [], total };
-    const statement = systemPageStatement(branches, store.tenantId);
+    const statement = systemPageStatement(branches, store.tenantId, scope);
     const rows = await store.query<PageRow>(statement.text, statement.values);
     return { ...pageOf(rows, statement, result, (row) => row.resource_type as string), total };
   }
@@ -189,10 +199,13 @@ export class SearchEngine {
     return query.branches.map((q) => ({ query: q, lastUpdatedDef: registry.get(q.resourceType, '_lastUpdated') }));
   }
 
-  private async total(store: ResourceStore, query: SearchQuery): Promise<number | undefined> {
+  private async total(store: ResourceStore, query: SearchQuery, scope: ReadScope): Promise<number | undefined> {
     if (query.total === 'none') return undefined;
     const lastUpdated = this.registry.get(query.resourceType, '_lastUpdated');
-    return this.countRows(store, query.total, countStatement(query, store.tenantId, lastUpdated));
+    // An estimate comes from statistics over every row of the tenant, reachable or not: under a
+    // data constraint the count is exact instead, so the answer cannot depend on other data.
+    const mode = constrains(scope, query.resourceType) ? ('accurate' as const) : query.total;
+    return this.countRows(store, mode, countStatement(query, store.tenantId, lastUpdated, scope));
   }
 
   private async countRows(store: ResourceStore, mode: 'estimate' | 'accurate', count: SearchStatement): Promise<number> {
@@ -205,3 +218,6 @@ export class SearchEngine {
     return Math.round(plan['QUERY PLAN'][0].Plan['Plan Rows']);
   }
 }
+
+/** True when `scope` limits the rows of `type` a search may match. */
+const constrains = (scope: ReadScope, type: string): boolean => !scope.unrestricted && scope.reach(type, ['s']).kind !== 'all';

@@ -14,8 +14,9 @@
 //     parameter for `Type:*`), joined LATERAL to the unnested probe array so that each
 //     probe is a Bitmap Index Scan on the GIN (jsonb_path_ops) index `<table>_sp_idx`
 //     (see revincludeStatement for why not `sp @> ANY(...)`).
-// Every statement filters the tenant and `NOT deleted`, binds every value, and takes table
-// names only from tablesFor(). A resource is included at most once and never when it is a
+// Every statement filters the tenant, `NOT deleted` and the caller's reach of the type read
+// (liveRows: 'r', SMART scopes), binds every value, and takes table names only from tablesFor().
+// A reference to a resource out of reach finds nothing, as if that resource did not exist. A resource is included at most once and never when it is a
 // match. Bounds: `maxRounds` rounds and `maxIncluded` included resources in total; hitting
 // either adds a warning for an OperationOutcome entry (search.mode 'outcome').
 import { groupBy } from '../core/group-by.js';
@@ -31,6 +32,7 @@ import type { SearchIndex, SearchParamDef } from './types.js';
 import { searchSql } from './search-sql.js';
 import type { SearchStatement } from './sql.js';
 import { liveRows } from './live-rows.js';
+import { FULL_READ_SCOPE, type ReadScope } from './reach.js';
 
 export interface IncludeLimits {
   /** Rounds in total: the first over the matches plus the `:iterate` ones. */
@@ -94,16 +96,23 @@ export type IncludeStatement = SearchStatement;
  * _include: the live resources with the given ids, per type, in one statement (a UNION ALL
  * of primary-key lookups), each row naming its type; at most `limit` rows.
  */
-export function includeStatement(tenantId: string, ids: ReadonlyMap<string, readonly string[]>, limit: number, withIndex: boolean): IncludeStatement {
+export function includeStatement(
+  tenantId: string,
+  ids: ReadonlyMap<string, readonly string[]>,
+  limit: number,
+  withIndex: boolean,
+  scope: ReadScope = FULL_READ_SCOPE,
+): IncludeStatement {
   const binds = new Binds();
   const tenant = binds.add(tenantId);
+  const rows = { tenant, binds, scope };
   const sp = withIndex ? ', r.sp' : '';
   const branches = [...ids]
     .sort(([a], [b]) => compare(a, b))
     .map(
       ([type, list]) =>
         `SELECT ${binds.add(type)}::text AS resource_type, r.id, r.version_id, r.last_updated, r.content${sp} ` +
-        `FROM ${tablesFor(type).current} r WHERE ${liveRows('r', tenant)} AND r.id = ANY(${binds.add(list)}::text[])`,
+        `FROM ${tablesFor(type).current} r WHERE ${liveRows('r', type, rows, 'r')} AND r.id = ANY(${binds.add(list)}::text[])`,
     );
   const max = binds.add(limit);
   const text = branches.length === 1 ? `${branches[0]} LIMIT ${max}` : `SELECT * FROM (${branches.join(' UNION ALL ')}) u LIMIT ${max}`;
@@ -128,10 +137,11 @@ export function revincludeStatement(
   exclude: readonly string[],
   limit: number,
   withIndex: boolean,
+  scope: ReadScope = FULL_READ_SCOPE,
 ): IncludeStatement {
   const binds = new Binds();
   const tenant = binds.add(tenantId);
-  const where = [liveRows('s', tenant), 's.sp @> p.probe'];
+  const where = [liveRows('s', sourceType, { tenant, binds, scope }, 'r'), 's.sp @> p.probe'];
   const probeList = binds.add(probes);
   if (exclude.length > 0) where.push(`NOT (s.id = ANY(${binds.add(exclude)}::text[]))`);
   const sp = withIndex ? ', s.sp' : '';
@@ -149,8 +159,9 @@ export async function resolveIncludes(
   includes: readonly IncludeSpec[],
   matches: readonly StoredVersion[],
   limits: IncludeLimits = DEFAULT_INCLUDE_LIMITS,
+  scope: ReadScope = FULL_READ_SCOPE,
 ): Promise<IncludeResult> {
-  const resolver = new IncludeResolver(store, registry, includes, limits);
+  const resolver = new IncludeResolver(store, registry, includes, limits, scope);
   return resolver.run(matches);
 }
 
@@ -169,6 +180,7 @@ class IncludeResolver {
     private readonly registry: SearchRegistry,
     private readonly includes: readonly IncludeSpec[],
     private readonly limits: IncludeLimits,
+    private readonly scope: ReadScope,
   ) {
     this.needIndex = includes.some((s) => s.iterate && s.direction === 'include');
   }
@@ -264,7 +276,7 @@ class IncludeResolver {
     }
     if (targets.size === 0) return;
     const ids = new Map([...targets].map(([type, set]) => [type, [...set]]));
-    const statement = includeStatement(this.store.tenantId, ids, this.remaining() + 1, this.needIndex);
+    const statement = includeStatement(this.store.tenantId, ids, this.remaining() + 1, this.needIndex, this.scope);
     const rows = await this.store.query<IncludedRow>(statement.text, statement.values);
     this.accept(rows, undefined, added);
   }
@@ -272,9 +284,12 @@ class IncludeResolver {
   /** Reads the `sp` of focus resources that do not carry it (the matches): one query per type. */
   private async loadIndexes(nodes: FocusNode[]): Promise<void> {
     for (const [type, list] of groupBy(nodes, (node) => node.type)) {
+      const binds = new Binds();
+      const tenant = binds.add(this.store.tenantId);
+      const where = liveRows('r', type, { tenant, binds, scope: this.scope }, 's');
       const rows = await this.store.query<{ id: string; sp: SearchIndex | null }>(
-        searchSql(`SELECT r.id, r.sp FROM ${tablesFor(type).current} r WHERE ${liveRows('r', '$1')} AND r.id = ANY($2::text[])`),
-        [this.store.tenantId, list.map((n) => n.id)],
+        searchSql(`SELECT r.id, r.sp FROM ${tablesFor(type).current} r WHERE ${where} AND r.id = ANY(${binds.add(list.map((n) => n.id))}::text[])`),
+        binds.values,
       );
       const index = new Map(rows.map((r) => [r.id, r.sp]));
       for (const node of list) node.sp = index.get(node.id) ?? null;
@@ -296,7 +311,7 @@ class IncludeResolver {
     // LIMIT without reaching `wanted` distinct rows, ask again for more (rarely needed).
     let rows: IncludedRow[] = [];
     for (let limit = wanted, attempt = 0; attempt < MAX_REVINCLUDE_ATTEMPTS; attempt++, limit *= 4) {
-      const statement = revincludeStatement(this.store.tenantId, spec.sourceType, [...probes], exclude, limit, this.needIndex);
+      const statement = revincludeStatement(this.store.tenantId, spec.sourceType, [...probes], exclude, limit, this.needIndex, this.scope);
       rows = await this.store.query<IncludedRow>(statement.text, statement.values);
       if (rows.length < limit || new Set(rows.map((r) => r.id)).size >= wanted) break;
       if (attempt === MAX_REVINCLUDE_ATTEMPTS - 1) this.truncated();

@@ -12,7 +12,7 @@ import { isValidId } from '../core/ids.js';
 import { tablesFor } from '../storage/table-names.js';
 import type { ListFilter } from './query.js';
 import type { SqlBinds } from './types.js';
-import { liveRows } from './live-rows.js';
+import { liveRows, type RowsContext } from './live-rows.js';
 
 /** Parses `_list[:modifier]=id[,id]`; a 400 naming the parameter otherwise. */
 export function parseListFilter(name: string, modifier: string | undefined, value: string): ListFilter {
@@ -27,15 +27,19 @@ export function parseListFilter(name: string, modifier: string | undefined, valu
   return { kind: 'list', listIds: [...new Set(listIds)] };
 }
 
-/** `alias` is a row of resource type `type`; `tenant` is the tenant's bind placeholder. */
-export function listSql(filter: ListFilter, alias: string, type: string, tenant: string, binds: SqlBinds, listAlias: string): string {
+/**
+ * `alias` is a row of resource type `type`; `rows` gives the tenant's placeholder, the binds and
+ * the caller's reach. A List the caller cannot read ('r') contributes nothing, as if absent.
+ */
+export function listSql(filter: ListFilter, alias: string, type: string, rows: RowsContext, listAlias: string): string {
+  const binds: SqlBinds = rows.binds;
   const ref = `${listAlias}_ref`;
   // `Type/id` or `Type/id/_history/v` (split_part, like _has: a regex costs ~50 µs per reference).
   const part = (n: number) => `split_part(${ref}, '/', ${n})`;
   return (
     `${alias}.id = ANY(ARRAY(SELECT ${part(2)} FROM ${tablesFor('List').current} ${listAlias} ` +
     `CROSS JOIN LATERAL jsonb_array_elements_text(jsonb_path_query_array(${listAlias}.content::jsonb, 'lax $.entry[*].item.reference')) AS ${ref} ` +
-    `WHERE ${liveRows(listAlias, tenant)} AND ${listAlias}.id = ANY(${binds.add(filter.listIds)}::text[]) ` +
+    `WHERE ${liveRows(listAlias, 'List', rows, 'r')} AND ${listAlias}.id = ANY(${binds.add(filter.listIds)}::text[]) ` +
     `AND ${part(1)} = ${binds.add(type)}::text AND (${part(3)} = '' OR (${part(3)} = '_history' AND ${part(5)} = ''))))`
   );
 }

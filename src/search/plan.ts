@@ -17,6 +17,7 @@
 import type { ResourceStore } from '../storage/resource-store.js';
 import type { ChainFilter, Filter, HasFilter, SearchQuery } from './query.js';
 import { matchingRowsStatement } from './sql.js';
+import { FULL_READ_SCOPE, type ReadScope } from './reach.js';
 import type { SearchParamDef } from './types.js';
 
 /** Inner matches listed in full up to this many; beyond it the correlated shapes are used. */
@@ -24,26 +25,27 @@ export const PLAN_LIMIT = 1000;
 /** Chain targets up to this many are probed one GIN lookup each; more are matched while walking. */
 export const CHAIN_PROBE_MAX = 20;
 
-export async function planJoins(store: ResourceStore, query: SearchQuery, lastUpdatedDef?: SearchParamDef): Promise<SearchQuery> {
+/** `scope`: the caller's reach (reach.ts); a probe lists only targets and sources the caller may search. */
+export async function planJoins(store: ResourceStore, query: SearchQuery, lastUpdatedDef?: SearchParamDef, scope: ReadScope = FULL_READ_SCOPE): Promise<SearchQuery> {
   if (!query.filters.some((f) => f.kind === 'chain' || f.kind === 'has')) return query;
   const filters: Filter[] = [];
   for (const filter of query.filters) {
-    if (filter.kind === 'chain') filters.push(await planChain(store, filter, lastUpdatedDef));
-    else if (filter.kind === 'has') filters.push(await planHas(store, filter, query.resourceType, lastUpdatedDef));
+    if (filter.kind === 'chain') filters.push(await planChain(store, filter, scope, lastUpdatedDef));
+    else if (filter.kind === 'has') filters.push(await planHas(store, filter, query.resourceType, scope, lastUpdatedDef));
     else filters.push(filter);
   }
   return { ...query, filters };
 }
 
-async function planChain(store: ResourceStore, filter: ChainFilter, lastUpdatedDef?: SearchParamDef): Promise<ChainFilter> {
-  const statement = matchingRowsStatement(filter.targetType, filter.inner, store.tenantId, PLAN_LIMIT + 1, lastUpdatedDef);
+async function planChain(store: ResourceStore, filter: ChainFilter, scope: ReadScope, lastUpdatedDef?: SearchParamDef): Promise<ChainFilter> {
+  const statement = matchingRowsStatement(filter.targetType, filter.inner, store.tenantId, PLAN_LIMIT + 1, lastUpdatedDef, undefined, scope);
   const rows = await store.query<{ id: string }>(statement.text, statement.values);
   if (rows.length > PLAN_LIMIT) return { ...filter, resolved: 'correlated' };
   return { ...filter, resolved: { refs: rows.map((r) => `${filter.targetType}/${r.id}`), probe: rows.length <= CHAIN_PROBE_MAX } };
 }
 
-async function planHas(store: ResourceStore, filter: HasFilter, type: string, lastUpdatedDef?: SearchParamDef): Promise<Filter> {
-  const statement = matchingRowsStatement(filter.sourceType, filter.inner, store.tenantId, PLAN_LIMIT + 1, lastUpdatedDef, filter.referenceDef.code);
+async function planHas(store: ResourceStore, filter: HasFilter, type: string, scope: ReadScope, lastUpdatedDef?: SearchParamDef): Promise<Filter> {
+  const statement = matchingRowsStatement(filter.sourceType, filter.inner, store.tenantId, PLAN_LIMIT + 1, lastUpdatedDef, filter.referenceDef.code, scope);
   const rows = await store.query<{ id: string; refs: unknown }>(statement.text, statement.values);
   if (rows.length > PLAN_LIMIT) return { ...filter, resolved: 'correlated' };
   const ids = new Set<string>();

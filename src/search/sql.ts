@@ -19,7 +19,8 @@ import type { ChainFilter, Filter, HasFilter, SearchQuery, SortKey } from './que
 import type { SearchParamDef, SqlBinds } from './types.js';
 import type { SearchSql } from '../storage/search-sql.js';
 import { searchSql } from './search-sql.js';
-import { liveRows } from './live-rows.js';
+import { liveRows, type RowsContext } from './live-rows.js';
+import { FULL_READ_SCOPE, type ReadScope } from './reach.js';
 
 const ALIAS = 'r';
 
@@ -41,10 +42,9 @@ export class Binds implements SqlBinds {
 const lastUpdatedSp = (alias: string) =>
   `jsonb_build_object('_lastUpdated', jsonb_build_array(jsonb_build_array(floor(extract(epoch from ${alias}.last_updated) * 1000), floor(extract(epoch from ${alias}.last_updated) * 1000) + 1)))`;
 
-/** What nested filters need besides binds: the tenant placeholder and fresh aliases. */
-interface FilterContext {
+/** What nested filters need besides binds: the tenant placeholder, the caller's reach (liveRows) and fresh aliases. */
+interface FilterContext extends RowsContext {
   binds: Binds;
-  tenant: string;
   lastUpdatedDef?: SearchParamDef;
   nextAlias: () => string;
 }
@@ -78,7 +78,7 @@ function filterSql(filter: Filter, alias: string, type: string, ctx: FilterConte
     case 'text':
       return textSql(filter, alias, ctx.binds);
     case 'list':
-      return listSql(filter, alias, type, ctx.tenant, ctx.binds, ctx.nextAlias());
+      return listSql(filter, alias, type, ctx, ctx.nextAlias());
   }
 }
 
@@ -107,7 +107,7 @@ function chainSql(filter: ChainFilter, alias: string, type: string, ctx: FilterC
       const probes = resolved.refs.map((ref) => JSON.stringify({ [filter.def.code]: [ref] }));
       return (
         `${alias}.id = ANY(ARRAY(SELECT ${c}_m.id FROM unnest(${ctx.binds.add(probes)}::jsonb[]) AS ${c}_p(probe) CROSS JOIN LATERAL ` +
-        `(SELECT ${c}.id FROM ${tablesFor(type).current} ${c} WHERE ${liveRows(c, ctx.tenant)} AND ${c}.sp @> ${c}_p.probe ` +
+        `(SELECT ${c}.id FROM ${tablesFor(type).current} ${c} WHERE ${liveRows(c, type, ctx, 's')} AND ${c}.sp @> ${c}_p.probe ` +
         `LIMIT ${PROBE_ROWS_MAX}) AS ${c}_m))`
       );
     }
@@ -116,7 +116,7 @@ function chainSql(filter: ChainFilter, alias: string, type: string, ctx: FilterC
   if (resolved === 'correlated') {
     // OFFSET 0 keeps it a per-row subplan rather than a join over every target.
     return (
-      `EXISTS (SELECT 1 FROM ${targets} ${c} WHERE ${liveRows(c, ctx.tenant)} ` +
+      `EXISTS (SELECT 1 FROM ${targets} ${c} WHERE ${liveRows(c, filter.targetType, ctx, 's')} ` +
       `AND ${c}.id = ANY(ARRAY(SELECT split_part(${c}_ref, '/', 2) FROM jsonb_array_elements_text(${alias}.sp -> ${code()}) AS ${c}_ref ` +
       `WHERE split_part(${c}_ref, '/', 1) = ${ctx.binds.add(filter.targetType)}::text AND split_part(${c}_ref, '/', 3) = '')) ` +
       `AND (${filterSql(filter.inner, c, filter.targetType, ctx)}) OFFSET 0)`
@@ -124,7 +124,7 @@ function chainSql(filter: ChainFilter, alias: string, type: string, ctx: FilterC
   }
   const probe = `jsonb_build_object(${code()}, jsonb_build_array(${ctx.binds.add(`${filter.targetType}/`)}::text || ${c}.id))`;
   return (
-    `${alias}.sp @> ANY(ARRAY(SELECT ${probe} FROM ${targets} ${c} WHERE ${liveRows(c, ctx.tenant)} ` +
+    `${alias}.sp @> ANY(ARRAY(SELECT ${probe} FROM ${targets} ${c} WHERE ${liveRows(c, filter.targetType, ctx, 's')} ` +
     `AND (${filterSql(filter.inner, c, filter.targetType, ctx)})))`
   );
 }
@@ -146,7 +146,7 @@ function hasSql(filter: HasFilter, alias: string, type: string, ctx: FilterConte
     // rather than for "refers to me" (tens of rows). The probe is built by a LEAKPROOF function
     // (migration 0007) so that it can be an index condition under row-level security.
     return (
-      `EXISTS (SELECT 1 FROM (SELECT ${h}.* FROM ${table} ${h} WHERE ${liveRows(h, ctx.tenant)} ` +
+      `EXISTS (SELECT 1 FROM (SELECT ${h}.* FROM ${table} ${h} WHERE ${liveRows(h, filter.sourceType, ctx, 's')} ` +
       `AND ${h}.sp @> hearth_reference_probe(${code}, ${ctx.binds.add(type)}::text, ${alias}.id) OFFSET 0) ${h} ` +
       `WHERE (${filterSql(filter.inner, h, filter.sourceType, ctx)}))`
     );
@@ -154,7 +154,7 @@ function hasSql(filter: HasFilter, alias: string, type: string, ctx: FilterConte
   return (
     `${alias}.id = ANY(ARRAY(SELECT DISTINCT split_part(${h}_ref, '/', 2) FROM ${table} ${h} ` +
     `CROSS JOIN LATERAL jsonb_array_elements_text(${h}.sp -> ${code}) AS ${h}_ref ` +
-    `WHERE ${liveRows(h, ctx.tenant)} AND split_part(${h}_ref, '/', 1) = ${ctx.binds.add(type)}::text ` +
+    `WHERE ${liveRows(h, filter.sourceType, ctx, 's')} AND split_part(${h}_ref, '/', 1) = ${ctx.binds.add(type)}::text ` +
     `AND split_part(${h}_ref, '/', 3) = '' AND (${filterSql(filter.inner, h, filter.sourceType, ctx)})))`
   );
 }
@@ -170,24 +170,25 @@ export function matchingRowsStatement(
   limit: number,
   lastUpdatedDef?: SearchParamDef,
   refsOf?: string,
+  scope: ReadScope = FULL_READ_SCOPE,
 ): SearchStatement {
   const binds = new Binds();
   const tenant = binds.add(tenantId);
   let n = 0;
-  const ctx: FilterContext = { binds, tenant, lastUpdatedDef, nextAlias: () => `p${++n}` };
+  const ctx: FilterContext = { binds, tenant, scope, lastUpdatedDef, nextAlias: () => `p${++n}` };
   const refs = refsOf ? `, ${ALIAS}.sp -> ${binds.add(refsOf)}::text AS refs` : '';
   const where = filterSql(filter, ALIAS, type, ctx);
   const text =
-    `SELECT ${ALIAS}.id${refs} FROM ${tablesFor(type).current} ${ALIAS} WHERE ${liveRows(ALIAS, tenant)} ` +
+    `SELECT ${ALIAS}.id${refs} FROM ${tablesFor(type).current} ${ALIAS} WHERE ${liveRows(ALIAS, type, ctx, 's')} ` +
     `AND (${where}) LIMIT ${binds.add(limit)}`;
   return { text: searchSql(text), values: binds.values };
 }
 
 /** The WHERE conditions shared by page and count queries. */
-export function whereClause(query: SearchQuery, tenantBind: string, binds: Binds, lastUpdatedDef?: SearchParamDef): string {
+export function whereClause(query: SearchQuery, tenantBind: string, binds: Binds, lastUpdatedDef?: SearchParamDef, scope: ReadScope = FULL_READ_SCOPE): string {
   let n = 0;
-  const ctx: FilterContext = { binds, tenant: tenantBind, lastUpdatedDef, nextAlias: () => `j${++n}` };
-  const conditions = [liveRows(ALIAS, tenantBind)];
+  const ctx: FilterContext = { binds, tenant: tenantBind, scope, lastUpdatedDef, nextAlias: () => `j${++n}` };
+  const conditions = [liveRows(ALIAS, query.resourceType, ctx, 's')];
   for (const filter of query.filters) conditions.push(`(${filterSql(filter, ALIAS, query.resourceType, ctx)})`);
   return conditions.join(' AND ');
 }
@@ -279,6 +280,8 @@ export interface PageOptions {
    * rows (indexWalkEligible): for a value too rare for a walk in id order to fill a page.
    */
   onIndex?: boolean;
+  /** The caller's data constraint (reach.ts); absent: none (administrators, internal callers). */
+  scope?: ReadScope;
 }
 
 /** Filters that restrict to resources referring to particular resources: selective by nature. */
@@ -374,11 +377,12 @@ function pageSelect(
   cursor: Cursor | undefined,
   binds: Binds,
   lastUpdatedDef: SearchParamDef | undefined,
+  scope: ReadScope,
   head = '',
   limit?: string,
 ): string {
   const t = tablesFor(query.resourceType);
-  const where = [whereClause(query, tenant, binds, lastUpdatedDef)];
+  const where = [whereClause(query, tenant, binds, lastUpdatedDef, scope)];
   const direction = cursor?.direction ?? 'after';
   if (cursor) where.push(keysetCondition(columns, cursor.values, direction, binds));
   const keys = columns.map((c, i) => `${c.expression} AS k${i}`).join(', ');
@@ -396,7 +400,7 @@ export function pageStatement(query: SearchQuery, tenantId: string, lastUpdatedD
   const tenant = binds.add(tenantId);
   const columns = sortColumns(query, undefined, options);
   const cursor = readCursor(query.page, columns);
-  const text = pageSelect(query, columns, tenant, cursor, binds, lastUpdatedDef);
+  const text = pageSelect(query, columns, tenant, cursor, binds, lastUpdatedDef, options.scope ?? FULL_READ_SCOPE);
   return { text: searchSql(text), values: binds.values, sortColumnCount: columns.length, direction: cursor?.direction ?? 'after' };
 }
 
@@ -408,21 +412,21 @@ export function pageStatement(query: SearchQuery, tenantId: string, lastUpdatedD
  * that page is exact (the first matches in order lie within the rows walked); if not, the
  * caller runs the normal statement. Only for searches that qualify (walkFirstEligible).
  */
-export function walkStatement(query: SearchQuery, tenantId: string, walkRows: number, lastUpdatedDef?: SearchParamDef): PageStatement {
+export function walkStatement(query: SearchQuery, tenantId: string, walkRows: number, lastUpdatedDef?: SearchParamDef, scope: ReadScope = FULL_READ_SCOPE): PageStatement {
   const binds = new Binds();
   const tenant = binds.add(tenantId);
   const columns = sortColumns(query);
   const cursor = readCursor(query.page, columns);
   const direction = cursor?.direction ?? 'after';
   const t = tablesFor(query.resourceType);
-  const inner = [liveRows(ALIAS, tenant)];
+  const inner = [liveRows(ALIAS, query.resourceType, { tenant, binds, scope }, 's')];
   if (cursor) inner.push(keysetCondition(columns, cursor.values, direction, binds));
   const order = columns.map((c) => `${c.expression} ${flip(c.direction, direction).toUpperCase()}`).join(', ');
   const keys = columns.map((c, i) => `${c.expression} AS k${i}`).join(', ');
   const text =
     `SELECT ${ALIAS}.id, ${ALIAS}.version_id, ${ALIAS}.last_updated, ${ALIAS}.content, ${keys} ` +
     `FROM (SELECT * FROM ${t.current} ${ALIAS} WHERE ${inner.join(' AND ')} ORDER BY ${order} LIMIT ${binds.add(walkRows)}) ${ALIAS} ` +
-    `WHERE ${whereClause(query, tenant, binds, lastUpdatedDef)} ORDER BY ${order} LIMIT ${binds.add(query.count + 1)}`;
+    `WHERE ${whereClause(query, tenant, binds, lastUpdatedDef, scope)} ORDER BY ${order} LIMIT ${binds.add(query.count + 1)}`;
   return { text: searchSql(text), values: binds.values, sortColumnCount: columns.length, direction };
 }
 
@@ -444,7 +448,7 @@ const GIN_ONLY = new RegExp(`^[\\s(]*${ALIAS}\\.sp @> \\$\\d+::jsonb[\\s)]*(?:OR
 
 function answeredByGin(filter: Filter, type: string): boolean {
   if (filter.kind !== 'index') return false;
-  const text = filterSql(filter, ALIAS, type, { binds: new Binds(), tenant: '$1', nextAlias: () => 'x' });
+  const text = filterSql(filter, ALIAS, type, { binds: new Binds(), tenant: '$1', scope: FULL_READ_SCOPE, nextAlias: () => 'x' });
   return GIN_ONLY.test(text);
 }
 
@@ -464,10 +468,10 @@ export function indexWalkEligible(query: SearchQuery): boolean {
   return query.filters.some((f) => answeredByGin(f, query.resourceType));
 }
 
-export function countStatement(query: SearchQuery, tenantId: string, lastUpdatedDef?: SearchParamDef): SearchStatement {
+export function countStatement(query: SearchQuery, tenantId: string, lastUpdatedDef?: SearchParamDef, scope: ReadScope = FULL_READ_SCOPE): SearchStatement {
   const binds = new Binds();
   const t = tablesFor(query.resourceType);
-  const text = `SELECT count(*)::bigint AS n FROM ${t.current} ${ALIAS} WHERE ${whereClause(query, binds.add(tenantId), binds, lastUpdatedDef)}`;
+  const text = `SELECT count(*)::bigint AS n FROM ${t.current} ${ALIAS} WHERE ${whereClause(query, binds.add(tenantId), binds, lastUpdatedDef, scope)}`;
   return { text: searchSql(text), values: binds.values };
 }
 
@@ -487,7 +491,7 @@ export interface SystemBranch {
  * write. Rows carry their type in `resource_type`. Every branch has the same page, count and
  * sort keys (same codes, same parameter types: parse-query checks).
  */
-export function systemPageStatement(branches: readonly SystemBranch[], tenantId: string): PageStatement {
+export function systemPageStatement(branches: readonly SystemBranch[], tenantId: string, scope: ReadScope = FULL_READ_SCOPE): PageStatement {
   if (branches.length === 0) throw new Error('a system search needs at least one type');
   const { page, count } = branches[0].query;
   const binds = new Binds();
@@ -500,7 +504,7 @@ export function systemPageStatement(branches: readonly SystemBranch[], tenantId:
   const direction = cursor?.direction ?? 'after';
   const selects = branches.map((b, i) => {
     const head = `${typeLiteral(b.query.resourceType)} AS resource_type, `;
-    return `(${pageSelect(b.query, columns[i], tenant, cursor, binds, b.lastUpdatedDef, head, limit)})`;
+    return `(${pageSelect(b.query, columns[i], tenant, cursor, binds, b.lastUpdatedDef, scope, head, limit)})`;
   });
   // Text and type keys compare byte-wise in every branch; said again for the union's columns.
   const order = columns[0]
@@ -511,11 +515,11 @@ export function systemPageStatement(branches: readonly SystemBranch[], tenantId:
 }
 
 /** _total of a system search: the matches of every branch. */
-export function systemCountStatement(branches: readonly SystemBranch[], tenantId: string): SearchStatement {
+export function systemCountStatement(branches: readonly SystemBranch[], tenantId: string, scope: ReadScope = FULL_READ_SCOPE): SearchStatement {
   const binds = new Binds();
   const tenant = binds.add(tenantId);
   const parts = branches.map(
-    (b) => `SELECT 1 FROM ${tablesFor(b.query.resourceType).current} ${ALIAS} WHERE ${whereClause(b.query, tenant, binds, b.lastUpdatedDef)}`,
+    (b) => `SELECT 1 FROM ${tablesFor(b.query.resourceType).current} ${ALIAS} WHERE ${whereClause(b.query, tenant, binds, b.lastUpdatedDef, scope)}`,
   );
   return { text: searchSql(`SELECT count(*)::bigint AS n FROM (${parts.join(' UNION ALL ')}) u`), values: binds.values };
 }

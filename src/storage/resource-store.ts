@@ -30,6 +30,27 @@ export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  */
 export type NewVersion = StoredVersion & { method: WriteMethod; status: number; searchIndex: object | null };
 
+/**
+ * The caller's data constraint on reads (SMART scopes, issue 10; built by src/search/reach.ts):
+ * which current rows of a type a read, vread or history may reach. A row out of reach reads as
+ * one that does not exist. History versions are reached through their resource's current row
+ * (history tables have no search index; docs/adr/0011-access-constraint.md).
+ */
+export interface RowReach {
+  /**
+   * A condition on the current row `alias` of `type` (its `id` and `sp` columns), values through
+   * `bind`: undefined when every row is reached, false when none is.
+   */
+  sql(type: string, alias: string, bind: (value: unknown) => string): string | undefined | false;
+  /** The same decision on a current row in memory (its search index; null for a tombstone). */
+  matches(type: string, id: string, searchIndex: object | null): boolean;
+}
+
+/** Options of the reads: `reach` constrains what they may see (absent: everything, e.g. the write path). */
+export interface ReadOptions {
+  reach?: RowReach;
+}
+
 export interface HistoryCursor {
   lastUpdated: Date;
   resourceType: string;
@@ -50,13 +71,19 @@ export interface HistoryQuery {
   count: number;
   /** Continue strictly after this position (newest first). */
   after?: HistoryCursor;
+  /** Only versions of resources whose current row the caller reaches. */
+  reach?: RowReach;
 }
 
 export interface ResourceStore {
   readonly tenantId: string;
-  /** The current row (including a tombstone). `forUpdate` locks it until the transaction ends. */
-  readCurrent(type: string, id: string, options?: { forUpdate?: boolean }): Promise<StoredVersion | undefined>;
-  readVersion(type: string, id: string, versionId: number): Promise<StoredVersion | undefined>;
+  /**
+   * The current row (including a tombstone). `forUpdate` locks it until the transaction ends.
+   * With `reach`, a row out of reach (a tombstone is, under any constraint) is undefined.
+   */
+  readCurrent(type: string, id: string, options?: { forUpdate?: boolean } & ReadOptions): Promise<StoredVersion | undefined>;
+  /** One version; with `reach`, only when the resource's current row is within it. */
+  readVersion(type: string, id: string, versionId: number, options?: ReadOptions): Promise<StoredVersion | undefined>;
   /** Current rows of many resources of one type in one statement (absent ones are left out). */
   readCurrentMany(type: string, ids: readonly string[], options?: { forUpdate?: boolean }): Promise<StoredVersion[]>;
   /** Writes a new version: history row plus current row, atomically within the transaction. */

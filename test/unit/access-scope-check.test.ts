@@ -1,6 +1,6 @@
 // The coarse access decision (src/fhir/access/scope-check.ts) and its use by FhirService for
-// REST, batch and transaction entries: system scopes allow what they name, nothing else; patient-
-// and user-context scopes grant nothing until their data constraints exist (fail closed).
+// REST, batch and transaction entries: scopes allow what they name, nothing else; patient-context
+// scopes need a launch patient (their data constraint is tested in test/e2e/access-read*.test.ts).
 import assert from 'node:assert/strict';
 import { FhirError } from '../../src/core/errors.js';
 import { ANONYMOUS_ACCESS, type AccessContext, type FhirRequest, type FhirResponse, type HttpMethod } from '../../src/core/types.js';
@@ -56,9 +56,19 @@ describe('scope check (coarse, before any data)', () => {
     checkScopes(access('system/*.s'), { interaction: 'history-system' });
   });
 
-  it('patient- and user-context scopes, granular scopes and malformed ones grant nothing yet (fail closed)', () => {
-    for (const scope of ['patient/*.cruds', 'user/*.cruds', 'patient/*.read', 'system/Observation.rs?category=laboratory', 'system/Observation.sr', 'openid']) {
-      refused(() => checkScopes(access(scope), { interaction: 'read', resourceType: 'Observation', id: '1' }), /system\/Observation\.r/);
+  it('patient- and user-context scopes and granular ones grant their letters (their data constraint is applied in the statements)', () => {
+    const patientA = (scope: string): AccessContext => ({ ...access(scope), patient: 'a' });
+    for (const who of [patientA('patient/*.cruds'), patientA('patient/Observation.rs'), access('user/*.cruds'), access('system/Observation.rs?category=laboratory'), patientA('patient/*.read')]) {
+      checkScopes(who, { interaction: 'read', resourceType: 'Observation', id: '1' });
+      checkScopes(who, { interaction: 'search-type', resourceType: 'Observation' });
+    }
+    refused(() => checkScopes(patientA('patient/Observation.rs'), { interaction: 'update', resourceType: 'Observation', id: '1' }), /patient\/Observation\.u/);
+    refused(() => checkScopes(patientA('patient/Observation.rs'), { interaction: 'read', resourceType: 'Condition', id: '1' }), /patient\/Condition\.r/);
+  });
+
+  it('patient-context scopes without a launch patient, malformed scopes and identity scopes grant nothing', () => {
+    for (const scope of ['patient/*.cruds', 'patient/*.read', 'system/Observation.sr', 'openid']) {
+      refused(() => checkScopes(access(scope), { interaction: 'read', resourceType: 'Observation', id: '1' }), /\/Observation\.r/);
     }
   });
 

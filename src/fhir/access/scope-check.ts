@@ -3,32 +3,45 @@
 // for REST, batch entries, transaction entries and operations alike (authorize.ts calls it).
 // SMART App Launch 2.x scopes-and-launch-context.html: c r u d s per type or `*`.
 //
-// Fail closed until the rest of the issue lands: patient- and user-context scopes need a data
-// constraint inside every statement (the patient's compartment, the user's reach), which does
-// not exist yet, so they grant nothing here rather than everything. Only system-context scopes
-// (SMART Backend Services) and administrators pass today.
-import { forbidden } from '../../core/errors.js';
-import { grantsFor, parseScopes, permissionFor, type ResourceScope, type ScopedInteraction } from '../../core/smart-scopes.js';
+// Every context grants what it names here: system scopes tenant-wide; patient scopes (with a
+// launch patient; without one they grant nothing) and user scopes within the data constraint
+// that access-scope.ts builds and every statement carries (the patient's compartment, granular
+// scope parameters); the write path checks new content (write-check.ts). This check only says
+// whether the interaction is allowed on the type at all.
+import { forbidden, type FhirError } from '../../core/errors.js';
+import { grantsFor, permissionFor, type ResourceScope, type ScopeContext, type ScopedInteraction } from '../../core/smart-scopes.js';
 import type { AccessContext } from '../../core/types.js';
 import type { InteractionTarget } from '../hooks.js';
+import { effectiveGrants } from './access-scope.js';
 
 const parsed = new WeakMap<AccessContext, ResourceScope[]>();
 
-/** The caller's resource scopes that can be enforced today (system context), parsed once per context. */
+/** The caller's resource scopes that grant something (access-scope.ts effectiveGrants), parsed once per context. */
 function enforceableGrants(access: AccessContext): ResourceScope[] {
   let grants = parsed.get(access);
   if (!grants) {
-    grants = parseScopes(access.scopes.join(' ')).resources.filter((s) => s.context === 'system' && s.constraints === undefined);
+    grants = effectiveGrants(access).map((g) => g.scope);
     parsed.set(access, grants);
   }
   return grants;
 }
 
-function requireGrant(access: AccessContext, interaction: ScopedInteraction, type: string): void {
-  if (grantsFor(enforceableGrants(access), interaction, type).length > 0) return;
+/** The context a refusal names: the one the caller's scopes use (patient when it has a launch patient), else system. */
+function contextOf(access: AccessContext): ScopeContext {
+  const grants = enforceableGrants(access);
+  return grants[0]?.context ?? (access.patient ? 'patient' : 'system');
+}
+
+/** A 403 OperationOutcome naming the scope `interaction` on `type` needs. */
+export function missingScope(access: AccessContext, interaction: ScopedInteraction, type: string, why?: string): FhirError {
   const letter = permissionFor(interaction);
   const what = type === '*' ? 'every type' : type;
-  throw forbidden(`${interaction} on ${what} needs the scope system/${type}.${letter} (or one granting more)`);
+  return forbidden(`${why ?? `${interaction} on ${what}`} needs the scope ${contextOf(access)}/${type}.${letter} (or one granting more)`);
+}
+
+function requireGrant(access: AccessContext, interaction: ScopedInteraction, type: string): void {
+  if (grantsFor(enforceableGrants(access), interaction, type).length > 0) return;
+  throw missingScope(access, interaction, type);
 }
 
 /** Throws a 403 OperationOutcome naming the scope needed when `access` may not perform `target`. */

@@ -1,6 +1,10 @@
 // history at instance, type and system level (FHIR R4 http.html#history): a Bundle of type
 // history, newest first, paged by a keyset cursor (_page) so pages stay correct while
 // clients keep writing. Entries splice the stored JSON text without re-serializing.
+// Under a data constraint (SMART scopes, access/read-constraint.ts) the store returns only
+// versions of resources whose current row is in reach, and each version's own content is
+// checked too (a version from before the resource moved into reach is left out); the cursor
+// still follows the rows read, so paging stays exact (a page may then hold fewer entries).
 import type { HistoryQuery, ResourceStore, StoredVersion } from '../../storage/resource-store.js';
 import { decodeHistoryCursor, encodeHistoryCursor } from '../../search/cursor.js';
 import { badRequest, notFound } from '../../core/errors.js';
@@ -9,6 +13,7 @@ import type { InteractionName } from '../hooks.js';
 import type { FhirRequest, FhirResponse } from '../../core/types.js';
 import { etag } from '../versioning.js';
 import { shapeResource, type Interaction, type InteractionDeps } from './context.js';
+import { requestAccess } from '../access/read-constraint.js';
 
 const ALLOWED = new Set(['_since', '_at', '_count', '_page', '_format', '_pretty', '_summary', '_elements']);
 
@@ -19,12 +24,17 @@ export function historyInteraction(req: FhirRequest, deps: InteractionDeps, type
     readOnly: true,
     async run(store: ResourceStore) {
       const query = parseHistoryQuery(req, deps, type, id);
-      const rows = await store.history(query);
+      // Instance history is a read ('r'); type and system history search ('s').
+      const letters = id ? (['r'] as const) : (['s'] as const);
+      const access = await requestAccess(store, req.access);
+      const reach = access.reach(letters);
+      const rows = await store.history({ ...query, reach });
       if (id && rows.length === 0 && !query.after && !query.since && !query.at) {
-        if (!(await store.readCurrent(type as string, id))) throw notFound(`${type}/${id} is not known`);
+        if (!(await store.readCurrent(type as string, id, { reach }))) throw notFound(`${type}/${id} is not known`);
       }
-      const page = rows.slice(0, query.count);
-      const next = rows.length > query.count && page.length > 0 ? page[page.length - 1] : undefined;
+      const read = rows.slice(0, query.count);
+      const next = rows.length > query.count && read.length > 0 ? read[read.length - 1] : undefined;
+      const page = reach ? read.filter((v) => v.content === null || access.versionInReach(v.resourceType, v.id, v.content, letters)) : read;
       return { status: 200, headers: {}, body: { kind: 'raw', text: historyBundle(req, page, next) } };
     },
   };

@@ -1,5 +1,7 @@
 // search-type and search-system (FHIR R4 http.html#search, search.html): a Bundle of type
 // searchset, assembled from stored JSON text, paged by keyset cursors (self, next and previous links).
+// The caller's access (SMART scopes) is checked on the parsed query (every type it reaches:
+// access/read-constraint-check.ts) and then travels into every statement as its data constraint.
 import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import type { SearchPage } from '../../search/engine.js';
 import { compartmentFilter } from '../../search/parse-query.js';
@@ -11,6 +13,8 @@ import type { FhirRequest, FhirResponse } from '../../core/types.js';
 import { applyElements, applySummary } from '../../core/summary.js';
 import type { JsonObject } from '../../core/types.js';
 import type { Interaction, InteractionDeps } from './context.js';
+import { requestAccess } from '../access/read-constraint.js';
+import { checkSearchReach } from '../access/read-constraint-check.js';
 
 export interface CompartmentScope {
   type: string;
@@ -31,11 +35,13 @@ export function searchInteraction(
       const { searching } = await deps.searchParams.load(store);
       const query = deps.search.parse(type, params, req.prefer.handling === 'lenient', searching);
       if (compartment) query.filters.push(compartmentFilter(searching, compartment.type, compartment.id, type));
+      if (query.explain && !req.access.isAdmin) throw forbidden('_explain is reserved for administrators');
+      const { scope } = await requestAccess(store, req.access);
+      checkSearchReach(req.access, scope, query, searching);
       if (query.explain) {
-        if (!req.access.isAdmin) throw forbidden('_explain is reserved for administrators');
-        return explainResponse(await deps.search.explain(store, query));
+        return explainResponse(await deps.search.explain(store, query, scope));
       }
-      const page = await deps.search.run(store, query, searching);
+      const page = await deps.search.run(store, query, searching, scope);
       return { status: 200, headers: {}, body: { kind: 'raw', text: searchsetBundle(req, type, params, query, page) } };
     },
   };
@@ -54,12 +60,14 @@ export function systemSearchInteraction(req: FhirRequest, deps: InteractionDeps,
       const { searching } = await deps.searchParams.load(store);
       const searched = types ?? (await deps.search.typesWithRows(store));
       const query = deps.search.parseSystem(searched, types !== undefined, params, req.prefer.handling === 'lenient', searching);
+      if (query.result.explain && !req.access.isAdmin) throw forbidden('_explain is reserved for administrators');
+      const { scope } = await requestAccess(store, req.access);
+      for (const branch of query.branches) checkSearchReach(req.access, scope, branch, searching);
       if (query.result.explain) {
-        if (!req.access.isAdmin) throw forbidden('_explain is reserved for administrators');
         if (query.branches.length === 0) return explainResponse({ sql: '(none: no resource type to search)', values: [], plan: '' });
         return explainResponse(await deps.search.explainSystem(store, query, searching));
       }
-      const page = await deps.search.runSystem(store, query, searching);
+      const page = await deps.search.runSystem(store, query, searching, scope);
       return { status: 200, headers: {}, body: { kind: 'raw', text: searchsetBundle(req, undefined, params, query.result, page) } };
     },
   };

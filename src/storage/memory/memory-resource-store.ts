@@ -3,9 +3,11 @@
 // (copy-on-write), which memory-repository.ts applies on commit or drops on rollback. Reads see
 // other transactions' commits as they happen (READ COMMITTED, as PostgreSQL's default), and the
 // version guard matches pg-resource-store.ts: a write whose base version moved is a WriteConflict.
+// A read given a RowReach (SMART data constraint) decides it on the current row's search index,
+// as the PostgreSQL store's SQL does (src/search/reach.ts gives both).
 import type { LoadLedgerEntry, LoadLedgerStore, LoadSourceKey } from '../load-ledger-store.js';
 import type { ReindexJob, ReindexJobStore } from '../reindex-job-store.js';
-import type { HistoryQuery, NewVersion, ResourceStore, SearchSql, StoredVersion } from '../resource-store.js';
+import type { HistoryQuery, NewVersion, ReadOptions, ResourceStore, RowReach, SearchSql, StoredVersion } from '../resource-store.js';
 import { WriteConflict } from '../resource-store.js';
 import type { SearchParameterState, SearchParameterStore } from '../search-parameter-store.js';
 import { copyVersion, historyPage, resourceKey, type CurrentRow, type TenantState } from './memory-state.js';
@@ -45,8 +47,15 @@ export class MemoryResourceStore implements ResourceStore {
     if (this.readOnly) throw new Error('cannot write in a read-only transaction');
   }
 
-  async readCurrent(type: string, id: string): Promise<StoredVersion | undefined> {
+  /** The current row when `reach` (if any) reaches it. */
+  private reached(type: string, id: string, reach: RowReach | undefined): CurrentRow | undefined {
     const row = this.currentRow(type, id);
+    if (!row || (reach && !reach.matches(type, id, row.searchIndex))) return undefined;
+    return row;
+  }
+
+  async readCurrent(type: string, id: string, options: ReadOptions = {}): Promise<StoredVersion | undefined> {
+    const row = this.reached(type, id, options.reach);
     return row && copyVersion(row, false);
   }
 
@@ -60,7 +69,8 @@ export class MemoryResourceStore implements ResourceStore {
       });
   }
 
-  async readVersion(type: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
+  async readVersion(type: string, id: string, versionId: number, options: ReadOptions = {}): Promise<StoredVersion | undefined> {
+    if (options.reach && !this.reached(type, id, options.reach)) return undefined;
     const found = this.versionsOf(resourceKey(type, id)).find((v) => v.versionId === versionId);
     return found && copyVersion(found, true);
   }
@@ -89,8 +99,15 @@ export class MemoryResourceStore implements ResourceStore {
   async lockKeys(): Promise<void> {}
 
   async history(query: HistoryQuery): Promise<StoredVersion[]> {
-    const keys = new Set([...this.committed.history.keys(), ...this.pending.keys()]);
-    return historyPage([...keys].map((key) => this.versionsOf(key)), query);
+    const keys = [...new Set([...this.committed.history.keys(), ...this.pending.keys()])];
+    const { reach } = query;
+    const reachedKeys = reach
+      ? keys.filter((key) => {
+          const [type, id] = key.split('/');
+          return this.reached(type, id, reach) !== undefined;
+        })
+      : keys;
+    return historyPage(reachedKeys.map((key) => this.versionsOf(key)), query);
   }
 
   async query<T extends object>(_text: SearchSql, _values: unknown[]): Promise<T[]> {

@@ -1,9 +1,11 @@
 // ResourceStore on PostgreSQL: one current table and one history table per type
 // (docs/storage.md). Every statement passes tenant_id explicitly (partition pruning, index
-// use) on top of row-level security, which enforces the same tenant regardless.
+// use) on top of row-level security, which enforces the same tenant regardless. Reads given a
+// RowReach (the caller's SMART data constraint) add its condition to the same statement, so an
+// out-of-reach row is never returned: it reads as absent (docs/adr/0011-access-constraint.md).
 import type pg from 'pg';
 import { RESOURCE_TYPES } from '../../core/resource-types.js';
-import type { HistoryQuery, NewVersion, ResourceStore, SearchSql, StoredVersion, WriteMethod } from '../resource-store.js';
+import type { HistoryQuery, NewVersion, ReadOptions, ResourceStore, RowReach, SearchSql, StoredVersion, WriteMethod } from '../resource-store.js';
 import { WriteConflict } from '../resource-store.js';
 import { groupBy } from '../../core/group-by.js';
 import { tablesFor } from '../table-names.js';
@@ -131,7 +133,8 @@ export class PgResourceStore implements ResourceStore {
     return (this.loadLedgerStore ??= new PgLoadLedgerStore(this.client, this.tenantId));
   }
 
-  async readCurrent(type: string, id: string, options: { forUpdate?: boolean } = {}) {
+  async readCurrent(type: string, id: string, options: { forUpdate?: boolean } & ReadOptions = {}) {
+    if (options.reach) return this.readReached(type, id, options.reach, options.forUpdate ?? false);
     const s = statementsFor(type);
     const query = options.forUpdate ? s.readCurrentForUpdate : s.readCurrent;
     const { rows } = await this.client.query<VersionRow>({ ...query, values: [this.tenantId, id] });
@@ -150,7 +153,34 @@ export class PgResourceStore implements ResourceStore {
     return rows.map((row) => toVersion(type, row));
   }
 
-  async readVersion(type: string, id: string, versionId: number) {
+  /** readCurrent under a data constraint: the row only when its current index is within reach. */
+  private async readReached(type: string, id: string, reach: RowReach, forUpdate: boolean): Promise<StoredVersion | undefined> {
+    const binds = new Binds();
+    const where = reachCondition(type, 'c', reach, binds);
+    if (where === false) return undefined;
+    const t = tablesFor(type);
+    const text =
+      `SELECT ${COLUMNS} FROM ${t.current} c WHERE c.tenant_id = ${binds.add(this.tenantId)} AND c.id = ${binds.add(id)}` +
+      `${where ? ` AND (${where})` : ''}${forUpdate ? ' FOR UPDATE' : ''}`;
+    const { rows } = await this.client.query<VersionRow>(text, binds.values);
+    return rows[0] && toVersion(type, rows[0]);
+  }
+
+  async readVersion(type: string, id: string, versionId: number, options: ReadOptions = {}) {
+    if (options.reach) {
+      const binds = new Binds();
+      const where = reachCondition(type, 'c', options.reach, binds);
+      if (where === false) return undefined;
+      const t = tablesFor(type);
+      const tenant = binds.add(this.tenantId);
+      const key = binds.add(id);
+      const reached = where ? ` AND EXISTS (SELECT 1 FROM ${t.current} c WHERE c.tenant_id = ${tenant} AND c.id = ${key} AND (${where}))` : '';
+      const { rows } = await this.client.query<VersionRow>(
+        `SELECT ${HISTORY_COLUMNS} FROM ${t.history} WHERE tenant_id = ${tenant} AND id = ${key} AND version_id = ${binds.add(versionId)}${reached}`,
+        binds.values,
+      );
+      return rows[0] && toVersion(type, rows[0]);
+    }
     const { rows } = await this.client.query<VersionRow>({
       ...statementsFor(type).readVersion,
       values: [this.tenantId, id, versionId],
@@ -192,7 +222,11 @@ export class PgResourceStore implements ResourceStore {
     const tenant = binds.add(this.tenantId);
     const limit = binds.add(query.count + 1);
     const types = query.resourceType ? [query.resourceType] : RESOURCE_TYPES;
-    const branches = types.map((type) => historyBranch(type, tenant, limit, query, binds));
+    const branches = types.flatMap((type) => {
+      const reached = query.reach ? reachCondition(type, 'c', query.reach, binds) : undefined;
+      return reached === false ? [] : [historyBranch(type, tenant, limit, query, binds, reached)];
+    });
+    if (branches.length === 0) return [];
     const order = 'ORDER BY last_updated DESC, resource_type DESC, id DESC, version_id DESC';
     const text =
       branches.length === 1
@@ -217,10 +251,13 @@ export class PgResourceStore implements ResourceStore {
 }
 
 /** One history table's newest-first slice, already filtered and limited. */
-function historyBranch(type: string, tenant: string, limit: string, q: HistoryQuery, binds: Binds): string {
+function historyBranch(type: string, tenant: string, limit: string, q: HistoryQuery, binds: Binds, reached?: string): string {
   const t = tablesFor(type);
   const where = [`h.tenant_id = ${tenant}`];
   if (q.id !== undefined) where.push(`h.id = ${binds.add(q.id)}`);
+  // The data constraint, through the resource's current row (the history table has no index):
+  // one primary-key lookup per version, inside the statement before its LIMIT.
+  if (reached !== undefined) where.push(`EXISTS (SELECT 1 FROM ${t.current} c WHERE c.tenant_id = h.tenant_id AND c.id = h.id AND (${reached}))`);
   if (q.since) where.push(`h.last_updated >= ${binds.add(q.since)}`);
   if (q.at) {
     // Current at some point in [start, end): written before the end, and not replaced
@@ -246,4 +283,9 @@ function historyBranch(type: string, tenant: string, limit: string, q: HistoryQu
     `FROM ${t.history} h WHERE ${where.join(' AND ')} ` +
     `ORDER BY h.last_updated DESC, h.id DESC, h.version_id DESC LIMIT ${limit})`
   );
+}
+
+/** `reach`'s condition on the current row `alias` of `type` (false: nothing reached; undefined: no condition). */
+function reachCondition(type: string, alias: string, reach: RowReach, binds: Binds): string | undefined | false {
+  return reach.sql(type, alias, (value) => binds.add(value));
 }

@@ -19,6 +19,7 @@ import { conditionalReferences, rewriteReferences } from './references.js';
 import { entryResponse, errorWithEntry } from './responses.js';
 import { authorize } from '../access/authorize.js';
 import { openWriteGuard } from '../access/write-check.js';
+import { bindRequestAccess } from '../access/read-constraint.js';
 
 /** Routes an entry's request to its interaction (router.ts route, bound to its options). */
 export type Dispatch = (req: FhirRequest) => Interaction;
@@ -38,6 +39,8 @@ export function transactionInteraction(outer: FhirRequest, deps: InteractionDeps
     async run(database: ResourceStore): Promise<FhirResponse> {
       // Writes go out as multi-row statements (the fast path); reads and searches see them.
       const store = new WriteBuffer(database);
+      // Entries read through the buffer: it carries the caller's access as the database store does.
+      bindRequestAccess(store, outer.access, deps.searchParams);
       const identities = new Map<string, string>();
       const plans = new Map<number, Plan>();
       const written = new Map<string, number>();

@@ -215,3 +215,73 @@ export async function launchChromium() {
   const { chromium } = await import('playwright-core');
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox'] });
 }
+
+export interface SmartServer {
+  origin: string;
+  database: Database;
+  service: FhirService;
+  users: UserStore;
+  newTenant(): Promise<{ tenantId: string; base: string }>;
+  addUser(tenantId: string, username: string, password: string, fhirUser: string): Promise<User>;
+  fhir(tenantId: string, method: 'GET' | 'PUT', path: string[], body?: unknown): Promise<FhirResponse>;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole SMART server as src/http/app.ts assembles it: tokens required on FHIR requests
+ * (verified by the token side), the token side's router and the front channel's router below
+ * every base. Built here because src/auth/wiring.ts does not mount the routers yet.
+ */
+export async function startSmartServer(env: NodeJS.ProcessEnv = {}): Promise<SmartServer> {
+  const { createApp } = await import('../../src/http/app.js');
+  const { Authenticator } = await import('../../src/http/authenticate.js');
+  const { createAuthorizationServerApi, createTokenSideRouter, isAdminToken, verifyAccessToken } = await import('../../src/auth/token-side.js');
+  const config = loadConfig({ HEARTH_HOST: '127.0.0.1', HEARTH_PORT: '0', LOG_LEVEL: 'silent', HEARTH_AUTH: 'required', ...env });
+  const pool = await testPool();
+  const database: Database = { pool, mode: 'postgres', close: async () => undefined };
+  const logger = createLogger(config.logLevel);
+  const { service, maintenance } = createFhirService(config, database);
+  const baseUrlFor = (req: Request, tenantId: string) => `${req.protocol}://${req.get('host')}${basePathOf(tenantId)}`;
+  const deps: AuthDeps = { config, database, service, logger, baseUrlFor };
+  const limiters = createAttemptLimiters(config, { prefix: `e2e-${randomUUID()}` });
+  const tokenSide = createTokenSideRouter({ ...deps, limiter: limiters.client });
+  const front = createFrontChannelRouter({ ...deps, authServer: createAuthorizationServerApi(deps), limiters });
+  const authenticator = new Authenticator({ mode: 'required', verifyHearthToken: verifyAccessToken, isAdminToken });
+  const app = createApp({ config, service, logger, ready: async () => undefined, authenticator, authRouters: [tokenSide, front] });
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const users = new UserStore(pool);
+  return {
+    origin,
+    database,
+    service,
+    users,
+    async newTenant() {
+      const tenantId = await newTenant(pool);
+      return { tenantId, base: `${origin}${basePathOf(tenantId)}` };
+    },
+    async addUser(tenantId, username, password, fhirUser) {
+      return users.create(tenantId, { username, passwordHash: await hashPassword(password), fhirUser });
+    },
+    fhir(tenantId, method, path, body) {
+      return service.handle({
+        method,
+        tenantId,
+        baseUrl: `${origin}${basePathOf(tenantId)}`,
+        path,
+        query: new URLSearchParams(),
+        prefer: {},
+        access: ANONYMOUS_ACCESS,
+        requestId: randomUUID(),
+        ...(body === undefined ? {} : { body, bodyKind: 'resource' as const }),
+      });
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await limiters.close();
+      await maintenance.close();
+    },
+  };
+}

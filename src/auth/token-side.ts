@@ -8,7 +8,8 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { createAdminRouter } from './admin/admin-router.js';
 import { findClient } from './clients/client-store.js';
-import { AUTH_PATHS, type AuthDeps, type AuthorizationGrant, type AuthorizationServerApi, type AuthRouterFactory, type OAuthClient } from './contracts.js';
+import { AUTH_PATHS, type AccessTokenClaims, type AuthDeps, type AuthorizationGrant, type AuthorizationServerApi, type AuthRouterFactory, type OAuthClient } from './contracts.js';
+import { verifyAccessTokenWith } from './tokens/access-token.js';
 import { insertCode, purgeOldCodes } from './tokens/code-store.js';
 import { endpointsOf, openidConfiguration, smartConfiguration } from './tokens/discovery.js';
 import { readForm, sendJson, sendOAuthError, sendPublicJson } from './tokens/http-io.js';
@@ -22,6 +23,15 @@ import { TenantCheck, tenantFromBasePath } from './tokens/tenants.js';
 
 export type { TokenLimiter } from './tokens/token-endpoint.js';
 export { InvalidTokenError, isAdminToken, verifyAccessToken } from './tokens/access-token.js';
+
+/**
+ * verifyAccessToken bound to one database (what a server with its own Database should use: the
+ * free verifyAccessToken follows the token side created last in the process).
+ */
+export function createAccessTokenVerifier(deps: Pick<AuthDeps, 'database' | 'config'>): (token: string, expected: { tenantId: string; audience: string }) => Promise<AccessTokenClaims> {
+  const runtime = tokenRuntime(deps.database, deps.config);
+  return (token, expected) => verifyAccessTokenWith(runtime, token, expected);
+}
 
 export interface TokenSideDeps extends AuthDeps {
   /** Rate limiting of the token endpoint per tenant and client_id (optional seam). */

@@ -15,7 +15,7 @@ import { AUTH_PATHS } from './contracts.js';
 import { handleAuthorize } from './authorize/authorize-endpoint.js';
 import { showConsent, submitConsent } from './authorize/consent.js';
 import { FRONT_PATHS, showError, tenantOfBase, type FlowContext, type FrontChannelDeps, type TenantRequest } from './authorize/flow-context.js';
-import { FormError, MAX_FORM_BYTES, pageHeaders } from './authorize/http-helpers.js';
+import { FormError, MAX_FORM_BYTES } from './authorize/http-helpers.js';
 import { showPicker, submitPicker } from './authorize/patient-picker.js';
 import { SessionStore } from './authorize/session-store.js';
 import { showLogin, showTotp, submitLogin, submitTotp } from './authorize/sign-in.js';
@@ -82,7 +82,6 @@ export function createFrontChannelRouter(deps: FrontChannelDeps): Router {
     const status = (error as { status?: number }).status;
     if (status === 413 || status === 415 || status === 400) return showError(res, status, 'This form cannot be read', 'The form could not be read.');
     deps.logger.error({ err: error }, 'SMART front channel failed');
-    pageHeaders(res);
     showError(res, 500, 'Something went wrong', 'The sign-in could not be completed. Try again from the app.');
   });
   return router;

@@ -171,6 +171,22 @@ describe('SMART authorize endpoint and pages (e2e)', function () {
       assert.match(res.html, /Not found/);
     });
 
+    it('an unexpected failure is a plain 500 page, without details', async () => {
+      const broken = fake.findClient;
+      fake.findClient = async () => {
+        throw new Error('database exploded at /secret/path');
+      };
+      try {
+        const res = await new BrowserAgent().get(authorizeUrl());
+        assert.equal(res.status, 500);
+        assertPageHeaders(res);
+        assert.ok(!res.html.includes('exploded') && !res.html.includes('/secret/path'));
+        assert.match(res.html, /Something went wrong/);
+      } finally {
+        fake.findClient = broken;
+      }
+    });
+
     it('an EHR launch with an unknown launch value is refused', async () => {
       const res = await new BrowserAgent().get(authorizeUrl({ scope: 'launch patient/*.rs', launch: 'made-up' }));
       assert.equal(res.status, 302);

@@ -80,8 +80,12 @@ describe('SMART standalone launch in headless Chromium with fhirclient (e2e)', f
     }
 
     const page = await browser.newPage();
+    const loginResponse = page.waitForResponse((r) => r.url().endsWith('/auth/login') && r.request().method() === 'GET');
     await page.goto(`${app.origin}/launch.html`);
     await page.waitForURL(/\/auth\/login$/);
+    // The pages' own CSP replaces the server-wide helmet default.
+    const csp = (await (await loginResponse).allHeaders())['content-security-policy'] ?? '';
+    assert.match(csp, /^default-src 'none'; style-src 'nonce-[^']+'; form-action 'self'; frame-ancestors 'none'/);
     assert.equal(await page.locator('#client-name').textContent(), 'Browser Test App');
     await page.fill('#username', 'clinician');
     await page.fill('#password', PASSWORD);

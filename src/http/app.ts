@@ -32,6 +32,9 @@ export interface AppDeps {
   authRouters?: Router[];
 }
 
+/** Paths below a base that belong to the authorization server and the admin API, not to FHIR. */
+const AUTH_ROUTE = /^\/(?:auth|admin)(?:\/|$)|^\/\.well-known\//;
+
 /** Every tenant base, as Express mount paths. */
 export const TENANT_BASES = ['/fhir', '/t/:tenant/fhir'];
 
@@ -65,7 +68,11 @@ export function createApp(deps: AppDeps): express.Express {
   });
   // The admin API acts for its caller: authenticate first (tokens of admin clients, or the open mode).
   app.use(TENANT_BASES.map((base) => `${base}/admin`), (req, res, next) => void authenticateAdmin(deps, req, res).then(() => next(), next));
-  for (const router of deps.authRouters ?? []) app.use(TENANT_BASES, router);
+  // Only the authorization server's and the admin API's paths reach those routers: FHIR
+  // requests never pay for them (nor meet their answers for unknown paths).
+  const authRoutes = express.Router();
+  for (const router of deps.authRouters ?? []) authRoutes.use(router);
+  app.use(TENANT_BASES, (req, res, next) => (AUTH_ROUTE.test(req.path) ? authRoutes(req, res, next) : next()));
   app.use(express.raw({ type: () => true, limit: config.maxBodyBytes }));
   app.use((req, res, next) => void handleFhir(deps, req, res).catch(next));
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => sendFailure(logger, error, req, res));

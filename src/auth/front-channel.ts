@@ -10,6 +10,17 @@
 //   GET|POST {base}/auth/totp    RFC 6238 code (users with TOTP, or every user when the tenant requires it)
 //   GET|POST {base}/auth/patient patient picker (standalone launch/patient)
 //   GET|POST {base}/auth/consent scopes in words, Approve / Deny -> back to the app
+//
+// Decisions (details in each module's header):
+//   - the authorization session is server-side (table authorization_session, migration 0012):
+//     the cookie holds a random id only, the row expires after 10 minutes and is consumed once;
+//   - scopes beyond the client's registration are dropped, not refused (invalid_scope only when
+//     a scope is malformed or nothing is left); system/ scopes are never granted to a user;
+//     scopes the user unticks are not granted, and approving none is a denial (access_denied);
+//   - CSRF: a random token per session, replaced at every step, in every form;
+//   - every page sends its own CSP (default-src 'none', a style nonce, form-action 'self',
+//     frame-ancestors 'none'); the way back to the app after the consent POST is a page with a
+//     meta refresh, because form-action 'self' also governs the redirects after a form POST.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { AUTH_PATHS } from './contracts.js';
 import { handleAuthorize } from './authorize/authorize-endpoint.js';

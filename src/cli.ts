@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `hearth` command: serve, migrate, tenant create|list, reindex, load.
+// The `hearth` command: serve, migrate, tenant create|list, reindex, load, and the SMART
+// registrations: client add|list|remove, user add|list|remove|policy, launch create.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './core/config.js';
 import { isResourceType } from './core/resource-types.js';
@@ -17,6 +18,8 @@ import { createFhirService } from './compose.js';
 import { expandSources } from './load/sources.js';
 import { createLogger } from './core/logger.js';
 import { startServer } from './server.js';
+import { AUTH_USAGE, clientCommand, launchCommand } from './cli/auth-commands.js';
+import { USER_USAGE, userCommand } from './cli/user-commands.js';
 import { openDatabase, type Database } from './storage/pg/database.js';
 import { migrate } from './storage/pg/migrate.js';
 import { createTenant, listTenants } from './storage/pg/tenant-admin.js';
@@ -31,6 +34,8 @@ const USAGE = `Usage:
                                                  load .json/.ndjson files (optionally .gz) or directories
                                                  of them: transaction, batch or collection Bundles, or
                                                  NDJSON; files already loaded are skipped (docs/loading.md)
+${AUTH_USAGE}
+${USER_USAGE}
 Configuration comes from the environment; see docs/configuration.md.`;
 
 /** Opens the database, brings its schema up to date, runs `work`, closes. */
@@ -216,6 +221,9 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'tenant') return tenant(config, rest);
   if (command === 'reindex') return reindexCommand(config, rest);
   if (command === 'load') return loadCommand(config, rest);
+  if (command === 'client') return withDatabase(config, (db) => clientCommand(db, rest));
+  if (command === 'launch') return withDatabase(config, (db) => launchCommand(db, rest));
+  if (command === 'user') return withDatabase(config, (db) => userCommand(db, rest));
   throw new Error(USAGE);
 }
 

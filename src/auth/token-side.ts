@@ -4,15 +4,15 @@
 //     documents, JWKS, token, introspection and revocation endpoints, and the admin API;
 //   createAuthorizationServerApi - what the front channel calls: clients, codes, launch contexts.
 // The router finds its tenant from the base it is mounted under (req.baseUrl) and answers 404
-// for an unknown one.
+// on its own routes for an unknown one; every other request passes through untouched.
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { createAdminRouter } from './admin/admin-router.js';
+import { ADMIN_BASE, createAdminRouter } from './admin/admin-router.js';
 import { findClient } from './clients/client-store.js';
 import { AUTH_PATHS, type AccessTokenClaims, type AuthDeps, type AuthorizationGrant, type AuthorizationServerApi, type AuthRouterFactory, type OAuthClient } from './contracts.js';
 import { verifyAccessTokenWith } from './tokens/access-token.js';
 import { insertCode, purgeOldCodes } from './tokens/code-store.js';
 import { endpointsOf, openidConfiguration, smartConfiguration } from './tokens/discovery.js';
-import { readForm, sendJson, sendOAuthError, sendPublicJson } from './tokens/http-io.js';
+import { allowAnyOrigin, readForm, sendJson, sendOAuthError, sendPublicJson } from './tokens/http-io.js';
 import { handleIntrospection } from './tokens/introspection.js';
 import { findLaunch } from './tokens/launch-store.js';
 import { handleRevocation } from './tokens/revocation.js';
@@ -44,7 +44,7 @@ const JWKS_MAX_AGE = 60;
 /** Preflight for browser apps (public clients call the token endpoint from their origin). */
 function preflight(methods: string) {
   return (_req: Request, res: Response) => {
-    res.set('Access-Control-Allow-Origin', '*');
+    allowAnyOrigin(res);
     res.set('Access-Control-Allow-Methods', methods);
     res.set('Access-Control-Allow-Headers', 'Content-Type, Authorization');
     res.set('Access-Control-Max-Age', '600');
@@ -58,8 +58,9 @@ export function createTokenSideRouter(deps: TokenSideDeps): Router {
   const router = Router();
   const tenantOf = (req: Request): string | undefined => tenantFromBasePath(req.baseUrl);
 
-  // Every route first: which tenant, and does it exist.
-  router.use(async (req: Request, res: Response, next: NextFunction) => {
+  // Each route of this router first: which tenant, and does it exist. (Only on these routes:
+  // the router is mounted below the FHIR bases, and FHIR requests pass through it untouched.)
+  const tenantGuard = async (req: Request, res: Response, next: NextFunction) => {
     try {
       const tenantId = tenantOf(req);
       if (tenantId === undefined || !(await tenants.exists(tenantId))) {
@@ -71,14 +72,14 @@ export function createTokenSideRouter(deps: TokenSideDeps): Router {
     } catch (error) {
       next(error);
     }
-  });
+  };
 
   const tenantIdOf = (req: Request) => req.res?.locals.authTenant as string;
   const base = (req: Request) => deps.baseUrlFor(req, tenantIdOf(req)).replace(/\/$/, '');
 
-  router.get(AUTH_PATHS.smartConfiguration, (req, response) => sendPublicJson(response, smartConfiguration(base(req)), DISCOVERY_MAX_AGE));
-  router.get(AUTH_PATHS.openidConfiguration, (req, response) => sendPublicJson(response, openidConfiguration(base(req)), DISCOVERY_MAX_AGE));
-  router.get(AUTH_PATHS.jwks, async (req, response, next) => {
+  router.get(AUTH_PATHS.smartConfiguration, tenantGuard, (req, response) => sendPublicJson(response, smartConfiguration(base(req)), DISCOVERY_MAX_AGE));
+  router.get(AUTH_PATHS.openidConfiguration, tenantGuard, (req, response) => sendPublicJson(response, openidConfiguration(base(req)), DISCOVERY_MAX_AGE));
+  router.get(AUTH_PATHS.jwks, tenantGuard, async (req, response, next) => {
     try {
       sendPublicJson(response, await runtime.keys.jwks(tenantIdOf(req)), JWKS_MAX_AGE);
     } catch (error) {
@@ -88,7 +89,7 @@ export function createTokenSideRouter(deps: TokenSideDeps): Router {
 
   const oauth = (handler: (req: Request, response: Response, tenantId: string, form: URLSearchParams) => Promise<void>) =>
     async (req: Request, response: Response, next: NextFunction) => {
-      response.set('Access-Control-Allow-Origin', '*');
+      allowAnyOrigin(response);
       try {
         await handler(req, response, tenantIdOf(req), await readForm(req));
       } catch (error) {
@@ -101,12 +102,12 @@ export function createTokenSideRouter(deps: TokenSideDeps): Router {
     };
 
   router.options([AUTH_PATHS.token, AUTH_PATHS.revoke, AUTH_PATHS.introspect], preflight('POST, OPTIONS'));
-  router.post(AUTH_PATHS.token, oauth(async (req, response, tenantId, form) => {
+  router.post(AUTH_PATHS.token, tenantGuard, oauth(async (req, response, tenantId, form) => {
     const b = base(req);
     const body = await handleTokenRequest(runtime, { tenantId, base: b, tokenUrl: endpointsOf(b).token_endpoint, form, authorization: req.get('authorization') }, deps.limiter);
     sendJson(response, 200, body);
   }));
-  router.post(AUTH_PATHS.introspect, oauth(async (req, response, tenantId, form) => {
+  router.post(AUTH_PATHS.introspect, tenantGuard, oauth(async (req, response, tenantId, form) => {
     const b = base(req);
     const endpoints = endpointsOf(b);
     const body = await handleIntrospection(runtime, {
@@ -114,7 +115,7 @@ export function createTokenSideRouter(deps: TokenSideDeps): Router {
     });
     sendJson(response, 200, body);
   }));
-  router.post(AUTH_PATHS.revoke, oauth(async (req, response, tenantId, form) => {
+  router.post(AUTH_PATHS.revoke, tenantGuard, oauth(async (req, response, tenantId, form) => {
     const b = base(req);
     const endpoints = endpointsOf(b);
     await handleRevocation(runtime, {
@@ -123,6 +124,7 @@ export function createTokenSideRouter(deps: TokenSideDeps): Router {
     sendJson(response, 200, {});
   }));
 
+  router.all([ADMIN_BASE, `${ADMIN_BASE}/*rest`], tenantGuard);
   router.use(createAdminRouter(runtime, (req) => req.res?.locals.authTenant as string | undefined));
   return router;
 }

@@ -110,6 +110,15 @@ describe('SMART token side: discovery, JWKS, introspection, revocation, verifica
       assert.equal((await res.json()).issuer, `${server.origin}/fhir`);
       assert.equal((await fetch(`${server.origin}/t/nope/fhir/.well-known/smart-configuration`)).status, 404);
       assert.equal((await fetch(`${server.origin}/t/nope/fhir/auth/jwks`)).status, 404);
+      assert.equal((await fetch(`${server.origin}/t/nope/fhir/admin/clients`)).status, 404);
+    });
+
+    it('leaves every other request below the base to the FHIR handler, whatever the tenant', async () => {
+      for (const url of [`${base}/Patient`, `${base}/auth/unknown`, `${server.origin}/t/nope/fhir/Patient`, `${base}/auth/token`]) {
+        const res = await fetch(url);
+        assert.equal(res.status, 299, url);
+        assert.deepEqual(await res.json(), { fellThrough: true });
+      }
     });
   });
 

@@ -135,6 +135,7 @@ export interface TokenSideServer {
  * An Express app on 127.0.0.1 with only the token side mounted below /fhir and /t/{tenant}/fhir,
  * on the migrated test database. A request may carry its AccessContext as JSON in
  * TEST_ACCESS_HEADER (what the integrator's authentication middleware sets in res.locals.access).
+ * Requests the token side does not answer fall through to a handler answering 299 {fellThrough: true}.
  */
 export async function startTokenSideServer(overrides: Partial<Config> = {}, limiter?: TokenLimiter): Promise<TokenSideServer> {
   const pool = await testPool();
@@ -153,6 +154,10 @@ export async function startTokenSideServer(overrides: Partial<Config> = {}, limi
   const deps = { config, database, service, logger, baseUrlFor: (_req: unknown, tenantId: string) => baseOf(tenantId) };
   app.use(['/fhir', '/t/:tenant/fhir'], createTokenSideRouter({ ...deps, limiter }));
   const api = createAuthorizationServerApi(deps);
+  // What the FHIR handler would get: requests the token side does not answer fall through.
+  app.use((_req, res) => {
+    res.status(299).json({ fellThrough: true });
+  });
   const server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -14,6 +14,8 @@ import { insertLaunch } from '../tokens/launch-store.js';
 import type { TokenRuntime } from '../tokens/runtime.js';
 import { inTenant } from '../tokens/sql.js';
 
+/** Where the admin API lives below a tenant base. */
+export const ADMIN_BASE = '/admin';
 export const ADMIN_PATHS = Object.freeze({ clients: '/admin/clients', client: '/admin/clients/:clientId', launch: '/admin/launch' });
 
 /** A client as the admin API shows it (snake_case like OAuth dynamic registration, RFC 7591). */
@@ -83,8 +85,8 @@ function requireAdmin(tenantOf: (req: Request) => string | undefined) {
 }
 
 /**
- * `tenantOf` gives the (already checked) tenant of a request; the caller mounts this router
- * below the tenant base after its tenant check.
+ * `tenantOf` gives the (already checked) tenant of a request: the caller checks the tenant on
+ * every path below ADMIN_BASE before this router runs.
  */
 export function createAdminRouter(runtime: TokenRuntime, tenantOf: (req: Request) => string | undefined): Router {
   const router = Router();

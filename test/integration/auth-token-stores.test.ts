@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { addClient } from '../../src/auth/clients/client-store.js';
 import { publishedKeys } from '../../src/auth/keys/key-store.js';
 import { SigningKeys } from '../../src/auth/keys/signing-keys.js';
-import { insertCode } from '../../src/auth/tokens/code-store.js';
-import { insertGrant } from '../../src/auth/tokens/grant-store.js';
+import { insertCode, purgeOldCodes } from '../../src/auth/tokens/code-store.js';
+import { insertGrant, purgeEndedGrants } from '../../src/auth/tokens/grant-store.js';
 import { recordJti } from '../../src/auth/tokens/jti-store.js';
 import { insertLaunch } from '../../src/auth/tokens/launch-store.js';
 import { insertRefreshToken } from '../../src/auth/tokens/refresh-store.js';
@@ -119,6 +119,25 @@ describe('token side stores (integration)', function () {
       await recordJti(sql, tenant, 'c', 'j2', new Date(Date.now() + 60_000));
       const { rows } = await sql.query(`SELECT jti FROM client_assertion_jti WHERE tenant_id = $1 AND client_id = 'c' ORDER BY jti`, [tenant]);
       assert.deepEqual(rows.map((r) => r.jti), ['j1', 'j2']);
+    });
+  });
+
+  it('purges grants (with their refresh tokens) and codes that ended more than a day ago, and nothing younger', async () => {
+    const tenant = await newTenant(database.pool);
+    await inTenant(database, tenant, async (sql) => {
+      const make = (hoursAgo: number) =>
+        insertGrant(sql, { tenantId: tenant, clientId: 'c', grantType: 'client_credentials', subject: 'c', scope: 's', expiresAt: new Date(Date.now() - hoursAgo * 3_600_000) });
+      const old = await make(48);
+      const recent = await make(1);
+      await insertRefreshToken(sql, tenant, old.grantId, 'c', old.expiresAt);
+      await purgeEndedGrants(sql, tenant);
+      const { rows } = await sql.query('SELECT grant_id FROM oauth_grant WHERE tenant_id = $1', [tenant]);
+      assert.deepEqual(rows.map((r) => r.grant_id), [recent.grantId]);
+      assert.equal((await sql.query('SELECT count(*)::int AS n FROM refresh_token WHERE tenant_id = $1', [tenant])).rows[0].n, 0);
+      await insertCode(sql, { tenantId: tenant, clientId: 'c', redirectUri: 'https://a.example/cb', codeChallenge: 'x'.repeat(43), scope: 's', userId: 'u', authTime: 1 }, -2 * 86_400);
+      await insertCode(sql, { tenantId: tenant, clientId: 'c', redirectUri: 'https://a.example/cb', codeChallenge: 'x'.repeat(43), scope: 's', userId: 'u', authTime: 1 }, -60);
+      await purgeOldCodes(sql, tenant);
+      assert.equal((await sql.query('SELECT count(*)::int AS n FROM authorization_code WHERE tenant_id = $1', [tenant])).rows[0].n, 1, 'an expired code is kept a day: a late replay still revokes');
     });
   });
 });

@@ -1,7 +1,7 @@
 // Per-tenant ES384 signing keys for access and id tokens (RFC 7515 JWS, RFC 7517 JWKS, RFC 9068):
 // created on first use, rotated after config.signingKeyRotationDays; the JWKS lists every key
 // whose tokens may still be valid, public members only. Keys are cached in the process for a
-// minute; a kid the cache does not know makes it reload (at most every few seconds per tenant),
+// minute; a kid the cache does not know makes it reload (at most once a second per tenant),
 // so a key another process created is found.
 import { importJWK, type JWK } from 'jose';
 import type { Config } from '../../core/config.js';
@@ -20,7 +20,8 @@ interface TenantKeys {
 }
 
 const CACHE_MS = 60_000;
-const RELOAD_MIN_MS = 5_000;
+/** An unknown kid reloads the tenant's keys at most this often (a flood of made-up kids costs one query a second). */
+const RELOAD_MIN_MS = 1_000;
 /** Kept published beyond the access token lifetime: clock skew and the id_token's life. */
 const PUBLISH_MARGIN_SECONDS = 300;
 

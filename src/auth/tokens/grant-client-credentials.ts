@@ -6,12 +6,14 @@
 // is a grant of its own (revocable by its gid) that lives as long as its one access token;
 // no refresh token.
 import type { StoredClient } from '../clients/client-store.js';
-import { insertGrant } from './grant-store.js';
+import { insertGrant, purgeEndedGrants } from './grant-store.js';
 import { issueTokens, type TokenResponse } from './issue-tokens.js';
 import { invalidScope, unauthorizedClient } from './oauth-error.js';
 import type { TokenRuntime } from './runtime.js';
 import { isSystemScope, splitScope, uncoveredScopes } from './scope-rules.js';
 import { inTenant } from './sql.js';
+
+const PURGE_EVERY = 100;
 
 export async function clientCredentialsGrant(runtime: TokenRuntime, tenantId: string, base: string, client: StoredClient, form: URLSearchParams): Promise<TokenResponse> {
   if (client.kind !== 'backend-service') throw unauthorizedClient('client_credentials is for backend-service clients');
@@ -23,8 +25,10 @@ export async function clientCredentialsGrant(runtime: TokenRuntime, tenantId: st
   if (beyond.length > 0) throw invalidScope(`beyond the client's registered scope: ${beyond.join(' ')}`);
   const scope = requested.join(' ');
   const ttl = runtime.config.accessTokenTtlSeconds;
-  const grant = await inTenant(runtime.database, tenantId, (sql) =>
-    insertGrant(sql, {
+  const grant = await inTenant(runtime.database, tenantId, async (sql) => {
+    // About one issuance in PURGE_EVERY clears out ended grants (a scan of the tenant's grants).
+    if (Math.random() * PURGE_EVERY < 1) await purgeEndedGrants(sql, tenantId);
+    return insertGrant(sql, {
       tenantId,
       clientId: client.clientId,
       grantType: 'client_credentials',
@@ -32,7 +36,7 @@ export async function clientCredentialsGrant(runtime: TokenRuntime, tenantId: st
       scope,
       // A minute beyond the token's exp, so the grant never ends before its token.
       expiresAt: new Date(Date.now() + (ttl + 60) * 1000),
-    }),
-  );
+    });
+  });
   return issueTokens(runtime, grant, { base, scope, admin: client.admin });
 }

@@ -81,3 +81,11 @@ export async function revokeGrant(sql: Sql, tenantId: string, grantId: string): 
 export async function extendGrant(sql: Sql, tenantId: string, grantId: string, expiresAt: Date): Promise<void> {
   await sql.query('UPDATE oauth_grant SET expires_at = greatest(expires_at, $3) WHERE tenant_id = $1 AND grant_id = $2', [tenantId, grantId, expiresAt]);
 }
+
+/**
+ * Forgets grants (and, by cascade, their refresh tokens) that ended more than a day ago. Called
+ * now and then by issuance: every client_credentials token is a grant of its own.
+ */
+export async function purgeEndedGrants(sql: Sql, tenantId: string): Promise<void> {
+  await sql.query(`DELETE FROM oauth_grant WHERE tenant_id = $1 AND expires_at < now() - interval '1 day'`, [tenantId]);
+}

@@ -4,7 +4,9 @@
 //     documents, JWKS, token, introspection and revocation endpoints, and the admin API;
 //   createAuthorizationServerApi - what the front channel calls: clients, codes, launch contexts.
 // The router finds its tenant from the base it is mounted under (req.baseUrl) and answers 404
-// on its own routes for an unknown one; every other request passes through untouched.
+// on its own routes for an unknown one; every other request passes through untouched. CORS for
+// the token, introspection and revocation endpoints is the server's (HEARTH_CORS_ORIGINS); the
+// discovery documents and the JWKS are public to every origin.
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { ADMIN_BASE, createAdminRouter } from './admin/admin-router.js';
 import { findClient } from './clients/client-store.js';
@@ -12,7 +14,7 @@ import { AUTH_PATHS, type AccessTokenClaims, type AuthDeps, type AuthorizationGr
 import { verifyAccessTokenWith } from './tokens/access-token.js';
 import { insertCode, purgeOldCodes } from './tokens/code-store.js';
 import { endpointsOf, openidConfiguration, smartConfiguration } from './tokens/discovery.js';
-import { allowAnyOrigin, readForm, sendJson, sendOAuthError, sendPublicJson } from './tokens/http-io.js';
+import { readForm, sendJson, sendOAuthError, sendPublicJson } from './tokens/http-io.js';
 import { handleIntrospection } from './tokens/introspection.js';
 import { findLaunch } from './tokens/launch-store.js';
 import { handleRevocation } from './tokens/revocation.js';
@@ -40,17 +42,6 @@ export interface TokenSideDeps extends AuthDeps {
 
 const DISCOVERY_MAX_AGE = 300;
 const JWKS_MAX_AGE = 60;
-
-/** Preflight for browser apps (public clients call the token endpoint from their origin). */
-function preflight(methods: string) {
-  return (_req: Request, res: Response) => {
-    allowAnyOrigin(res);
-    res.set('Access-Control-Allow-Methods', methods);
-    res.set('Access-Control-Allow-Headers', 'Content-Type, Authorization');
-    res.set('Access-Control-Max-Age', '600');
-    res.status(204).end();
-  };
-}
 
 export function createTokenSideRouter(deps: TokenSideDeps): Router {
   const runtime = tokenRuntime(deps.database, deps.config);
@@ -89,7 +80,6 @@ export function createTokenSideRouter(deps: TokenSideDeps): Router {
 
   const oauth = (handler: (req: Request, response: Response, tenantId: string, form: URLSearchParams) => Promise<void>) =>
     async (req: Request, response: Response, next: NextFunction) => {
-      allowAnyOrigin(response);
       try {
         await handler(req, response, tenantIdOf(req), await readForm(req));
       } catch (error) {
@@ -101,7 +91,6 @@ export function createTokenSideRouter(deps: TokenSideDeps): Router {
       }
     };
 
-  router.options([AUTH_PATHS.token, AUTH_PATHS.revoke, AUTH_PATHS.introspect], preflight('POST, OPTIONS'));
   router.post(AUTH_PATHS.token, tenantGuard, oauth(async (req, response, tenantId, form) => {
     const b = base(req);
     const body = await handleTokenRequest(runtime, { tenantId, base: b, tokenUrl: endpointsOf(b).token_endpoint, form, authorization: req.get('authorization') }, deps.limiter);

@@ -69,17 +69,9 @@ export function sendOAuthError(res: Response, error: unknown): void {
   sendJson(res, error.status, error.body());
 }
 
-/**
- * Lets browser apps (SMART public clients) read the answer: any origin, unless the server's CORS
- * middleware (HEARTH_CORS_ORIGINS) already decided for this request. No credentials are involved.
- */
-export function allowAnyOrigin(res: Response): void {
-  if (!res.get('Access-Control-Allow-Origin')) res.set('Access-Control-Allow-Origin', '*');
-}
-
-/** Public, cacheable-for-a-while documents (discovery, JWKS) any origin may read. */
+/** Public, cacheable-for-a-while documents (discovery, JWKS) any origin may read (no credentials involved). */
 export function sendPublicJson(res: Response, body: unknown, maxAgeSeconds: number): void {
-  allowAnyOrigin(res);
+  res.set('Access-Control-Allow-Origin', '*');
   res.set('Cache-Control', `public, max-age=${maxAgeSeconds}`);
   res.status(200).type('application/json').send(JSON.stringify(body));
 }

@@ -1,19 +1,25 @@
 // A real SMART client completes a standalone launch in a real browser (issue 10): the fhirclient
-// library, served from a tiny app on 127.0.0.1, runs FHIR.oauth2.authorize against Hearth (SMART
-// discovery, PKCE S256), the user signs in, picks a patient and approves in headless Chromium
-// (Debian's, driven by playwright-core), fhirclient redeems the code at the token endpoint and
-// reads the chosen Patient with the access token, and the app shows it.
+// library, served from a tiny app on 127.0.0.1, runs FHIR.oauth2.authorize against the real
+// Hearth server (HEARTH_AUTH=required; SMART discovery, PKCE S256), the user signs in, picks a
+// patient and approves in headless Chromium (Debian's, driven by playwright-core), fhirclient
+// redeems the code at the token endpoint and reads the chosen Patient with the access token, and
+// the app shows it.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import type { Browser } from 'playwright-core';
-import { addClient } from '../../src/auth/clients/client-store.js';
-import { inTenantTransaction } from '../../src/storage/pg/tenant-session.js';
+import { hashPassword } from '../../src/auth/passwords.js';
+import { UserStore } from '../../src/auth/users/user-store.js';
+import { createFhirService } from '../../src/compose.js';
+import { loadConfig } from '../../src/core/config.js';
 import { projectRoot } from '../../src/core/project-root.js';
-import { requireServices } from '../support/services.js';
-import { launchChromium, startSmartServer, type SmartServer } from '../support/browser.js';
+import { ANONYMOUS_ACCESS } from '../../src/core/types.js';
+import { launchChromium } from '../support/browser.js';
+import { registerClient } from '../support/smart-clients.js';
+import { useTestServer } from '../support/test-server.js';
 
 const SCOPE = 'launch/patient openid fhirUser patient/*.rs offline_access';
 const PASSWORD = 'browser test password';
@@ -49,35 +55,47 @@ function startApp(clientId: () => string, iss: () => string): Promise<{ server: 
 
 describe('SMART standalone launch in headless Chromium with fhirclient (e2e)', function () {
   this.timeout(120_000);
-  let smart: SmartServer;
+  const fixture = useTestServer('postgres', { auth: 'required', reindexWorker: false });
+  const tenant = fixture.useTenant();
   let app: { server: Server; origin: string };
   let browser: Browser;
-  let tenant: { tenantId: string; base: string };
   let clientId = '';
 
-  before(async function () {
-    await requireServices(this);
-    smart = await startSmartServer();
+  before(async () => {
     app = await startApp(() => clientId, () => tenant.base);
     browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
     if (app) await new Promise<void>((resolve) => app.server.close(() => resolve()));
-    await smart?.close();
   });
 
-  it('logs in, picks the second patient, approves, and the app reads that patient with its token', async () => {
-    tenant = await smart.newTenant();
-    const client = await inTenantTransaction(smart.database.pool, tenant.tenantId, (sql) =>
-      addClient(sql, tenant.tenantId, { name: 'Browser Test App', kind: 'public', redirectUris: [`${app.origin}/redirect.html`], scope: SCOPE }),
-    );
-    clientId = client.clientId;
-    await smart.addUser(tenant.tenantId, 'clinician', PASSWORD, 'Practitioner/pr1');
-    for (const [id, given, family, birthDate] of [['pa', 'Ada', 'Lovelace', '1815-12-10'], ['pb', 'Grace', 'Hopper', '1906-12-09']]) {
-      const res = await smart.fhir(tenant.tenantId, 'PUT', ['Patient', id], { resourceType: 'Patient', id, name: [{ given: [given], family }], birthDate });
-      assert.equal(res.status, 201);
+  /** Seeds two patients as the administrator, through the FHIR service on the server's database. */
+  async function seedPatients(tenantId: string): Promise<void> {
+    const database = fixture.server.server.database;
+    const { service, maintenance } = createFhirService(loadConfig({ LOG_LEVEL: 'silent' }), database);
+    try {
+      for (const [id, given, family, birthDate] of [['pa', 'Ada', 'Lovelace', '1815-12-10'], ['pb', 'Grace', 'Hopper', '1906-12-09']]) {
+        const res = await service.handle({
+          method: 'PUT', tenantId, baseUrl: tenant.base, path: ['Patient', id], query: new URLSearchParams(), prefer: {},
+          access: ANONYMOUS_ACCESS, requestId: randomUUID(), body: { resourceType: 'Patient', id, name: [{ given: [given], family }], birthDate }, bodyKind: 'resource',
+        });
+        assert.equal(res.status, 201);
+      }
+    } finally {
+      await maintenance.close();
     }
+  }
+
+  it('logs in, picks the second patient, approves, and the app reads that patient with its token', async () => {
+    const tenantId = /\/t\/([^/]+)\/fhir$/.exec(tenant.base)![1];
+    const database = fixture.server.server.database;
+    const client = await registerClient(database, tenantId, { name: 'Browser Test App', kind: 'public', redirectUris: [`${app.origin}/redirect.html`], scope: SCOPE });
+    clientId = client.clientId;
+    await new UserStore(database.pool).create(tenantId, { username: 'clinician', passwordHash: await hashPassword(PASSWORD), fhirUser: 'Practitioner/pr1' });
+    await seedPatients(tenantId);
+    // Without a token the server answers 401: the app's read below is the token at work.
+    assert.equal((await fetch(`${tenant.base}/Patient/pb`)).status, 401);
 
     const page = await browser.newPage();
     const loginResponse = page.waitForResponse((r) => r.url().endsWith('/auth/login') && r.request().method() === 'GET');

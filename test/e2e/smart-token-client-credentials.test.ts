@@ -128,6 +128,12 @@ describe('SMART token endpoint: client_credentials (e2e)', function () {
     await refused(await signClientAssertion({ clientId: 'backend', aud: tokenUrl, keys: stranger }));
   });
 
+  it('ignores a key embedded in the assertion header (jwk) and other header tricks', async () => {
+    const attacker = await generateClientKeys('ES384', es.kid);
+    await refused(await signClientAssertion({ clientId: 'backend', aud: tokenUrl, keys: attacker, header: { jwk: attacker.publicJwk } }));
+    await refused(await signClientAssertion({ clientId: 'backend', aud: tokenUrl, keys: attacker, header: { x5u: 'https://attacker.example/cert.pem' } }));
+  });
+
   it('takes keys from an allow-listed jku that is the client\'s JWKS URL, and refuses one off the allow-list', async () => {
     await registerClient(server.database, tenant, { clientId: 'remote', name: 'Remote', kind: 'backend-service', scope: 'system/*.rs', jwksUri: jku.url });
     const viaJku = await signClientAssertion({ clientId: 'remote', aud: tokenUrl, keys: jkuKeys, header: { jku: jku.url } });

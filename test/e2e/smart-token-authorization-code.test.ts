@@ -200,6 +200,11 @@ describe('SMART token endpoint: authorization_code and refresh_token (e2e)', fun
       assert.equal(narrow.body.scope, 'patient/*.rs offline_access');
       assert.equal((await verifyAccessToken(narrow.body.access_token, { tenantId: tenant, audience: base })).scope, 'patient/*.rs offline_access');
       assert.equal(narrow.body.id_token, undefined);
+      const typed = await refresh(narrow.body.refresh_token, { scope: 'patient/Observation.r offline_access' });
+      assert.equal(typed.status, 200, JSON.stringify(typed.body));
+      assert.equal(typed.body.scope, 'patient/Observation.r offline_access');
+      // The grant keeps what was approved: a later refresh may ask for it again, never more.
+      assert.equal((await refresh(typed.body.refresh_token, { scope: 'patient/*.rs' })).status, 200);
     });
 
     it('is bound to its client: another client gets invalid_grant and the token stays usable', async () => {

@@ -1,6 +1,7 @@
 // The refresh_token grant (RFC 6749 section 6) with rotation (OAuth 2.0 Security BCP section
 // 4.14.2): the token must exist, be unexpired, unused, belong to the authenticated client, and its
-// grant must be live; a narrower `scope` may be asked for, never a wider one (invalid_scope).
+// grant must be live; a narrower `scope` may be asked for (fewer scopes, or resource scopes that
+// granted ones cover, scope-rules.ts), never a wider one (invalid_scope).
 // Each use replaces the token; presenting a replaced token again revokes the whole grant.
 import type { StoredClient } from '../clients/client-store.js';
 import { extendGrant, findGrant, revokeGrant, type Grant } from './grant-store.js';
@@ -8,7 +9,7 @@ import { issueTokens, type TokenResponse } from './issue-tokens.js';
 import { invalidGrant, invalidRequest, invalidScope, unauthorizedClient, type OAuthError } from './oauth-error.js';
 import { insertRefreshToken, lockRefreshToken, markRefreshUsed } from './refresh-store.js';
 import type { TokenRuntime } from './runtime.js';
-import { splitScope } from './scope-rules.js';
+import { splitScope, uncoveredScopes } from './scope-rules.js';
 import { inTenant, type Sql } from './sql.js';
 
 type Outcome = { grant: Grant; scope: string; refreshToken: string } | { error: OAuthError; revoked?: string };
@@ -25,12 +26,12 @@ async function rotate(sql: Sql, runtime: TokenRuntime, tenantId: string, client:
   if (stored.expiresAt.getTime() <= Date.now()) return { error: invalidGrant('the refresh token has expired') };
   const grant = await findGrant(sql, tenantId, stored.grantId);
   if (!grant || grant.revokedAt) return { error: invalidGrant('the grant was revoked') };
-  const granted = splitScope(grant.scope);
   let scope = grant.scope;
   if (form.has('scope')) {
     const wanted = splitScope(form.get('scope'));
     if (wanted.length === 0) return { error: invalidScope('scope is empty') };
-    const wider = wanted.filter((s) => !granted.includes(s));
+    // Each requested scope must be one granted, or a resource scope a granted one covers.
+    const wider = uncoveredScopes(grant.scope, wanted.join(' '));
     if (wider.length > 0) return { error: invalidScope(`not granted before: ${wider.join(' ')}`) };
     scope = wanted.join(' ');
   }

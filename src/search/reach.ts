@@ -12,8 +12,9 @@
 import type { Permission } from '../core/smart-scopes.js';
 import type { RowReach } from '../storage/resource-store.js';
 import { moduleFor } from './params/modules.js';
-import type { CompartmentFilter, IdFilter, IndexFilter } from './query.js';
-import type { SearchIndex, SqlBinds } from './types.js';
+import type { ReferenceValue } from './params/reference.js';
+import type { CompartmentFilter, Filter, IdFilter, IndexFilter } from './query.js';
+import type { SearchIndex, SearchParamDef, SqlBinds } from './types.js';
 
 /** A filter a data constraint is made of. */
 export type ConstraintFilter = IdFilter | IndexFilter | CompartmentFilter;
@@ -110,4 +111,31 @@ const EVERY_LETTER: readonly Permission[] = ['c', 'r', 'u', 'd', 's'];
 export function anyLetterScope(scope: ReadScope): ReadScope {
   if (scope.unrestricted) return scope;
   return { unrestricted: false, reach: (type) => scope.reach(type, EVERY_LETTER) };
+}
+
+/** A reference parameter whose entries refer to exactly what `compartment` (one of its defs) refers to, or a subset of it. */
+function impliesParam(def: SearchParamDef, compartment: SearchParamDef): boolean {
+  if (def.code === compartment.code) return true;
+  const expression = def.expression ?? '';
+  const base = compartment.expression ?? '';
+  return base !== '' && (expression === base || expression === `${base}.where(resolve() is Patient)`);
+}
+
+/** True when every row matching `filter` lies in `compartment` (a reference to exactly its owner, through one of its parameters). */
+function implies(filter: Filter, compartment: CompartmentFilter): boolean {
+  if (filter.kind !== 'index' || filter.def.type !== 'reference' || filter.modifier !== undefined || filter.values.length === 0) return false;
+  if (!filter.values.every((v) => (v as ReferenceValue).ref === compartment.reference)) return false;
+  return compartment.defs.some((def) => impliesParam(filter.def, def));
+}
+
+/**
+ * `reach` for the matches of a search whose own top-level `filters` already confine them to
+ * the compartment (`Observation?patient=Patient/X` under X's patient scope): the compartment
+ * test is left out of the statement, since every row the filters admit passes it. Only for
+ * the searched rows themselves, never for the tables a chain, _has or include opens.
+ */
+export function reachForMatches(reach: TypeReach, filters: readonly Filter[]): TypeReach {
+  if (reach.kind !== 'some') return reach;
+  const any = reach.any.map((alternative) => alternative.filter((f) => !(f.kind === 'compartment' && filters.some((q) => implies(q, f)))));
+  return any.some((alternative) => alternative.length === 0) ? ALL : { kind: 'some', any };
 }

@@ -20,7 +20,7 @@ import type { SearchParamDef, SqlBinds } from './types.js';
 import type { SearchSql } from '../storage/search-sql.js';
 import { searchSql } from './search-sql.js';
 import { liveRows, type RowsContext } from './live-rows.js';
-import { FULL_READ_SCOPE, type ReadScope } from './reach.js';
+import { FULL_READ_SCOPE, reachForMatches, type ReadScope } from './reach.js';
 
 const ALIAS = 'r';
 
@@ -188,7 +188,10 @@ export function matchingRowsStatement(
 export function whereClause(query: SearchQuery, tenantBind: string, binds: Binds, lastUpdatedDef?: SearchParamDef, scope: ReadScope = FULL_READ_SCOPE): string {
   let n = 0;
   const ctx: FilterContext = { binds, tenant: tenantBind, scope, lastUpdatedDef, nextAlias: () => `j${++n}` };
-  const conditions = [liveRows(ALIAS, query.resourceType, ctx, 's')];
+  // The searched rows' constraint may be implied by the query's own filters (reachForMatches);
+  // nested statements (chains, _has, _list) keep the full scope through ctx.
+  const matchScope: ReadScope = scope.unrestricted ? scope : { unrestricted: false, reach: (type, letters) => (type === query.resourceType ? reachForMatches(scope.reach(type, letters), query.filters) : scope.reach(type, letters)) };
+  const conditions = [liveRows(ALIAS, query.resourceType, { ...ctx, scope: matchScope }, 's')];
   for (const filter of query.filters) conditions.push(`(${filterSql(filter, ALIAS, query.resourceType, ctx)})`);
   return conditions.join(' AND ');
 }

@@ -126,6 +126,12 @@ describe('SMART scopes on reads: the data constraint (FhirService on PostgreSQL)
     assert.equal(all.body?.total, 4);
     assert.deepEqual(ids(await get('Observation?code=2339-0&_sort=-date')), ['Observation/a-lab']);
     assert.deepEqual(ids(await get('Observation?subject=Patient/b')), []);
+    // The query's own patient filter stands in for the compartment test only when it names exactly the launch patient.
+    assert.deepEqual(ids(await get('Observation?patient=Patient/b&_total=accurate')), []);
+    assert.deepEqual(ids(await get('Observation?patient=b')), []);
+    assert.deepEqual(ids(await get('Observation?patient=Patient/a,Patient/b&code=2339-0')), ['Observation/a-lab']);
+    assert.deepEqual(ids(await get('Observation?subject:Patient=b')), []);
+    assert.deepEqual(ids(await get('Observation?patient=Patient/a&code=2339-0&_sort=-date&_total=accurate')), ['Observation/a-lab']);
     assert.deepEqual(ids(await get('Patient')), ['Patient/a']);
     assert.deepEqual(ids(await get('Condition?_summary=count')), []);
     assert.equal((await get('Condition?_summary=count')).body?.total, 1);

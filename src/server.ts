@@ -2,7 +2,7 @@
 // (wired in compose.ts) and the HTTP server, with a graceful shutdown that drains in-flight requests.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAuthComponents } from './auth/wiring.js';
+import { createAuthComponents } from './compose-auth.js';
 import { createFhirService } from './compose.js';
 import type { Config } from './core/config.js';
 import { createApp } from './http/app.js';

@@ -15,16 +15,7 @@ import type { Logger } from '../core/logger.js';
 import type { FhirService } from '../fhir/service.js';
 import type { Database } from '../storage/pg/database.js';
 
-/** Paths below a tenant's FHIR base. */
-export const AUTH_PATHS = Object.freeze({
-  smartConfiguration: '/.well-known/smart-configuration',
-  openidConfiguration: '/.well-known/openid-configuration',
-  authorize: '/auth/authorize',
-  token: '/auth/token',
-  introspect: '/auth/introspect',
-  revoke: '/auth/revoke',
-  jwks: '/auth/jwks',
-});
+export { AUTH_PATHS } from '../core/auth-paths.js';
 
 /** `typ` header of Hearth's access tokens (RFC 9068). Hearth signs its own tokens with ES384. */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';

@@ -2,7 +2,7 @@
 // 2.x conformance.html: `rest.security` with the SMART-on-FHIR service code and the
 // `oauth-uris` extension; the .well-known/smart-configuration document says the same in full).
 import type { CapabilityStatementRestSecurity } from 'fhir/r4.js';
-import { AUTH_PATHS } from '../auth/contracts.js';
+import { AUTH_PATHS } from '../core/auth-paths.js';
 
 export const OAUTH_URIS_EXTENSION = 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris';
 

@@ -11,14 +11,19 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SRC = join(ROOT, 'src');
 
 /** Bottom to top. A module may import its own layer and those below it. */
-const LAYERS = ['core', 'storage', 'search', 'fhir', 'jobs', 'load', 'http', 'top'] as const;
+const LAYERS = ['core', 'storage', 'search', 'fhir', 'jobs', 'load', 'auth', 'http', 'cli', 'top'] as const;
 type Layer = (typeof LAYERS)[number];
-/** jobs and load are siblings above fhir: neither may import the other. */
-const RANK: Record<Layer, number> = { core: 0, storage: 1, search: 2, fhir: 3, jobs: 4, load: 4, http: 5, top: 6 };
+/**
+ * jobs and load are siblings above fhir: neither may import the other. auth (the SMART
+ * authorization server: its own endpoints, pages and tables) sits below http, whose
+ * authentication reads auth's token contracts; src/cli holds the commands src/cli.ts dispatches.
+ */
+const RANK: Record<Layer, number> = { core: 0, storage: 1, search: 2, fhir: 3, jobs: 4, load: 4, auth: 5, http: 6, cli: 7, top: 8 };
 
 /** Packages that belong to one layer (and its own subtree) only. */
 const PACKAGE_HOMES: { pattern: RegExp; home: string; why: string }[] = [
-  { pattern: /^(express|cors|helmet|compression)(\/|$)/, home: 'src/http/', why: 'Express and its middleware live in src/http only' },
+  { pattern: /^(express|cors|helmet|compression)(\/|$)/, home: 'src/http/', why: 'Express and its middleware live in src/http (and the authorization server\'s routes in src/auth) only' },
+  { pattern: /^(express)(\/|$)/, home: 'src/auth/', why: 'Express and its middleware live in src/http (and the authorization server\'s routes in src/auth) only' },
   { pattern: /^(pg|pg-[a-z-]+|@electric-sql\/.+)(\/|$)/, home: 'src/storage/', why: 'the PostgreSQL driver lives in src/storage only' },
 ];
 
@@ -27,6 +32,13 @@ const PACKAGE_HOMES: { pattern: RegExp; home: string; why: string }[] = [
  * src/*.ts) wires it. Everything else sees the interfaces in src/storage/*.ts.
  */
 const STORAGE_IMPL = 'src/storage/pg/';
+
+/**
+ * Besides the composition root, these open tenant transactions on the pool themselves: the
+ * authorization server's tables (clients, keys, codes, grants, users, sessions) are not FHIR
+ * resources and have their own small stores in src/auth, and the CLI commands that manage them.
+ */
+const STORAGE_IMPL_USERS = ['src/auth/', 'src/cli/'];
 
 /**
  * Known exceptions, each with the reason it is tolerated; a new one needs an entry here
@@ -134,8 +146,8 @@ export function violation(importer: string, specifier: string): string | undefin
   if (specifier === '<computed>') return 'a dynamic import() with a computed specifier cannot be checked';
   if (!specifier.startsWith('.')) {
     if (specifier.startsWith('node:')) return undefined;
-    const rule = PACKAGE_HOMES.find((p) => p.pattern.test(specifier));
-    if (rule && !importer.startsWith(rule.home)) return rule.why;
+    const rules = PACKAGE_HOMES.filter((p) => p.pattern.test(specifier));
+    if (rules.length > 0 && !rules.some((rule) => importer.startsWith(rule.home))) return rules[0].why;
     return undefined;
   }
   const target = posix.normalize(posix.join(posix.dirname(importer), specifier)).replace(/\.js$/, '.ts');
@@ -144,9 +156,9 @@ export function violation(importer: string, specifier: string): string | undefin
   const from = layerOf(importer);
   const to = layerOf(target);
   if (RANK[to] > RANK[from] || (RANK[to] === RANK[from] && from !== to)) {
-    return `layer ${from} may not import layer ${to} (order: core < storage < search < fhir < jobs | load < http < src/*.ts)`;
+    return `layer ${from} may not import layer ${to} (order: core < storage < search < fhir < jobs | load < auth < http < cli < src/*.ts)`;
   }
-  if (target.startsWith(STORAGE_IMPL) && !importer.startsWith(STORAGE_IMPL) && from !== 'top') {
+  if (target.startsWith(STORAGE_IMPL) && !importer.startsWith(STORAGE_IMPL) && from !== 'top' && !STORAGE_IMPL_USERS.some((p) => importer.startsWith(p))) {
     return `${STORAGE_IMPL} is wired only by the composition root (src/*.ts); import the interfaces in src/storage/*.ts`;
   }
   return undefined;

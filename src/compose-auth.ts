@@ -1,24 +1,27 @@
-// Assembles SMART for the HTTP server (issue 10): the authenticator that turns bearer tokens
-// into access contexts, and the routers of the authorization server (token side, front
-// channel) and the admin API, with the shared rate limiters. The composition of the auth parts
-// lives here so that src/server.ts stays a list of components.
-import type { Request, Router } from 'express';
-import type { Config } from '../core/config.js';
-import type { Logger } from '../core/logger.js';
-import type { FhirService } from '../fhir/service.js';
-import { baseUrlOf } from '../http/app.js';
-import { decideAuthMode } from '../http/auth-mode.js';
-import { Authenticator, type HearthTokenVerifier } from '../http/authenticate.js';
-import { matchBase } from '../http/fhir-request.js';
-import type { Database } from '../storage/pg/database.js';
-import type { AuthDeps } from './contracts.js';
-import { ExternalIssuer } from './external-issuer.js';
-import { createFrontChannelRouter } from './front-channel.js';
-import { createAttemptLimiters } from './rate-limit.js';
-import { createAuthorizationServerApi, createTokenSideRouter } from './token-side.js';
-import { InvalidTokenError, isAdminToken, verifyAccessTokenSignature } from './tokens/access-token.js';
-import { tokenRuntime } from './tokens/runtime.js';
-import { VerifiedTokens } from './verified-tokens.js';
+// The composition root of SMART (issue 10; docs/adr/0009-layers-and-composition.md): the
+// authenticator that turns bearer tokens into access contexts, and the routers of the
+// authorization server (token side, front channel) and the admin API, with the shared rate
+// limiters, for src/server.ts to hand to the HTTP app.
+import type { Config } from './core/config.js';
+import type { Logger } from './core/logger.js';
+import type { FhirService } from './fhir/service.js';
+import { baseUrlOf } from './http/app.js';
+import { decideAuthMode } from './http/auth-mode.js';
+import { Authenticator, type HearthTokenVerifier } from './http/authenticate.js';
+import { matchBase } from './http/fhir-request.js';
+import type { Database } from './storage/pg/database.js';
+import type { AuthDeps } from './auth/contracts.js';
+import { ExternalIssuer } from './auth/external-issuer.js';
+import { createFrontChannelRouter } from './auth/front-channel.js';
+import { createAttemptLimiters } from './auth/rate-limit.js';
+import { createAuthorizationServerApi, createTokenSideRouter } from './auth/token-side.js';
+import { InvalidTokenError, isAdminToken, verifyAccessTokenSignature } from './auth/tokens/access-token.js';
+import { tokenRuntime } from './auth/tokens/runtime.js';
+import { VerifiedTokens } from './auth/verified-tokens.js';
+
+// Express's types, named through the auth parts' own signatures (Express stays in src/http and src/auth).
+type Router = ReturnType<typeof createTokenSideRouter>;
+type Request = Parameters<AuthDeps['baseUrlFor']>[0];
 
 export interface AuthComponents {
   authenticator: Authenticator;

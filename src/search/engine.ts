@@ -163,8 +163,8 @@ export class SearchEngine {
    * The types a system search without _type covers: those with at least one row in the tenant
    * (one primary-key probe per type), rather than a 146-branch union on every request.
    */
-  async typesWithRows(store: ResourceStore): Promise<string[]> {
-    const statement = typesWithRowsStatement(RESOURCE_TYPES, store.tenantId);
+  async typesWithRows(store: ResourceStore, scope: ReadScope = FULL_READ_SCOPE): Promise<string[]> {
+    const statement = typesWithRowsStatement(RESOURCE_TYPES, store.tenantId, scope);
     const rows = await store.query<{ resource_type: string }>(statement.text, statement.values);
     return rows.map((r) => r.resource_type).sort();
   }

@@ -531,7 +531,20 @@ export function systemCountStatement(branches: readonly SystemBranch[], tenantId
  * The types among `types` with at least one row (live or deleted) for the tenant: one primary
  * key probe each, so a system search without _type unions only those (docs/search.md).
  */
-export function typesWithRowsStatement(types: readonly string[], tenantId: string): SearchStatement {
+export function typesWithRowsStatement(types: readonly string[], tenantId: string, scope: ReadScope = FULL_READ_SCOPE): SearchStatement {
+  if (!scope.unrestricted) {
+    // Under a data constraint, only types with a row the caller may search: which types other
+    // patients have must not change the answer (a system search's parameters are checked
+    // against the types searched). One constrained probe per type the caller reaches at all.
+    const binds = new Binds();
+    const rows = { tenant: binds.add(tenantId), binds, scope };
+    const reached = types.filter((type) => scope.reach(type, ['s']).kind !== 'none');
+    if (reached.length === 0) return { text: searchSql(`SELECT NULL::text AS resource_type WHERE FALSE`), values: [] };
+    const probes = reached.map(
+      (type) => `SELECT ${typeLiteral(type)} AS resource_type WHERE EXISTS (SELECT 1 FROM ${tablesFor(type).current} r WHERE ${liveRows('r', type, rows, 's')})`,
+    );
+    return { text: searchSql(probes.join(' UNION ALL ')), values: binds.values };
+  }
   const parts = types.map((type) => `SELECT ${typeLiteral(type)} AS resource_type WHERE EXISTS (SELECT 1 FROM ${tablesFor(type).current} WHERE tenant_id = $1)`);
   return { text: searchSql(parts.join(' UNION ALL ')), values: [tenantId] };
 }

@@ -31,8 +31,8 @@ const SCOPES: readonly AccessContext[] = [
   app(['user/Observation.rs', 'user/Patient.s'], { fhirUser: 'Patient/a' }),
 ];
 
-const IDS = ['a', 'b', 'a-lab', 'b-lab', 'a-vital', 'b-vital', 'a-only', 'b-only', 'a-enc', 'b-enc', 'a-cond', 'b-cond', 'a-list', 'b-list', 'a-panel', 'doc', 'q', 'zz'];
-const TYPES = ['Observation', 'Patient', 'Condition', 'Encounter', 'Practitioner', 'List', 'Questionnaire'];
+const IDS = ['a', 'b', 'b-allergy', 'a-lab', 'b-lab', 'a-vital', 'b-vital', 'a-only', 'b-only', 'a-enc', 'b-enc', 'a-cond', 'b-cond', 'a-list', 'b-list', 'a-panel', 'doc', 'q', 'zz'];
+const TYPES = ['Observation', 'Patient', 'Condition', 'Encounter', 'Practitioner', 'List', 'Questionnaire', 'AllergyIntolerance'];
 
 /** Result parameters valid on every type. */
 const COMMON = ['_id=b-lab,a-lab,a,b,a-cond,b-cond,a-enc,b-enc,doc,q', '_id=b', '_summary=count', '_elements=id', '_total=accurate', '_total=estimate', '_count=1', '_count=2', '_sort=_id', '_sort=-_id'];
@@ -59,6 +59,7 @@ const PARAMS: Record<string, string[]> = {
   ],
   List: ['subject=Patient/b', 'subject:Patient.name=Bobson', '_include=List:item', 'item=Observation/b-lab', 'item=Observation/a-lab'],
   Questionnaire: ['status=active'],
+  AllergyIntolerance: ['patient=Patient/b', 'patient:Patient.name=Bobson'],
 };
 
 const searchOf = (types: readonly string[], maxLength: number) =>
@@ -76,7 +77,7 @@ const SHAPE = fc.oneof(
   fc.record({ types: fc.uniqueArray(fc.constantFrom(...TYPES), { minLength: 1, maxLength: 3 }), params: fc.uniqueArray(fc.constantFrom('_total=accurate', '_count=2', '_sort=_id', '_id=b,a,a-lab'), { maxLength: 2 }) }).map(
     ({ types, params }) => `?${[`_type=${types.join(',')}`, ...params].join('&')}`,
   ),
-  fc.constantFrom('?_count=100', '_history?_count=100', 'Observation/_history', 'Patient/_history', 'Condition/_history?_count=1'),
+  fc.constantFrom('?_count=100', '?_count=100&_total=accurate&_sort=-_id', '?_id=b-allergy,a', '_history?_count=100', 'Observation/_history', 'Patient/_history', 'Condition/_history?_count=1'),
 );
 
 /** Every `Type/id` a body holds (resources, Bundle entries, fullUrls), for the "nothing of B's" check. */

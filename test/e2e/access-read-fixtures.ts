@@ -45,6 +45,8 @@ export function seedResources(withB: boolean): JsonObject[] {
     // A's Observation pointing at B's (has-member): an include must not follow it out of reach.
     observation('a-panel', 'a', 'laboratory', '24323-8', { hasMember: [{ reference: 'Observation/b-lab' }] }),
     ...(withB ? of('b', 'Bobson') : []),
+    // A type only B has data of: which types other patients have must not show either.
+    ...(withB ? [{ resourceType: 'AllergyIntolerance', id: 'b-allergy', patient: { reference: 'Patient/b' } }] : []),
   ];
 }
 

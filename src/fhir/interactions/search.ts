@@ -58,10 +58,10 @@ export function systemSearchInteraction(req: FhirRequest, deps: InteractionDeps,
     readOnly: true,
     async run(store: ResourceStore) {
       const { searching } = await deps.searchParams.load(store);
-      const searched = types ?? (await deps.search.typesWithRows(store));
-      const query = deps.search.parseSystem(searched, types !== undefined, params, req.prefer.handling === 'lenient', searching);
-      if (query.result.explain && !req.access.isAdmin) throw forbidden('_explain is reserved for administrators');
+      if (params.get('_explain') === 'true' && !req.access.isAdmin) throw forbidden('_explain is reserved for administrators');
       const { scope } = await requestAccess(store, req.access);
+      const searched = types ?? (await deps.search.typesWithRows(store, scope));
+      const query = deps.search.parseSystem(searched, types !== undefined, params, req.prefer.handling === 'lenient', searching);
       for (const branch of query.branches) checkSearchReach(req.access, scope, branch, searching);
       if (query.result.explain) {
         if (query.branches.length === 0) return explainResponse({ sql: '(none: no resource type to search)', values: [], plan: '' });

@@ -121,8 +121,12 @@ function impliesParam(def: SearchParamDef, compartment: SearchParamDef): boolean
   return base !== '' && (expression === base || expression === `${base}.where(resolve() is Patient)`);
 }
 
-/** True when every row matching `filter` lies in `compartment` (a reference to exactly its owner, through one of its parameters). */
+/** True when every row matching `filter` lies in `compartment` (a reference to exactly its owner, through one of its parameters, or the same compartment). */
 function implies(filter: Filter, compartment: CompartmentFilter): boolean {
+  // Compartment search of the same compartment (GET Patient/X/Observation).
+  if (filter.kind === 'compartment') {
+    return filter.reference === compartment.reference && filter.defs.every((def) => compartment.defs.some((c) => c.code === def.code));
+  }
   if (filter.kind !== 'index' || filter.def.type !== 'reference' || filter.modifier !== undefined || filter.values.length === 0) return false;
   if (!filter.values.every((v) => (v as ReferenceValue).ref === compartment.reference)) return false;
   return compartment.defs.some((def) => impliesParam(filter.def, def));

@@ -13,6 +13,8 @@ import { createSearchRegistry } from '../../src/search/registry/registry.js';
 import { TenantSearchParameters } from '../../src/search/tenant-params.js';
 import { MemoryRepository } from '../../src/storage/memory/memory-repository.js';
 import { accessScope } from '../../src/fhir/access/access-scope.js';
+import { parseSearchQuery, compartmentFilter } from '../../src/search/parse-query.js';
+import { reachForMatches } from '../../src/search/reach.js';
 
 const registry = createSearchRegistry();
 const CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
@@ -153,5 +155,28 @@ describe('access scope (src/fhir/access/access-scope.ts)', () => {
     assert.equal(both.kind === 'some' && both.any.length, 2);
     assert.deepEqual(accessScope(app(['patient/Observation.rs?_include=Observation:subject'], { patient: 'a' }), registry).reach('Observation', ['s']), { kind: 'none' });
     assert.deepEqual(accessScope(app(['patient/Observation.rs?subject:Patient.name=x'], { patient: 'a' }), registry).reach('Observation', ['s']), { kind: 'none' });
+  });
+});
+
+describe('reachForMatches (src/search/reach.ts): a search\'s own filters standing in for the compartment test', () => {
+  const reach = accessScope(PATIENT_A, registry).reach('Observation', ['s']);
+  const filters = (query: string) => parseSearchQuery(registry, 'Observation', new URLSearchParams(query), { lenient: false, defaultCount: 10, maxCount: 10 }).filters;
+
+  it('drops the compartment test only when a filter names exactly the launch patient through a compartment parameter', () => {
+    for (const query of ['patient=Patient/a', 'subject=Patient/a&code=x', 'performer=Patient/a', 'patient=Patient/a,Patient/a']) {
+      assert.deepEqual(reachForMatches(reach, filters(query)), { kind: 'all' }, query);
+    }
+    for (const query of ['patient=Patient/b', 'patient=a', 'patient=Patient/a,Patient/b', 'subject:Patient=a', 'patient:missing=false', 'code=x', 'encounter=Encounter/a', 'subject:Patient.name=Alder']) {
+      assert.deepEqual(reachForMatches(reach, filters(query)), reach, query);
+    }
+    assert.deepEqual(reachForMatches(reach, [compartmentFilter(registry, 'Patient', 'a', 'Observation')]), { kind: 'all' });
+    assert.deepEqual(reachForMatches(reach, [compartmentFilter(registry, 'Patient', 'b', 'Observation')]), reach);
+  });
+
+  it('keeps a granular scope\'s own filters', () => {
+    const lab = accessScope(app([`patient/Observation.rs?category=${CATEGORY}|laboratory`], { patient: 'a' }), registry).reach('Observation', ['s']);
+    const narrowed = reachForMatches(lab, filters('patient=Patient/a'));
+    assert.equal(narrowed.kind, 'some');
+    assert.deepEqual(narrowed.kind === 'some' && narrowed.any.map((alternative) => alternative.map((f) => f.kind)), [['index']]);
   });
 });

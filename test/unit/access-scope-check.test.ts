@@ -58,7 +58,7 @@ describe('scope check (coarse, before any data)', () => {
 
   it('patient- and user-context scopes and granular ones grant their letters (their data constraint is applied in the statements)', () => {
     const patientA = (scope: string): AccessContext => ({ ...access(scope), patient: 'a' });
-    for (const who of [patientA('patient/*.cruds'), patientA('patient/Observation.rs'), access('user/*.cruds'), access('system/Observation.rs?category=laboratory'), patientA('patient/*.read')]) {
+    for (const who of [patientA('patient/*.cruds'), patientA('patient/Observation.rs'), { ...access('user/*.cruds'), fhirUser: 'Practitioner/1' }, access('system/Observation.rs?category=laboratory'), patientA('patient/*.read')]) {
       checkScopes(who, { interaction: 'read', resourceType: 'Observation', id: '1' });
       checkScopes(who, { interaction: 'search-type', resourceType: 'Observation' });
     }
@@ -66,8 +66,8 @@ describe('scope check (coarse, before any data)', () => {
     refused(() => checkScopes(patientA('patient/Observation.rs'), { interaction: 'read', resourceType: 'Condition', id: '1' }), /patient\/Condition\.r/);
   });
 
-  it('patient-context scopes without a launch patient, malformed scopes and identity scopes grant nothing', () => {
-    for (const scope of ['patient/*.cruds', 'patient/*.read', 'system/Observation.sr', 'openid']) {
+  it('patient-context scopes without a launch patient, user scopes without a fhirUser, malformed scopes and identity scopes grant nothing', () => {
+    for (const scope of ['patient/*.cruds', 'patient/*.read', 'user/*.cruds', 'system/Observation.sr', 'openid']) {
       refused(() => checkScopes(access(scope), { interaction: 'read', resourceType: 'Observation', id: '1' }), /\/Observation\.r/);
     }
   });

@@ -9,7 +9,8 @@
 //   Patient/<patient> (the Patient itself by id, other types through their compartment
 //   parameters); the shared types in SHARED_TYPES are readable tenant-wide; any other type
 //   outside the compartment is out of reach;
-// - user-context scopes: confined like patient scopes when fhirUser is Patient/x, else tenant-wide;
+// - user-context scopes: as far as the user reaches (user-reach.ts): a Patient user's
+//   compartment, tenant-wide for a Practitioner(Role), nothing for anyone else;
 // - a granular scope (`?category=...`) adds its search parameters for its type; several grants
 //   for a type are OR'ed, so a plain grant wins over a constrained one.
 import type { SearchRegistry } from '../../search/registry/registry.js';
@@ -17,6 +18,7 @@ import { parseSearchQuery, RESULT_PARAMS } from '../../search/parse-query.js';
 import { ALL, NONE, type ConstraintFilter, type ReadScope, type TypeReach } from '../../search/reach.js';
 import { parseScopes, type Permission, type ResourceScope } from '../../core/smart-scopes.js';
 import type { AccessContext } from '../../core/types.js';
+import { userReach } from './user-reach.js';
 
 /**
  * Types that hold no patient's data but describe what patient data refers to (who treated,
@@ -43,15 +45,17 @@ interface EffectiveGrant {
   patient?: string;
 }
 
-const PATIENT_REFERENCE = /^Patient\/([A-Za-z0-9\-.]{1,64})$/;
 
 /** The grants of `access` that grant anything: patient-context ones need a launch patient. */
 export function effectiveGrants(access: AccessContext): EffectiveGrant[] {
-  const userPatient = PATIENT_REFERENCE.exec(access.fhirUser ?? '')?.[1];
+  const user = userReach(access);
   const out: EffectiveGrant[] = [];
   for (const scope of parseScopes(access.scopes.join(' ')).resources) {
     if (scope.context === 'system') out.push({ scope });
-    else if (scope.context === 'user') out.push(userPatient ? { scope, patient: userPatient } : { scope });
+    else if (scope.context === 'user') {
+      if (user.kind === 'patient') out.push({ scope, patient: user.patient });
+      else if (user.kind === 'tenant') out.push({ scope });
+    }
     else if (access.patient !== undefined && access.patient !== '') out.push({ scope, patient: access.patient });
   }
   return out;

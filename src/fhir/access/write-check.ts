@@ -23,6 +23,7 @@
 // constrained grant (a deleted version has no content to judge). New content out of reach: 403.
 import { forbidden } from '../../core/errors.js';
 import { parseScopes, type Permission, type ResourceScope } from '../../core/smart-scopes.js';
+import { userReach } from './user-reach.js';
 import type { AccessContext, JsonObject } from '../../core/types.js';
 import type { SearchRegistry } from '../../search/registry/registry.js';
 import type { Indexer } from '../../search/indexer.js';
@@ -47,7 +48,6 @@ export type WriteReach = { kind: 'all' } | { kind: 'some'; grants: readonly Cons
 
 const ALL: WriteReach = Object.freeze({ kind: 'all' });
 const resourceScopes = new WeakMap<AccessContext, ResourceScope[]>();
-const FHIR_USER_PATIENT = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})$/;
 
 function scopesOf(access: AccessContext): ResourceScope[] {
   let scopes = resourceScopes.get(access);
@@ -62,8 +62,8 @@ function scopesOf(access: AccessContext): ResourceScope[] {
 function confinedTo(access: AccessContext, context: ResourceScope['context']): string | null | undefined {
   if (context === 'system') return null;
   if (context === 'patient') return access.patient === undefined || access.patient === '' ? undefined : access.patient;
-  const user = access.fhirUser === undefined ? undefined : FHIR_USER_PATIENT.exec(access.fhirUser);
-  return user ? user[1] : null;
+  const user = userReach(access);
+  return user.kind === 'patient' ? user.patient : user.kind === 'tenant' ? null : undefined;
 }
 
 /** The reach of `access` for writes with `letter` on `type`. */

@@ -1,4 +1,4 @@
-// npx tsx bench/scoped-search.ts — the cost of the SMART read constraint (issue 10; docs/adr/
+// npm run bench:scoped-search — the cost of the SMART read constraint (issue 10; docs/adr/
 // 0011-access-constraint.md): `Observation?patient=X&code=…&_sort=-date` under a patient scope
 // for X (the constraint: X's Patient compartment, inside the statement) against the same search
 // unscoped (an administrator), in the same run, through FhirService in this process (no HTTP:

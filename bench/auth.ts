@@ -10,7 +10,8 @@
 // benchmark workload (bench/workload.ts) into the default tenant, then measures. Loopback only.
 //   BENCH_DATABASE_URL default postgresql://postgres@127.0.0.1:5432/hearth_bench_auth
 //   BENCH_BUNDLES default 200;  BENCH_CONNECTIONS default 32;  BENCH_SECONDS default 10;
-//   BENCH_ROUNDS default 2;  BENCH_TOKENS default 3000 (assertions signed for part 3)
+//   BENCH_ROUNDS default 2;  BENCH_TOKENS default 3000 (assertions signed for part 3, 0: skip);
+//   BENCH_ONLY=<regex> picks the shapes of parts 1 and 2 by name
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { randomBytes, createHash, randomUUID } from 'node:crypto';
@@ -21,7 +22,7 @@ import { inTenant } from '../src/auth/tokens/sql.js';
 import { loadConfig } from '../src/core/config.js';
 import type { Database } from '../src/storage/pg/database.js';
 import { seedPatients } from './patients.js';
-import { inParallel, printTable, runAutocannon, startBenchServer, type BenchRow } from './support.js';
+import { cpuMs, inParallel, printTable, runAutocannon, startBenchServer, type BenchRow } from './support.js';
 import { workloadBundles } from './workload.js';
 
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/hearth_bench_auth';
@@ -31,6 +32,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 const tokenCount = Number(process.env.BENCH_TOKENS ?? 3000);
 const port = Number(process.env.BENCH_PORT ?? 18195);
+const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const REDIRECT = 'http://127.0.0.1:9/callback';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -115,16 +117,24 @@ async function main(): Promise<void> {
         } }],
       })],
     ];
+    const chosen = shapes.filter(([name]) => !only || only.test(name));
     const rows: BenchRow[] = [];
+    const cpu: string[] = [];
     for (let round = 1; round <= rounds; round++) {
-      for (const [, measure] of round % 2 === 1 ? shapes : [...shapes].reverse()) {
+      for (const [, measure] of round % 2 === 1 ? chosen : [...chosen].reverse()) {
+        // The server's CPU per request drifts far less than req/s on this machine.
+        const before = server.pid ? cpuMs(server.pid) : 0;
         const row = await measure();
+        const requests = row.rps * seconds;
+        if (server.pid && requests > 0) cpu.push(`| ${row.name} (round ${round}) | ${((cpuMs(server.pid) - before) / requests).toFixed(3)} |`);
         rows.push({ ...row, name: `${row.name} (round ${round})` });
       }
     }
     printTable(`bench:auth — ${connections} connections, ${seconds} s each, ${bundles} workload bundles + 500 patients, ${base}`, rows);
+    if (cpu.length > 0) console.log(['\n| shape | server CPU ms/request |', '|---|---|', ...cpu].join('\n'));
 
     // Part 3: tokens issued per second, each from a fresh assertion (its jti is recorded).
+    if (tokenCount === 0) return;
     const forms: string[] = [];
     for (let i = 0; i < tokenCount; i++) forms.push(await tokenForm());
     let next = 0;

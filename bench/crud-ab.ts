@@ -14,12 +14,12 @@
 //   BENCH_ONLY         a regex of the shapes to run (create|update|read)
 //   BENCH_SEED         default 2000;  BENCH_ADMIN_URL default postgresql://postgres@127.0.0.1:5432/postgres
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type autocannon from 'autocannon';
 import pg from 'pg';
 import { benchPatient, seedPatients } from './patients.js';
-import { runAutocannon, startBenchServer, type BenchRow } from './support.js';
+import { cpuMs, runAutocannon, startBenchServer, type BenchRow } from './support.js';
 
 const refs = (process.env.BENCH_REFS ?? '0f63135,HEAD').split(',').map((r) => r.trim()).filter(Boolean);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -30,7 +30,6 @@ const adminUrl = process.env.BENCH_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1
 const port = Number(process.env.BENCH_PORT ?? 18191);
 const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 const JSON_HEADERS = { 'content-type': 'application/fhir+json' };
-const MS_PER_CLOCK_TICK = 10; // /proc/<pid>/stat counts in USER_HZ, 100 per second on Linux
 
 interface Build {
   ref: string;
@@ -50,16 +49,6 @@ function prepare(ref: string): Build {
     execFileSync('npm', ['run', 'build', '--silent'], { cwd: dir, stdio: 'inherit' });
   }
   return { ref, sha, dir };
-}
-
-/** CPU time (ms) a process has used so far, or 0 once it is gone. */
-function cpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * MS_PER_CLOCK_TICK;
-  } catch {
-    return 0;
-  }
 }
 
 async function backendPids(admin: pg.Client, database: string): Promise<number[]> {

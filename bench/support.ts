@@ -1,6 +1,7 @@
 // Shared plumbing for the benchmarks: a Hearth server in its own process on a benchmark
 // database, and autocannon runs printed as a table. Loopback only.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import pg from 'pg';
 
@@ -86,4 +87,16 @@ export async function inParallel<T>(items: Iterable<T>, concurrency: number, wor
     for (let next = iterator.next(); !next.done; next = iterator.next()) await work(next.value);
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+const MS_PER_CLOCK_TICK = 10; // /proc/<pid>/stat counts in USER_HZ, 100 per second on Linux
+
+/** CPU time (ms) a process has used so far, or 0 once it is gone. Steadier than req/s on a drifting machine. */
+export function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * MS_PER_CLOCK_TICK;
+  } catch {
+    return 0;
+  }
 }

@@ -39,6 +39,13 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 export class Authenticator {
+  /**
+   * One context per verified claims object: a verifier that remembers tokens returns the same
+   * claims for the same token, so the scope decisions cached per context (fhir/access) are
+   * reused from request to request instead of being parsed again.
+   */
+  private readonly contexts = new WeakMap<AccessTokenClaims, AccessContext>();
+
   constructor(private readonly options: AuthenticatorOptions) {}
 
   get mode(): AuthMode {
@@ -70,7 +77,9 @@ export class Authenticator {
     } catch {
       throw invalidToken('the access token is invalid, expired or revoked, or was not issued for this endpoint');
     }
-    return Object.freeze({
+    const known = this.contexts.get(claims);
+    if (known) return known;
+    const context: AccessContext = Object.freeze({
       subject: claims.sub,
       scopes: Object.freeze(claims.scope.split(' ').filter(Boolean)),
       isAdmin: this.options.isAdminToken?.(claims) ?? false,
@@ -81,6 +90,8 @@ export class Authenticator {
       fhirUser: claims.fhirUser,
       tokenId: claims.jti,
     });
+    this.contexts.set(claims, context);
+    return context;
   }
 
   private async fromExternal(external: ExternalIssuer, token: string, expected: { tenantId: string; audience: string }): Promise<AccessContext> {

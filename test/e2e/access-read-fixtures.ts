@@ -5,16 +5,13 @@
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import type { FhirComposition } from '../../src/compose.js';
-import { FhirError } from '../../src/core/errors.js';
-import { ANONYMOUS_ACCESS, type AccessContext, type FhirRequest, type HttpMethod, type JsonObject } from '../../src/core/types.js';
+import { ANONYMOUS_ACCESS, type JsonObject } from '../../src/core/types.js';
 import { newTenant } from '../support/database.js';
+import { requestsTo, type SendAs } from '../support/service-requests.js';
 
 export const CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 
-export interface Reply {
-  status: number;
-  body?: JsonObject;
-}
+export type { Reply } from '../support/service-requests.js';
 
 function observation(id: string, patient: string, category: string, code: string, extra: JsonObject = {}): JsonObject {
   return {
@@ -51,27 +48,13 @@ export function seedResources(withB: boolean): JsonObject[] {
 }
 
 export interface Harness {
-  send(access: AccessContext, method: HttpMethod, path: string, extra?: Partial<FhirRequest>): Promise<Reply>;
+  send: SendAs;
 }
 
 /** A FhirService on the test database and a fresh tenant with the seed. */
 export async function seededTenant(composition: FhirComposition, pool: pg.Pool, withB: boolean): Promise<Harness> {
   const tenant = await newTenant(pool);
-  const send = async (access: AccessContext, method: HttpMethod, path: string, extra: Partial<FhirRequest> = {}): Promise<Reply> => {
-    const [pathPart, queryPart = ''] = path.split('?');
-    const req: FhirRequest = {
-      method, tenantId: tenant, baseUrl: 'http://h/fhir', path: pathPart.split('/').filter(Boolean),
-      query: new URLSearchParams(queryPart), prefer: {}, access, requestId: 'r', ...extra,
-    };
-    try {
-      const res = await composition.service.handle(req);
-      const body = res.body === undefined ? undefined : ((res.body.kind === 'raw' ? JSON.parse(res.body.text) : res.body.value) as JsonObject);
-      return { status: res.status, body };
-    } catch (error) {
-      if (!(error instanceof FhirError)) throw error;
-      return { status: error.status, body: error.outcome as unknown as JsonObject };
-    }
-  };
+  const send = requestsTo(composition.service, () => tenant);
   for (const resource of seedResources(withB)) {
     const reply = await send(ANONYMOUS_ACCESS, 'PUT', `${resource.resourceType}/${resource.id}`, { body: resource, bodyKind: 'resource' });
     assert.ok(reply.status === 201, `seed ${resource.resourceType}/${resource.id}: ${reply.status} ${JSON.stringify(reply.body)}`);

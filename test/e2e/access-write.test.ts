@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { createFhirService, type FhirComposition } from '../../src/compose.js';
 import { loadConfig } from '../../src/core/config.js';
-import { FhirError } from '../../src/core/errors.js';
 import { ANONYMOUS_ACCESS, type AccessContext, type FhirRequest, type HttpMethod, type JsonObject } from '../../src/core/types.js';
 import { newTenant, testPool } from '../support/database.js';
 import { requireServices } from '../support/services.js';
+import { requestsTo, type Reply, type SendAs } from '../support/service-requests.js';
 
 const CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 const IDS = 'http://example.org/ids';
@@ -22,10 +22,6 @@ const app = (scopes: string[], extra: Partial<AccessContext> = {}): AccessContex
 const PATIENT_A = app(['patient/*.cruds'], { patient: A });
 const ADMIN = ANONYMOUS_ACCESS;
 
-interface Reply {
-  status: number;
-  body?: JsonObject;
-}
 
 function observation(subject: string, extra: JsonObject = {}, category = 'laboratory'): JsonObject {
   return {
@@ -57,28 +53,9 @@ describe('SMART scopes on writes (FhirService on PostgreSQL)', function () {
     await composition?.maintenance.close();
   });
 
-  async function send(access: AccessContext, method: HttpMethod, path: string, extra: Partial<FhirRequest> = {}): Promise<Reply> {
-    const [pathPart, queryPart = ''] = path.split('?');
-    const req: FhirRequest = {
-      method,
-      tenantId: tenant,
-      baseUrl: 'http://h/fhir',
-      path: pathPart.split('/').filter(Boolean),
-      query: new URLSearchParams(queryPart),
-      prefer: {},
-      access,
-      requestId: 'r',
-      ...extra,
-    };
-    try {
-      const res = await composition.service.handle(req);
-      const body = res.body === undefined ? undefined : ((res.body.kind === 'raw' ? JSON.parse(res.body.text) : res.body.value) as JsonObject);
-      return { status: res.status, body };
-    } catch (error) {
-      if (!(error instanceof FhirError)) throw error;
-      return { status: error.status, body: error.outcome as unknown as JsonObject };
-    }
-  }
+  // The service exists once before() ran.
+  const send: SendAs = (...args) => requestsTo(composition.service, () => tenant)(...args);
+
 
   const withBody = (resource: unknown): Partial<FhirRequest> => ({ body: resource, bodyKind: 'resource' });
   const put = (access: AccessContext, path: string, resource: JsonObject) => send(access, 'PUT', path, withBody(resource));

@@ -1,27 +1,11 @@
 // The `hearth` CLI as an operator runs it: a separate process, configured by environment.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
 import pg from 'pg';
+import { hearth } from '../support/cli.js';
 import { http } from '../support/http.js';
 import { requireServices, TEST_DATABASE_URL } from '../support/services.js';
 import { startTestServer } from '../support/test-server.js';
-
-const run = promisify(execFile);
-
-async function hearth(args: string[], env: NodeJS.ProcessEnv = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      env: { ...process.env, LOG_LEVEL: 'silent', ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('hearth CLI (e2e)', function () {
   before(async function () {

@@ -3,31 +3,18 @@
 // running server and reads with it; `hearth user add` and `hearth launch create` print what an
 // EHR needs. Separate processes, configured by environment, like cli.test.ts.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { hearth as runHearth } from '../support/cli.js';
 import { http } from '../support/http.js';
 import { requireServices, TEST_DATABASE_URL } from '../support/services.js';
 import { generateClientKeys, postForm, signClientAssertion } from '../support/smart-clients.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';
 
-const run = promisify(execFile);
-
-async function hearth(args: string[], env: NodeJS.ProcessEnv = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-      env: { ...process.env, LOG_LEVEL: 'silent', DATABASE_URL: TEST_DATABASE_URL, ...env },
-      timeout: 60_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+/** The CLI on the test database. */
+const hearth = (args: string[], env: NodeJS.ProcessEnv = {}) => runHearth(args, { DATABASE_URL: TEST_DATABASE_URL, ...env });
 
 describe('hearth client|user|launch (e2e)', function () {
   this.timeout(120_000);

@@ -57,14 +57,9 @@ export function endpointsOf(base: string) {
 }
 
 export function smartConfiguration(base: string) {
-  const endpoints = endpointsOf(base);
   return {
     issuer: base,
-    authorization_endpoint: endpoints.authorization_endpoint,
-    token_endpoint: endpoints.token_endpoint,
-    jwks_uri: endpoints.jwks_uri,
-    introspection_endpoint: endpoints.introspection_endpoint,
-    revocation_endpoint: endpoints.revocation_endpoint,
+    ...endpointsOf(base),
     grant_types_supported: [...GRANT_TYPES],
     response_types_supported: ['code'],
     scopes_supported: [...SCOPES_SUPPORTED],
@@ -76,14 +71,9 @@ export function smartConfiguration(base: string) {
 }
 
 export function openidConfiguration(base: string) {
-  const endpoints = endpointsOf(base);
   return {
     issuer: base,
-    authorization_endpoint: endpoints.authorization_endpoint,
-    token_endpoint: endpoints.token_endpoint,
-    jwks_uri: endpoints.jwks_uri,
-    introspection_endpoint: endpoints.introspection_endpoint,
-    revocation_endpoint: endpoints.revocation_endpoint,
+    ...endpointsOf(base),
     response_types_supported: ['code'],
     grant_types_supported: ['authorization_code', 'refresh_token'],
     subject_types_supported: ['public'],

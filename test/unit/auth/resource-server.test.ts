@@ -96,6 +96,7 @@ describe('Authenticator', () => {
       subject: 'u1', scopes: ['patient/*.rs', 'openid'], isAdmin: false, tenantId: 'acme', clientId: 'app',
       patient: 'p1', encounter: undefined, fhirUser: 'Practitioner/9', tokenId: 'j1',
     });
+    assert.equal(await auth.accessFor(`Bearer ${token}`, EXPECTED), access, 'the same verified claims give the same context (its scope decisions stay cached)');
     const admin = new Authenticator({ mode: 'required', verifyHearthToken: verify, isAdminToken: () => true });
     assert.equal((await admin.accessFor(`Bearer ${token}`, EXPECTED)).isAdmin, true);
   });

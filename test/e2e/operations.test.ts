@@ -200,7 +200,7 @@ describe('operations (e2e, postgres)', function () {
 
     before(async function () {
       await requireServices(this);
-      const config = loadConfig({ HEARTH_HOST: '127.0.0.1', HEARTH_PORT: '0', DATABASE_URL: TEST_DATABASE_URL, LOG_LEVEL: 'info' });
+      const config = loadConfig({ HEARTH_HOST: '127.0.0.1', HEARTH_PORT: '0', DATABASE_URL: TEST_DATABASE_URL, LOG_LEVEL: 'info', HEARTH_AUTH: 'off' });
       const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
       logged = await startServer(config, logger);
       const id = `log-${randomUUID().slice(0, 13)}`;

@@ -3,7 +3,7 @@
 // anything not live is exactly {"active":false}), revocation (RFC 7009), and verifyAccessToken
 // against forged, tampered, expired, misaddressed and foreign tokens.
 import assert from 'node:assert/strict';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import type { AuthorizationGrant } from '../../src/auth/contracts.js';
 import { signAccessToken } from '../../src/auth/tokens/access-token.js';
 import { signIdToken } from '../../src/auth/tokens/id-token.js';
@@ -185,6 +185,14 @@ describe('SMART token side: discovery, JWKS, introspection, revocation, verifica
       await assert.rejects(verify(wrongAud), /aud/);
       const expired = (await signAccessToken(runtime, claims, -120)).token;
       await assert.rejects(verify(expired), { reason: 'token expired' });
+      // Not yet valid: nbf ahead (beyond the clock skew), or issued in the future.
+      const later = Math.floor(Date.now() / 1000) + 600;
+      const notYet = (await signAccessToken(runtime, { ...claims, nbf: later } as typeof claims)).token;
+      await assert.rejects(verify(notYet), /nbf/);
+      const { kid, key } = await runtime.keys.signingKey(tenant);
+      const issuedLater = await new SignJWT({ ...claims, jti: 'j-later', iat: later, exp: later + 600 })
+        .setProtectedHeader({ alg: 'ES384', typ: 'at+jwt', kid }).sign(key);
+      await assert.rejects(verify(issuedLater), { reason: 'issued in the future' });
       const otherTenant = await newTenant(server.database.pool);
       const foreign = await backendToken('svc', svcKeys, 'system/Observation.rs', tokenUrl);
       await assert.rejects(verifyAccessToken(foreign, { tenantId: otherTenant, audience: base }), { name: 'InvalidTokenError' });

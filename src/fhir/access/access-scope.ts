@@ -75,14 +75,32 @@ export function accessScope(access: AccessContext, registry: SearchRegistry): Ac
   return scope;
 }
 
+/**
+ * Tenant-wide reading of every type (system/*.rs and wider, with nothing confined or
+ * constrained): statements stay exactly as they were, at no cost, and no search registry is
+ * consulted (confinement and granular constraints are what need one).
+ */
+function unrestrictedGrants(grants: readonly EffectiveGrant[]): boolean {
+  return (
+    grants.every((g) => g.patient === undefined && g.scope.constraints === undefined) &&
+    grants.some((g) => g.scope.resourceType === '*' && g.scope.permissions.has('r') && g.scope.permissions.has('s'))
+  );
+}
+
+const unrestrictedCache = new WeakMap<AccessContext, boolean>();
+
+/** Whether `access` reads the whole tenant (its scope then needs no search registry). */
+export function readsWholeTenant(access: AccessContext): boolean {
+  if (access.isAdmin) return true;
+  let answer = unrestrictedCache.get(access);
+  if (answer === undefined) unrestrictedCache.set(access, (answer = unrestrictedGrants(effectiveGrants(access))));
+  return answer;
+}
+
 function buildScope(access: AccessContext, registry: SearchRegistry): AccessScope {
   const grants = effectiveGrants(access);
   const reaches = new Map<string, TypeReach>();
-  // Tenant-wide reading of every type (system/*.rs and wider, with nothing confined or
-  // constrained): statements stay exactly as they were, at no cost.
-  const unrestricted =
-    grants.every((g) => g.patient === undefined && g.scope.constraints === undefined) &&
-    grants.some((g) => g.scope.resourceType === '*' && g.scope.permissions.has('r') && g.scope.permissions.has('s'));
+  const unrestricted = unrestrictedGrants(grants);
   const patients = [...new Set(grants.map((g) => g.patient).filter((p): p is string => p !== undefined))];
   return {
     unrestricted,

@@ -13,7 +13,7 @@ import type { SearchRegistry } from '../../search/registry/registry.js';
 import type { TenantSearchParameters } from '../../search/tenant-params.js';
 import type { SearchIndex } from '../../search/types.js';
 import type { ResourceStore, RowReach } from '../../storage/resource-store.js';
-import { accessScope, type AccessScope } from './access-scope.js';
+import { accessScope, readsWholeTenant, type AccessScope } from './access-scope.js';
 
 export interface RequestAccess {
   scope: AccessScope;
@@ -41,7 +41,10 @@ export async function requestAccess(store: ResourceStore, access?: AccessContext
   const binding = bound.get(store);
   const caller = binding?.access ?? access;
   if (!caller || (!binding && !caller.isAdmin)) throw new FhirError(500, { code: 'exception', diagnostics: 'No access context for this transaction' });
-  const state = binding ? await binding.searchParams.load(store) : undefined;
+  // The tenant's search parameters are needed only to confine or constrain: loading them costs a
+  // read transaction a round trip (its generation is not prefetched), so callers who read the
+  // whole tenant (administrators, system/*.rs) skip it.
+  const state = binding && !readsWholeTenant(caller) ? await binding.searchParams.load(store) : undefined;
   const searching = state?.searching;
   const scope = searching ? accessScope(caller, searching) : accessScope(caller, EMPTY_REGISTRY);
   return {

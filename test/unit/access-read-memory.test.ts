@@ -3,56 +3,25 @@
 // FhirService on the MemoryRepository: the same answers as on PostgreSQL
 // (test/e2e/access-read.test.ts), and versions from before a resource moved into reach stay out.
 import assert from 'node:assert/strict';
-import { FhirError } from '../../src/core/errors.js';
-import { ANONYMOUS_ACCESS, type AccessContext, type FhirRequest, type FhirResponse, type HttpMethod, type JsonObject } from '../../src/core/types.js';
-import { NO_HOOKS } from '../../src/fhir/hooks.js';
-import { FhirService } from '../../src/fhir/service.js';
-import { createResourceValidator } from '../../src/fhir/validation/resource-schema.js';
-import { SearchEngine } from '../../src/search/engine.js';
+import { ANONYMOUS_ACCESS, type AccessContext, type HttpMethod, type JsonObject } from '../../src/core/types.js';
+import type { FhirService } from '../../src/fhir/service.js';
 import { createSearchRegistry } from '../../src/search/registry/registry.js';
-import { TenantSearchParameters } from '../../src/search/tenant-params.js';
-import { MemoryRepository } from '../../src/storage/memory/memory-repository.js';
 import { accessScope } from '../../src/fhir/access/access-scope.js';
 import { parseSearchQuery, compartmentFilter } from '../../src/search/parse-query.js';
 import { reachForMatches } from '../../src/search/reach.js';
+import { memoryService } from '../support/memory-service.js';
+import { requestsTo, type Reply } from '../support/service-requests.js';
 
 const registry = createSearchRegistry();
 const CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
 const app = (scopes: string[], extra: Partial<AccessContext> = {}): AccessContext => ({ subject: 'app', scopes, isAdmin: false, ...extra });
 const PATIENT_A = app(['patient/*.rs'], { patient: 'a' });
 
-function newService(): FhirService {
-  return new FhirService(
-    new MemoryRepository(),
-    {
-      validator: createResourceValidator(),
-      search: new SearchEngine(registry, { defaultCount: 20, maxCount: 100 }),
-      searchParams: new TenantSearchParameters(registry),
-      hooks: NO_HOOKS,
-      config: { defaultPageSize: 20, maxPageSize: 100, validateResources: true },
-    },
-    { softwareVersion: '0.0.0-test', tenantCacheTtlMs: 0 },
-  );
-}
+const newService = (): FhirService => memoryService(registry);
 
-interface Reply {
-  status: number;
-  body?: JsonObject;
-}
-
-async function send(service: FhirService, access: AccessContext, method: HttpMethod, path: string, body?: JsonObject): Promise<Reply> {
-  const req: FhirRequest = {
-    method, tenantId: 'default', baseUrl: 'http://h/fhir', path: path.split('/').filter(Boolean), query: new URLSearchParams(),
-    prefer: {}, access, requestId: 'r', ...(body ? { body, bodyKind: 'resource' as const } : {}),
-  };
-  try {
-    const res: FhirResponse = await service.handle(req);
-    return { status: res.status, body: res.body === undefined ? undefined : ((res.body.kind === 'raw' ? JSON.parse(res.body.text) : res.body.value) as JsonObject) };
-  } catch (error) {
-    if (!(error instanceof FhirError)) throw error;
-    return { status: error.status, body: error.outcome as unknown as JsonObject };
-  }
-}
+/** A request as `access`, with a resource body when given. */
+const send = (service: FhirService, access: AccessContext, method: HttpMethod, path: string, body?: JsonObject): Promise<Reply> =>
+  requestsTo(service, () => 'default')(access, method, path, body ? { body, bodyKind: 'resource' } : {});
 
 const observation = (id: string, patient: string, category = 'laboratory'): JsonObject => ({
   resourceType: 'Observation', id, status: 'final', code: { text: 'x' },

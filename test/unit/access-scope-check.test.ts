@@ -5,13 +5,8 @@ import assert from 'node:assert/strict';
 import { FhirError } from '../../src/core/errors.js';
 import { ANONYMOUS_ACCESS, type AccessContext, type FhirRequest, type FhirResponse, type HttpMethod } from '../../src/core/types.js';
 import { checkScopes } from '../../src/fhir/access/scope-check.js';
-import { NO_HOOKS } from '../../src/fhir/hooks.js';
-import { FhirService } from '../../src/fhir/service.js';
-import { createResourceValidator } from '../../src/fhir/validation/resource-schema.js';
-import { SearchEngine } from '../../src/search/engine.js';
 import { createSearchRegistry } from '../../src/search/registry/registry.js';
-import { TenantSearchParameters } from '../../src/search/tenant-params.js';
-import { MemoryRepository } from '../../src/storage/memory/memory-repository.js';
+import { memoryService } from '../support/memory-service.js';
 
 const access = (...scopes: string[]): AccessContext => ({ subject: 'client-1', scopes, isAdmin: false });
 
@@ -82,17 +77,7 @@ describe('scope check (coarse, before any data)', () => {
 
 describe('scope check through FhirService (in-memory repository)', () => {
   const registry = createSearchRegistry();
-  const service = new FhirService(
-    new MemoryRepository(),
-    {
-      validator: createResourceValidator(),
-      search: new SearchEngine(registry, { defaultCount: 20, maxCount: 100 }),
-      searchParams: new TenantSearchParameters(registry),
-      hooks: NO_HOOKS,
-      config: { defaultPageSize: 20, maxPageSize: 100, validateResources: true },
-    },
-    { softwareVersion: '0.0.0-test', tenantCacheTtlMs: 0 },
-  );
+  const service = memoryService(registry);
   const request = (method: HttpMethod, path: string, who: AccessContext, extra: Partial<FhirRequest> = {}): FhirRequest => ({
     method, tenantId: 'default', baseUrl: 'http://h/fhir', path: path.split('/').filter(Boolean), query: new URLSearchParams(), prefer: {},
     access: who, requestId: 'r', ...extra,

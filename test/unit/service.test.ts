@@ -4,30 +4,13 @@
 import assert from 'node:assert/strict';
 import { FhirError } from '../../src/core/errors.js';
 import { ANONYMOUS_ACCESS, type FhirRequest, type FhirResponse, type HttpMethod } from '../../src/core/types.js';
-import { NO_HOOKS } from '../../src/fhir/hooks.js';
 import { FhirService } from '../../src/fhir/service.js';
-import { createResourceValidator } from '../../src/fhir/validation/resource-schema.js';
-import { SearchEngine } from '../../src/search/engine.js';
 import { createSearchRegistry } from '../../src/search/registry/registry.js';
-import { TenantSearchParameters } from '../../src/search/tenant-params.js';
-import { MemoryRepository } from '../../src/storage/memory/memory-repository.js';
+import { memoryService } from '../support/memory-service.js';
 
 const registry = createSearchRegistry();
-const validator = createResourceValidator();
 
-function newService(): FhirService {
-  return new FhirService(
-    new MemoryRepository(),
-    {
-      validator,
-      search: new SearchEngine(registry, { defaultCount: 20, maxCount: 100 }),
-      searchParams: new TenantSearchParameters(registry),
-      hooks: NO_HOOKS,
-      config: { defaultPageSize: 20, maxPageSize: 100, validateResources: true },
-    },
-    { softwareVersion: '0.0.0-test', tenantCacheTtlMs: 0 },
-  );
-}
+const newService = (): FhirService => memoryService(registry);
 
 function request(method: HttpMethod, path: string, extra: Partial<FhirRequest> = {}): FhirRequest {
   return {

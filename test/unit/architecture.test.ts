@@ -11,14 +11,15 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SRC = join(ROOT, 'src');
 
 /** Bottom to top. A module may import its own layer and those below it. */
-const LAYERS = ['core', 'storage', 'search', 'fhir', 'jobs', 'load', 'auth', 'http', 'cli', 'top'] as const;
+const LAYERS = ['core', 'storage', 'search', 'fhir', 'jobs', 'load', 'audit', 'auth', 'http', 'cli', 'top'] as const;
 type Layer = (typeof LAYERS)[number];
 /**
- * jobs and load are siblings above fhir: neither may import the other. auth (the SMART
+ * jobs, load and audit (the audit trail, issue 11) are siblings above fhir: none may import
+ * another. auth (the SMART
  * authorization server: its own endpoints, pages and tables) sits below http, whose
  * authentication reads auth's token contracts; src/cli holds the commands src/cli.ts dispatches.
  */
-const RANK: Record<Layer, number> = { core: 0, storage: 1, search: 2, fhir: 3, jobs: 4, load: 4, auth: 5, http: 6, cli: 7, top: 8 };
+const RANK: Record<Layer, number> = { core: 0, storage: 1, search: 2, fhir: 3, jobs: 4, load: 4, audit: 4, auth: 5, http: 6, cli: 7, top: 8 };
 
 /** Packages that belong to one layer (and its own subtree) only. */
 const PACKAGE_HOMES: { pattern: RegExp; home: string; why: string }[] = [
@@ -156,7 +157,7 @@ export function violation(importer: string, specifier: string): string | undefin
   const from = layerOf(importer);
   const to = layerOf(target);
   if (RANK[to] > RANK[from] || (RANK[to] === RANK[from] && from !== to)) {
-    return `layer ${from} may not import layer ${to} (order: core < storage < search < fhir < jobs | load < auth < http < cli < src/*.ts)`;
+    return `layer ${from} may not import layer ${to} (order: core < storage < search < fhir < jobs | load | audit < auth < http < cli < src/*.ts)`;
   }
   if (target.startsWith(STORAGE_IMPL) && !importer.startsWith(STORAGE_IMPL) && from !== 'top' && !STORAGE_IMPL_USERS.some((p) => importer.startsWith(p))) {
     return `${STORAGE_IMPL} is wired only by the composition root (src/*.ts); import the interfaces in src/storage/*.ts`;

@@ -17,6 +17,7 @@ import type { FhirRequest, HttpMethod } from '../core/types.js';
 import { assertValidId } from '../core/ids.js';
 import { BUILT_IN_OPERATIONS } from './operations/index.js';
 import { appliesTo, definitionUrl, type OperationLevel, type OperationRegistry } from './operations/registry.js';
+import { refuseAppendOnlyWrite } from './append-only.js';
 
 export interface RouterOptions {
   softwareVersion: string;
@@ -66,6 +67,8 @@ export function route(req: FhirRequest, deps: InteractionDeps, options: RouterOp
   if (!isResourceType(first)) throw notFound(`Unknown resource type '${first}'`);
   const type = first;
   if (rest.length > 0) throw notFound(`No such path: ${req.path.join('/')}`);
+  // AuditEvent and the like: only the server writes them (append-only.ts).
+  if (third === undefined && second !== '_search' && second !== '_history') refuseAppendOnlyWrite(req.method, type, req.path.join('/'));
   if (second === undefined) return typeLevel(req, deps, type);
   if (second === '_history' && third === undefined) {
     if (!get) throw methodNotAllowed(req.method, `${type}/_history`, 'GET');

@@ -12,6 +12,7 @@ import { RESOURCE_LEVEL_TYPE } from '../../search/system.js';
 import type { ResourceStore } from '../../storage/resource-store.js';
 import type { Interaction, InteractionDeps } from './context.js';
 import { appliesTo, definitionUrl, type OperationRegistry } from '../operations/registry.js';
+import { withoutRefusedWrites } from '../append-only.js';
 
 /** Interactions the router dispatches for every resource type. Keep in step with router.ts. */
 export const TYPE_INTERACTIONS = Object.freeze([
@@ -83,7 +84,7 @@ export function capabilitiesInteraction(
           baseUrl: req.baseUrl,
           softwareVersion,
           date: new Date().toISOString(),
-          resources: RESOURCE_TYPES.map((type) => ({
+          resources: RESOURCE_TYPES.map((type) => withoutRefusedWrites({
             type,
             interactions: TYPE_INTERACTIONS,
             versioning: 'versioned-update',

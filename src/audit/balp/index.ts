@@ -1,0 +1,5 @@
+// The AuditEvent builder's public surface (issue 11; IHE BALP RESTful patterns, FHIR R4
+// auditevent.html): the request path calls buildAuditEvents once per interaction or bundle
+// entry and stores what it returns; patientsOf fills the audit table's `patients` column.
+export { buildAuditEvents, patientsOf } from './build.js';
+export type { AuditInput, AuditedResource, BuildOptions, RestEvent, RestInteraction, SecurityEvent } from './input.js';

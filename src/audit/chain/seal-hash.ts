@@ -2,24 +2,12 @@
 // SHA-256 over a canonical JSON array of every column that defines the seal, including the
 // previous seal's hash, so the seals of a tenant form a hash chain (seq 1 links to 32 zero bytes).
 import { createHash } from 'node:crypto';
+import type { AuditSealFields } from '../../storage/audit-store.js';
 
 export const SEAL_HASH_VERSION = 'hearth-audit-seal-v1';
 export const GENESIS_SEAL_HASH = Buffer.alloc(32);
 
-export interface SealFields {
-  tenantId: string;
-  seq: number;
-  /** Canonical microsecond UTC instants (row-hash.ts canonicalInstant). */
-  firstRecorded: string;
-  firstId: string;
-  lastRecorded: string;
-  lastId: string;
-  rowCount: number;
-  merkleRoot: Buffer;
-  prevSealHash: Buffer;
-}
-
-export function sealHash(seal: SealFields): Buffer {
+export function sealHash(seal: AuditSealFields): Buffer {
   const canonical = JSON.stringify([
     SEAL_HASH_VERSION,
     seal.tenantId,

@@ -1,0 +1,76 @@
+// The audit trail store the FHIR layer writes AuditEvents through (issue 11 "Recording";
+// docs/adr/0013-audit-trail-storage.md): append-only, one multi-row INSERT per call, inside the
+// caller's tenant transaction. Reading is by id and by patient (the access report). The
+// integrity functions (row hash, Merkle root, seal hash) are implemented in src/audit/chain and
+// handed to the storage implementation as an AuditHasher (storage may not import the audit layer).
+import type { JsonObject } from '../core/types.js';
+
+/** One AuditEvent to append. */
+export interface NewAuditRow {
+  tenantId: string;
+  /** The AuditEvent's id (a UUID). */
+  id: string;
+  /** AuditEvent.recorded. */
+  recorded: Date;
+  /** The AuditEvent resource as JSON text, stored and hashed exactly as given. */
+  content: string;
+  /** Search index entries (src/search/types.ts), as the resource tables' `sp` column. */
+  sp: JsonObject | null;
+  /** References (Patient/x) of the patients the event is about. */
+  patients: readonly string[];
+}
+
+export interface StoredAuditRow {
+  tenantId: string;
+  id: string;
+  recorded: Date;
+  content: string;
+  patients: string[];
+}
+
+export interface AuditStore {
+  appendAuditEvents(rows: readonly NewAuditRow[]): Promise<void>;
+  readAuditEvent(id: string): Promise<StoredAuditRow | undefined>;
+  /** Events about `patient` (Patient/x), newest first, recorded at or after `since`. */
+  auditEventsForPatient(patient: string, options?: { since?: Date; limit?: number }): Promise<StoredAuditRow[]>;
+}
+
+/** A row's immutable columns as they are hashed. */
+export interface AuditRowFields {
+  tenantId: string;
+  id: string;
+  /** UTC instant, canonical form `YYYY-MM-DDTHH:MM:SS.ffffffZ` (see canonicalInstant). */
+  recorded: string;
+  content: string;
+  patients: readonly string[];
+}
+
+/** A seal's columns as they are hashed. */
+export interface AuditSealFields {
+  tenantId: string;
+  seq: number;
+  /** Canonical microsecond UTC instants (canonicalInstant). */
+  firstRecorded: string;
+  firstId: string;
+  lastRecorded: string;
+  lastId: string;
+  rowCount: number;
+  merkleRoot: Buffer;
+  prevSealHash: Buffer;
+}
+
+/** The integrity functions (src/audit/chain/hasher.ts implements them). */
+export interface AuditHasher {
+  rowHash(row: AuditRowFields): Buffer;
+  /** Merkle root over the rows' hashes, in (recorded, id) order. */
+  merkleRoot(rowHashes: readonly Buffer[]): Buffer;
+  sealHash(seal: AuditSealFields): Buffer;
+  /** What seal 1 links to as its previous seal hash. */
+  genesisSealHash: Buffer;
+}
+
+/** `recorded` as the canonical microsecond UTC string; a Date has milliseconds, padded with 000. */
+export function canonicalInstant(value: Date): string {
+  if (Number.isNaN(value.getTime())) throw new Error('Invalid recorded time');
+  return `${value.toISOString().slice(0, 23)}000Z`;
+}

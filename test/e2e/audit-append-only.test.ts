@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import type { Bundle, CapabilityStatement, OperationOutcome } from 'fhir/r4.js';
 import { http, type HttpResult } from '../support/http.js';
+import { generateClientKeys, postForm, registerClient, signClientAssertion } from '../support/smart-clients.js';
 import { DATABASE_MODES, useTestServer } from '../support/test-server.js';
 
 type Json = Record<string, any>;
@@ -128,3 +129,40 @@ for (const mode of DATABASE_MODES) {
     });
   });
 }
+
+describe('AuditEvent is append-only for the broadest token too (e2e, HEARTH_AUTH=required)', function () {
+  this.timeout(120_000);
+  const fixture = useTestServer('postgres', { auth: 'required', reindexWorker: false });
+
+  /** A backend service holding system/*.cruds: every SMART scope on every type, AuditEvent included. */
+  async function fullToken(base: string): Promise<string> {
+    const tenantId = /\/t\/([^/]+)\/fhir$/.exec(base)![1];
+    const keys = await generateClientKeys('ES384');
+    const client = await registerClient(fixture.server.server.database, tenantId, { name: 'admin-svc', kind: 'backend-service', jwks: keys.jwks, scope: 'system/*.cruds' });
+    const assertion = await signClientAssertion({ clientId: client.clientId, aud: `${base}/auth/token`, keys });
+    const result = await postForm(`${base}/auth/token`, {
+      grant_type: 'client_credentials', scope: 'system/*.cruds', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion,
+    });
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    return result.body.access_token as string;
+  }
+
+  it('system/*.cruds may read and search AuditEvent, and still cannot create, update, patch or delete one', async () => {
+    const base = await fixture.server.newTenantBase();
+    const headers = { authorization: `Bearer ${await fullToken(base)}` };
+    assertRefused(await http(`${base}/AuditEvent`, { method: 'POST', json: forged(), headers }), 'create with a token');
+    assertRefused(await http(`${base}/AuditEvent/planted`, { method: 'PUT', json: forged('planted'), headers }), 'update with a token');
+    assertRefused(await http(`${base}/AuditEvent/planted`, { method: 'DELETE', headers }), 'delete with a token');
+    const patch = [{ op: 'add', path: '/outcome', value: '0' }];
+    assertRefused(await http(`${base}/AuditEvent/planted`, { method: 'PATCH', json: patch, contentType: 'application/json-patch+json', headers }), 'patch with a token');
+    const transaction = await http<Json>(base, {
+      method: 'POST',
+      headers,
+      json: { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: forged('planted'), request: { method: 'PUT', url: 'AuditEvent/planted' } }] },
+    });
+    assert.equal(transaction.status, 405, transaction.text);
+    const search = await http<Bundle>(`${base}/AuditEvent?_summary=count`, { headers });
+    assert.equal(search.status, 200, search.text);
+    assert.equal(search.body.total, 0);
+  });
+});

@@ -164,12 +164,12 @@ describe('audit trail storage and integrity (integration)', function () {
       await append(pool, tenant, events(tenant, 6, Date.parse('2026-11-30T23:59:57Z')));
       assert.deepEqual(await sealAuditTrail(pool, auditHasher, tenant, { now: new Date('2026-12-02T00:00:00Z') }), { seals: 2, rows: 6 });
       const { rows } = await pool.query(
-        `SELECT seq, row_count, to_char(first_recorded AT TIME ZONE 'UTC', 'YYYY-MM') AS first_month, to_char(last_recorded AT TIME ZONE 'UTC', 'YYYY-MM') AS last_month FROM audit_seal WHERE tenant_id = $1 ORDER BY seq`,
+        `SELECT seq::int AS seq, row_count, to_char(first_recorded AT TIME ZONE 'UTC', 'YYYY-MM') AS first_month, to_char(last_recorded AT TIME ZONE 'UTC', 'YYYY-MM') AS last_month FROM audit_seal WHERE tenant_id = $1 ORDER BY seq`,
         [tenant],
       );
       assert.deepEqual(rows, [
-        { seq: '1', row_count: 3, first_month: '2026-11', last_month: '2026-11' },
-        { seq: '2', row_count: 3, first_month: '2026-12', last_month: '2026-12' },
+        { seq: 1, row_count: 3, first_month: '2026-11', last_month: '2026-11' },
+        { seq: 2, row_count: 3, first_month: '2026-12', last_month: '2026-12' },
       ]);
     });
 

@@ -1,5 +1,7 @@
 // The AuditEvent builder's public surface (issue 11; IHE BALP RESTful patterns, FHIR R4
 // auditevent.html): the request path calls buildAuditEvents once per interaction or bundle
-// entry and stores what it returns; patientsOf fills the audit table's `patients` column.
+// entry and stores what it returns; patientsOf fills the audit table's `patients` column;
+// restEventOf, requestOf and observerId build the input from what the FHIR layer knows.
 export { buildAuditEvents, patientsOf } from './build.js';
+export { observerId, requestOf, restEventOf } from './from-request.js';
 export type { AuditInput, AuditedResource, BuildOptions, RestEvent, RestInteraction, SecurityEvent } from './input.js';

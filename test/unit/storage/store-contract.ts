@@ -2,7 +2,7 @@
 // run against the in-memory store (test/unit/storage/memory-store.test.ts) and PostgreSQL
 // (test/integration/store-contract.test.ts), so the two cannot drift apart.
 import assert from 'node:assert/strict';
-import { WriteConflict, type FhirRepository, type NewVersion, type StoredVersion } from '../../../src/storage/resource-store.js';
+import { WriteConflict, type FhirRepository, type NewVersion, type RowReach, type StoredVersion } from '../../../src/storage/resource-store.js';
 
 export interface ContractSubject {
   repository: FhirRepository;
@@ -52,6 +52,25 @@ export function resourceStoreContract(name: string, subject: () => ContractSubje
       assert.equal(await read((s) => s.readVersion('Patient', 'a', 3)), undefined);
       assert.equal(await read((s) => s.readCurrent('Patient', 'b')), undefined);
       assert.equal(await read((s) => s.readCurrent('Observation', 'a')), undefined);
+    });
+
+    it('reads under a RowReach see only the reached resources: current, versions and history (SMART data constraint)', async () => {
+      await write(version('Patient', 'a', 1, 1), version('Patient', 'a', 2, 2), version('Patient', 'b', 1, 3), version('Observation', 'o', 1, 4));
+      // Reaches Patient/a only: by id in SQL and in memory alike.
+      const onlyA: RowReach = {
+        sql: (type, alias, bind) => (type === 'Patient' ? `${alias}.id = ${bind('a')}` : false),
+        matches: (type, id) => type === 'Patient' && id === 'a',
+      };
+      assert.equal((await read<StoredVersion>((s) => s.readCurrent('Patient', 'a', { reach: onlyA })))?.versionId, 2);
+      assert.equal(await read((s) => s.readCurrent('Patient', 'b', { reach: onlyA })), undefined, 'out of reach reads as absent');
+      assert.equal(await read((s) => s.readCurrent('Observation', 'o', { reach: onlyA })), undefined, 'a type reached not at all');
+      assert.equal((await read<StoredVersion>((s) => s.readVersion('Patient', 'a', 1, { reach: onlyA })))?.versionId, 1);
+      assert.equal(await read((s) => s.readVersion('Patient', 'b', 1, { reach: onlyA })), undefined);
+      const system = await read<StoredVersion[]>((s) => s.history({ count: 10, reach: onlyA }));
+      assert.deepEqual(system.map(position), ['Patient/a/2', 'Patient/a/1']);
+      assert.deepEqual(await read<StoredVersion[]>((s) => s.history({ resourceType: 'Patient', id: 'b', count: 10, reach: onlyA })), []);
+      const everything: RowReach = { sql: () => undefined, matches: () => true };
+      assert.equal((await read<StoredVersion[]>((s) => s.history({ count: 10, reach: everything }))).length, 4);
     });
 
     it('a tombstone is a current row with no content', async () => {

@@ -1,7 +1,8 @@
 // Unit tests for src/audit/balp/from-request.ts (issue 11): the event of each routed
-// interaction (capabilities not audited), the request as the client sent it, the observer id.
+// interaction (capabilities not audited), the request as the client sent it, the observer id;
+// and the events as audit store rows.
 import assert from 'node:assert/strict';
-import { buildAuditEvents, observerId, requestOf, restEventOf } from '../../src/audit/balp/index.js';
+import { auditRowsOf, buildAuditEvents, observerId, requestOf, restEventOf } from '../../src/audit/balp/index.js';
 import { ANONYMOUS_ACCESS, type FhirRequest } from '../../src/core/types.js';
 
 const request = (path: string[], query: string): FhirRequest => ({
@@ -52,5 +53,32 @@ describe('AuditEvent input from the FHIR layer (src/audit/balp/from-request.ts)'
     assert.equal(observerId({ publicBaseUrl: 'https://fhir.example.org/', origin: 'http://127.0.0.1:8080' }), 'https://fhir.example.org');
     assert.equal(observerId({ setting: '  ', origin: 'http://127.0.0.1:8080' }), 'http://127.0.0.1:8080');
     assert.throws(() => observerId({ origin: '' }), /empty/);
+  });
+});
+
+describe('AuditEvents as audit store rows (src/audit/balp/rows.ts)', () => {
+  it('one row per event: id, recorded, the JSON text as built, the patients, the index the caller computes', () => {
+    const events = buildAuditEvents({
+      event: { kind: 'rest', interaction: 'search-type' },
+      outcome: { status: 200 },
+      period: { start: new Date(0), end: new Date(1) },
+      recorded: new Date('2026-12-04T10:00:00.125Z'),
+      caller: ANONYMOUS_ACCESS,
+      server: { observer: 'https://h.example' },
+      request: { query: 'code=x' },
+      patients: ['Patient/a', 'Patient/b'],
+    });
+    const rows = auditRowsOf('acme', events, (resource) => ({ seen: resource.id as string }));
+    assert.equal(rows.length, 2);
+    rows.forEach((row, i) => {
+      assert.equal(row.tenantId, 'acme');
+      assert.equal(row.id, events[i].id);
+      assert.equal(row.recorded.toISOString(), '2026-12-04T10:00:00.125Z');
+      assert.deepEqual(JSON.parse(row.content), events[i]);
+      assert.ok(row.content.startsWith('{"resourceType":"AuditEvent"'));
+      assert.deepEqual(row.sp, { seen: events[i].id });
+    });
+    assert.deepEqual(rows.map((r) => r.patients), [['Patient/a'], ['Patient/b']]);
+    assert.equal(auditRowsOf('acme', events)[0].sp, null);
   });
 });

@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { auditRowsOf, buildAuditEvents, observerId, requestOf, restEventOf } from '../../src/audit/balp/index.js';
 import { ANONYMOUS_ACCESS, type FhirRequest } from '../../src/core/types.js';
+import { createIndexer } from '../../src/search/indexer.js';
+import { createSearchRegistry } from '../../src/search/registry/registry.js';
 
 const request = (path: string[], query: string): FhirRequest => ({
   method: 'GET',
@@ -80,5 +82,35 @@ describe('AuditEvents as audit store rows (src/audit/balp/rows.ts)', () => {
     });
     assert.deepEqual(rows.map((r) => r.patients), [['Patient/a'], ['Patient/b']]);
     assert.equal(auditRowsOf('acme', events)[0].sp, null);
+  });
+});
+
+describe('AuditEvent search index (the R4 indexer, no audit-specific one)', () => {
+  it('the resource tables\' indexer gives the entries the auditor searches need', () => {
+    const indexer = createIndexer(createSearchRegistry());
+    const events = buildAuditEvents({
+      event: { kind: 'rest', interaction: 'read' },
+      outcome: { status: 200 },
+      period: { start: new Date(0), end: new Date(1) },
+      recorded: new Date(2),
+      caller: { subject: 'u1', clientId: 'app-1', fhirUser: 'Practitioner/d1', tokenId: 'jti-9' },
+      network: '10.0.0.1',
+      server: { observer: 'https://h.example', tenantBase: 'https://h.example/fhir' },
+      entities: [{ reference: 'Observation/o1', versionId: 2 }],
+      patients: ['Patient/p1'],
+    });
+    const [row] = auditRowsOf('acme', events, (resource) => indexer(resource) as never);
+    const sp = row.sp as Record<string, unknown[]>;
+    assert.deepEqual(sp.patient, ['Patient/p1', 'p1']);
+    assert.ok(sp.entity.includes('Observation/o1'));
+    assert.deepEqual(sp.policy, ['jti-9']);
+    assert.ok(sp.agent.includes('Practitioner/d1'));
+    assert.deepEqual(sp.altid, [{ s: null, c: 'u1' }]);
+    assert.ok((sp['agent:identifier'] as Array<{ c: string }>).some((t) => t.c === 'app-1'));
+    assert.ok(sp.address.includes('10.0.0.1'));
+    assert.deepEqual(sp.action, [{ s: null, c: 'R' }]);
+    assert.deepEqual(sp.outcome, [{ s: null, c: '0' }]);
+    assert.deepEqual(sp.subtype, [{ s: 'http://hl7.org/fhir/restful-interaction', c: 'read' }]);
+    assert.ok(sp.date);
   });
 });

@@ -47,8 +47,8 @@ export function partitionName(month: string): string {
 
 async function* lines(pool: pg.Pool, partition: string, counts: Map<string, number>): AsyncGenerator<string> {
   const select =
-    `SELECT tenant_id, id, ${recordedText('recorded')} AS recorded, content, patients, encode(hash, 'hex') AS hash FROM ${quoteIdent(partition)} ` +
-    'WHERE (tenant_id, recorded, id) > ($1::text, $2::timestamptz, $3::text) ORDER BY tenant_id, recorded, id LIMIT 2000';
+    `SELECT tenant_id, id, ${recordedText('recorded')} AS recorded, content, patients, encode(hash, 'hex') AS hash FROM ${quoteIdent(partition)} t ` +
+    'WHERE (tenant_id, recorded, id) > ($1::text, $2::timestamptz, $3::text) ORDER BY t.tenant_id, t.recorded, t.id LIMIT 2000';
   let key: [string, string, string] = ['', '-infinity', ''];
   for (;;) {
     const { rows } = await pool.query(select, key);

@@ -26,9 +26,12 @@ export interface SealResult {
 
 const LOCK = `SELECT pg_advisory_xact_lock(hashtextextended('hearth-audit-seal:' || $1::text, 0))`;
 const LAST_SEAL = `SELECT seq, ${recordedText('last_recorded')} AS last_recorded, last_id, seal_hash FROM audit_seal WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1`;
+// A cursor is planned for fast start: it walks the primary key in order even when the statistics
+// do not know the new rows yet (a LIMIT query then sorted every later row, for every seal).
+// ORDER BY names t's columns: the output `recorded` is text.
 const UNSEALED =
-  `SELECT id, ${recordedText('recorded')} AS recorded, content, patients FROM audit_trail ` +
-  'WHERE tenant_id = $1 AND (recorded, id) > ($2::timestamptz, $3::text) AND recorded <= $4 ORDER BY recorded, id LIMIT $5';
+  `DECLARE audit_unsealed NO SCROLL CURSOR FOR SELECT id, ${recordedText('recorded')} AS recorded, content, patients FROM audit_trail t ` +
+  'WHERE tenant_id = $1 AND (recorded, id) > ($2::timestamptz, $3::text) AND recorded <= $4 ORDER BY t.recorded, t.id';
 const INSERT_SEAL =
   'INSERT INTO audit_seal (tenant_id, seq, first_recorded, first_id, last_recorded, last_id, row_count, merkle_root, prev_seal_hash, seal_hash) ' +
   'VALUES ($1, $2, $3::timestamptz, $4, $5::timestamptz, $6, $7, $8, $9, $10)';
@@ -45,7 +48,9 @@ async function sealOnce(client: pg.ClientBase, hasher: AuditHasher, tenantId: st
   await client.query(LOCK, [tenantId]);
   const last = (await client.query<{ seq: string; last_recorded: string; last_id: string; seal_hash: Buffer }>(LAST_SEAL, [tenantId])).rows[0];
   const after = last ? { recorded: last.last_recorded, id: last.last_id } : BEFORE_ALL;
-  let rows = (await client.query<UnsealedRow>(UNSEALED, [tenantId, after.recorded, after.id, horizon, maxRows])).rows;
+  await client.query(UNSEALED, [tenantId, after.recorded, after.id, horizon]);
+  let rows = (await client.query<UnsealedRow>(`FETCH ${Math.max(1, Math.trunc(maxRows))} FROM audit_unsealed`)).rows;
+  await client.query('CLOSE audit_unsealed');
   if (rows.length === 0) return 0;
   const month = rows[0].recorded.slice(0, 7);
   rows = rows.filter((r) => r.recorded.slice(0, 7) === month);

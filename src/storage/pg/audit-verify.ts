@@ -2,7 +2,7 @@
 // per tenant, inside its READ ONLY transaction as the app role (so a tenant's verify sees only its
 // rows and seals), checks that the seals form an unbroken chain (seq 1, 2, …; each
 // prev_seal_hash is the previous seal_hash; each seal_hash recomputes), then walks the rows in
-// (recorded, id) order in keyset pages (never the whole trail in memory) and checks that every
+// (recorded, id) order through a cursor, page by page (never the whole trail in memory) and checks that every
 // row's stored hash recomputes from its columns, that every row inside the sealed ranges belongs
 // to a seal, and that each seal's rows are as many as sealed with the same Merkle root. Seals of
 // archived months (audit_archive) are counted as covered by the archive's manifest; their rows
@@ -59,10 +59,12 @@ const SEALS =
   `SELECT seq, ${recordedText('first_recorded')} AS first_recorded, first_id, ${recordedText('last_recorded')} AS last_recorded, last_id, ` +
   'row_count, merkle_root, prev_seal_hash, seal_hash FROM audit_seal WHERE tenant_id = $1 ORDER BY seq';
 const ARCHIVED = `SELECT to_char(month, 'YYYY-MM') AS month FROM audit_archive WHERE tenant_id = $1`;
-// >= on the first page (the start key itself is included), > afterwards.
-const PAGE = (inclusive: boolean) =>
-  `SELECT id, ${recordedText('recorded')} AS recorded, content, patients, hash FROM audit_trail ` +
-  `WHERE tenant_id = $1 AND (recorded, id) ${inclusive ? '>=' : '>'} ($2::timestamptz, $3::text) ORDER BY recorded, id LIMIT $4`;
+// One cursor over the tenant's rows in (recorded, id) order, fetched in pages: a single plan
+// (a cursor is planned for fast start, so it walks the primary key in order even when the
+// statistics do not know the rows yet). ORDER BY names t's columns: the output `recorded` is text.
+const DECLARE =
+  `DECLARE audit_rows NO SCROLL CURSOR FOR SELECT id, ${recordedText('recorded')} AS recorded, content, patients, hash FROM audit_trail t ` +
+  'WHERE tenant_id = $1 AND (recorded, id) >= ($2::timestamptz, $3::text) ORDER BY t.recorded, t.id';
 
 class Broken extends Error {
   constructor(readonly detail: Omit<AuditBreak, 'tenantId'>) {
@@ -118,12 +120,10 @@ async function verifyTenant(client: pg.ClientBase, hasher: AuditHasher, tenantId
     leaves = [];
     current += 1;
   };
-  const pageSize = options.pageSize ?? 5000;
-  let key = start;
-  let first = true;
+  const pageSize = Math.max(1, Math.trunc(options.pageSize ?? 5000));
+  await client.query(DECLARE, [tenantId, start.recorded, start.id]);
   for (;;) {
-    const rows = (await client.query<TrailRow>(PAGE(first), [tenantId, key.recorded, key.id, pageSize])).rows;
-    first = false;
+    const rows = (await client.query<TrailRow>(`FETCH ${pageSize} FROM audit_rows`)).rows;
     for (const row of rows) {
       const hash = hasher.rowHash({ tenantId, id: row.id, recorded: row.recorded, content: row.content, patients: row.patients });
       if (!hash.equals(row.hash)) throw new Broken({ recordId: row.id, reason: `row ${row.id} was altered: its hash does not recompute` });
@@ -138,9 +138,8 @@ async function verifyTenant(client: pg.ClientBase, hasher: AuditHasher, tenantId
       }
     }
     if (rows.length < pageSize) break;
-    const last = rows[rows.length - 1];
-    key = { recorded: last.recorded, id: last.id };
   }
+  await client.query('CLOSE audit_rows');
   while (current < toCheck.length) close();
   return { sealed, pending, seals: toCheck.length, archivedSeals };
 }

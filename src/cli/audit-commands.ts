@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { auditHasher } from '../audit/chain/hasher.js';
 import { archiveAuditPartition, dropArchivedAuditPartition } from '../storage/pg/audit-archive.js';
+import { verifyAuditArchive } from '../storage/pg/audit-archive-verify.js';
 import { ensureAuditPartitions, listAuditPartitions } from '../storage/pg/audit-partitions.js';
 import { auditTenants, sealAuditTrail } from '../storage/pg/audit-seal.js';
 import { verifyAuditTrail } from '../storage/pg/audit-verify.js';
@@ -12,6 +13,7 @@ import type { Database } from '../storage/pg/database.js';
 
 export const AUDIT_USAGE = `  hearth audit verify [--tenant T] [--since DATE]
                                                  check the audit trail's seals and rows; prints intact or the first break
+  hearth audit verify --archive FILE             check an archived month's file against its manifest and seals
   hearth audit seal [--tenant T]                 seal the rows recorded more than a minute ago
   hearth audit partitions [--months-ahead N]     create the coming months' partitions (default 3)
   hearth audit archive --before YYYY-MM --dir D [--drop]
@@ -36,6 +38,7 @@ export async function auditCommand(database: Database, args: string[], out: Out 
     allowPositionals: true,
     options: {
       tenant: { type: 'string' },
+      archive: { type: 'string' },
       since: { type: 'string' },
       before: { type: 'string' },
       dir: { type: 'string' },
@@ -46,6 +49,18 @@ export async function auditCommand(database: Database, args: string[], out: Out 
   const pool = database.pool;
   const [action] = positionals;
   if (values.tenant !== undefined && !(await auditTenants(pool)).includes(values.tenant)) throw new Error(`Unknown tenant '${values.tenant}'`);
+  if (action === 'verify' && values.archive !== undefined) {
+    const result = await verifyAuditArchive(pool, auditHasher, values.archive);
+    if (!result.intact) {
+      const where = [result.tenantId ? `tenant ${result.tenantId}` : '', result.sealSeq !== undefined ? `seal ${result.sealSeq}` : '', result.recordId ? `record ${result.recordId}` : '']
+        .filter(Boolean)
+        .join(', ');
+      out(`BROKEN archive ${values.archive}${where ? ` at ${where}` : ''}: ${result.reason}`);
+      throw new Error('The audit archive is not intact');
+    }
+    out(`intact: archive of ${result.month}, ${result.rows} events, ${result.sealed} sealed in ${result.seals} seals, ${result.pending} not sealed when archived`);
+    return;
+  }
   if (action === 'verify') {
     const started = Date.now();
     const result = await verifyAuditTrail(pool, auditHasher, { tenantId: values.tenant, since: parseSince(values.since) });

@@ -65,6 +65,9 @@ describe('hearth audit (integration)', function () {
       assert.match(lines[0], new RegExp(`^archived ${year}-02: 2 events to audit-${year}-02\\.ndjson\\.gz \\(sha256 [0-9a-f]{64}\\)$`));
       assert.equal(lines[1], `dropped audit_trail_p${year}02`);
       assert.deepEqual((await readdir(dir)).sort(), [`audit-${year}-02.manifest.json`, `audit-${year}-02.ndjson.gz`]);
+      assert.deepEqual(await run(['verify', '--archive', join(dir, `audit-${year}-02.ndjson.gz`)]), [
+        `intact: archive of ${year}-02, 2 events, 2 sealed in 1 seals, 0 not sealed when archived`,
+      ]);
       const [verified] = await run(['verify', '--tenant', tenant]);
       assert.match(verified, /^intact: 0 sealed events in 0 seals verified, 0 pending \(not sealed yet\), 1 seals of archived months/);
       assert.deepEqual(await run(['archive', '--before', `${year}-03`, '--dir', dir]), [`no attached month before ${year}-03`]);
@@ -78,6 +81,9 @@ describe('hearth audit (integration)', function () {
     await assert.rejects(run(['verify', '--since', 'yesterday-ish']), /--since/);
     await assert.rejects(run(['archive', '--before', '2026-13', '--dir', '/tmp']), /--before YYYY-MM/);
     await assert.rejects(run(['archive', '--before', '2026-01']), /--dir/);
+    const lines: string[] = [];
+    await assert.rejects(auditCommand(database, ['verify', '--archive', 'package.json'], (l) => lines.push(l)), /not intact/);
+    assert.match(lines[0], /^BROKEN archive package\.json: no archived month has a file with sha256 [0-9a-f]{64}/);
     await assert.rejects(run(['frobnicate']), (e: Error) => e.message.includes(AUDIT_USAGE));
   });
 

@@ -8,12 +8,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type pg from 'pg';
 import { auditHasher } from '../../src/audit/chain/hasher.js';
 import { canonicalInstant, rowHash } from '../../src/audit/chain/row-hash.js';
 import type { NewAuditRow } from '../../src/storage/audit-store.js';
 import { archiveAuditPartition, dropArchivedAuditPartition } from '../../src/storage/pg/audit-archive.js';
+import { verifyAuditArchive } from '../../src/storage/pg/audit-archive-verify.js';
 import { ensureAuditPartitions } from '../../src/storage/pg/audit-partitions.js';
 import { sealAuditTrail } from '../../src/storage/pg/audit-seal.js';
 import { PgAuditStore } from '../../src/storage/pg/audit-store.js';
@@ -155,6 +156,7 @@ describe('audit trail storage and integrity (integration)', function () {
       assert.deepEqual(await sealAuditTrail(pool, auditHasher, tenant, { now: NOW }), { seals: 1, rows: 4 });
       assert.deepEqual(await sealAuditTrail(pool, auditHasher, tenant, { now: NOW }), { seals: 0, rows: 0 });
       assert.deepEqual(await verifyAuditTrail(pool, auditHasher, { tenantId: tenant }), { intact: true, sealed: 25, pending: 0, seals: 4, archivedSeals: 0 });
+      assert.deepEqual(await verifyAuditTrail(pool, auditHasher, { tenantId: tenant, pageSize: 3 }), { intact: true, sealed: 25, pending: 0, seals: 4, archivedSeals: 0 });
       const since = await verifyAuditTrail(pool, auditHasher, { tenantId: tenant, since: new Date(BASE + 22_000) });
       assert.deepEqual(since, { intact: true, sealed: 4, pending: 0, seals: 1, archivedSeals: 0 }); // seal 4 holds 21..24 s
     });
@@ -378,6 +380,24 @@ describe('audit trail storage and integrity (integration)', function () {
         assert.equal(attached.rows[0].n, 0);
         // The April rows were sealed by the archive run (its clock is May): the chain continues.
         assert.deepEqual(await verifyAuditTrail(pool, auditHasher, { tenantId: tenant }), { intact: true, sealed: 3, pending: 0, seals: 1, archivedSeals: 3 });
+        const archived = join(dir, manifest.file);
+        assert.deepEqual(await verifyAuditArchive(pool, auditHasher, archived), { intact: true, month, rows: 12, sealed: 12, pending: 0, seals: 3 });
+        // A file with one row dropped: its sha256 is unknown; recorded as the owner, the seal breaks.
+        const { writeFile } = await import('node:fs/promises');
+        const forged = join(dir, 'forged.ndjson.gz');
+        const kept = gunzipSync(bytes).toString('utf8').trim().split('\n').filter((_, i) => i !== 6);
+        await writeFile(forged, gzipSync(`${kept.join('\n')}\n`));
+        const unknown = await verifyAuditArchive(pool, auditHasher, forged);
+        assert.equal(unknown.intact, false);
+        assert.match(!unknown.intact ? unknown.reason : '', /no archived month has a file/);
+        const forgedSha = createHash('sha256').update(await readFile(forged)).digest('hex');
+        await asOwnerBypassingTriggers(pool, 'UPDATE audit_archive SET file_sha256 = $2, row_count = 11 WHERE tenant_id = $1', [tenant, forgedSha]);
+        assert.deepEqual(await verifyAuditArchive(pool, auditHasher, forged), {
+          intact: false,
+          tenantId: tenant,
+          sealSeq: 2,
+          reason: 'seal 2 covers 5 rows but 4 are in its range (rows deleted or inserted)',
+        });
         await assert.rejects(archiveAuditPartition(pool, auditHasher, month, dir, new Date(`${year}-05-01T00:00:00Z`)), /No attached/);
         await assert.rejects(archiveAuditPartition(pool, auditHasher, `${year}-04`, dir, new Date(`${year}-04-20T00:00:00Z`)), /not over/);
         assert.equal(await dropArchivedAuditPartition(pool, month), true);

@@ -10,7 +10,8 @@
 import type pg from 'pg';
 import { canonicalInstant, type AuditHasher } from '../audit-store.js';
 import { auditTenants } from './audit-seal.js';
-import { BEFORE_ALL, compareKeys, recordedText } from './audit-sql.js';
+import { BEFORE_ALL, recordedText } from './audit-sql.js';
+import { Broken, SEALS, SealWalker, type SealRow, type WalkedRow } from './audit-walk.js';
 import { inTenantTransaction } from './tenant-session.js';
 
 export interface AuditBreak {
@@ -35,29 +36,6 @@ export interface VerifyOptions {
   pageSize?: number;
 }
 
-interface SealRow {
-  seq: string;
-  first_recorded: string;
-  first_id: string;
-  last_recorded: string;
-  last_id: string;
-  row_count: number;
-  merkle_root: Buffer;
-  prev_seal_hash: Buffer;
-  seal_hash: Buffer;
-}
-
-interface TrailRow {
-  id: string;
-  recorded: string;
-  content: string;
-  patients: string[];
-  hash: Buffer;
-}
-
-const SEALS =
-  `SELECT seq, ${recordedText('first_recorded')} AS first_recorded, first_id, ${recordedText('last_recorded')} AS last_recorded, last_id, ` +
-  'row_count, merkle_root, prev_seal_hash, seal_hash FROM audit_seal WHERE tenant_id = $1 ORDER BY seq';
 const ARCHIVED = `SELECT to_char(month, 'YYYY-MM') AS month FROM audit_archive WHERE tenant_id = $1`;
 // One cursor over the tenant's rows in (recorded, id) order, fetched in pages: a single plan
 // (a cursor is planned for fast start, so it walks the primary key in order even when the
@@ -65,12 +43,6 @@ const ARCHIVED = `SELECT to_char(month, 'YYYY-MM') AS month FROM audit_archive W
 const DECLARE =
   `DECLARE audit_rows NO SCROLL CURSOR FOR SELECT id, ${recordedText('recorded')} AS recorded, content, patients, hash FROM audit_trail t ` +
   'WHERE tenant_id = $1 AND (recorded, id) >= ($2::timestamptz, $3::text) ORDER BY t.recorded, t.id';
-
-class Broken extends Error {
-  constructor(readonly detail: Omit<AuditBreak, 'tenantId'>) {
-    super(detail.reason);
-  }
-}
 
 function checkChain(hasher: AuditHasher, seals: SealRow[], tenantId: string): void {
   let prev: Buffer = hasher.genesisSealHash;
@@ -105,43 +77,17 @@ async function verifyTenant(client: pg.ClientBase, hasher: AuditHasher, tenantId
   if (toCheck.length > 0 && since !== undefined) start = { recorded: toCheck[0].first_recorded, id: toCheck[0].first_id };
   else if (since !== undefined) start = { recorded: since, id: '' };
 
-  let current = 0;
-  let leaves: Buffer[] = [];
-  let sealed = 0;
-  let pending = 0;
-  const close = () => {
-    const seal = toCheck[current];
-    const seq = Number(seal.seq);
-    if (leaves.length !== seal.row_count) {
-      throw new Broken({ sealSeq: seq, reason: `seal ${seq} covers ${seal.row_count} rows but ${leaves.length} are in its range (rows deleted or inserted)` });
-    }
-    if (!hasher.merkleRoot(leaves).equals(seal.merkle_root)) throw new Broken({ sealSeq: seq, reason: `seal ${seq}: the Merkle root of its rows differs (rows altered or reordered)` });
-    sealed += leaves.length;
-    leaves = [];
-    current += 1;
-  };
+  const walker = new SealWalker(hasher, tenantId, toCheck);
   const pageSize = Math.max(1, Math.trunc(options.pageSize ?? 5000));
   await client.query(DECLARE, [tenantId, start.recorded, start.id]);
   for (;;) {
-    const rows = (await client.query<TrailRow>(`FETCH ${pageSize} FROM audit_rows`)).rows;
-    for (const row of rows) {
-      const hash = hasher.rowHash({ tenantId, id: row.id, recorded: row.recorded, content: row.content, patients: row.patients });
-      if (!hash.equals(row.hash)) throw new Broken({ recordId: row.id, reason: `row ${row.id} was altered: its hash does not recompute` });
-      const at = { recorded: row.recorded, id: row.id };
-      while (current < toCheck.length && compareKeys(at, { recorded: toCheck[current].last_recorded, id: toCheck[current].last_id }) > 0) close();
-      if (current >= toCheck.length) {
-        pending += 1;
-      } else if (compareKeys(at, { recorded: toCheck[current].first_recorded, id: toCheck[current].first_id }) >= 0) {
-        leaves.push(hash);
-      } else {
-        throw new Broken({ recordId: row.id, reason: `row ${row.id} lies inside the sealed range but belongs to no seal (inserted after sealing)` });
-      }
-    }
+    const rows = (await client.query<WalkedRow>(`FETCH ${pageSize} FROM audit_rows`)).rows;
+    for (const row of rows) walker.add(row);
     if (rows.length < pageSize) break;
   }
   await client.query('CLOSE audit_rows');
-  while (current < toCheck.length) close();
-  return { sealed, pending, seals: toCheck.length, archivedSeals };
+  walker.finish();
+  return { sealed: walker.sealed, pending: walker.pending, seals: toCheck.length, archivedSeals };
 }
 
 /** Verifies the trail of one tenant or of all; the first break found, or the counts checked. */

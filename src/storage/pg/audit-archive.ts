@@ -1,14 +1,14 @@
 // Archival of one month of the audit trail (issue 11 "Storage and retention";
-// docs/adr/0013-audit-trail-storage.md): seals what is left to seal, writes the month's
-// partition to NDJSON.gz (one row per line: tenant, id, recorded, content, patients, hash; read
-// in keyset pages and piped through gzip with back-pressure, never the whole partition in
-// memory), writes a manifest beside it (per tenant: rows, the seals covering the month and the
-// last one's hash; the file's sha256), records the manifest in audit_archive and DETACHES the
-// partition, in one transaction, as the owning role. The detached table stays in the database
-// until retention drops it (`dropArchivedAuditPartition`).
+// docs/adr/0013-audit-trail-storage.md): seals what is left to seal; then, in ONE transaction as
+// the owning role, locks the month's partition against inserts (SHARE), writes it to NDJSON.gz
+// (one row per line: tenant, id, recorded, content, patients, hash; fetched from a cursor and
+// piped through gzip with back-pressure, never the whole partition in memory), writes a manifest
+// beside it (per tenant: rows, the seals covering the month and the last one's hash; the file's
+// sha256), records the manifest in audit_archive and DETACHES the partition. The detached table
+// stays in the database until retention drops it (`dropArchivedAuditPartition`).
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -45,23 +45,22 @@ export function partitionName(month: string): string {
   return `audit_trail_p${m[1]}${m[2]}`;
 }
 
-async function* lines(pool: pg.Pool, partition: string, counts: Map<string, number>): AsyncGenerator<string> {
-  const select =
-    `SELECT tenant_id, id, ${recordedText('recorded')} AS recorded, content, patients, encode(hash, 'hex') AS hash FROM ${quoteIdent(partition)} t ` +
-    'WHERE (tenant_id, recorded, id) > ($1::text, $2::timestamptz, $3::text) ORDER BY t.tenant_id, t.recorded, t.id LIMIT 2000';
-  let key: [string, string, string] = ['', '-infinity', ''];
+async function* lines(client: pg.ClientBase, partition: string, counts: Map<string, number>): AsyncGenerator<string> {
+  await client.query(
+    `DECLARE audit_archive_rows NO SCROLL CURSOR FOR SELECT tenant_id, id, ${recordedText('recorded')} AS recorded, content, patients, encode(hash, 'hex') AS hash ` +
+      `FROM ${quoteIdent(partition)} t ORDER BY t.tenant_id, t.recorded, t.id`,
+  );
   for (;;) {
-    const { rows } = await pool.query(select, key);
-    if (rows.length === 0) return;
+    const { rows } = await client.query('FETCH 2000 FROM audit_archive_rows');
+    if (rows.length === 0) break;
     let chunk = '';
     for (const r of rows) {
       counts.set(r.tenant_id, (counts.get(r.tenant_id) ?? 0) + 1);
       chunk += `${JSON.stringify({ tenantId: r.tenant_id, id: r.id, recorded: r.recorded, content: r.content, patients: r.patients, hash: r.hash })}\n`;
     }
     yield chunk;
-    const last = rows[rows.length - 1];
-    key = [last.tenant_id, last.recorded, last.id];
   }
+  await client.query('CLOSE audit_archive_rows');
 }
 
 async function fileSha256(path: string): Promise<string> {
@@ -87,40 +86,41 @@ export async function archiveAuditPartition(pool: pg.Pool, hasher: AuditHasher, 
   const file = `audit-${month}.ndjson.gz`;
   const path = join(dir, file);
   const counts = new Map<string, number>();
-  await pipeline(Readable.from(lines(pool, partition, counts)), createGzip(), createWriteStream(path));
-  const sha256 = await fileSha256(path);
-
-  const monthStart = `${month}-01T00:00:00Z`;
-  const seals = await pool.query<{ tenant_id: string; first_seq: string; last_seq: string; last_seal_hash: string }>(
-    `SELECT s.tenant_id, min(s.seq) AS first_seq, max(s.seq) AS last_seq,
-            (SELECT encode(x.seal_hash, 'hex') FROM audit_seal x WHERE x.tenant_id = s.tenant_id AND x.seq = max(s.seq)) AS last_seal_hash
-     FROM audit_seal s WHERE s.first_recorded >= $1::timestamptz AND s.first_recorded < $1::timestamptz + interval '1 month' GROUP BY s.tenant_id`,
-    [monthStart],
-  );
-  const sealsByTenant = new Map(seals.rows.map((r) => [r.tenant_id, r]));
-  const entries: ArchiveTenantEntry[] = [...counts.keys()].sort().map((tenantId) => {
-    const s = sealsByTenant.get(tenantId);
-    return {
-      tenantId,
-      rows: counts.get(tenantId) ?? 0,
-      firstSeq: s ? Number(s.first_seq) : null,
-      lastSeq: s ? Number(s.last_seq) : null,
-      lastSealHash: s ? s.last_seal_hash : null,
-    };
-  });
-  const manifest: ArchiveManifest = {
-    format: 'hearth-audit-archive-v1',
-    month,
-    partition,
-    file,
-    fileSha256: sha256,
-    rows: [...counts.values()].reduce((a, b) => a + b, 0),
-    tenants: entries,
-  };
-
+  // One transaction: the partition is locked against inserts (SHARE) before it is read, so the
+  // file holds exactly the rows that are detached with it; other months' inserts go on.
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
+    await client.query(`LOCK TABLE ${quoteIdent(partition)} IN SHARE MODE`);
+    await pipeline(Readable.from(lines(client, partition, counts)), createGzip(), createWriteStream(path));
+    const sha256 = await fileSha256(path);
+    const monthStart = `${month}-01T00:00:00Z`;
+    const seals = await client.query<{ tenant_id: string; first_seq: string; last_seq: string; last_seal_hash: string }>(
+      `SELECT s.tenant_id, min(s.seq) AS first_seq, max(s.seq) AS last_seq,
+              (SELECT encode(x.seal_hash, 'hex') FROM audit_seal x WHERE x.tenant_id = s.tenant_id AND x.seq = max(s.seq)) AS last_seal_hash
+       FROM audit_seal s WHERE s.first_recorded >= $1::timestamptz AND s.first_recorded < $1::timestamptz + interval '1 month' GROUP BY s.tenant_id`,
+      [monthStart],
+    );
+    const sealsByTenant = new Map(seals.rows.map((r) => [r.tenant_id, r]));
+    const entries: ArchiveTenantEntry[] = [...counts.keys()].sort().map((tenantId) => {
+      const s = sealsByTenant.get(tenantId);
+      return {
+        tenantId,
+        rows: counts.get(tenantId) ?? 0,
+        firstSeq: s ? Number(s.first_seq) : null,
+        lastSeq: s ? Number(s.last_seq) : null,
+        lastSealHash: s ? s.last_seal_hash : null,
+      };
+    });
+    const manifest: ArchiveManifest = {
+      format: 'hearth-audit-archive-v1',
+      month,
+      partition,
+      file,
+      fileSha256: sha256,
+      rows: [...counts.values()].reduce((a, b) => a + b, 0),
+      tenants: entries,
+    };
     for (const e of entries) {
       await client.query(
         `INSERT INTO audit_archive (tenant_id, month, row_count, first_seq, last_seq, last_seal_hash, file_name, file_sha256)
@@ -134,15 +134,17 @@ export async function archiveAuditPartition(pool: pg.Pool, hasher: AuditHasher, 
     await client.query(
       `CREATE POLICY tenant_isolation ON ${quoteIdent(partition)} TO hearth_app USING (tenant_id = current_setting('app.tenant_id')) WITH CHECK (tenant_id = current_setting('app.tenant_id'))`,
     );
+    await writeFile(join(dir, `audit-${month}.manifest.json`), `${JSON.stringify(manifest, null, 2)}\n`);
     await client.query('COMMIT');
+    return manifest;
   } catch (error) {
-    await client.query('ROLLBACK');
+    await client.query('ROLLBACK').catch(() => undefined);
+    await rm(path, { force: true });
+    await rm(join(dir, `audit-${month}.manifest.json`), { force: true });
     throw error;
   } finally {
     client.release();
   }
-  await writeFile(join(dir, `audit-${month}.manifest.json`), `${JSON.stringify(manifest, null, 2)}\n`);
-  return manifest;
 }
 
 /** Retention: drops the detached table of an archived month (its rows live on in the archive file). */

@@ -52,6 +52,9 @@ async function asOwnerBypassingTriggers(pool: pg.Pool, sql: string, params: unkn
     const result = await client.query(sql, params);
     await client.query('COMMIT');
     return result.rowCount ?? 0;
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
   } finally {
     client.release();
   }
@@ -378,6 +381,12 @@ describe('audit trail storage and integrity (integration)', function () {
         assert.deepEqual(JSON.parse(await readFile(join(dir, `audit-${month}.manifest.json`), 'utf8')), manifest);
         const attached = await pool.query(`SELECT count(*)::int AS n FROM pg_inherits WHERE inhrelid = to_regclass($1)`, [`audit_trail_p${year}03`]);
         assert.equal(attached.rows[0].n, 0);
+        // Detached, the table keeps RLS and gets the tenant policy (the tenancy rules of rls-rules.test.ts).
+        const guarded = await pool.query(
+          `SELECT c.relrowsecurity AS rls, (SELECT count(*)::int FROM pg_policies p WHERE p.tablename = c.relname AND p.policyname = 'tenant_isolation') AS policies FROM pg_class c WHERE c.relname = $1`,
+          [`audit_trail_p${year}03`],
+        );
+        assert.deepEqual(guarded.rows, [{ rls: true, policies: 1 }]);
         // The April rows were sealed by the archive run (its clock is May): the chain continues.
         assert.deepEqual(await verifyAuditTrail(pool, auditHasher, { tenantId: tenant }), { intact: true, sealed: 3, pending: 0, seals: 1, archivedSeals: 3 });
         const archived = join(dir, manifest.file);

@@ -2,6 +2,7 @@
 // serialization, RFC 6962 Merkle roots, chained seal hashes.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { auditHasher } from '../../src/audit/chain/hasher.js';
 import { leafHash, merkleRoot } from '../../src/audit/chain/merkle.js';
 import { canonicalInstant, rowHash } from '../../src/audit/chain/row-hash.js';
 import { GENESIS_SEAL_HASH, sealHash } from '../../src/audit/chain/seal-hash.js';
@@ -97,5 +98,14 @@ describe('audit chain: seal hash', () => {
     ]) {
       assert.notDeepEqual(sealHash(changed), base);
     }
+  });
+});
+
+describe('audit chain: the hasher handed to storage', () => {
+  it('bundles the row hash, the Merkle root, the seal hash and the zero genesis link', () => {
+    assert.equal(auditHasher.rowHash, rowHash);
+    assert.equal(auditHasher.merkleRoot, merkleRoot);
+    assert.equal(auditHasher.sealHash, sealHash);
+    assert.deepEqual(auditHasher.genesisSealHash, Buffer.alloc(32));
   });
 });

@@ -4,8 +4,8 @@
 // kind of tampering done as the database owner, tenant isolation, partitions made on demand
 // and rows at a month with no partition yet, archival of a month.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -19,7 +19,7 @@ import { ensureAuditPartitions } from '../../src/storage/pg/audit-partitions.js'
 import { sealAuditTrail } from '../../src/storage/pg/audit-seal.js';
 import { PgAuditStore } from '../../src/storage/pg/audit-store.js';
 import { verifyAuditTrail } from '../../src/storage/pg/audit-verify.js';
-import { inTenantTransaction } from '../../src/storage/pg/tenant-session.js';
+import { beginStatement, inTenantTransaction } from '../../src/storage/pg/tenant-session.js';
 import { newTenant, testPool } from '../support/database.js';
 import { requireServices } from '../support/services.js';
 
@@ -162,6 +162,30 @@ describe('audit trail storage and integrity (integration)', function () {
       assert.deepEqual(await verifyAuditTrail(pool, auditHasher, { tenantId: tenant, pageSize: 3 }), { intact: true, sealed: 25, pending: 0, seals: 4, archivedSeals: 0 });
       const since = await verifyAuditTrail(pool, auditHasher, { tenantId: tenant, since: new Date(BASE + 22_000) });
       assert.deepEqual(since, { intact: true, sealed: 4, pending: 0, seals: 1, archivedSeals: 0 }); // seal 4 holds 21..24 s
+    });
+
+    it('a row committed after a seal passed its recorded time is reported; the margin keeps the sealer behind in-flight rows', async () => {
+      const tenant = await newTenant(pool);
+      const clock = Date.now();
+      await append(pool, tenant, events(tenant, 3, clock - 30_000));
+      const late = events(tenant, 1, clock - 20_000)[0];
+      const client = await pool.connect();
+      try {
+        // A request's transaction: its row is written but not committed while the sealer runs.
+        await client.query(beginStatement(tenant));
+        await new PgAuditStore(client, tenant, auditHasher).appendAuditEvents([late]);
+        await append(pool, tenant, events(tenant, 2, clock - 10_000));
+        // With the default 60 s margin nothing recorded in the last minute is sealed.
+        assert.deepEqual(await sealAuditTrail(pool, auditHasher, tenant, { now: new Date(clock) }), { seals: 0, rows: 0 });
+        // Without a margin the sealer passes the in-flight row...
+        assert.deepEqual(await sealAuditTrail(pool, auditHasher, tenant, { now: new Date(clock), marginMs: 0 }), { seals: 1, rows: 5 });
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      // ...which verify then reports, located.
+      const result = await verifyAuditTrail(pool, auditHasher, { tenantId: tenant });
+      assert.equal(!result.intact && result.firstBreak.sealSeq, 1, JSON.stringify(result));
     });
 
     it('never lets a seal span two months', async () => {
@@ -373,7 +397,6 @@ describe('audit trail storage and integrity (integration)', function () {
         assert.equal(manifest.rows, 12);
         assert.deepEqual(manifest.tenants.map((t) => [t.tenantId, t.rows, t.firstSeq, t.lastSeq]), [[tenant, 12, 1, 3]]);
         const bytes = await readFile(join(dir, manifest.file));
-        const { createHash } = await import('node:crypto');
         assert.equal(createHash('sha256').update(bytes).digest('hex'), manifest.fileSha256);
         const lines = gunzipSync(bytes).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
         assert.deepEqual(lines.map((l) => l.id), march.map((r) => r.id));
@@ -392,7 +415,6 @@ describe('audit trail storage and integrity (integration)', function () {
         const archived = join(dir, manifest.file);
         assert.deepEqual(await verifyAuditArchive(pool, auditHasher, archived), { intact: true, month, rows: 12, sealed: 12, pending: 0, seals: 3 });
         // A file with one row dropped: its sha256 is unknown; recorded as the owner, the seal breaks.
-        const { writeFile } = await import('node:fs/promises');
         const forged = join(dir, 'forged.ndjson.gz');
         const kept = gunzipSync(bytes).toString('utf8').trim().split('\n').filter((_, i) => i !== 6);
         await writeFile(forged, gzipSync(`${kept.join('\n')}\n`));

@@ -88,6 +88,23 @@ describe('audit trail storage and integrity (integration)', function () {
       assert.deepEqual(stored[0], { version_id: 1, deleted: false, same: true, sp: { type: [{ code: 'rest' }] } });
     });
 
+    it('stores text exactly (quotes, backslashes, braces, NULL-like and non-ASCII text) so hashes recompute', async () => {
+      const tenant = await newTenant(pool);
+      const [row] = events(tenant, 1);
+      const tricky = { ...row, content: JSON.stringify({ resourceType: 'AuditEvent', note: 'a "q" \\ {x,y} NULL\nü 𝄞' }), patients: ['Patient/a,b', 'Patient/"c"', 'NULL'] };
+      const empty = { ...events(tenant, 1, BASE + 5000)[0], sp: null, patients: [] };
+      await append(pool, tenant, [tricky, empty]);
+      await inTenantTransaction(pool, tenant, async (client) => {
+        const store = new PgAuditStore(client, tenant, auditHasher);
+        const back = await store.readAuditEvent(tricky.id);
+        assert.equal(back?.content, tricky.content);
+        assert.deepEqual(back?.patients, tricky.patients);
+        assert.deepEqual((await store.readAuditEvent(empty.id))?.patients, []);
+      });
+      await sealAuditTrail(pool, auditHasher, tenant, { now: NOW });
+      assert.deepEqual(await verifyAuditTrail(pool, auditHasher, { tenantId: tenant }), { intact: true, sealed: 2, pending: 0, seals: 1, archivedSeals: 0 });
+    });
+
     it('refuses rows of another tenant than the transaction, in the store and under RLS', async () => {
       const tenant = await newTenant(pool);
       const other = await newTenant(pool);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `hearth` command: serve, migrate, tenant create|list, reindex, load, and the SMART
-// registrations: client add|list|remove, user add|list|remove|policy, launch create.
+// registrations: client add|list|remove, user add|list|remove|policy, launch create; and the
+// audit trail's maintenance: audit verify|seal|partitions|archive.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './core/config.js';
 import { isResourceType } from './core/resource-types.js';
@@ -20,6 +21,7 @@ import { createLogger } from './core/logger.js';
 import { startServer } from './server.js';
 import { AUTH_USAGE, clientCommand, launchCommand } from './cli/auth-commands.js';
 import { USER_USAGE, userCommand } from './cli/user-commands.js';
+import { AUDIT_USAGE, auditCommand } from './cli/audit-commands.js';
 import { openDatabase, type Database } from './storage/pg/database.js';
 import { migrate } from './storage/pg/migrate.js';
 import { createTenant, listTenants } from './storage/pg/tenant-admin.js';
@@ -36,6 +38,7 @@ const USAGE = `Usage:
                                                  NDJSON; files already loaded are skipped (docs/loading.md)
 ${AUTH_USAGE}
 ${USER_USAGE}
+${AUDIT_USAGE}
 Configuration comes from the environment; see docs/configuration.md.`;
 
 /** Opens the database, brings its schema up to date, runs `work`, closes. */
@@ -224,6 +227,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'client') return withDatabase(config, (db) => clientCommand(db, rest));
   if (command === 'launch') return withDatabase(config, (db) => launchCommand(db, rest));
   if (command === 'user') return withDatabase(config, (db) => userCommand(db, rest));
+  if (command === 'audit') return withDatabase(config, (db) => auditCommand(db, rest));
   throw new Error(USAGE);
 }
 

@@ -76,4 +76,12 @@ describe('hearth CLI (e2e)', function () {
     assert.equal(result.code, 1);
     assert.match(result.stderr, /Usage:/);
   });
+
+  it('audit verify reports the trail intact, and the usage lists the audit commands', async () => {
+    const verified = await hearth(['audit', 'verify'], { DATABASE_URL: TEST_DATABASE_URL });
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.match(verified.stdout, /^intact: /);
+    const usage = await hearth(['help']);
+    assert.match(usage.stdout, /hearth audit verify/);
+  });
 });

@@ -4,35 +4,17 @@
 // history and other types' writes still route; the CapabilityStatement input loses the writes.
 import assert from 'node:assert/strict';
 import { FhirError } from '../../src/core/errors.js';
-import { ANONYMOUS_ACCESS, type FhirRequest, type HttpMethod } from '../../src/core/types.js';
+import type { FhirRequest, HttpMethod } from '../../src/core/types.js';
+import { routedRequest, routingOptions, untouchedDeps } from '../support/routing.js';
 import { APPEND_ONLY_TYPES, isAppendOnly, withoutRefusedWrites } from '../../src/fhir/append-only.js';
-import type { InteractionDeps } from '../../src/fhir/interactions/context.js';
 import { TYPE_INTERACTIONS } from '../../src/fhir/interactions/capabilities.js';
 import { route } from '../../src/fhir/router.js';
 
-// Routing never calls into deps.
-const deps = new Proxy({} as InteractionDeps, {
-  get(_target, prop) {
-    throw new Error(`routing touched deps.${String(prop)}`);
-  },
-});
-const options = { softwareVersion: '9.9.9' };
-
-function req(method: HttpMethod, path: string, query = ''): FhirRequest {
-  return {
-    method,
-    tenantId: 'default',
-    baseUrl: 'http://h/fhir',
-    path: path.split('/').filter(Boolean),
-    query: new URLSearchParams(query),
-    prefer: {},
-    // The open mode's caller is an administrator: the rule binds it too.
-    access: ANONYMOUS_ACCESS,
-    requestId: 'r',
-    body: { resourceType: 'AuditEvent' },
-    bodyKind: 'resource',
-  };
-}
+// Routing never calls into deps. The open mode's caller is an administrator: the rule binds it too.
+const deps = untouchedDeps;
+const options = routingOptions;
+const req = (method: HttpMethod, path: string, query = ''): FhirRequest =>
+  routedRequest(method, path, query, { body: { resourceType: 'AuditEvent' }, bodyKind: 'resource' });
 
 describe('AuditEvent is append-only (router, src/fhir/append-only.ts)', () => {
   it('AuditEvent is the append-only type', () => {

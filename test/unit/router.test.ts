@@ -2,32 +2,16 @@
 // http.html, "Service Base URL" table), and the 4xx/5xx for what does not route.
 import assert from 'node:assert/strict';
 import { FhirError } from '../../src/core/errors.js';
-import type { InteractionDeps } from '../../src/fhir/interactions/context.js';
 import { route } from '../../src/fhir/router.js';
 import { createOperationRegistry, type OperationCall, type OperationEntry, type OperationLevel } from '../../src/fhir/operations/registry.js';
 import type { ResourceStore } from '../../src/storage/resource-store.js';
-import { ANONYMOUS_ACCESS, type FhirRequest, type HttpMethod } from '../../src/core/types.js';
+import type { FhirRequest, HttpMethod } from '../../src/core/types.js';
+import { routedRequest, routingOptions, untouchedDeps } from '../support/routing.js';
 
 // Routing builds interactions but never calls into deps; a stub that throws proves it.
-const deps = new Proxy({} as InteractionDeps, {
-  get(_target, prop) {
-    throw new Error(`routing touched deps.${String(prop)}`);
-  },
-});
-const options = { softwareVersion: '9.9.9' };
-
-function req(method: HttpMethod, path: string, query = ''): FhirRequest {
-  return {
-    method,
-    tenantId: 'default',
-    baseUrl: 'http://h/fhir',
-    path: path.split('/').filter(Boolean),
-    query: new URLSearchParams(query),
-    prefer: {},
-    access: ANONYMOUS_ACCESS,
-    requestId: 'r',
-  };
-}
+const deps = untouchedDeps;
+const options = routingOptions;
+const req = (method: HttpMethod, path: string, query = ''): FhirRequest => routedRequest(method, path, query);
 
 const target = (method: HttpMethod, path: string, query = '') => route(req(method, path, query), deps, options).target;
 

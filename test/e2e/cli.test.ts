@@ -77,8 +77,11 @@ describe('hearth CLI (e2e)', function () {
     assert.match(result.stderr, /Usage:/);
   });
 
-  it('audit verify reports the trail intact, and the usage lists the audit commands', async () => {
-    const verified = await hearth(['audit', 'verify'], { DATABASE_URL: TEST_DATABASE_URL });
+  it('audit verify reports a fresh tenant\'s trail intact, and the usage lists the audit commands', async () => {
+    // A tenant of its own: other tests tamper with their tenants' trails on purpose.
+    const id = `cli-${randomUUID().slice(0, 8)}`;
+    assert.equal((await hearth(['tenant', 'create', id], { DATABASE_URL: TEST_DATABASE_URL })).code, 0);
+    const verified = await hearth(['audit', 'verify', '--tenant', id], { DATABASE_URL: TEST_DATABASE_URL });
     assert.equal(verified.code, 0, verified.stderr);
     assert.match(verified.stdout, /^intact: /);
     const usage = await hearth(['help']);

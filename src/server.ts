@@ -8,6 +8,11 @@ import type { Config } from './core/config.js';
 import { createApp } from './http/app.js';
 import { answerClientError } from './http/client-error.js';
 import { ReindexWorker } from './jobs/reindex-worker.js';
+import { AuditMaintenance } from './jobs/audit-maintenance.js';
+import { auditHasher } from './audit/chain/hasher.js';
+import { sealAuditTrail } from './storage/pg/audit-seal.js';
+import { ensureAuditPartitions } from './storage/pg/audit-partitions.js';
+import { listTenants } from './storage/pg/tenant-admin.js';
 import { ReindexJobQueue } from './storage/pg/reindex-jobs.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { openDatabase, type Database } from './storage/pg/database.js';
@@ -38,6 +43,17 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           logger,
         )
       : undefined;
+    const audit = config.auditSealIntervalMs > 0
+      ? new AuditMaintenance(
+          {
+            tenants: async () => (await listTenants(database.pool)).map((t) => t.id),
+            seal: (tenantId) => sealAuditTrail(database.pool, auditHasher, tenantId),
+            ensurePartitions: () => ensureAuditPartitions(database.pool),
+          },
+          { sealIntervalMs: config.auditSealIntervalMs },
+          logger,
+        )
+      : undefined;
     const auth = createAuthComponents(config, database, service, logger);
     if (auth.warning) logger.warn(auth.warning);
     const app = createApp({ config, service, logger, ready: () => repository.ping(), authenticator: auth.authenticator, authRouters: auth.routers });
@@ -51,7 +67,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const origin = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url: `${origin}/fhir`, database: database.mode }, 'Hearth listening');
     worker?.start();
-    return { origin, port, database, close: () => shutdown(server, database, config.shutdownTimeoutMs, [async () => worker?.stop(), () => maintenance.close(), () => auth.close()]) };
+    audit?.start();
+    return { origin, port, database, close: () => shutdown(server, database, config.shutdownTimeoutMs, [async () => worker?.stop(), async () => audit?.stop(), () => maintenance.close(), () => auth.close()]) };
   } catch (error) {
     await database.close();
     throw error;

@@ -57,6 +57,8 @@ export interface Config {
   oidcScopeClaim: string;
   /** The claim holding their fhirUser reference. */
   oidcFhirUserClaim: string;
+  /** How often this process seals each tenant's audit trail, ms; 0: not in this process. */
+  auditSealIntervalMs: number;
 }
 
 interface Setting {
@@ -154,6 +156,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'HEARTH_OIDC_AUDIENCE', key: 'oidcAudience', schema: { type: 'string', minLength: 1 } },
   { env: 'HEARTH_OIDC_SCOPE_CLAIM', key: 'oidcScopeClaim', schema: { type: 'string', minLength: 1 }, default: 'scope' },
   { env: 'HEARTH_OIDC_FHIRUSER_CLAIM', key: 'oidcFhirUserClaim', schema: { type: 'string', minLength: 1 }, default: 'fhirUser' },
+  { env: 'HEARTH_AUDIT_SEAL_INTERVAL_MS', key: 'auditSealIntervalMs', schema: integer(0, 86400000), default: 60000, parse: toInt },
 ];
 
 export class ConfigError extends Error {

@@ -26,7 +26,9 @@ export async function startTestServer(mode: DatabaseMode, overrides: Partial<Con
   const dataDir = mode === 'embedded' ? await mkdtemp(join(tmpdir(), 'hearth-e2e-')) : undefined;
   // Open on loopback unless a test asks for `auth: 'required'`: the FHIR tests run as the
   // anonymous administrator; the SMART tests present tokens (which an open server honours too).
-  const env: NodeJS.ProcessEnv = { HEARTH_HOST: '127.0.0.1', HEARTH_PORT: '0', LOG_LEVEL: 'silent', HEARTH_AUTH: 'off' };
+  // No background audit sealing either (a test asks for it): the shared test database holds
+  // thousands of tenants, which a sealing round would walk while other tests run.
+  const env: NodeJS.ProcessEnv = { HEARTH_HOST: '127.0.0.1', HEARTH_PORT: '0', LOG_LEVEL: 'silent', HEARTH_AUTH: 'off', HEARTH_AUDIT_SEAL_INTERVAL_MS: '0' };
   if (mode === 'postgres') env.DATABASE_URL = TEST_DATABASE_URL;
   else env.HEARTH_DATA_DIR = dataDir;
   const config = loadConfig(env, overrides);

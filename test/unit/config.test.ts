@@ -48,6 +48,7 @@ describe('loadConfig', () => {
       loginLockoutSeconds: 900,
       oidcScopeClaim: 'scope',
       oidcFhirUserClaim: 'fhirUser',
+      auditSealIntervalMs: 60000,
     });
     assert.equal(config.databaseUrl, undefined, 'embedded mode unless DATABASE_URL is set');
     assert.equal(config.redisUrl, undefined);

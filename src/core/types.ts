@@ -52,6 +52,10 @@ export interface FhirRequest {
   /** Path segments after the base, e.g. ['Patient', '123', '_history', '2']. */
   path: string[];
   query: URLSearchParams;
+  /** The query string exactly as the client sent it (without '?'), for the audit trail's entity.query. */
+  rawQuery?: string;
+  /** The client's network address (the connection's peer), for the audit trail's agent.network. */
+  clientAddress?: string;
   ifMatch?: string;
   ifNoneMatch?: string;
   ifNoneExist?: string;

@@ -80,13 +80,16 @@ export function toFhirRequest(
 ): FhirRequest {
   const method = req.method.toUpperCase();
   if (!METHODS.has(method)) throw new FhirError(405, { code: 'not-supported', diagnostics: `Method ${method} is not supported` });
-  const query = new URLSearchParams(req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '');
+  const rawQuery = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
+  const query = new URLSearchParams(rawQuery);
   const fhirRequest: FhirRequest = {
     method: method as HttpMethod,
     tenantId: match.tenantId,
     baseUrl,
     path: match.segments,
     query,
+    rawQuery,
+    clientAddress: req.socket?.remoteAddress,
     ifMatch: req.get('if-match'),
     ifNoneMatch: req.get('if-none-match'),
     ifNoneExist: req.get('if-none-exist'),

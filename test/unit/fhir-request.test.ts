@@ -104,7 +104,7 @@ describe('toFhirRequest', () => {
   /** The parts of an Express request that toFhirRequest reads. */
   function fakeReq(method: string, originalUrl: string, headers: Record<string, string> = {}, body?: Buffer): Request {
     const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-    return { method, originalUrl, body, get: (name: string) => lower[name.toLowerCase()] } as unknown as Request;
+    return { method, originalUrl, body, socket: { remoteAddress: '127.0.0.9' }, get: (name: string) => lower[name.toLowerCase()] } as unknown as Request;
   }
   const limits = { maxDepth: 64 };
   const toReq = (req: Request) => toFhirRequest(req, matchBase(new URL(req.originalUrl, 'http://h').pathname)!, 'http://h/fhir', 'rid-1', limits, ANONYMOUS_ACCESS);
@@ -125,6 +125,8 @@ describe('toFhirRequest', () => {
     assert.deepEqual(r.path, ['Patient', '1']);
     assert.equal(r.query.get('_summary'), 'true');
     assert.equal(r.query.get('x'), 'a b');
+    assert.equal(r.rawQuery, '_summary=true&x=a%20b', 'the query as sent, for the audit trail');
+    assert.equal(r.clientAddress, '127.0.0.9');
     assert.equal(r.ifMatch, 'W/"2"');
     assert.equal(r.ifNoneMatch, 'W/"1"');
     assert.equal(r.ifNoneExist, 'identifier=a|b');

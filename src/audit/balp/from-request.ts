@@ -25,7 +25,7 @@ export function restEventOf(target: InteractionTarget, extra: { bundleEntry?: Re
  * the event records an equivalent, not identical, query.
  */
 export function requestOf(req: FhirRequest, rawQuery?: string): NonNullable<AuditInput['request']> {
-  return { id: req.requestId, method: req.method, path: req.path.join('/'), query: rawQuery ?? req.query.toString() };
+  return { id: req.requestId, method: req.method, path: req.path.join('/'), query: rawQuery ?? req.rawQuery ?? req.query.toString() };
 }
 
 /**

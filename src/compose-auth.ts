@@ -14,10 +14,7 @@ import type { AuthDeps } from './auth/contracts.js';
 import { ExternalIssuer } from './auth/external-issuer.js';
 import { createFrontChannelRouter } from './auth/front-channel.js';
 import { createAttemptLimiters } from './auth/rate-limit.js';
-import { createAuthorizationServerApi, createTokenSideRouter } from './auth/token-side.js';
-import { InvalidTokenError, isAdminToken, verifyAccessTokenSignature } from './auth/tokens/access-token.js';
-import { tokenRuntime } from './auth/tokens/runtime.js';
-import { VerifiedTokens } from './auth/verified-tokens.js';
+import { createAccessTokenVerifier, createAuthorizationServerApi, createTokenSideRouter, isAdminToken } from './auth/token-side.js';
 
 // Express's types, named through the auth parts' own signatures (Express stays in src/http and src/auth).
 type Router = ReturnType<typeof createTokenSideRouter>;
@@ -38,17 +35,7 @@ export function baseUrlFor(config: Config, req: Request): string {
 
 export function createAuthComponents(config: Config, database: Database, service: FhirService, logger: Logger): AuthComponents {
   const decision = decideAuthMode(config);
-  const runtime = tokenRuntime(database, config);
-  const verified = new VerifiedTokens();
-  const verifyHearthToken: HearthTokenVerifier = async (token, expected) => {
-    let claims = verified.get(token, expected);
-    if (!claims) {
-      claims = await verifyAccessTokenSignature(runtime, token, expected);
-      verified.remember(token, expected, claims);
-    }
-    if (!(await runtime.grantLive(expected.tenantId, claims.gid))) throw new InvalidTokenError('token revoked');
-    return claims;
-  };
+  const verifyHearthToken: HearthTokenVerifier = createAccessTokenVerifier({ database, config });
   const external = config.oidcIssuer ? new ExternalIssuer(config.oidcIssuer, config) : undefined;
   const authenticator = new Authenticator({ mode: decision.mode, verifyHearthToken, external, isAdminToken });
 

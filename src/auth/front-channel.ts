@@ -25,31 +25,18 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { AUTH_PATHS } from './contracts.js';
 import { handleAuthorize } from './authorize/authorize-endpoint.js';
 import { showConsent, submitConsent } from './authorize/consent.js';
-import { FRONT_PATHS, showError, tenantOfBase, type FlowContext, type FrontChannelDeps, type TenantRequest } from './authorize/flow-context.js';
+import { FRONT_PATHS, showError, type FlowContext, type FrontChannelDeps, type TenantRequest } from './authorize/flow-context.js';
 import { FormError, MAX_FORM_BYTES } from './authorize/http-helpers.js';
 import { showPicker, submitPicker } from './authorize/patient-picker.js';
 import { SessionStore } from './authorize/session-store.js';
 import { showLogin, showTotp, submitLogin, submitTotp } from './authorize/sign-in.js';
 import { createAttemptLimiters } from './rate-limit.js';
+import { TenantCheck, tenantFromBasePath } from './tenants.js';
 import { UserStore } from './users/user-store.js';
 
 export { FRONT_PATHS, type FrontChannelDeps } from './authorize/flow-context.js';
 
 type Step = (ctx: FlowContext, req: Request, res: Response, tenant: TenantRequest) => Promise<void>;
-
-/** Known tenants, cached briefly (like the FHIR service's tenant directory). */
-function tenantChecker(deps: FrontChannelDeps): (id: string) => Promise<boolean> {
-  const known = new Map<string, number>();
-  const ttl = deps.config.tenantCacheTtlMs;
-  return async (id) => {
-    const until = known.get(id);
-    if (until !== undefined && until > Date.now()) return true;
-    const { rowCount } = await deps.database.pool.query('SELECT 1 FROM tenant WHERE id = $1', [id]);
-    if (rowCount !== 1) return false;
-    if (ttl > 0) known.set(id, Date.now() + ttl);
-    return true;
-  };
-}
 
 export function createFrontChannelRouter(deps: FrontChannelDeps): Router {
   const ctx: FlowContext = {
@@ -59,14 +46,14 @@ export function createFrontChannelRouter(deps: FrontChannelDeps): Router {
     // Without a shared limiter from the integrator, an in-process one (never Redis: it would need closing).
     loginRequests: deps.limiters.loginRequests ?? createAttemptLimiters({ ...deps.config, redisUrl: undefined }).loginRequests,
   };
-  const tenantExists = tenantChecker(deps);
+  const tenants = new TenantCheck(deps.database, deps.config.tenantCacheTtlMs);
   const router = express.Router();
   const formBody = express.raw({ type: 'application/x-www-form-urlencoded', limit: MAX_FORM_BYTES });
 
   const run = (step: Step) => async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const tenantId = tenantOfBase(req.baseUrl);
-      if (!tenantId || !(await tenantExists(tenantId))) {
+      const tenantId = tenantFromBasePath(req.baseUrl);
+      if (!tenantId || !(await tenants.exists(tenantId))) {
         return showError(res, 404, 'Not found', 'There is no FHIR server here.');
       }
       const tenant: TenantRequest = { tenantId, basePath: req.baseUrl, fhirBase: deps.baseUrlFor(req, tenantId) };

@@ -21,7 +21,7 @@ import { handleRevocation } from './tokens/revocation.js';
 import { tokenRuntime, type TokenRuntime } from './tokens/runtime.js';
 import { inTenant } from './tokens/sql.js';
 import { handleTokenRequest, type TokenLimiter } from './tokens/token-endpoint.js';
-import { TenantCheck, tenantFromBasePath } from './tokens/tenants.js';
+import { TenantCheck, tenantFromBasePath } from './tenants.js';
 
 export type { TokenLimiter } from './tokens/token-endpoint.js';
 export { InvalidTokenError, isAdminToken, verifyAccessToken } from './tokens/access-token.js';

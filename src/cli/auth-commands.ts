@@ -9,7 +9,7 @@ import { CLIENT_KINDS } from '../auth/clients/client-validation.js';
 import type { ClientKind } from '../auth/contracts.js';
 import { insertLaunch } from '../auth/tokens/launch-store.js';
 import { inTenant } from '../auth/tokens/sql.js';
-import { TenantCheck } from '../auth/tokens/tenants.js';
+import { TenantCheck } from '../auth/tenants.js';
 import { isValidId } from '../core/ids.js';
 import type { Database } from '../storage/pg/database.js';
 

@@ -46,15 +46,6 @@ export interface TenantRequest {
   fhirBase: string;
 }
 
-const BASE = /^(?:\/fhir|\/t\/([A-Za-z0-9.-]{1,64})\/fhir)$/;
-
-/** The tenant named by the mount point (req.baseUrl), or undefined for none of ours. */
-export function tenantOfBase(baseUrl: string): string | undefined {
-  const m = BASE.exec(baseUrl);
-  if (!m) return undefined;
-  return m[1] ?? 'default';
-}
-
 export function showError(res: Response, status: number, title: string, message: string): void {
   sendPage(res, status, (nonce) => errorPage({ nonce, title, message }));
 }

@@ -5,6 +5,7 @@ import type { Config } from '../../core/config.js';
 import type { Database } from '../../storage/pg/database.js';
 import { SigningKeys } from '../keys/signing-keys.js';
 import { grantCache, type GrantCache } from './grant-cache.js';
+import { VerifiedTokens } from '../verified-tokens.js';
 import { liveGrantClient } from './grant-store.js';
 import { inTenant } from './sql.js';
 
@@ -13,6 +14,8 @@ export interface TokenRuntime {
   config: Config;
   keys: SigningKeys;
   grants: GrantCache;
+  /** Access tokens whose signature and claims were verified, until they expire (verified-tokens.ts). */
+  verified: VerifiedTokens;
   /** Live (unrevoked, unexpired) grant? Cached per grant-cache.ts. */
   grantLive(tenantId: string, grantId: string): Promise<boolean>;
   /** Marks a grant revoked in this process's cache (after the database says so). */
@@ -31,6 +34,7 @@ export function tokenRuntime(database: Database, config: Config): TokenRuntime {
       config,
       keys: new SigningKeys(database, config),
       grants,
+      verified: new VerifiedTokens(),
       async grantLive(tenantId, grantId) {
         const known = grants.lookup(tenantId, grantId);
         if (known !== undefined) return known;

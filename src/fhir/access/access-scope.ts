@@ -40,14 +40,27 @@ export interface AccessScope extends ReadScope {
 }
 
 /** A grant as enforced: its scope and, when confined, the patient it is confined to. */
-interface EffectiveGrant {
+export interface EffectiveGrant {
   scope: ResourceScope;
   patient?: string;
 }
 
 
+const grantsCache = new WeakMap<AccessContext, readonly EffectiveGrant[]>();
+
+/**
+ * The grants of `access` that grant anything (patient-context ones need a launch patient; user
+ * ones as far as user-reach.ts says), parsed once per context for every access decision: the
+ * coarse check, the read scope and the write check.
+ */
+export function effectiveGrants(access: AccessContext): readonly EffectiveGrant[] {
+  let grants = grantsCache.get(access);
+  if (!grants) grantsCache.set(access, (grants = grantsOf(access)));
+  return grants;
+}
+
 /** The grants of `access` that grant anything: patient-context ones need a launch patient. */
-export function effectiveGrants(access: AccessContext): EffectiveGrant[] {
+function grantsOf(access: AccessContext): EffectiveGrant[] {
   const user = userReach(access);
   const out: EffectiveGrant[] = [];
   for (const scope of parseScopes(access.scopes.join(' ')).resources) {

@@ -14,17 +14,8 @@ import type { AccessContext } from '../../core/types.js';
 import type { InteractionTarget } from '../hooks.js';
 import { effectiveGrants } from './access-scope.js';
 
-const parsed = new WeakMap<AccessContext, ResourceScope[]>();
-
-/** The caller's resource scopes that grant something (access-scope.ts effectiveGrants), parsed once per context. */
-function enforceableGrants(access: AccessContext): ResourceScope[] {
-  let grants = parsed.get(access);
-  if (!grants) {
-    grants = effectiveGrants(access).map((g) => g.scope);
-    parsed.set(access, grants);
-  }
-  return grants;
-}
+/** The caller's resource scopes that grant something (access-scope.ts effectiveGrants). */
+const enforceableGrants = (access: AccessContext): ResourceScope[] => effectiveGrants(access).map((g) => g.scope);
 
 /** The context a refusal names: the one the caller's scopes use (patient when it has a launch patient), else system. */
 function contextOf(access: AccessContext): ScopeContext {

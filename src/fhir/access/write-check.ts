@@ -7,7 +7,8 @@
 // one such scope reaches the data:
 //
 // - administrators, and a grant without data constraint (system context, or user context for a
-//   user who is not a Patient), reach everything: nothing is checked (no cost either);
+//   Practitioner user; access-scope.ts effectiveGrants decides for reads and writes alike),
+//   reach everything: nothing is checked (no cost either);
 // - a patient-context grant (needs the launch patient; `user/` grants behave alike when
 //   fhirUser is Patient/x) reaches versions inside that patient's compartment and no other
 //   patient's (write-compartment.ts);
@@ -22,8 +23,8 @@
 // goes through POST, where the server picks the id. Tombstones are out of reach of every
 // constrained grant (a deleted version has no content to judge). New content out of reach: 403.
 import { forbidden } from '../../core/errors.js';
-import { parseScopes, type Permission, type ResourceScope } from '../../core/smart-scopes.js';
-import { userReach } from './user-reach.js';
+import type { Permission } from '../../core/smart-scopes.js';
+import { effectiveGrants } from './access-scope.js';
 import type { AccessContext, JsonObject } from '../../core/types.js';
 import type { SearchRegistry } from '../../search/registry/registry.js';
 import type { Indexer } from '../../search/indexer.js';
@@ -47,35 +48,15 @@ export interface ConstrainedGrant {
 export type WriteReach = { kind: 'all' } | { kind: 'some'; grants: readonly ConstrainedGrant[] };
 
 const ALL: WriteReach = Object.freeze({ kind: 'all' });
-const resourceScopes = new WeakMap<AccessContext, ResourceScope[]>();
-
-function scopesOf(access: AccessContext): ResourceScope[] {
-  let scopes = resourceScopes.get(access);
-  if (!scopes) {
-    scopes = parseScopes(access.scopes.join(' ')).resources;
-    resourceScopes.set(access, scopes);
-  }
-  return scopes;
-}
-
-/** The patient a grant of `context` is confined to, null when it is not confined, undefined when it grants nothing. */
-function confinedTo(access: AccessContext, context: ResourceScope['context']): string | null | undefined {
-  if (context === 'system') return null;
-  if (context === 'patient') return access.patient === undefined || access.patient === '' ? undefined : access.patient;
-  const user = userReach(access);
-  return user.kind === 'patient' ? user.patient : user.kind === 'tenant' ? null : undefined;
-}
-
 /** The reach of `access` for writes with `letter` on `type`. */
 export function writeReach(access: AccessContext, letter: WriteLetter, type: string): WriteReach {
   if (access.isAdmin) return ALL;
   const grants: ConstrainedGrant[] = [];
-  for (const scope of scopesOf(access)) {
+  // The same grants the read side enforces: confined to a patient, or not (access-scope.ts).
+  for (const { scope, patient } of effectiveGrants(access)) {
     if (!scope.permissions.has(letter) || (scope.resourceType !== '*' && scope.resourceType !== type)) continue;
-    const patient = confinedTo(access, scope.context);
-    if (patient === undefined) continue;
-    if (patient === null && scope.constraints === undefined) return ALL;
-    grants.push({ scope: scope.scope, ...(patient === null ? {} : { patient }), ...(scope.constraints ? { constraints: scope.constraints } : {}) });
+    if (patient === undefined && scope.constraints === undefined) return ALL;
+    grants.push({ scope: scope.scope, ...(patient === undefined ? {} : { patient }), ...(scope.constraints ? { constraints: scope.constraints } : {}) });
   }
   return { kind: 'some', grants };
 }

@@ -11,7 +11,7 @@ import { absoluteFhirUser } from '../../../src/auth/tokens/id-token.js';
 import { OAuthError } from '../../../src/auth/tokens/oauth-error.js';
 import { s256, verifierMatches } from '../../../src/auth/tokens/pkce.js';
 import { isSystemScope, scopeCovers, splitScope, uncoveredScopes, wellFormedScope } from '../../../src/auth/tokens/scope-rules.js';
-import { tenantFromBasePath } from '../../../src/auth/tokens/tenants.js';
+import { tenantFromBasePath } from '../../../src/auth/tenants.js';
 
 describe('token side rules (unit)', () => {
   describe('scope coverage', () => {

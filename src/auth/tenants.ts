@@ -1,7 +1,7 @@
-// Which tenant an auth request is for: the FHIR base the router is mounted under (/fhir for
+// Which tenant an auth request (token side and front channel alike) is for: the FHIR base the router is mounted under (/fhir for
 // `default`, /t/{tenant}/fhir for the others; ARCHITECTURE.md tenancy), checked against the
 // tenant registry with a short cache (config.tenantCacheTtlMs) so unknown tenants answer 404.
-import type { Database } from '../../storage/pg/database.js';
+import type { Database } from '../storage/pg/database.js';
 
 const BASE = /^(?:\/fhir|\/t\/([^/]+)\/fhir)\/?$/;
 const TENANT_ID = /^[A-Za-z0-9.-]{1,64}$/;

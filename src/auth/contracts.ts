@@ -9,6 +9,7 @@
 //   {base}/.well-known/smart-configuration, {base}/.well-known/openid-configuration,
 //   {base}/auth/authorize, {base}/auth/token, {base}/auth/introspect, {base}/auth/revoke,
 //   {base}/auth/jwks, pages under {base}/auth/..., the admin API under {base}/admin/...
+import type { SecurityAuditSink } from '../audit/security-sink.js';
 import type { Router } from 'express';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/logger.js';
@@ -109,6 +110,8 @@ export interface AuthDeps {
   logger: Logger;
   /** The tenant's FHIR base URL for this request (config.publicBaseUrl or the request's origin). */
   baseUrlFor(req: import('express').Request, tenantId: string): string;
+  /** Records login, logout, token issue and refusal in the tenant's audit trail (issue 11). */
+  audit?: SecurityAuditSink;
 }
 
 /** Each part exports a factory of this shape; src/http/app.ts mounts them below every tenant base. */

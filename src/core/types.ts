@@ -73,13 +73,22 @@ export interface FhirRequest {
    * know it before the entry runs to rewrite references to the entry; REST creates get a new UUID.
    */
   assignedId?: string;
+  /** Set on the requests of a bundle's entries: which bundle and which entry (the audit trail records it). */
+  bundleEntry?: { bundleType: 'batch' | 'transaction'; index: number };
 }
 
 /**
  * A response body: either a value to serialize, or stored JSON text sent as-is
  * (reads and history pages are assembled from stored bytes without re-serializing).
  */
-export type ResponseBody = { kind: 'json'; value: unknown } | { kind: 'raw'; text: string };
+export type ResponseBody =
+  | { kind: 'json'; value: unknown }
+  | { kind: 'raw'; text: string }
+  /**
+   * Sent as it is produced, with backpressure and no Content-Length (e.g. NDJSON exports):
+   * never held in memory whole. `contentType` replaces the negotiated FHIR media type.
+   */
+  | { kind: 'stream'; contentType: string; chunks: AsyncIterable<string> };
 
 export interface FhirResponse {
   status: number;

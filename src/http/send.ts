@@ -3,6 +3,7 @@
 import type { Response } from 'express';
 import type { ErrorReply } from '../core/errors.js';
 import type { FhirResponse } from '../core/types.js';
+import { bodyText } from '../core/response-body.js';
 import type { ResponseMediaType } from './negotiation.js';
 
 export function sendFhir(res: Response, response: FhirResponse, type: ResponseMediaType, pretty: boolean, head: boolean): void {
@@ -12,7 +13,7 @@ export function sendFhir(res: Response, response: FhirResponse, type: ResponseMe
     res.end();
     return;
   }
-  let text = response.body.kind === 'raw' ? response.body.text : JSON.stringify(response.body.value);
+  let text = bodyText(response.body);
   if (pretty) text = JSON.stringify(JSON.parse(text), null, 2);
   res.setHeader('Content-Type', `${type}; charset=utf-8`);
   const bytes = Buffer.from(text, 'utf8');

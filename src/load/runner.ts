@@ -14,6 +14,7 @@ import type { LedgerEntry, LoadLedger } from './ledger.js';
 import type { LoadProgress } from './progress.js';
 import { sourceKey, type SourceFile, type SourceKey } from './sources.js';
 import { readUnits, type LoadUnit } from './units.js';
+import { bodyValue } from '../core/response-body.js';
 
 /** FhirService.handle, or anything that answers a FhirRequest the same way. */
 export type HandleRequest = (req: FhirRequest) => Promise<FhirResponse>;
@@ -326,7 +327,7 @@ function checkResponse(unit: LoadUnit, response: FhirResponse): number {
   if (response.status >= 300) throw new LoadError(`unexpected status ${response.status} for the ${unit.kind}`);
   if (unit.kind === 'transaction') return unit.entries;
   const body = response.body;
-  const value = (body?.kind === 'raw' ? JSON.parse(body.text) : body?.value) as JsonObject | undefined;
+  const value = (body ? bodyValue(body) : undefined) as JsonObject | undefined;
   const entries = (value?.entry ?? []) as JsonObject[];
   const failed = entries.findIndex((e) => !/^2/.test(statusOf(e)));
   if (failed === -1) return unit.entries;

@@ -3,6 +3,7 @@
 import { FhirError } from '../../src/core/errors.js';
 import type { AccessContext, FhirRequest, HttpMethod, JsonObject } from '../../src/core/types.js';
 import type { FhirService } from '../../src/fhir/service.js';
+import { bodyValue } from '../../src/core/response-body.js';
 
 export interface Reply {
   status: number;
@@ -21,7 +22,7 @@ export function requestsTo(service: FhirService, tenant: () => string): SendAs {
     };
     try {
       const res = await service.handle(req);
-      const body = res.body === undefined ? undefined : ((res.body.kind === 'raw' ? JSON.parse(res.body.text) : res.body.value) as JsonObject);
+      const body = res.body === undefined ? undefined : (bodyValue(res.body) as JsonObject);
       return { status: res.status, body };
     } catch (error) {
       if (!(error instanceof FhirError)) throw error;

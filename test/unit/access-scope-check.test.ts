@@ -7,6 +7,7 @@ import { ANONYMOUS_ACCESS, type AccessContext, type FhirRequest, type FhirRespon
 import { checkScopes } from '../../src/fhir/access/scope-check.js';
 import { createSearchRegistry } from '../../src/search/registry/registry.js';
 import { memoryService } from '../support/memory-service.js';
+import { bodyValue } from '../../src/core/response-body.js';
 
 const access = (...scopes: string[]): AccessContext => ({ subject: 'client-1', scopes, isAdmin: false });
 
@@ -121,7 +122,7 @@ describe('scope check through FhirService (in-memory repository)', () => {
   it('a batch answers each entry on its own: the forbidden one 403, the allowed one 201', async () => {
     const bundle = allowedThenForbidden('batch', 'b-1');
     const response = await service.handle(request('POST', '', access('system/Patient.cruds'), { body: bundle, bodyKind: 'resource' }));
-    const body = (response.body?.kind === 'raw' ? JSON.parse(response.body.text) : response.body?.value) as { entry: { response: { status: string } }[] };
+    const body = (response.body ? bodyValue(response.body) : undefined) as { entry: { response: { status: string } }[] };
     assert.deepEqual(body.entry.map((e) => e.response.status.slice(0, 3)), ['201', '403']);
   });
 });

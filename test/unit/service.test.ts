@@ -7,6 +7,7 @@ import { ANONYMOUS_ACCESS, type FhirRequest, type FhirResponse, type HttpMethod 
 import { FhirService } from '../../src/fhir/service.js';
 import { createSearchRegistry } from '../../src/search/registry/registry.js';
 import { memoryService } from '../support/memory-service.js';
+import { bodyValue } from '../../src/core/response-body.js';
 
 const registry = createSearchRegistry();
 
@@ -31,7 +32,7 @@ const withBody = (resource: object): Partial<FhirRequest> => ({ body: resource, 
 function json(response: FhirResponse): Record<string, unknown> {
   const body = response.body;
   assert.ok(body, `status ${response.status} has no body`);
-  return (body.kind === 'raw' ? JSON.parse(body.text) : body.value) as Record<string, unknown>;
+  return bodyValue(body) as Record<string, unknown>;
 }
 
 async function status(promise: Promise<FhirResponse>): Promise<number> {

@@ -10,6 +10,7 @@ import { patientPickerPage, type PatientChoice } from '../pages/patient-picker-p
 import { checkCsrf, currentSession, FRONT_PATHS, redirectToStage, sessionExpired, type FlowContext, type TenantRequest } from './flow-context.js';
 import { readForm, sendPage } from './http-helpers.js';
 import type { AuthorizationSession } from './session-store.js';
+import { bodyValue } from '../../core/response-body.js';
 
 export const PICKER_PAGE_SIZE = 10;
 const PATIENT_ID = /^[A-Za-z0-9.-]{1,64}$/;
@@ -30,7 +31,7 @@ function fhirGet(ctx: FlowContext, tenant: TenantRequest, path: string[], query:
 
 function bodyOf(response: FhirResponse): Record<string, any> | undefined {
   if (!response.body) return undefined;
-  return response.body.kind === 'raw' ? JSON.parse(response.body.text) : (response.body.value as Record<string, any>);
+  return bodyValue(response.body) as Record<string, any>;
 }
 
 /** A display name for a Patient resource: the first name's text, or its given and family parts. */

@@ -6,6 +6,7 @@ import type { StoredVersion } from '../../storage/resource-store.js';
 import { FhirError, type ErrorReply } from '../../core/errors.js';
 import { etag } from '../versioning.js';
 import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js';
+import { bodyValue } from '../../core/response-body.js';
 
 export const statusLine = (status: number): string => `${status} ${STATUS_CODES[status] ?? ''}`.trim();
 
@@ -28,7 +29,7 @@ export function entryResponse(outer: FhirRequest, res: FhirResponse, existing?: 
 
 function bodyOf(res: FhirResponse): JsonObject | undefined {
   if (!res.body) return undefined;
-  return (res.body.kind === 'raw' ? JSON.parse(res.body.text) : res.body.value) as JsonObject;
+  return bodyValue(res.body) as JsonObject;
 }
 
 /** An element path of the entry's resource (`Patient.name[0]`) re-rooted at the entry; others as they are. */

@@ -6,6 +6,7 @@ import type { SearchEngine } from '../../search/engine.js';
 import type { TenantSearchParameters } from '../../search/tenant-params.js';
 import type { ResourceStore, StoredVersion, WriteMethod } from '../../storage/resource-store.js';
 import { badRequest } from '../../core/errors.js';
+import type { AuditTrailService } from '../audit-trail.js';
 import type { InteractionHooks, InteractionTarget, ResourceChange } from '../hooks.js';
 import { parseElementsParam, parseSummaryParam, applyElements, applySummary } from '../../core/summary.js';
 import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js';
@@ -19,6 +20,8 @@ export interface InteractionDeps {
   /** The tenant's search registries (R4 plus its custom SearchParameters) and indexer. */
   searchParams: TenantSearchParameters;
   hooks: InteractionHooks;
+  /** The audit trail beyond one transaction ($verify, $export-ndjson); absent where no trail is kept (unit tests). */
+  auditTrail?: AuditTrailService;
   config: Pick<Config, 'defaultPageSize' | 'maxPageSize' | 'validateResources'>;
 }
 

@@ -14,6 +14,7 @@ import type { FhirRequest, FhirResponse } from '../../core/types.js';
 import { etag } from '../versioning.js';
 import { shapeResource, type Interaction, type InteractionDeps } from './context.js';
 import { requestAccess } from '../access/read-constraint.js';
+import { bodyText } from '../../core/response-body.js';
 
 const ALLOWED = new Set(['_since', '_at', '_count', '_page', '_format', '_pretty', '_summary', '_elements']);
 
@@ -90,7 +91,7 @@ function historyEntry(req: FhirRequest, v: StoredVersion): string {
   });
   if (v.content === null) return meta;
   const body = shapeResource(req, v.content);
-  const text = body?.kind === 'raw' ? body.text : JSON.stringify(body?.value);
+  const text = body ? bodyText(body) : 'undefined';
   return `${meta.slice(0, -1)},"resource":${text}}`;
 }
 

@@ -4,6 +4,7 @@
 // here, so authorization, audit and outbox hooks reach all of them alike.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { auditHasher } from './audit/chain/hasher.js';
 import type { Config } from './core/config.js';
 import { projectRoot } from './core/project-root.js';
 import { NO_HOOKS, type InteractionHooks } from './fhir/hooks.js';
@@ -51,7 +52,7 @@ export function createFhirService(
 ): FhirComposition {
   const analyzeAfterRows = options.analyzeAsWritten === false ? 0 : config.analyzeAfterRows;
   const maintenance = new TableMaintenance(database.pool, { minRows: analyzeAfterRows, fraction: 0.1 }, options.logger);
-  const repository = new PgRepository(database.pool, { maintenance, ginPendingListLimitKb: config.ginPendingListLimitKb });
+  const repository = new PgRepository(database.pool, { maintenance, ginPendingListLimitKb: config.ginPendingListLimitKb, auditHasher });
   const registry = createSearchRegistry();
   const search = new SearchEngine(registry, { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
   const searchParams = new TenantSearchParameters(registry);

@@ -2,6 +2,7 @@
 // transactional, no pg types. One ResourceStore lives for one database transaction, so a
 // transaction bundle runs many interactions through the same store. Tables other than the
 // resource tables are reached through typed stores on it (docs/storage.md "Typed stores").
+import type { AuditStore } from './audit-store.js';
 import type { LoadLedgerStore } from './load-ledger-store.js';
 import type { ReindexJobStore } from './reindex-job-store.js';
 import type { SearchParameterStore } from './search-parameter-store.js';
@@ -111,6 +112,8 @@ export interface ResourceStore {
   readonly reindexJobs: ReindexJobStore;
   /** hearth load's resumability ledger. */
   readonly loadLedger: LoadLedgerStore;
+  /** The tenant's audit trail (append-only): audit rows of a write commit with it (issue 11). */
+  readonly audit: AuditStore;
 }
 
 export interface TenantInfo {

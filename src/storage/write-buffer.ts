@@ -9,7 +9,10 @@
 // Typed stores: the SearchParameter state reads the search_parameter table, so it sends held
 // writes first when a SearchParameter is among them (and only then: every write of a bundle
 // reads the tenant's generation). Reindex jobs and the load ledger are tables no buffered write
-// touches; they pass through without sending anything.
+// touches; they pass through without sending anything. Audit rows (issue 11) are held like
+// versions and appended in one statement when the versions are sent, after them: a bundle of a
+// thousand entries records a thousand AuditEvents in one INSERT. Reading the trail sends them first.
+import type { AuditStore, NewAuditRow } from './audit-store.js';
 import type { LoadLedgerStore } from './load-ledger-store.js';
 import type { ReindexJobStore } from './reindex-job-store.js';
 import type { HistoryQuery, NewVersion, ResourceStore, SearchSql, StoredVersion } from './resource-store.js';
@@ -27,7 +30,11 @@ export class WriteBuffer implements ResourceStore {
   /** Held writes per resource type, so a read of one type sends them only when it must. */
   private readonly heldTypes = new Set<string>();
 
+  /** Audit rows held until the next flush. */
+  private heldAudit: NewAuditRow[] = [];
+
   readonly searchParameters: SearchParameterStore;
+  readonly audit: AuditStore;
 
   constructor(private readonly inner: ResourceStore, private readonly maxHeld = MAX_HELD) {
     this.searchParameters = {
@@ -38,6 +45,20 @@ export class WriteBuffer implements ResourceStore {
       readState: async (): Promise<SearchParameterState> => {
         await this.flushIfHolding('SearchParameter');
         return this.inner.searchParameters.readState();
+      },
+    };
+    this.audit = {
+      appendAuditEvents: async (rows): Promise<void> => {
+        this.heldAudit.push(...rows);
+        if (this.heldAudit.length >= this.maxHeld) await this.flush();
+      },
+      readAuditEvent: async (id) => {
+        await this.flush();
+        return this.inner.audit.readAuditEvent(id);
+      },
+      auditEventsForPatient: async (patient, options) => {
+        await this.flush();
+        return this.inner.audit.auditEventsForPatient(patient, options);
       },
     };
   }
@@ -85,12 +106,18 @@ export class WriteBuffer implements ResourceStore {
 
   /** Sends every held write. */
   async flush(): Promise<void> {
-    if (this.held.length === 0) return;
-    const batch = this.held;
-    this.held = [];
-    this.heldKeys.clear();
-    this.heldTypes.clear();
-    await this.inner.writeVersions(batch);
+    if (this.held.length > 0) {
+      const batch = this.held;
+      this.held = [];
+      this.heldKeys.clear();
+      this.heldTypes.clear();
+      await this.inner.writeVersions(batch);
+    }
+    if (this.heldAudit.length > 0) {
+      const rows = this.heldAudit;
+      this.heldAudit = [];
+      await this.inner.audit.appendAuditEvents(rows);
+    }
   }
 
   async readCurrent(type: string, id: string, options?: { forUpdate?: boolean }): Promise<StoredVersion | undefined> {

@@ -55,4 +55,5 @@ function commit(state: TenantState, store: MemoryResourceStore): void {
   // Reindex jobs and ledger entries: the last writer of a key wins, as a plain UPDATE would.
   for (const [id, job] of store.pendingJobs) state.reindexJobs.set(id, job);
   for (const [key, entry] of store.pendingLedger) state.loadLedger.set(key, entry);
+  if (store.pendingAudit.length > 0) state.auditTrail = [...state.auditTrail, ...store.pendingAudit];
 }

@@ -5,6 +5,7 @@
 // version guard matches pg-resource-store.ts: a write whose base version moved is a WriteConflict.
 // A read given a RowReach (SMART data constraint) decides it on the current row's search index,
 // as the PostgreSQL store's SQL does (src/search/reach.ts gives both).
+import type { AuditStore, StoredAuditRow } from '../audit-store.js';
 import type { LoadLedgerEntry, LoadLedgerStore, LoadSourceKey } from '../load-ledger-store.js';
 import type { ReindexJob, ReindexJobStore } from '../reindex-job-store.js';
 import type { HistoryQuery, NewVersion, ReadOptions, ResourceStore, RowReach, SearchSql, StoredVersion } from '../resource-store.js';
@@ -25,6 +26,8 @@ export class MemoryResourceStore implements ResourceStore {
   /** Reindex jobs and ledger entries this transaction wrote, by key. */
   readonly pendingJobs = new Map<string, ReindexJob>();
   readonly pendingLedger = new Map<string, LoadLedgerEntry>();
+  /** Audit rows this transaction appended. */
+  readonly pendingAudit: StoredAuditRow[] = [];
 
   constructor(
     readonly tenantId: string,
@@ -191,6 +194,22 @@ export class MemoryResourceStore implements ResourceStore {
       const entry = this.ledgerEntry(key) ?? { completed: false, linesDone: 0, resources: 0 };
       this.writeLedgerEntry(key, { ...entry, completed: true, resources });
     },
+  };
+
+  readonly audit: AuditStore = {
+    appendAuditEvents: async (rows) => {
+      this.assertWritable();
+      for (const row of rows) {
+        if (row.tenantId !== this.tenantId) throw new Error(`Audit row for tenant ${row.tenantId} in a transaction of tenant ${this.tenantId}`);
+        this.pendingAudit.push({ tenantId: row.tenantId, id: row.id, recorded: row.recorded, content: row.content, patients: [...row.patients] });
+      }
+    },
+    readAuditEvent: async (id) => [...this.committed.auditTrail, ...this.pendingAudit].find((row) => row.id === id),
+    auditEventsForPatient: async (patient, options = {}) =>
+      [...this.committed.auditTrail, ...this.pendingAudit]
+        .filter((row) => row.patients.includes(patient) && row.recorded >= (options.since ?? new Date(0)))
+        .sort((a, b) => b.recorded.getTime() - a.recorded.getTime() || (a.id < b.id ? 1 : -1))
+        .slice(0, options.limit ?? 1000),
   };
 }
 

@@ -1,5 +1,6 @@
 // The committed data of one tenant in the in-memory store (memory-repository.ts), and the
 // history ordering and filters the PostgreSQL store applies (pg-resource-store.ts history()).
+import type { StoredAuditRow } from '../audit-store.js';
 import type { LoadLedgerEntry } from '../load-ledger-store.js';
 import type { ReindexJob } from '../reindex-job-store.js';
 import type { HistoryCursor, HistoryQuery, StoredVersion } from '../resource-store.js';
@@ -17,9 +18,11 @@ export interface TenantState {
   reindexJobs: Map<string, ReindexJob>;
   /** Keyed by `${path} ${sizeBytes} ${sha256}`. */
   loadLedger: Map<string, LoadLedgerEntry>;
+  /** Appended audit rows, oldest first (the array is replaced, never appended to). */
+  auditTrail: readonly StoredAuditRow[];
 }
 
-export const emptyTenantState = (): TenantState => ({ current: new Map(), history: new Map(), reindexJobs: new Map(), loadLedger: new Map() });
+export const emptyTenantState = (): TenantState => ({ current: new Map(), history: new Map(), reindexJobs: new Map(), loadLedger: new Map(), auditTrail: [] });
 
 export const resourceKey = (type: string, id: string): string => `${type}/${id}`;
 

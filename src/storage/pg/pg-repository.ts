@@ -1,4 +1,5 @@
 // FhirRepository on PostgreSQL (or embedded PGlite): tenant transactions and the tenant registry.
+import type { AuditHasher } from '../audit-store.js';
 import type pg from 'pg';
 import type { FhirRepository, ResourceStore, TenantInfo } from '../resource-store.js';
 import { PgResourceStore } from './pg-resource-store.js';
@@ -24,6 +25,8 @@ export interface PgRepositoryOptions {
   maintenance?: TableMaintenance;
   /** gin_pending_list_limit (kB) for writing transactions; undefined keeps PostgreSQL's. */
   ginPendingListLimitKb?: number;
+  /** Hashes audit rows as they are appended (src/audit/chain/hasher.ts; storage may not import it). */
+  auditHasher?: AuditHasher;
 }
 
 export class PgRepository implements FhirRepository {
@@ -37,7 +40,7 @@ export class PgRepository implements FhirRepository {
     const result = await inTenantTransaction(
       this.pool,
       tenantId,
-      (client, prefetch) => work((store = new PgResourceStore(client, tenantId, prefetch))),
+      (client, prefetch) => work((store = new PgResourceStore(client, tenantId, prefetch, this.options.auditHasher))),
       { readOnly: options.readOnly, ginPendingListLimitKb: this.options.ginPendingListLimitKb },
     );
     if (store && store.written.size > 0) this.options.maintenance?.recordWrites(store.written);

@@ -3,6 +3,8 @@
 // use) on top of row-level security, which enforces the same tenant regardless. Reads given a
 // RowReach (the caller's SMART data constraint) add its condition to the same statement, so an
 // out-of-reach row is never returned: it reads as absent (docs/adr/0011-access-constraint.md).
+import type { AuditHasher } from '../audit-store.js';
+import { PgAuditStore } from './audit-store.js';
 import type pg from 'pg';
 import { RESOURCE_TYPES } from '../../core/resource-types.js';
 import type { HistoryQuery, NewVersion, ReadOptions, ResourceStore, RowReach, SearchSql, StoredVersion, WriteMethod } from '../resource-store.js';
@@ -105,6 +107,7 @@ export class PgResourceStore implements ResourceStore {
   private searchParameterStore?: PgSearchParameterStore;
   private reindexJobStore?: PgReindexJobStore;
   private loadLedgerStore?: PgLoadLedgerStore;
+  private auditStore?: PgAuditStore;
 
   /** Rows written per resource type by this transaction (table maintenance counts them after commit). */
   readonly written = new Map<string, number>();
@@ -113,6 +116,7 @@ export class PgResourceStore implements ResourceStore {
     private readonly client: pg.PoolClient,
     readonly tenantId: string,
     private readonly prefetch: SessionPrefetch = {},
+    private readonly auditHasher?: AuditHasher,
   ) {}
 
   private tally(type: string, rows: number): void {
@@ -131,6 +135,11 @@ export class PgResourceStore implements ResourceStore {
 
   get loadLedger(): PgLoadLedgerStore {
     return (this.loadLedgerStore ??= new PgLoadLedgerStore(this.client, this.tenantId));
+  }
+
+  get audit(): PgAuditStore {
+    if (!this.auditHasher) throw new Error('This repository was built without an audit hasher (PgRepositoryOptions.auditHasher)');
+    return (this.auditStore ??= new PgAuditStore(this.client, this.tenantId, this.auditHasher));
   }
 
   async readCurrent(type: string, id: string, options: { forUpdate?: boolean } & ReadOptions = {}) {

@@ -42,6 +42,10 @@ class MemoryStore implements ResourceStore {
     throw new Error('not used by include.ts');
   }
 
+  get audit(): never {
+    throw new Error('not used by include.ts');
+  }
+
   async query<T extends object>(text: SearchSql, values: unknown[]): Promise<T[]> {
     this.statements.push(text);
     assert.equal(values[0], this.tenantId, 'the tenant is the first bind');

@@ -1,6 +1,7 @@
 // src/storage/write-buffer.ts: writes are held and sent together; anything that could see them
 // sends them first.
 import assert from 'node:assert/strict';
+import type { NewAuditRow } from '../../../src/storage/audit-store.js';
 import type { NewVersion, ResourceStore, SearchSql } from '../../../src/storage/resource-store.js';
 import { WriteBuffer } from '../../../src/storage/write-buffer.js';
 
@@ -33,6 +34,11 @@ function recorder() {
       progress: async (key) => void calls.push(`loadLedger.progress ${key.path}`),
       complete: async (key) => void calls.push(`loadLedger.complete ${key.path}`),
     },
+    audit: {
+      appendAuditEvents: async (rows) => void calls.push(`appendAuditEvents ${rows.map((r) => r.id).join(',')}`),
+      readAuditEvent: async (id) => (calls.push(`readAuditEvent ${id}`), undefined),
+      auditEventsForPatient: async (patient) => (calls.push(`auditEventsForPatient ${patient}`), []),
+    },
   };
   return { store, calls };
 }
@@ -41,7 +47,36 @@ const version = (type: string, id: string, versionId = 1): NewVersion => ({
   resourceType: type, id, versionId, lastUpdated: new Date(0), deleted: false, content: '{}', method: 'POST', status: 201, searchIndex: {},
 });
 
+const auditRow = (id: string): NewAuditRow => ({ tenantId: 't1', id, recorded: new Date(0), content: '{}', sp: null, patients: [] });
+
 describe('WriteBuffer', () => {
+  it('holds audit rows and appends them in one call after the versions they record, and before the trail is read', async () => {
+    const { store, calls } = recorder();
+    const buffer = new WriteBuffer(store);
+    await buffer.writeVersion(version('Patient', 'a'));
+    await buffer.audit.appendAuditEvents([auditRow('e1')]);
+    await buffer.writeVersion(version('Patient', 'b'));
+    await buffer.audit.appendAuditEvents([auditRow('e2')]);
+    assert.deepEqual(calls, []);
+    await buffer.flush();
+    assert.deepEqual(calls, ['writeVersions Patient/a,Patient/b', 'appendAuditEvents e1,e2']);
+    await buffer.audit.appendAuditEvents([auditRow('e3')]);
+    await buffer.audit.auditEventsForPatient('Patient/a');
+    assert.deepEqual(calls.slice(2), ['appendAuditEvents e3', 'auditEventsForPatient Patient/a']);
+    await buffer.audit.appendAuditEvents([auditRow('e4')]);
+    await buffer.query('SELECT 1' as SearchSql, []);
+    assert.deepEqual(calls.slice(4), ['appendAuditEvents e4', 'query']);
+  });
+
+  it('appends held audit rows when it holds as many as it may', async () => {
+    const { store, calls } = recorder();
+    const buffer = new WriteBuffer(store, 2);
+    await buffer.audit.appendAuditEvents([auditRow('e1')]);
+    assert.deepEqual(calls, []);
+    await buffer.audit.appendAuditEvents([auditRow('e2')]);
+    assert.deepEqual(calls, ['appendAuditEvents e1,e2']);
+  });
+
   it('holds writes and sends them in one writeVersions call on flush', async () => {
     const { store, calls } = recorder();
     const buffer = new WriteBuffer(store);

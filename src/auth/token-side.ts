@@ -18,6 +18,9 @@ import { readForm, sendJson, sendOAuthError, sendPublicJson } from './tokens/htt
 import { handleIntrospection } from './tokens/introspection.js';
 import { findLaunch } from './tokens/launch-store.js';
 import { handleRevocation } from './tokens/revocation.js';
+import { OAuthError } from './tokens/oauth-error.js';
+import { claimedClient, issuedCaller } from './tokens/token-audit.js';
+import { securityRecorder, SecurityAuditUnavailable } from './security-audit.js';
 import { tokenRuntime, type TokenRuntime } from './tokens/runtime.js';
 import { inTenant } from './tokens/sql.js';
 import { handleTokenRequest, type TokenLimiter } from './tokens/token-endpoint.js';
@@ -91,11 +94,39 @@ export function createTokenSideRouter(deps: TokenSideDeps): Router {
       }
     };
 
-  router.post(AUTH_PATHS.token, tenantGuard, oauth(async (req, response, tenantId, form) => {
+  // The token endpoint records every answer in the tenant's audit trail (issue 11): a token is
+  // signed only after its token-issued event is committed (issue-tokens.ts beforeSign), so a
+  // trail that cannot be written means a 503 and no token; every error answer is a
+  // token-refused event (a failure to record that is logged, the refusal sent anyway).
+  router.post(AUTH_PATHS.token, tenantGuard, async (req: Request, response: Response, next: NextFunction) => {
+    const tenantId = tenantIdOf(req);
     const b = base(req);
-    const body = await handleTokenRequest(runtime, { tenantId, base: b, tokenUrl: endpointsOf(b).token_endpoint, form, authorization: req.get('authorization') }, deps.limiter);
-    sendJson(response, 200, body);
-  }));
+    const audit = securityRecorder(deps, req, response, { tenantId, tenantBase: b }, new Date());
+    let form: URLSearchParams | undefined;
+    try {
+      form = await readForm(req);
+      const body = await handleTokenRequest(
+        runtime,
+        { tenantId, base: b, tokenUrl: endpointsOf(b).token_endpoint, form, authorization: req.get('authorization') },
+        deps.limiter,
+        { beforeSign: (issuance) => audit.success('token-issued', 200, issuedCaller(issuance)) },
+      );
+      sendJson(response, 200, body);
+    } catch (error) {
+      if (error instanceof SecurityAuditUnavailable) {
+        sendJson(response, 503, { error: 'temporarily_unavailable' });
+        return;
+      }
+      const refused = error instanceof OAuthError ? { status: error.status, code: error.code } : { status: 500, code: 'server_error' };
+      const clientId = await claimedClient(runtime, tenantId, form).catch(() => undefined);
+      await audit.refusal('token-refused', refused.status, refused.code, { clientId });
+      try {
+        sendOAuthError(response, error);
+      } catch (unexpected) {
+        next(unexpected);
+      }
+    }
+  });
   router.post(AUTH_PATHS.introspect, tenantGuard, oauth(async (req, response, tenantId, form) => {
     const b = base(req);
     const endpoints = endpointsOf(b);
@@ -104,12 +135,21 @@ export function createTokenSideRouter(deps: TokenSideDeps): Router {
     });
     sendJson(response, 200, body);
   }));
+  // Revoking a user's grant ends the user's session with the app: a logout event (DICOM "User
+  // Authentication"). The grant is revoked whatever happens to the record; a failure to record
+  // is logged and the client still hears that its token is revoked (it is).
   router.post(AUTH_PATHS.revoke, tenantGuard, oauth(async (req, response, tenantId, form) => {
+    const started = new Date();
     const b = base(req);
     const endpoints = endpointsOf(b);
-    await handleRevocation(runtime, {
+    const revoked = await handleRevocation(runtime, {
       tenantId, base: b, tokenUrl: endpoints.token_endpoint, revokeUrl: endpoints.revocation_endpoint, form, authorization: req.get('authorization'),
     });
+    if (revoked?.grant.userId !== undefined) {
+      const { grant, jti } = revoked;
+      const audit = securityRecorder(deps, req, response, { tenantId, tenantBase: b }, started);
+      await audit.success('logout', 200, { clientId: grant.clientId, subject: grant.subject, fhirUser: grant.fhirUser, tokenId: jti }).catch(() => undefined);
+    }
     sendJson(response, 200, {});
   }));
 

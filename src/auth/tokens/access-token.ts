@@ -23,7 +23,8 @@ export class InvalidTokenError extends Error {
   }
 }
 
-export type NewAccessToken = Omit<AccessTokenClaims, 'iat' | 'exp' | 'jti'> & { [ADMIN_CLAIM]?: true };
+/** The claims of a token to sign; `jti` may be chosen beforehand (issuance records it before signing). */
+export type NewAccessToken = Omit<AccessTokenClaims, 'iat' | 'exp' | 'jti'> & { jti?: string; [ADMIN_CLAIM]?: true };
 
 /**
  * A private claim (beyond AccessTokenClaims) in tokens issued to clients registered as admin:
@@ -41,7 +42,7 @@ export function isAdminToken(claims: AccessTokenClaims): boolean {
 export async function signAccessToken(runtime: TokenRuntime, claims: NewAccessToken, ttlSeconds = runtime.config.accessTokenTtlSeconds): Promise<{ token: string; claims: AccessTokenClaims }> {
   const { kid, key } = await runtime.keys.signingKey(claims.tid);
   const iat = nowSeconds();
-  const full: AccessTokenClaims = { ...dropUndefined(claims), iat, exp: iat + ttlSeconds, jti: randomUUID() } as AccessTokenClaims;
+  const full: AccessTokenClaims = { ...dropUndefined(claims), iat, exp: iat + ttlSeconds, jti: claims.jti ?? randomUUID() } as AccessTokenClaims;
   const token = await new SignJWT(full as unknown as JWTPayload)
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, typ: ACCESS_TOKEN_TYPE, kid })
     .sign(key);

@@ -7,7 +7,7 @@
 import type { StoredClient } from '../clients/client-store.js';
 import { lockCode, markCodeUsed } from './code-store.js';
 import { insertGrant, revokeGrant, type Grant } from './grant-store.js';
-import { issueTokens, wantsRefreshToken, type TokenResponse } from './issue-tokens.js';
+import { issueTokens, type IssueHooks, wantsRefreshToken, type TokenResponse } from './issue-tokens.js';
 import { invalidGrant, invalidRequest, unauthorizedClient } from './oauth-error.js';
 import { verifierMatches } from './pkce.js';
 import { insertRefreshToken } from './refresh-store.js';
@@ -59,7 +59,7 @@ async function redeem(sql: Sql, runtime: TokenRuntime, tenantId: string, client:
   return { grant, refreshToken };
 }
 
-export async function authorizationCodeGrant(runtime: TokenRuntime, tenantId: string, base: string, client: StoredClient, form: URLSearchParams): Promise<TokenResponse> {
+export async function authorizationCodeGrant(runtime: TokenRuntime, tenantId: string, base: string, client: StoredClient, form: URLSearchParams, hooks?: IssueHooks): Promise<TokenResponse> {
   if (client.kind === 'backend-service') throw unauthorizedClient('a backend service may use client_credentials only');
   if (!form.get('code')) throw invalidRequest('code is missing');
   if (!form.get('redirect_uri')) throw invalidRequest('redirect_uri is missing');
@@ -68,5 +68,5 @@ export async function authorizationCodeGrant(runtime: TokenRuntime, tenantId: st
     if (outcome.revoked) runtime.grantRevoked(tenantId, outcome.revoked);
     throw outcome.error;
   }
-  return issueTokens(runtime, outcome.grant, { base, scope: outcome.grant.scope, refreshToken: outcome.refreshToken, admin: client.admin });
+  return issueTokens(runtime, outcome.grant, { base, scope: outcome.grant.scope, refreshToken: outcome.refreshToken, admin: client.admin, hooks });
 }

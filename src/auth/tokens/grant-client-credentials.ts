@@ -7,7 +7,7 @@
 // no refresh token.
 import type { StoredClient } from '../clients/client-store.js';
 import { insertGrant, purgeEndedGrants } from './grant-store.js';
-import { issueTokens, type TokenResponse } from './issue-tokens.js';
+import { issueTokens, type IssueHooks, type TokenResponse } from './issue-tokens.js';
 import { invalidScope, unauthorizedClient } from './oauth-error.js';
 import type { TokenRuntime } from './runtime.js';
 import { isSystemScope, splitScope, uncoveredScopes } from './scope-rules.js';
@@ -15,7 +15,7 @@ import { inTenant } from './sql.js';
 
 const PURGE_EVERY = 100;
 
-export async function clientCredentialsGrant(runtime: TokenRuntime, tenantId: string, base: string, client: StoredClient, form: URLSearchParams): Promise<TokenResponse> {
+export async function clientCredentialsGrant(runtime: TokenRuntime, tenantId: string, base: string, client: StoredClient, form: URLSearchParams, hooks?: IssueHooks): Promise<TokenResponse> {
   if (client.kind !== 'backend-service') throw unauthorizedClient('client_credentials is for backend-service clients');
   const requested = splitScope(form.get('scope'));
   if (requested.length === 0) throw invalidScope('scope is required (system/ scopes)');
@@ -38,5 +38,5 @@ export async function clientCredentialsGrant(runtime: TokenRuntime, tenantId: st
       expiresAt: new Date(Date.now() + (ttl + 60) * 1000),
     });
   });
-  return issueTokens(runtime, grant, { base, scope, admin: client.admin });
+  return issueTokens(runtime, grant, { base, scope, admin: client.admin, hooks });
 }

@@ -5,7 +5,7 @@
 // Each use replaces the token; presenting a replaced token again revokes the whole grant.
 import type { StoredClient } from '../clients/client-store.js';
 import { extendGrant, findGrant, revokeGrant, type Grant } from './grant-store.js';
-import { issueTokens, type TokenResponse } from './issue-tokens.js';
+import { issueTokens, type IssueHooks, type TokenResponse } from './issue-tokens.js';
 import { invalidGrant, invalidRequest, invalidScope, unauthorizedClient, type OAuthError } from './oauth-error.js';
 import { insertRefreshToken, lockRefreshToken, markRefreshUsed } from './refresh-store.js';
 import type { TokenRuntime } from './runtime.js';
@@ -42,7 +42,7 @@ async function rotate(sql: Sql, runtime: TokenRuntime, tenantId: string, client:
   return { grant, scope, refreshToken };
 }
 
-export async function refreshTokenGrant(runtime: TokenRuntime, tenantId: string, base: string, client: StoredClient, form: URLSearchParams): Promise<TokenResponse> {
+export async function refreshTokenGrant(runtime: TokenRuntime, tenantId: string, base: string, client: StoredClient, form: URLSearchParams, hooks?: IssueHooks): Promise<TokenResponse> {
   if (client.kind === 'backend-service') throw unauthorizedClient('a backend service may use client_credentials only');
   if (!form.get('refresh_token')) throw invalidRequest('refresh_token is missing');
   const outcome = await inTenant(runtime.database, tenantId, (sql) => rotate(sql, runtime, tenantId, client, form));
@@ -50,5 +50,5 @@ export async function refreshTokenGrant(runtime: TokenRuntime, tenantId: string,
     if (outcome.revoked) runtime.grantRevoked(tenantId, outcome.revoked);
     throw outcome.error;
   }
-  return issueTokens(runtime, outcome.grant, { base, scope: outcome.scope, refreshToken: outcome.refreshToken, admin: client.admin });
+  return issueTokens(runtime, outcome.grant, { base, scope: outcome.scope, refreshToken: outcome.refreshToken, admin: client.admin, hooks });
 }

@@ -1,13 +1,14 @@
 // The token endpoint's dispatch (RFC 6749 section 3.2 and 4.1.3, 4.4, 6; SMART App Launch 2.x;
 // SMART Backend Services): authenticate the client, then run the grant named by grant_type. An
 // optional limiter (per tenant and client_id) is asked first and told about failures and
-// successes; the integrator wires the real one.
+// successes; the integrator wires the real one. Hooks observe an issuance before it is signed
+// (issue-tokens.ts; the audit trail).
 import { assertionIssuer } from './client-assertion.js';
 import { authenticateClient } from './client-auth.js';
 import { authorizationCodeGrant } from './grant-authorization-code.js';
 import { clientCredentialsGrant } from './grant-client-credentials.js';
 import { refreshTokenGrant } from './grant-refresh-token.js';
-import type { TokenResponse } from './issue-tokens.js';
+import type { IssueHooks, TokenResponse } from './issue-tokens.js';
 import { OAuthError, invalidRequest } from './oauth-error.js';
 import type { TokenRuntime } from './runtime.js';
 
@@ -37,7 +38,7 @@ const GRANTS = {
 /** Failures that count against a client's limit: it could not prove who it is or what it holds. */
 const COUNTED = new Set(['invalid_client', 'invalid_grant']);
 
-export async function handleTokenRequest(runtime: TokenRuntime, request: TokenRequest, limiter?: TokenLimiter): Promise<TokenResponse> {
+export async function handleTokenRequest(runtime: TokenRuntime, request: TokenRequest, limiter?: TokenLimiter, hooks?: IssueHooks): Promise<TokenResponse> {
   const { form } = request;
   const clientKey = form.get('client_id') ?? assertionIssuer(form.get('client_assertion')) ?? 'anonymous';
   const key = `${request.tenantId}:${clientKey}`;
@@ -60,7 +61,7 @@ export async function handleTokenRequest(runtime: TokenRuntime, request: TokenRe
       audiences: [request.tokenUrl],
       authorization: request.authorization,
     });
-    const response = await grant(runtime, request.tenantId, request.base, client, form);
+    const response = await grant(runtime, request.tenantId, request.base, client, form, hooks);
     await limiter?.succeed(key);
     return response;
   } catch (error) {

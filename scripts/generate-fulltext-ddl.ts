@@ -3,7 +3,7 @@
 //   npx tsx scripts/generate-fulltext-ddl.ts > migrations/0005_full_text.sql   (npm run -s generate:fulltext-ddl)
 import { RESOURCE_TYPES } from '../src/core/resource-types.js';
 import { createSearchRegistry } from '../src/search/registry/registry.js';
-import { tablesFor } from '../src/storage/table-names.js';
+import { resourceTablesFor as tablesFor } from '../src/storage/table-names.js';
 
 /** Larger texts are indexed by their first TRUNCATE_TO characters (see the header below). */
 const FULL_BYTES = 262_144;

@@ -3,7 +3,7 @@
 // as a NEW migration: applied migrations are frozen.
 //   npx tsx scripts/generate-resource-ddl.ts > migrations/0002_resource_tables.sql
 import { RESOURCE_TYPES, PARTITIONED_TYPES } from '../src/core/resource-types.js';
-import { tablesFor } from '../src/storage/table-names.js';
+import { resourceTablesFor as tablesFor } from '../src/storage/table-names.js';
 
 const APP_ROLE = 'hearth_app';
 

@@ -205,22 +205,47 @@ interface SortColumn {
    * How a cursor value for this column is bound and checked: a number, a resource id, any
    * string (text sort keys), or a resource type (system search).
    */
-  kind: 'numeric' | 'id' | 'text' | 'type';
+  kind: 'numeric' | 'id' | 'text' | 'type' | 'instant';
   /** System search: the branch's resource type, a constant compared here rather than in SQL. */
   constant?: string;
+  /** What the page selects as the cursor value, when not `expression` itself (instant: exact text). */
+  keyExpression?: string;
 }
 
 type SortExpression = (def: SearchParamDef, sp: string, direction: 'asc' | 'desc') => string;
 const TEXT_SORTS: Partial<Record<SearchParamDef['type'], SortExpression>> = { string: stringSort, token: tokenSort, reference: referenceSort, uri: uriSort };
 const NUMERIC_SORTS: Partial<Record<SearchParamDef['type'], SortExpression>> = { date: dateSort, number: numberSort, quantity: quantitySort };
 
-function sortColumn(key: SortKey): SortColumn {
+/**
+ * A sort by a date parameter whose value is a column of the table (tablesFor().instantSort:
+ * AuditEvent's `date` = audit_trail.recorded): ordered by the column itself, so the primary
+ * key (tenant_id, recorded, id) yields the pages and the next page starts at the cursor
+ * (keyset on (recorded, id)) instead of reading past the pages before it. The cursor holds
+ * the instant to the microsecond (PostgreSQL's precision), so no row is skipped or repeated.
+ */
+function instantSortColumn(def: SearchParamDef, dir: 'asc' | 'desc', type: string | undefined): SortColumn | undefined {
+  const instant = type === undefined ? undefined : tablesFor(type).instantSort;
+  if (!instant || def.resourceType !== type || def.code !== instant.code || def.expression !== instant.expression) return undefined;
+  const column = `${ALIAS}.${instant.column}`;
+  return {
+    expression: column,
+    direction: dir,
+    nullValue: 'NULL', // the column is NOT NULL
+    kind: 'instant',
+    keyExpression: `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+  };
+}
+
+/** `type`: the searched type of a type-level search (undefined in a system search's branches, which must sort alike). */
+function sortColumn(key: SortKey, type?: string): SortColumn {
   const dir = key.direction;
   if (key.param === '_id') return { expression: `${ALIAS}.id`, direction: dir, nullValue: "''", kind: 'id' };
   if (key.param === '_lastUpdated') {
     return { expression: `floor(extract(epoch from ${ALIAS}.last_updated) * 1000)`, direction: dir, nullValue: '0::numeric', kind: 'numeric' };
   }
   const def = key.param;
+  const instant = def.type === 'date' ? instantSortColumn(def, dir, type) : undefined;
+  if (instant) return instant;
   const sp = `${ALIAS}.sp`;
   const text = TEXT_SORTS[def.type];
   if (text) {
@@ -251,8 +276,11 @@ function typeLiteral(type: string): string {
  */
 export function sortColumns(query: SearchQuery, branchType?: string, options: PageOptions = {}): SortColumn[] {
   const idAt = query.sort.findIndex((k) => k.param === '_id');
-  const columns = (idAt < 0 ? query.sort : query.sort.slice(0, idAt)).map(sortColumn);
-  const id = sortColumn(idAt < 0 ? { param: '_id', direction: 'asc' } : query.sort[idAt]);
+  const columns = (idAt < 0 ? query.sort : query.sort.slice(0, idAt)).map((key) => sortColumn(key, branchType === undefined ? query.resourceType : undefined));
+  // After a column sort (instantSortColumn) the id follows its direction, so the order is the
+  // primary key's (tenant_id, recorded, id), walked forward or backward.
+  const last = columns[columns.length - 1];
+  const id = sortColumn(idAt < 0 ? { param: '_id', direction: last?.kind === 'instant' ? last.direction : 'asc' } : query.sort[idAt]);
   if (query.sort.length === 0 && (options.onIndex || query.filters.some(pointsAtResources))) {
     // PostgreSQL cannot estimate jsonb @> well, so for `Observation?patient=X` it walks the
     // primary key in id order hoping to stop early and reads the whole table instead (5.96 s on
@@ -309,6 +337,13 @@ function constantHolds(constant: string, value: CursorValue, op: '=' | '>' | '<'
  * leaves out the comparisons it makes true, so each branch gets only the conditions that apply.
  */
 function keysetCondition(columns: SortColumn[], cursor: CursorValue[], direction: CursorDirection, binds: Binds): string {
+  if (columns.length === 2 && columns[0].kind === 'instant' && columns[0].direction === columns[1].direction) {
+    // (recorded, id) > (x, y) as one row comparison: an index condition on the primary key
+    // (tenant_id, recorded, id), so a deep page starts at the cursor. Both columns are NOT NULL,
+    // so it is the same test as the expanded form below.
+    const op = (columns[0].direction === 'asc') === (direction === 'after') ? '>' : '<';
+    return `((${columns[0].expression}, ${columns[1].expression}) ${op} (${bindTyped(cursor[0], columns[0], binds)}, ${bindTyped(cursor[1], columns[1], binds)}))`;
+  }
   const terms: string[] = [];
   for (let i = 0; i < columns.length; i++) {
     const forward = (columns[i].direction === 'asc') === (direction === 'after');
@@ -327,11 +362,14 @@ function keysetCondition(columns: SortColumn[], cursor: CursorValue[], direction
 
 function bindTyped(value: CursorValue, column: SortColumn, binds: Binds): string {
   if (value === null) return column.nullValue;
+  if (column.kind === 'instant') return `${binds.add(value)}::timestamptz`;
   return column.kind === 'numeric' ? `${binds.add(String(value))}::numeric` : `${binds.add(value)}::text`;
 }
 
 /** A number PostgreSQL's numeric accepts without overflow, or its infinities (sort sentinels). */
 const CURSOR_NUMBER = /^(-?\d{1,40}(\.\d{1,40})?([eE][+-]?\d{1,3})?|-?Infinity)$/;
+/** An instant as instantSortColumn selects it (years 1 to 9999, microseconds, UTC). */
+const CURSOR_INSTANT = /^(?!0000)\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}Z$/;
 
 function cursorValueFits(column: SortColumn, value: CursorValue): boolean {
   switch (column.kind) {
@@ -344,6 +382,9 @@ function cursorValueFits(column: SortColumn, value: CursorValue): boolean {
       return value === null || (typeof value === 'string' && !value.includes('\u0000'));
     case 'type':
       return typeof value === 'string' && isResourceType(value);
+    case 'instant':
+      // A real calendar date as well (PostgreSQL refuses 02-30 with an error, not a 400).
+      return typeof value === 'string' && CURSOR_INSTANT.test(value) && new Date(`${value.slice(0, 23)}Z`).toISOString().slice(0, 23) === value.slice(0, 23);
   }
 }
 
@@ -388,7 +429,7 @@ function pageSelect(
   const where = [whereClause(query, tenant, binds, lastUpdatedDef, scope)];
   const direction = cursor?.direction ?? 'after';
   if (cursor) where.push(keysetCondition(columns, cursor.values, direction, binds));
-  const keys = columns.map((c, i) => `${c.expression} AS k${i}`).join(', ');
+  const keys = columns.map((c, i) => `${c.keyExpression ?? c.expression} AS k${i}`).join(', ');
   // A constant column orders nothing within one type.
   const order = columns.filter((c) => c.constant === undefined).map((c) => `${c.expression} ${flip(c.direction, direction).toUpperCase()}`).join(', ');
   return (
@@ -425,7 +466,7 @@ export function walkStatement(query: SearchQuery, tenantId: string, walkRows: nu
   const inner = [liveRows(ALIAS, query.resourceType, { tenant, binds, scope }, 's')];
   if (cursor) inner.push(keysetCondition(columns, cursor.values, direction, binds));
   const order = columns.map((c) => `${c.expression} ${flip(c.direction, direction).toUpperCase()}`).join(', ');
-  const keys = columns.map((c, i) => `${c.expression} AS k${i}`).join(', ');
+  const keys = columns.map((c, i) => `${c.keyExpression ?? c.expression} AS k${i}`).join(', ');
   const text =
     `SELECT ${ALIAS}.id, ${ALIAS}.version_id, ${ALIAS}.last_updated, ${ALIAS}.content, ${keys} ` +
     `FROM (SELECT * FROM ${t.current} ${ALIAS} WHERE ${inner.join(' AND ')} ORDER BY ${order} LIMIT ${binds.add(walkRows)}) ${ALIAS} ` +

@@ -1,16 +1,36 @@
 // Table names per resource type, derived from the R4 type list (identifiers in SQL come
-// only from here, never from a request). Shared by the DDL generator and the repository.
+// only from here, never from a request). Shared by the DDL generators and the repository.
+//
+// Two mappings. resourceTablesFor: the generic current + history pair migration 0002 created
+// for every type (what the DDL generators emit; frozen). tablesFor: where a type is served from
+// now — the same pair, except AuditEvent, which reads from the append-only audit trail
+// (migrations/0013 and 0014, docs/adr/0013-audit-trail-storage.md; issue 11 "Auditor access").
+// The old generic table audit_event is no longer read.
 import { RESOURCE_TYPES, PARTITIONED_TYPES } from '../core/resource-types.js';
 
 export interface ResourceTables {
   /** Quoted identifier of the current-version table, e.g. "medication_request". */
   current: string;
-  /** Quoted identifier of the history table, e.g. "medication_request_history". */
+  /** Quoted identifier of the history table (or view), e.g. "medication_request_history". */
   history: string;
   /** Bare names, for DDL that builds partition names. */
   currentName: string;
   historyName: string;
+  /** LIST-partitioned by tenant (migration 0002's generated tables only). */
   partitioned: boolean;
+  /**
+   * Rows are inserted once and never updated (the audit trail; its trigger refuses every
+   * UPDATE and DELETE): the history "table" is a view of the one version, the search index is
+   * computed once at append and never recomputed (no reindex), and no write goes through the
+   * resource-table statements.
+   */
+  appendOnly: boolean;
+  /**
+   * A date search parameter whose value is exactly this timestamptz column (the audit trail's
+   * `recorded` for AuditEvent's `date`): sorting by it orders by the column and pages by keyset
+   * on (column, id), which the table's primary key serves.
+   */
+  instantSort?: { code: string; expression: string; column: string };
 }
 
 export function snakeCase(type: string): string {
@@ -20,7 +40,7 @@ export function snakeCase(type: string): string {
 const quote = (name: string) => `"${name}"`;
 const partitioned = new Set(PARTITIONED_TYPES);
 
-const TABLES: ReadonlyMap<string, ResourceTables> = new Map(
+const RESOURCE_TABLES: ReadonlyMap<string, ResourceTables> = new Map(
   RESOURCE_TYPES.map((type) => {
     const base = snakeCase(type);
     const tables: ResourceTables = Object.freeze({
@@ -29,14 +49,42 @@ const TABLES: ReadonlyMap<string, ResourceTables> = new Map(
       currentName: base,
       historyName: `${base}_history`,
       partitioned: partitioned.has(type),
+      appendOnly: false,
     });
     return [type, tables] as const;
   }),
 );
 
-/** Tables for a known resource type; throws for anything else (callers validate first). */
+/** AuditEvent's rows: audit_trail (0013) and its one-version history view (0014). */
+const AUDIT_TRAIL: ResourceTables = Object.freeze({
+  current: quote('audit_trail'),
+  history: quote('audit_trail_history'),
+  currentName: 'audit_trail',
+  historyName: 'audit_trail_history',
+  partitioned: false,
+  appendOnly: true,
+  instantSort: Object.freeze({ code: 'date', expression: 'AuditEvent.recorded', column: 'recorded' }),
+});
+
+const SERVED: ReadonlyMap<string, ResourceTables> = new Map([...RESOURCE_TABLES, ['AuditEvent', AUDIT_TRAIL]]);
+
+/** Tables a known resource type is read and written through; throws for anything else (callers validate first). */
 export function tablesFor(type: string): ResourceTables {
-  const tables = TABLES.get(type);
+  const tables = SERVED.get(type);
   if (!tables) throw new Error(`No tables for unknown resource type ${JSON.stringify(type)}`);
   return tables;
+}
+
+/** The generic tables migration 0002 generated for a type (DDL generators only). */
+export function resourceTablesFor(type: string): ResourceTables {
+  const tables = RESOURCE_TABLES.get(type);
+  if (!tables) throw new Error(`No tables for unknown resource type ${JSON.stringify(type)}`);
+  return tables;
+}
+
+/** Why a type's search index is never recomputed, or undefined when it may be. */
+export function reindexRefusal(type: string): string | undefined {
+  return tablesFor(type).appendOnly
+    ? `${type} is append-only: its search index is computed once when it is recorded, and its rows are never updated`
+    : undefined;
 }

@@ -3,7 +3,7 @@
 // use) on top of row-level security, which enforces the same tenant regardless. Reads given a
 // RowReach (the caller's SMART data constraint) add its condition to the same statement, so an
 // out-of-reach row is never returned: it reads as absent (docs/adr/0011-access-constraint.md).
-import type { AuditHasher } from '../audit-store.js';
+import type { AuditHasher, NewAuditRow } from '../audit-store.js';
 import { PgAuditStore } from './audit-store.js';
 import type pg from 'pg';
 import { RESOURCE_TYPES } from '../../core/resource-types.js';
@@ -139,7 +139,7 @@ export class PgResourceStore implements ResourceStore {
 
   get audit(): PgAuditStore {
     if (!this.auditHasher) throw new Error('This repository was built without an audit hasher (PgRepositoryOptions.auditHasher)');
-    return (this.auditStore ??= new PgAuditStore(this.client, this.tenantId, this.auditHasher));
+    return (this.auditStore ??= new TalliedAuditStore(this.client, this.tenantId, this.auditHasher, (rows) => this.tally('AuditEvent', rows)));
   }
 
   async readCurrent(type: string, id: string, options: { forUpdate?: boolean } & ReadOptions = {}) {
@@ -256,6 +256,21 @@ export class PgResourceStore implements ResourceStore {
       text: 'SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k ORDER BY k',
       values: [[...keys].sort()],
     });
+  }
+}
+
+/**
+ * Appended events count as AuditEvent rows written (AuditEvent is served from audit_trail,
+ * table-names.ts), so table maintenance analyzes audit_trail behind its appends like any table.
+ */
+class TalliedAuditStore extends PgAuditStore {
+  constructor(client: pg.PoolClient, tenantId: string, hasher: AuditHasher, private readonly onAppend: (rows: number) => void) {
+    super(client, tenantId, hasher);
+  }
+
+  override async appendAuditEvents(rows: readonly NewAuditRow[]): Promise<void> {
+    await super.appendAuditEvents(rows);
+    if (rows.length > 0) this.onAppend(rows.length);
   }
 }
 

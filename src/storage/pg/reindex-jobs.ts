@@ -5,7 +5,7 @@
 // its tenant explicitly.
 import type pg from 'pg';
 import type { JsonObject } from '../../core/types.js';
-import { tablesFor } from '../table-names.js';
+import { reindexRefusal, tablesFor } from '../table-names.js';
 import { writeIndexes } from './reindex.js';
 
 export interface ClaimedJob {
@@ -51,6 +51,7 @@ export class ReindexJobQueue {
   async start(job: ClaimedJob, searchParams: ClaimedJob['searchParams']): Promise<number> {
     let total = 0;
     for (const type of job.resourceTypes) {
+      if (reindexRefusal(type)) continue; // nothing to do: indexed once at append (table-names.ts)
       const { rows } = await this.pool.query(`SELECT count(*)::bigint AS n FROM ${tablesFor(type).current} WHERE tenant_id = $1 AND NOT deleted`, [job.tenantId]);
       total += Number(rows[0].n);
     }
@@ -75,6 +76,9 @@ export class ReindexJobQueue {
     batchSize: number,
     indexer: (resource: JsonObject) => object,
   ): Promise<string | undefined | 'stopped'> {
+    // An append-only type (AuditEvent) is done at once: its index was computed at append and
+    // its rows may not be updated (the audit trail's trigger refuses it).
+    if (reindexRefusal(type)) return undefined;
     const table = tablesFor(type).current;
     const client = await this.pool.connect();
     try {

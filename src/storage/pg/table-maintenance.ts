@@ -45,10 +45,10 @@ interface TableState {
   rows: number | undefined;
 }
 
-/** Quoted table names of a resource type: current and history. */
+/** Quoted table names of a resource type: current and history (an append-only type's history is a view of its table). */
 function tableNames(type: string): string[] {
   const t = tablesFor(type);
-  return [t.current, t.history];
+  return t.appendOnly ? [t.current] : [t.current, t.history];
 }
 
 export class TableMaintenance {

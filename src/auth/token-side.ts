@@ -81,10 +81,11 @@ export function createTokenSideRouter(deps: TokenSideDeps): Router {
     }
   });
 
-  const oauth = (handler: (req: Request, response: Response, tenantId: string, form: URLSearchParams) => Promise<void>) =>
+  const oauth = (handler: (req: Request, response: Response, tenantId: string, form: URLSearchParams, started: Date) => Promise<void>) =>
     async (req: Request, response: Response, next: NextFunction) => {
+      const started = new Date();
       try {
-        await handler(req, response, tenantIdOf(req), await readForm(req));
+        await handler(req, response, tenantIdOf(req), await readForm(req), started);
       } catch (error) {
         try {
           sendOAuthError(response, error);
@@ -138,8 +139,7 @@ export function createTokenSideRouter(deps: TokenSideDeps): Router {
   // Revoking a user's grant ends the user's session with the app: a logout event (DICOM "User
   // Authentication"). The grant is revoked whatever happens to the record; a failure to record
   // is logged and the client still hears that its token is revoked (it is).
-  router.post(AUTH_PATHS.revoke, tenantGuard, oauth(async (req, response, tenantId, form) => {
-    const started = new Date();
+  router.post(AUTH_PATHS.revoke, tenantGuard, oauth(async (req, response, tenantId, form, started) => {
     const b = base(req);
     const endpoints = endpointsOf(b);
     const revoked = await handleRevocation(runtime, {

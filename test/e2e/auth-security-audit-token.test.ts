@@ -212,4 +212,17 @@ describe('Security audit events of the token endpoint (e2e)', function () {
     assert.equal(entries().length, before);
     assertNoSecrets(tokens.body.access_token, tokens.body.refresh_token, more.body.access_token, more.body.refresh_token, system.body.access_token);
   });
+
+  it('revokes anyway when the logout cannot be recorded (200, the token is dead, the failure logged)', async () => {
+    const { code, verifier } = await issueCode();
+    const tokens = await redeem(code, verifier);
+    server.sink.failing = true;
+    const logged = server.logger.errors.length;
+    const res = await postForm(`${base}/auth/revoke`, { token: tokens.body.refresh_token, client_id: 'app' });
+    assert.equal(res.status, 200);
+    assert.ok(server.logger.errors.length > logged);
+    server.sink.failing = false;
+    const verify = createAccessTokenVerifier({ database: server.database, config: server.config });
+    await assert.rejects(verify(tokens.body.access_token, { tenantId: tenant, audience: base }), { reason: 'token revoked' });
+  });
 });

@@ -61,8 +61,8 @@ export async function showTotp(ctx: FlowContext, req: Request, res: Response, te
   renderTotp(res, tenant, session, 200);
 }
 
-const recorderOf = (ctx: FlowContext, req: Request, res: Response, tenant: TenantRequest): SecurityRecorder =>
-  securityRecorder(ctx.deps, req, res, { tenantId: tenant.tenantId, tenantBase: tenant.fhirBase }, new Date());
+const recorderOf = (ctx: FlowContext, req: Request, res: Response, tenant: TenantRequest, started: Date): SecurityRecorder =>
+  securityRecorder(ctx.deps, req, res, { tenantId: tenant.tenantId, tenantBase: tenant.fhirBase }, started);
 
 /**
  * Records the login, then lets `proceed` move the session on. When the audit trail cannot take
@@ -119,12 +119,13 @@ function completion(session: AuthorizationSession, user: User): { advance: Sessi
 }
 
 export async function submitLogin(ctx: FlowContext, req: Request, res: Response, tenant: TenantRequest): Promise<void> {
+  const started = new Date();
   const form = await readForm(req);
   const session = await currentSession(ctx, req, tenant);
   if (!session) return sessionExpired(res);
   if (!checkCsrf(res, session, form)) return;
   if (session.stage !== 'login') return redirectToStage(res, tenant, session);
-  const audit = recorderOf(ctx, req, res, tenant);
+  const audit = recorderOf(ctx, req, res, tenant, started);
   const clientId = session.request.clientId;
   if (!(await withinRequestRate(ctx, req, res, () => audit.refusal('login-failed', 429, 'throttled', { clientId })))) return;
 
@@ -176,12 +177,13 @@ export async function submitLogin(ctx: FlowContext, req: Request, res: Response,
 }
 
 export async function submitTotp(ctx: FlowContext, req: Request, res: Response, tenant: TenantRequest): Promise<void> {
+  const started = new Date();
   const form = await readForm(req);
   const session = await currentSession(ctx, req, tenant);
   if (!session) return sessionExpired(res);
   if (!checkCsrf(res, session, form)) return;
   if (session.stage !== 'totp' || !session.userId) return redirectToStage(res, tenant, session);
-  const audit = recorderOf(ctx, req, res, tenant);
+  const audit = recorderOf(ctx, req, res, tenant, started);
   const clientId = session.request.clientId;
   // The session's user passed the password step: an existing account, named by its id.
   if (!(await withinRequestRate(ctx, req, res, () => audit.refusal('login-failed', 429, 'throttled', { clientId, subject: session.userId })))) return;

@@ -114,7 +114,9 @@ async function handleFhir(deps: AppDeps, req: Request, res: Response): Promise<v
   for (const err of response.unexpectedErrors ?? []) {
     deps.logger.error({ requestId: res.locals.requestId, err, path: req.path }, 'unhandled error in a batch entry');
   }
-  sendFhir(res, response, type, request.query.get('_pretty') === 'true', request.method === 'HEAD');
+  sendFhir(res, response, type, request.query.get('_pretty') === 'true', request.method === 'HEAD', (err) =>
+    deps.logger.error({ requestId: res.locals.requestId, err, path: req.path }, 'streamed response failed; connection closed'),
+  );
 }
 
 /** The caller of a public endpoint: no scopes, no rights beyond what is public. */

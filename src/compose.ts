@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditHasher } from './audit/chain/hasher.js';
+import { createAuditTrailService } from './compose-audit-trail.js';
 import type { Config } from './core/config.js';
 import { projectRoot } from './core/project-root.js';
 import { NO_HOOKS, type InteractionHooks } from './fhir/hooks.js';
@@ -58,7 +59,7 @@ export function createFhirService(
   const searchParams = new TenantSearchParameters(registry);
   const service = new FhirService(
     repository,
-    { validator: createResourceValidator(), searchParams, search, hooks, config },
+    { validator: createResourceValidator(), searchParams, search, hooks, config, auditTrail: createAuditTrailService(database.pool, auditHasher) },
     { softwareVersion: softwareVersion(), tenantCacheTtlMs: config.tenantCacheTtlMs, bundleMaxEntries: config.bundleMaxEntries },
   );
   return { service, repository, searchParams, maintenance };

@@ -35,6 +35,17 @@ function requireGrant(access: AccessContext, interaction: ScopedInteraction, typ
   throw missingScope(access, interaction, type);
 }
 
+/**
+ * The auditors' export ($export-ndjson, issue 11 "Auditor access") reads the trail's rows as
+ * stored, outside the search engine's reach constraints: only a grant that reaches every row
+ * of the type (not confined to a patient, no granular parameters) allows it.
+ */
+function requireTenantWideSearch(access: AccessContext, type: string): void {
+  const wide = effectiveGrants(access).filter((g) => g.patient === undefined && g.scope.constraints === undefined).map((g) => g.scope);
+  if (grantsFor(wide, 'search-type', type).length > 0) return;
+  throw missingScope(access, 'search-type', type, `Exporting every ${type} (tenant-wide, no granular constraint)`);
+}
+
 /** Throws a 403 OperationOutcome naming the scope needed when `access` may not perform `target`. */
 export function checkScopes(access: AccessContext, target: InteractionTarget): void {
   if (access.isAdmin) return;
@@ -46,6 +57,7 @@ export function checkScopes(access: AccessContext, target: InteractionTarget): v
       return; // every entry is checked on its own, before any entry runs
     case 'operation':
       // Operations will carry their own permission in the registry; $reindex is for administrators.
+      if (target.operation === 'export-ndjson' && target.resourceType === 'AuditEvent') return requireTenantWideSearch(access, 'AuditEvent');
       throw forbidden(`$${target.operation ?? 'operation'} is reserved for administrators`);
     case 'search-system':
       for (const type of target.resourceTypes ?? ['*']) requireGrant(access, 'search-system', type);

@@ -11,6 +11,7 @@ import { Authenticator, type HearthTokenVerifier } from './http/authenticate.js'
 import { matchBase } from './http/fhir-request.js';
 import type { Database } from './storage/pg/database.js';
 import type { AuthDeps } from './auth/contracts.js';
+import type { SecurityAuditSink } from './audit/security-sink.js';
 import { ExternalIssuer } from './auth/external-issuer.js';
 import { createFrontChannelRouter } from './auth/front-channel.js';
 import { createAttemptLimiters } from './auth/rate-limit.js';
@@ -33,14 +34,14 @@ export function baseUrlFor(config: Config, req: Request): string {
   return baseUrlOf(config, req, matchBase(req.baseUrl)?.basePath ?? req.baseUrl);
 }
 
-export function createAuthComponents(config: Config, database: Database, service: FhirService, logger: Logger): AuthComponents {
+export function createAuthComponents(config: Config, database: Database, service: FhirService, logger: Logger, audit?: SecurityAuditSink): AuthComponents {
   const decision = decideAuthMode(config);
   const verifyHearthToken: HearthTokenVerifier = createAccessTokenVerifier({ database, config });
   const external = config.oidcIssuer ? new ExternalIssuer(config.oidcIssuer, config) : undefined;
   const authenticator = new Authenticator({ mode: decision.mode, verifyHearthToken, external, isAdminToken });
 
   const limiters = createAttemptLimiters(config);
-  const deps: AuthDeps = { config, database, service, logger, baseUrlFor: (req) => baseUrlFor(config, req) };
+  const deps: AuthDeps = { config, database, service, logger, baseUrlFor: (req) => baseUrlFor(config, req), ...(audit ? { audit } : {}) };
   const routers = [
     createTokenSideRouter({ ...deps, limiter: limiters.client }),
     createFrontChannelRouter({ ...deps, authServer: createAuthorizationServerApi(deps), limiters: { login: limiters.login, loginRequests: limiters.loginRequests } }),

@@ -3,6 +3,12 @@
 // (the HTTP server, `hearth load`, bench:ingest; later Bulk Data $import) builds its service
 // here, so authorization, audit and outbox hooks reach all of them alike.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { observerId } from './audit/balp/index.js';
+import { AuditGroupCommit } from './audit/group-commit.js';
+import { AuditRecorder } from './audit/recorder.js';
+import { createIndexer } from './search/indexer.js';
+import type { SearchRegistry } from './search/registry/registry.js';
 import { join } from 'node:path';
 import { auditHasher } from './audit/chain/hasher.js';
 import { createAuditTrailService } from './compose-audit-trail.js';
@@ -26,6 +32,8 @@ export interface FhirComposition {
   searchParams: TenantSearchParameters;
   /** Statistics and GIN pending lists behind writes; close it before the database. */
   maintenance: TableMaintenance;
+  /** The audit trail's recorder (HEARTH_AUDIT=on): the authorization server records its security events here too. */
+  audit?: AuditRecorder;
 }
 
 export interface CompositionOptions {
@@ -57,10 +65,17 @@ export function createFhirService(
   const registry = createSearchRegistry();
   const search = new SearchEngine(registry, { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
   const searchParams = new TenantSearchParameters(registry);
+  const audit = config.audit === 'on' ? createAuditRecorder(config, repository, registry) : undefined;
   const service = new FhirService(
     repository,
-    { validator: createResourceValidator(), searchParams, search, hooks, config, auditTrail: createAuditTrailService(database.pool, auditHasher) },
+    { validator: createResourceValidator(), searchParams, search, hooks: audit ? audit.hooks(hooks) : hooks, config, auditTrail: createAuditTrailService(database.pool, auditHasher) },
     { softwareVersion: softwareVersion(), tenantCacheTtlMs: config.tenantCacheTtlMs, bundleMaxEntries: config.bundleMaxEntries },
   );
-  return { service, repository, searchParams, maintenance };
+  return { service, repository, searchParams, maintenance, audit };
+}
+
+/** Records every interaction (issue 11): observer id from HEARTH_AUDIT_OBSERVER, else the public base URL, else this host. */
+function createAuditRecorder(config: Config, repository: PgRepository, registry: SearchRegistry): AuditRecorder {
+  const observer = observerId({ setting: config.auditObserver, publicBaseUrl: config.publicBaseUrl, origin: `urn:hearth:${hostname()}` });
+  return new AuditRecorder({ observer, index: createIndexer(registry), groupCommit: new AuditGroupCommit(repository) });
 }

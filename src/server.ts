@@ -34,7 +34,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   try {
     const migrated = await migrate(database.pool);
     if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
-    const { service, repository, searchParams, maintenance } = createFhirService(config, database, undefined, { logger });
+    const { service, repository, searchParams, maintenance, audit: recorder } = createFhirService(config, database, undefined, { logger });
     const worker = config.reindexWorker
       ? new ReindexWorker(
           new ReindexJobQueue(database.pool, REINDEX_LEASE_MS),
@@ -54,7 +54,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
           logger,
         )
       : undefined;
-    const auth = createAuthComponents(config, database, service, logger);
+    const auth = createAuthComponents(config, database, service, logger, recorder);
     if (auth.warning) logger.warn(auth.warning);
     const app = createApp({ config, service, logger, ready: () => repository.ping(), authenticator: auth.authenticator, authRouters: auth.routers });
     const server = createServer(app);

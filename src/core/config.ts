@@ -59,6 +59,10 @@ export interface Config {
   oidcFhirUserClaim: string;
   /** How often this process seals each tenant's audit trail, ms; 0: not in this process. */
   auditSealIntervalMs: number;
+  /** Record every interaction in the audit trail (issue 11); 'off' only for benchmarks and trials. */
+  audit: 'on' | 'off';
+  /** AuditEvent.source.observer; default the public base URL, else urn:hearth:<host name>. */
+  auditObserver?: string;
 }
 
 interface Setting {
@@ -157,6 +161,8 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'HEARTH_OIDC_SCOPE_CLAIM', key: 'oidcScopeClaim', schema: { type: 'string', minLength: 1 }, default: 'scope' },
   { env: 'HEARTH_OIDC_FHIRUSER_CLAIM', key: 'oidcFhirUserClaim', schema: { type: 'string', minLength: 1 }, default: 'fhirUser' },
   { env: 'HEARTH_AUDIT_SEAL_INTERVAL_MS', key: 'auditSealIntervalMs', schema: integer(0, 86400000), default: 60000, parse: toInt },
+  { env: 'HEARTH_AUDIT', key: 'audit', schema: { enum: ['on', 'off'] }, default: 'on' },
+  { env: 'HEARTH_AUDIT_OBSERVER', key: 'auditObserver', schema: { type: 'string', minLength: 1, maxLength: 1024 } },
 ];
 
 export class ConfigError extends Error {

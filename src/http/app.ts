@@ -12,7 +12,9 @@ import { FhirError, toOutcome } from '../core/errors.js';
 import type { FhirService } from '../fhir/service.js';
 import type { Logger } from '../core/logger.js';
 import type { Authenticator } from './authenticate.js';
-import { matchBase, toFhirRequest } from './fhir-request.js';
+import { matchBase, toFhirRequest, type BaseMatch } from './fhir-request.js';
+import { AuditUnavailable } from '../fhir/audit-unavailable.js';
+import type { AccessContext, FhirRequest, HttpMethod } from '../core/types.js';
 import { negotiateResponseType, type ResponseMediaType } from './negotiation.js';
 import { requestIdFrom } from './request-id.js';
 import { sendFhir, sendOutcome } from './send.js';
@@ -106,10 +108,17 @@ async function handleFhir(deps: AppDeps, req: Request, res: Response): Promise<v
   const type = negotiateResponseType(req.get('accept'), format);
   res.locals.responseType = type;
   const baseUrl = baseUrlOf(deps.config, req, match.basePath);
-  const access = isPublic(req.method, match.segments)
-    ? PUBLIC_ACCESS
-    : await deps.authenticator.accessFor(req.get('authorization'), { tenantId: match.tenantId, audience: baseUrl });
-  const request = toFhirRequest(req, match, baseUrl, res.locals.requestId, { maxDepth: deps.config.maxJsonDepth }, access);
+  let access: AccessContext | undefined;
+  let request: FhirRequest;
+  try {
+    access = isPublic(req.method, match.segments)
+      ? PUBLIC_ACCESS
+      : await deps.authenticator.accessFor(req.get('authorization'), { tenantId: match.tenantId, audience: baseUrl });
+    request = toFhirRequest(req, match, baseUrl, res.locals.requestId, { maxDepth: deps.config.maxJsonDepth }, access);
+  } catch (error) {
+    await recordRejected(deps, req, match, baseUrl, res.locals.requestId, access, error);
+    throw error;
+  }
   const response = await deps.service.handle(request);
   for (const err of response.unexpectedErrors ?? []) {
     deps.logger.error({ requestId: res.locals.requestId, err, path: req.path }, 'unhandled error in a batch entry');
@@ -118,6 +127,38 @@ async function handleFhir(deps: AppDeps, req: Request, res: Response): Promise<v
     deps.logger.error({ requestId: res.locals.requestId, err, path: req.path }, 'streamed response failed; connection closed'),
   );
 }
+
+/**
+ * A request refused before it became a FhirRequest (a token that does not verify, a body that
+ * does not parse) is audited too (issue 11), as what the client sent: method, path, query and
+ * address, under the tenant it named when that tenant exists. A trail that cannot be written
+ * turns the refusal into a 503 (AuditUnavailable, thrown from here).
+ */
+async function recordRejected(deps: AppDeps, req: Request, match: BaseMatch, baseUrl: string, requestId: string, access: AccessContext | undefined, error: unknown): Promise<void> {
+  const rawQuery = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
+  const method = req.method.toUpperCase();
+  const rejected: FhirRequest = {
+    method: (['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(method) ? method : 'GET') as HttpMethod,
+    tenantId: match.tenantId,
+    baseUrl,
+    path: match.segments,
+    query: new URLSearchParams(rawQuery),
+    rawQuery,
+    clientAddress: req.socket?.remoteAddress,
+    prefer: {},
+    access: access ?? UNAUTHENTICATED,
+    requestId,
+  };
+  try {
+    await deps.service.recordRejected(rejected, error);
+  } catch (failure) {
+    if (failure instanceof AuditUnavailable) throw failure;
+    // An unknown tenant has no trail: the refusal stands as it is.
+  }
+}
+
+/** A caller whose credentials were refused: recorded as anonymous, with no rights. */
+const UNAUTHENTICATED: AccessContext = Object.freeze({ subject: 'anonymous', scopes: Object.freeze([] as string[]), isAdmin: false });
 
 /** The caller of a public endpoint: no scopes, no rights beyond what is public. */
 const PUBLIC_ACCESS = Object.freeze({ subject: 'anonymous', scopes: Object.freeze([] as string[]), isAdmin: false });

@@ -11,7 +11,7 @@ import { correlateJoins, JOIN_WALK_ROWS_PER_MATCH, joinWalkEligible, planJoins }
 import type { SearchQuery } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
 import type { SearchParamDef } from './types.js';
-import { RESOURCE_TYPES } from '../core/resource-types.js';
+import { SYSTEM_WIDE_TYPES } from '../storage/table-names.js';
 import { countStatement, indexWalkEligible, pageStatement, walkFirstEligible, walkStatement, systemCountStatement, systemPageStatement, typesWithRowsStatement, type PageStatement, type SystemBranch } from './sql.js';
 import { parseSystemQuery, type SystemSearchQuery } from './system.js';
 import { searchSql } from './search-sql.js';
@@ -164,7 +164,7 @@ export class SearchEngine {
    * (one primary-key probe per type), rather than a 146-branch union on every request.
    */
   async typesWithRows(store: ResourceStore, scope: ReadScope = FULL_READ_SCOPE): Promise<string[]> {
-    const statement = typesWithRowsStatement(RESOURCE_TYPES, store.tenantId, scope);
+    const statement = typesWithRowsStatement(SYSTEM_WIDE_TYPES, store.tenantId, scope);
     const rows = await store.query<{ resource_type: string }>(statement.text, statement.values);
     return rows.map((r) => r.resource_type).sort();
   }

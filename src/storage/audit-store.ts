@@ -5,6 +5,15 @@
 // handed to the storage implementation as an AuditHasher (storage may not import the audit layer).
 import type { JsonObject } from '../core/types.js';
 
+/** Appending to the trail failed: the caller's transaction is lost and the request must fail (503). */
+export class AuditAppendFailed extends Error {
+  override name = 'AuditAppendFailed';
+  constructor(cause: unknown) {
+    super(`Appending to the audit trail failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.cause = cause;
+  }
+}
+
 /** One AuditEvent to append. */
 export interface NewAuditRow {
   tenantId: string;

@@ -88,3 +88,10 @@ export function reindexRefusal(type: string): string | undefined {
     ? `${type} is append-only: its search index is computed once when it is recorded, and its rows are never updated`
     : undefined;
 }
+
+/**
+ * The types a system-level search without _type, and system history, cover: every type but the
+ * audit trail's. AuditEvents record accesses to the record rather than being part of it, and
+ * every request adds some, so they are reached only by naming them (AuditEvent?…, _type=AuditEvent).
+ */
+export const SYSTEM_WIDE_TYPES: readonly string[] = Object.freeze(RESOURCE_TYPES.filter((type) => !tablesFor(type).appendOnly));

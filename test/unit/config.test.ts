@@ -49,6 +49,7 @@ describe('loadConfig', () => {
       oidcScopeClaim: 'scope',
       oidcFhirUserClaim: 'fhirUser',
       auditSealIntervalMs: 60000,
+      audit: 'on',
     });
     assert.equal(config.databaseUrl, undefined, 'embedded mode unless DATABASE_URL is set');
     assert.equal(config.redisUrl, undefined);

@@ -32,6 +32,7 @@ const KNOWN_CODES: ReadonlySet<string> = new Set([
   'exception', 'timeout', 'incomplete', 'throttled', 'informational',
   'invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope',
   'access_denied', 'unsupported_response_type', 'server_error', 'temporarily_unavailable', 'invalid_token', 'insufficient_scope',
+  'slow_down',
 ]);
 
 export interface Outcome {

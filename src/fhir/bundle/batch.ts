@@ -10,15 +10,21 @@ import { entryResponse, failedEntry } from './responses.js';
 
 /** FhirService.handle for one entry. */
 export type HandleEntry = (req: FhirRequest) => Promise<FhirResponse>;
+/** Records an entry refused here, before it reached handle() (the audit trail records every entry). */
+export type RecordRefusal = (req: FhirRequest, error: unknown) => Promise<void>;
 
-export async function processBatch(outer: FhirRequest, entries: BundleEntryRequest[], handle: HandleEntry): Promise<FhirResponse> {
+export async function processBatch(outer: FhirRequest, entries: BundleEntryRequest[], handle: HandleEntry, recordRefusal: RecordRefusal): Promise<FhirResponse> {
   const local = new Set(entries.flatMap((e) => (e.fullUrl?.startsWith('urn:') ? [e.fullUrl] : [])));
   const responses: JsonObject[] = [];
   const unexpectedErrors: unknown[] = [];
   for (const entry of entries) {
     try {
       const linked = local.size > 0 && entry.resource !== undefined ? firstLink(entry.resource, local) : undefined;
-      if (linked) throw entryError(entry.index, 'resource', `refers to ${linked}, another entry of the batch; batch entries are independent (use a transaction)`);
+      if (linked) {
+        const error = entryError(entry.index, 'resource', `refers to ${linked}, another entry of the batch; batch entries are independent (use a transaction)`);
+        await recordRefusal(entry.request, error);
+        throw error;
+      }
       const result = await handle(entry.request);
       if (result.unexpectedErrors) unexpectedErrors.push(...result.unexpectedErrors);
       responses.push(entryResponse(outer, result));

@@ -6,7 +6,8 @@
 // the response lists them in the request's order. Any failure fails the whole bundle, naming
 // the entry; the caller's transaction rolls back, so nothing of it is stored. That includes an
 // entry whose content SMART scopes refuse (access/write-check.ts, run by each entry's interaction):
-// one forbidden entry fails the whole bundle and nothing is written.
+// one forbidden entry fails the whole bundle and nothing is written. Each entry's completion hook
+// (the audit trail) runs inside the transaction, through the write buffer, right after the entry.
 import { randomUUID } from 'node:crypto';
 import type { ResourceStore, StoredVersion } from '../../storage/resource-store.js';
 import { WriteBuffer } from '../../storage/write-buffer.js';
@@ -20,6 +21,8 @@ import { entryResponse, errorWithEntry } from './responses.js';
 import { authorize } from '../access/authorize.js';
 import { openWriteGuard } from '../access/write-check.js';
 import { bindRequestAccess } from '../access/read-constraint.js';
+import { collectChanges } from '../unit-changes.js';
+import { etag } from '../versioning.js';
 
 /** Routes an entry's request to its interaction (router.ts route, bound to its options). */
 export type Dispatch = (req: FhirRequest) => Interaction;
@@ -66,13 +69,23 @@ export function transactionInteraction(outer: FhirRequest, deps: InteractionDeps
       const ordered = [...entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
       for (const entry of ordered) {
         const plan = plans.get(entry.index) as Plan;
+        const started = new Date();
         try {
           if (plan.kind === 'exists') {
             responses[entry.index] = entryResponse(outer, { status: 200, headers: {} }, plan.version);
+            // A conditional create that found its resource completes too, naming what it found.
+            const { resourceType, id, versionId, content } = plan.version;
+            const found: FhirResponse = { status: 200, headers: { ETag: etag(versionId) }, body: content === null ? undefined : { kind: 'raw', text: content } };
+            await deps.hooks.interactionCompleted({ request: entry.request, target: { interaction: 'create', resourceType, id }, started, status: 200, response: found, changes: [] }, store);
             continue;
           }
           const request = { ...plan.request, body: plan.request.bodyKind === 'resource' ? rewriteReferences(plan.request.body, identities) : plan.request.body };
-          responses[entry.index] = entryResponse(outer, await dispatch(request).run(store));
+          const interaction = dispatch(request);
+          const changes = collectChanges(store);
+          const response = await interaction.run(store);
+          responses[entry.index] = entryResponse(outer, response);
+          // Each entry completes inside the transaction: its audit rows commit with the bundle or not at all.
+          await deps.hooks.interactionCompleted({ request, target: interaction.target, started, status: response.status, response, changes }, store);
         } catch (error) {
           throw errorWithEntry(error, entry.index);
         }

@@ -13,6 +13,7 @@ import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js'
 import type { ResourceValidator } from '../validation/resource-schema.js';
 import type { NumberLexemes } from '../json-numbers.js';
 import { etag, nextTimestamp, serializeVersion } from '../versioning.js';
+import { noteChange } from '../unit-changes.js';
 
 export interface InteractionDeps {
   validator: ResourceValidator;
@@ -101,7 +102,9 @@ export async function storeVersion(
   await store.writeVersion({ ...version, method: target.method, status: target.status, searchIndex });
   if (type === 'SearchParameter') deps.searchParams.forget(store);
   const action: ResourceChange['action'] = resource === null ? 'delete' : previous && !previous.deleted ? 'update' : 'create';
-  await deps.hooks.resourceChanged(store, req, { action, resourceType: type, id, versionId, lastUpdated });
+  const change: ResourceChange = { action, resourceType: type, id, versionId, lastUpdated, content: version.content ?? previous?.content ?? null };
+  noteChange(store, change);
+  await deps.hooks.resourceChanged(store, req, change);
   return version;
 }
 

@@ -5,7 +5,7 @@
 // round trip. Each row's hash is computed here with the AuditHasher handed in
 // (src/audit/chain/hasher.ts).
 import type pg from 'pg';
-import { canonicalInstant, type AuditHasher, type AuditStore, type NewAuditRow, type StoredAuditRow } from '../audit-store.js';
+import { AuditAppendFailed, canonicalInstant, type AuditHasher, type AuditStore, type NewAuditRow, type StoredAuditRow } from '../audit-store.js';
 
 const APPEND =
   'INSERT INTO audit_trail (tenant_id, id, version_id, last_updated, deleted, content, sp, recorded, patients, hash) ' +
@@ -55,7 +55,11 @@ export class PgAuditStore implements AuditStore {
       patients.push(JSON.stringify(row.patients));
       hashes.push(this.hasher.rowHash({ tenantId: row.tenantId, id: row.id, recorded: instant, content: row.content, patients: row.patients }));
     }
-    await this.client.query(APPEND, [tenants, ids, recorded, contents, sps, patients, hashes]);
+    try {
+      await this.client.query(APPEND, [tenants, ids, recorded, contents, sps, patients, hashes]);
+    } catch (error) {
+      throw new AuditAppendFailed(error);
+    }
   }
 
   async readAuditEvent(id: string): Promise<StoredAuditRow | undefined> {

@@ -6,11 +6,11 @@
 import type { AuditHasher, NewAuditRow } from '../audit-store.js';
 import { PgAuditStore } from './audit-store.js';
 import type pg from 'pg';
-import { RESOURCE_TYPES } from '../../core/resource-types.js';
+
 import type { HistoryQuery, NewVersion, ReadOptions, ResourceStore, RowReach, SearchSql, StoredVersion, WriteMethod } from '../resource-store.js';
 import { WriteConflict } from '../resource-store.js';
 import { groupBy } from '../../core/group-by.js';
-import { tablesFor } from '../table-names.js';
+import { SYSTEM_WIDE_TYPES, tablesFor } from '../table-names.js';
 import { PgLoadLedgerStore } from './load-ledger-store.js';
 import { PgReindexJobStore } from './reindex-job-store.js';
 import { PgSearchParameterStore } from './search-parameter-store.js';
@@ -230,7 +230,7 @@ export class PgResourceStore implements ResourceStore {
     const binds = new Binds();
     const tenant = binds.add(this.tenantId);
     const limit = binds.add(query.count + 1);
-    const types = query.resourceType ? [query.resourceType] : RESOURCE_TYPES;
+    const types = query.resourceType ? [query.resourceType] : SYSTEM_WIDE_TYPES;
     const branches = types.flatMap((type) => {
       const reached = query.reach ? reachCondition(type, 'c', query.reach, binds) : undefined;
       return reached === false ? [] : [historyBranch(type, tenant, limit, query, binds, reached)];

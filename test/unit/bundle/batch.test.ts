@@ -35,7 +35,7 @@ describe('batch', () => {
       return { status: 200, headers: {}, body: { kind: 'json', value: { resourceType: 'Patient', id: req.path[1] } } };
     };
     const entries = [entry(0, ['Patient', 'a']), entry(1, ['Patient', 'bug']), entry(2, ['Patient', 'bad']), entry(3, ['Patient', 'b'])];
-    const response = await processBatch(request([]), entries, handle);
+    const response = await processBatch(request([]), entries, handle, async () => assert.fail('nothing is refused before handle'));
     assert.equal(response.status, 200);
     const bundle = response.body?.kind === 'json' ? (response.body.value as { type: string; entry: any[] }) : assert.fail('json body');
     assert.equal(bundle.type, 'batch-response');
@@ -49,7 +49,22 @@ describe('batch', () => {
   it('unexpected errors of a nested batch are handed up too', async () => {
     const inner = new Error('inner bug');
     const handle = async (): Promise<FhirResponse> => ({ status: 200, headers: {}, unexpectedErrors: [inner] });
-    const response = await processBatch(request([]), [entry(0, [])], handle);
+    const response = await processBatch(request([]), [entry(0, [])], handle, async () => assert.fail('nothing is refused before handle'));
     assert.deepEqual(response.unexpectedErrors, [inner]);
+  });
+
+  it('an entry that refers to another entry is refused before handle() and recorded as refused', async () => {
+    const refused: { path: string[]; status: number }[] = [];
+    const linked = entry(1, ['Observation']);
+    linked.fullUrl = undefined;
+    linked.resource = { resourceType: 'Observation', subject: { reference: 'urn:uuid:p1' } };
+    const first = { ...entry(0, ['Patient']), fullUrl: 'urn:uuid:p1', resource: { resourceType: 'Patient' } };
+    const handled: string[][] = [];
+    const handle = async (req: FhirRequest): Promise<FhirResponse> => (handled.push(req.path), { status: 201, headers: {} });
+    const response = await processBatch(request([]), [first, linked], handle, async (req, error) => void refused.push({ path: req.path, status: (error as { status: number }).status }));
+    const bundle = response.body?.kind === 'json' ? (response.body.value as { entry: any[] }) : assert.fail('json body');
+    assert.deepEqual(bundle.entry.map((e) => e.response.status), ['201 Created', '400 Bad Request']);
+    assert.deepEqual(handled, [['Patient']]);
+    assert.deepEqual(refused, [{ path: ['Observation'], status: 400 }]);
   });
 });

@@ -1,0 +1,57 @@
+// Group commit of audit rows written outside a write's own transaction (reads, failures,
+// security events; docs/adr/0014-recording-in-the-request-path.md): every caller awaits its rows'
+// commit, and the rows of concurrent callers of one tenant go in one transaction with one
+// multi-row INSERT. While a tenant's insert is in flight, newcomers queue; when it commits, all
+// of them go in the next one. An idle server therefore commits a lone read's row at once (no
+// timer adds latency) and a busy one amortizes the commit across the requests that arrived
+// meanwhile. A failed insert fails every caller in it with AuditUnavailable (503).
+import type { NewAuditRow } from '../storage/audit-store.js';
+import type { FhirRepository } from '../storage/resource-store.js';
+import { AuditUnavailable } from '../fhir/audit-unavailable.js';
+
+interface Waiting {
+  rows: NewAuditRow[];
+  callers: { resolve: () => void; reject: (error: unknown) => void }[];
+}
+
+export class AuditGroupCommit {
+  private readonly waiting = new Map<string, Waiting>();
+  private readonly inFlight = new Set<string>();
+  /** Inserts made and rows written (for benchmarks and tests: how much grouping happened). */
+  readonly stats = { inserts: 0, rows: 0 };
+
+  constructor(private readonly repository: Pick<FhirRepository, 'withTenant'>) {}
+
+  /** Resolves once `rows` are committed; rejects with AuditUnavailable when they cannot be. */
+  append(tenantId: string, rows: readonly NewAuditRow[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      let batch = this.waiting.get(tenantId);
+      if (!batch) this.waiting.set(tenantId, (batch = { rows: [], callers: [] }));
+      batch.rows.push(...rows);
+      batch.callers.push({ resolve, reject });
+      if (!this.inFlight.has(tenantId)) void this.drain(tenantId);
+    });
+  }
+
+  private async drain(tenantId: string): Promise<void> {
+    this.inFlight.add(tenantId);
+    try {
+      for (let batch = this.waiting.get(tenantId); batch; batch = this.waiting.get(tenantId)) {
+        this.waiting.delete(tenantId);
+        try {
+          const { rows } = batch;
+          await this.repository.withTenant(tenantId, (store) => store.audit.appendAuditEvents(rows));
+          this.stats.inserts++;
+          this.stats.rows += rows.length;
+          for (const caller of batch.callers) caller.resolve();
+        } catch (error) {
+          const failure = error instanceof AuditUnavailable ? error : new AuditUnavailable(error);
+          for (const caller of batch.callers) caller.reject(failure);
+        }
+      }
+    } finally {
+      this.inFlight.delete(tenantId);
+    }
+  }
+}

@@ -12,6 +12,7 @@ import { AuditMaintenance } from './jobs/audit-maintenance.js';
 import { auditHasher } from './audit/chain/hasher.js';
 import { sealAuditTrail } from './storage/pg/audit-seal.js';
 import { ensureAuditPartitions } from './storage/pg/audit-partitions.js';
+import { applyAuditRetention } from './storage/pg/audit-retention.js';
 import { listTenants } from './storage/pg/tenant-admin.js';
 import { ReindexJobQueue } from './storage/pg/reindex-jobs.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -49,6 +50,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
             tenants: async () => (await listTenants(database.pool)).map((t) => t.id),
             seal: (tenantId) => sealAuditTrail(database.pool, auditHasher, tenantId),
             ensurePartitions: () => ensureAuditPartitions(database.pool),
+            applyRetention: () => applyAuditRetention(database.pool, config.auditRetentionMonths),
           },
           { sealIntervalMs: config.auditSealIntervalMs },
           logger,

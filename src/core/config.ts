@@ -63,6 +63,8 @@ export interface Config {
   audit: 'on' | 'off';
   /** AuditEvent.source.observer; default the public base URL, else urn:hearth:<host name>. */
   auditObserver?: string;
+  /** Months the audit trail is kept before archived months may be dropped (default six years). */
+  auditRetentionMonths: number;
 }
 
 interface Setting {
@@ -162,6 +164,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'HEARTH_OIDC_FHIRUSER_CLAIM', key: 'oidcFhirUserClaim', schema: { type: 'string', minLength: 1 }, default: 'fhirUser' },
   { env: 'HEARTH_AUDIT_SEAL_INTERVAL_MS', key: 'auditSealIntervalMs', schema: integer(0, 86400000), default: 60000, parse: toInt },
   { env: 'HEARTH_AUDIT', key: 'audit', schema: { enum: ['on', 'off'] }, default: 'on' },
+  { env: 'HEARTH_AUDIT_RETENTION_MONTHS', key: 'auditRetentionMonths', schema: integer(1, 1200), default: 72, parse: toInt },
   { env: 'HEARTH_AUDIT_OBSERVER', key: 'auditObserver', schema: { type: 'string', minLength: 1, maxLength: 1024 } },
 ];
 

@@ -2,7 +2,7 @@
 // interval, each tenant's rows recorded before the sealer's margin get sealed (Merkle root,
 // chained), so a deleted or altered row is detectable soon after it was written; once a day,
 // and at start, the coming months' partitions are created (the default partition catches
-// anything in between). Concurrent sealers on several nodes are safe: the sealer locks per
+// anything in between) and retention is applied (archived months past it are dropped). Concurrent sealers on several nodes are safe: the sealer locks per
 // tenant. The database work is handed in by the composition root (server.ts), so this module
 // knows neither pg nor the hashing.
 import type { Logger } from 'pino';
@@ -11,6 +11,8 @@ export interface AuditMaintenanceWork {
   tenants(): Promise<string[]>;
   seal(tenantId: string): Promise<{ seals: number; rows: number }>;
   ensurePartitions(): Promise<string[]>;
+  /** Drops archived months past retention; reports months past retention never archived. */
+  applyRetention?(): Promise<{ dropped: string[]; unarchived: string[] }>;
 }
 
 export interface AuditMaintenanceOptions {
@@ -78,6 +80,9 @@ export class AuditMaintenance {
     try {
       const created = await this.work.ensurePartitions();
       if (created.length > 0) this.logger.info({ created }, 'audit: partitions created');
+      const retention = await this.work.applyRetention?.();
+      if (retention?.dropped.length) this.logger.info({ dropped: retention.dropped }, 'audit: archived months past retention dropped');
+      if (retention?.unarchived.length) this.logger.error({ months: retention.unarchived }, 'audit: months past retention were never archived (hearth audit archive --before YYYY-MM)');
     } catch (error) {
       this.logger.error({ err: error }, 'audit: creating partitions failed');
     }

@@ -50,6 +50,7 @@ describe('loadConfig', () => {
       oidcFhirUserClaim: 'fhirUser',
       auditSealIntervalMs: 60000,
       audit: 'on',
+      auditRetentionMonths: 72,
     });
     assert.equal(config.databaseUrl, undefined, 'embedded mode unless DATABASE_URL is set');
     assert.equal(config.redisUrl, undefined);

@@ -9,58 +9,12 @@
 // exactly the events a test appended.
 import assert from 'node:assert/strict';
 import type { AuditEvent, Bundle, OperationOutcome, Parameters } from 'fhir/r4.js';
-import { buildAuditEvents, auditRowsOf, type AuditInput } from '../../src/audit/balp/index.js';
-import { auditHasher } from '../../src/audit/chain/hasher.js';
-import type { JsonObject } from '../../src/core/types.js';
-import { createIndexer } from '../../src/search/indexer.js';
-import { createSearchRegistry } from '../../src/search/registry/registry.js';
-import { PgAuditStore } from '../../src/storage/pg/audit-store.js';
-import { inTenantTransaction } from '../../src/storage/pg/tenant-session.js';
+import { allIds, appendEvents, auditEvents } from '../support/audit-search-events.js';
 import { http, type HttpResult } from '../support/http.js';
-import { DATABASE_MODES, useTestServer, type TestServer } from '../support/test-server.js';
+import { DATABASE_MODES, useTestServer } from '../support/test-server.js';
 
-const SERVER = { observer: 'https://hearth.test/fhir', tenantBase: 'https://hearth.test/fhir/t/x/fhir' };
 const T0 = Date.parse('2026-11-20T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
-const index = createIndexer(createSearchRegistry());
-
-/** The events of one interaction, as the request path builds them. */
-export function auditEvents(input: Partial<AuditInput> & Pick<AuditInput, 'event' | 'recorded'>): AuditEvent[] {
-  return buildAuditEvents({
-    outcome: { status: 200 },
-    period: { start: input.recorded, end: input.recorded },
-    caller: { clientId: 'app-1', subject: 'alice', fhirUser: 'Practitioner/pr1', tokenId: 'jti-1' },
-    network: '10.0.0.1',
-    server: SERVER,
-    ...input,
-  });
-}
-
-export const tenantOf = (base: string) => /\/t\/([^/]+)\/fhir$/.exec(base)![1];
-
-/** Appends events through PgAuditStore with the R4 indexer, as the request path does. */
-export async function appendEvents(server: TestServer, base: string, events: readonly AuditEvent[]): Promise<void> {
-  const tenantId = tenantOf(base);
-  const rows = auditRowsOf(tenantId, events, (resource) => index(resource) as JsonObject);
-  await inTenantTransaction(server.server.database.pool, tenantId, (client) => new PgAuditStore(client, tenantId, auditHasher).appendAuditEvents(rows));
-}
-
-/** Every page of a search, following next links: the ids in order. */
-export async function allIds(url: string, headers: Record<string, string> = {}): Promise<{ ids: string[]; pages: number }> {
-  const ids: string[] = [];
-  let next: string | undefined = url;
-  let pages = 0;
-  while (next) {
-    const res: HttpResult<Bundle> = await http<Bundle>(next, { headers });
-    assert.equal(res.status, 200, `${next}: ${res.text}`);
-    assert.equal(res.body.type, 'searchset');
-    ids.push(...(res.body.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource!.id!));
-    next = res.body.link?.find((l) => l.relation === 'next')?.url;
-    pages++;
-    assert.ok(pages < 100, 'paging does not end');
-  }
-  return { ids, pages };
-}
 
 const sorted = (ids: readonly string[]) => [...ids].sort();
 

@@ -57,6 +57,8 @@ export function checkScopes(access: AccessContext, target: InteractionTarget): v
       return; // every entry is checked on its own, before any entry runs
     case 'operation':
       // Operations will carry their own permission in the registry; $reindex is for administrators.
+      // A patient's access report is an AuditEvent search (operations/access-report.ts).
+      if (target.operation === 'access-report') return requireGrant(access, 'search-type', 'AuditEvent');
       if (target.operation === 'export-ndjson' && target.resourceType === 'AuditEvent') return requireTenantWideSearch(access, 'AuditEvent');
       throw forbidden(`$${target.operation ?? 'operation'} is reserved for administrators`);
     case 'search-system':

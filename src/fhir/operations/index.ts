@@ -1,7 +1,8 @@
 // The operations this server implements: registering one is one entry here (and its module).
+import { accessReportOperation } from './access-report.js';
 import { auditExportOperation } from './audit-export.js';
 import { auditVerifyOperation } from './audit-verify.js';
 import { createOperationRegistry } from './registry.js';
 import { reindexOperation } from './reindex.js';
 
-export const BUILT_IN_OPERATIONS = createOperationRegistry([reindexOperation, auditExportOperation, auditVerifyOperation]);
+export const BUILT_IN_OPERATIONS = createOperationRegistry([reindexOperation, accessReportOperation, auditExportOperation, auditVerifyOperation]);

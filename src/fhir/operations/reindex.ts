@@ -16,6 +16,7 @@ import { baseTypes, isActive } from '../../search/custom-params.js';
 import type { ResourceStore } from '../../storage/resource-store.js';
 import type { ReindexJob } from '../../storage/reindex-job-store.js';
 import { RESOURCE_TYPES } from '../../core/resource-types.js';
+import { reindexRefusal } from '../../storage/table-names.js';
 import { badRequest, forbidden, notFound } from '../../core/errors.js';
 import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js';
 import type { OperationCall, OperationEntry } from './registry.js';
@@ -28,7 +29,12 @@ const requireAdmin = (req: FhirRequest) => {
 async function queueReindex(call: OperationCall, store: ResourceStore): Promise<FhirResponse> {
   const { req } = call;
   requireAdmin(req);
-  const types = call.level === 'instance' ? await parameterTypes(store, call.id!) : call.type ? [call.type] : [...RESOURCE_TYPES];
+  // An append-only type (AuditEvent) is indexed once when recorded and never rewritten
+  // (storage/table-names.ts reindexRefusal): named alone it is refused, else left out.
+  const refusal = call.level === 'type' && call.type ? reindexRefusal(call.type) : undefined;
+  if (refusal) throw badRequest(`${refusal}; there is nothing to reindex`, [call.type as string]);
+  const named = call.level === 'instance' ? await parameterTypes(store, call.id!) : call.type ? [call.type] : [...RESOURCE_TYPES];
+  const types = named.filter((type) => !reindexRefusal(type));
   const id = randomUUID();
   await store.reindexJobs.create(id, types);
   const statusUrl = `${req.baseUrl}/_reindex/${id}`;

@@ -10,7 +10,9 @@ import type { CompletedInteraction, InteractionHooks } from '../fhir/hooks.js';
 import type { ResourceStore } from '../storage/resource-store.js';
 import type { JsonObject } from '../core/types.js';
 import { buildAuditEvents, auditRowsOf, requestOf, restEventOf, type AuditInput } from './balp/index.js';
+import type { AuditEvent } from 'fhir/r4.js';
 import { accessedOf } from './accessed.js';
+import { AuditEventIndexer } from './event-index.js';
 import type { AuditGroupCommit } from './group-commit.js';
 import type { SecurityAuditEntry, SecurityAuditSink } from './security-sink.js';
 
@@ -25,9 +27,11 @@ export interface AuditRecorderOptions {
 
 export class AuditRecorder implements SecurityAuditSink {
   private readonly now: () => Date;
+  private readonly eventIndex: AuditEventIndexer;
 
   constructor(private readonly options: AuditRecorderOptions) {
     this.now = options.now ?? (() => new Date());
+    this.eventIndex = new AuditEventIndexer(options.index);
   }
 
   /** The hooks with interactionCompleted recording here; authorization and outbox are `base`'s. */
@@ -80,5 +84,5 @@ export class AuditRecorder implements SecurityAuditSink {
     await this.options.groupCommit.append(tenantId, auditRowsOf(tenantId, buildAuditEvents(input), this.indexOf));
   }
 
-  private readonly indexOf = (resource: JsonObject): JsonObject => this.options.index(resource) as unknown as JsonObject;
+  private readonly indexOf = (resource: JsonObject): JsonObject => this.eventIndex.index(resource as unknown as AuditEvent) as unknown as JsonObject;
 }

@@ -88,7 +88,7 @@ export function buildAuditEvents(input: AuditInput, options: BuildOptions = {}):
   const source: AuditEvent['source'] = { observer: { identifier: { value: input.server.observer } }, type: [{ ...SOURCE_TYPE }] };
   if (input.server.tenantBase) source.site = input.server.tenantBase;
 
-  const one = (patient?: string): AuditEvent => {
+  const one = (patient: string | undefined, copy: boolean): AuditEvent => {
     const entity = patient === undefined ? shared : [...shared, patientEntity(patient)];
     const audit: AuditEvent = {
       resourceType: 'AuditEvent',
@@ -105,10 +105,11 @@ export function buildAuditEvents(input: AuditInput, options: BuildOptions = {}):
       source,
       ...(entity.length > 0 ? { entity } : {}),
     };
-    // Events of one interaction share no objects: a consumer may change one safely.
-    return structuredClone(audit);
+    // Events of one interaction share no objects: a consumer may change one safely. The last
+    // event built may keep the shared parts (nothing else holds them); the others get copies.
+    return copy ? structuredClone(audit) : audit;
   };
-  return patients.length === 0 ? [one()] : patients.map((patient) => one(patient));
+  return patients.length === 0 ? [one(undefined, false)] : patients.map((patient, i) => one(patient, i < patients.length - 1));
 }
 
 /** The patients an event is about (its Patient-role entities), for the audit table's `patients` column. */

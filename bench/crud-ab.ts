@@ -13,13 +13,15 @@
 //   BENCH_ROUNDS       default 2;  BENCH_CONNECTIONS default 32;  BENCH_SECONDS default 10
 //   BENCH_ONLY         a regex of the shapes to run (create|update|read)
 //   BENCH_SEED         default 2000;  BENCH_ADMIN_URL default postgresql://postgres@127.0.0.1:5432/postgres
+//   BENCH_VARIANTS     settings compared for every build, e.g. 'HEARTH_AUDIT=off|HEARTH_AUDIT=on'
+//                      (issue 11: the audit trail's cost), alternated with the builds
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type autocannon from 'autocannon';
 import pg from 'pg';
 import { benchPatient, seedPatients } from './patients.js';
-import { cpuMs, runAutocannon, startBenchServer, type BenchRow } from './support.js';
+import { benchVariants, cpuMs, runAutocannon, startBenchServer, type BenchRow, type BenchVariant } from './support.js';
 
 const refs = (process.env.BENCH_REFS ?? '0f63135,HEAD').split(',').map((r) => r.trim()).filter(Boolean);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -35,9 +37,11 @@ interface Build {
   ref: string;
   sha: string;
   dir: string;
+  /** Server settings of this arm (BENCH_VARIANTS). */
+  variant: BenchVariant;
 }
 
-function prepare(ref: string): Build {
+function prepare(ref: string): Omit<Build, 'variant'> {
   // '.': this checkout as it stands (built with npm run build), uncommitted changes included.
   if (ref === '.') return { ref: 'working tree', sha: 'worktree', dir: '.' };
   const sha = execFileSync('git', ['rev-parse', '--short', ref], { encoding: 'utf8' }).trim();
@@ -69,7 +73,7 @@ async function measure(build: Build, round: number, admin: pg.Client): Promise<R
   await admin.query(`CREATE DATABASE "${database}"`);
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
-  const server = await startBenchServer(url.toString(), port, { cwd: build.dir });
+  const server = await startBenchServer(url.toString(), port, { cwd: build.dir, env: build.variant.env });
   const { base } = server;
   const pid = server.pid!;
   const path = new URL(base).pathname;
@@ -84,6 +88,8 @@ async function measure(build: Build, round: number, admin: pg.Client): Promise<R
         requests: [{ method: 'PUT', headers: JSON_HEADERS, setupRequest: (req) => { const id = pick(); return { ...req, path: `${path}/Patient/${id}`, body: benchPatient(n++, id) }; } }],
       }],
       ['read Patient/{id}', { url: base, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `${path}/Patient/${pick()}` }) }] }],
+      // Four patients per family among the seeded ones: a search that returns several patients' data.
+      ['search Patient?family=', { url: base, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `${path}/Patient?family=Family${Math.floor(Math.random() * 500)}` }) }] }],
     ];
     const rows: Row[] = [];
     for (const [name, options] of shapes) {
@@ -94,7 +100,8 @@ async function measure(build: Build, round: number, admin: pg.Client): Promise<R
       const total = row.rps * seconds;
       const serverCpu = cpuMs(pid) - before.server;
       const dbCpu = pids.reduce((sum, pid, i) => sum + Math.max(0, cpuMs(pid) - before.db[i]), 0);
-      rows.push({ ...row, build: `${build.ref} (${build.sha})`, round, serverCpuMs: serverCpu / total, databaseCpuMs: dbCpu / total });
+      const label = `${build.ref} (${build.sha})${build.variant.label ? ` ${build.variant.label}` : ''}`;
+      rows.push({ ...row, build: label, round, serverCpuMs: serverCpu / total, databaseCpuMs: dbCpu / total });
     }
     return rows;
   } finally {
@@ -104,7 +111,7 @@ async function measure(build: Build, round: number, admin: pg.Client): Promise<R
 }
 
 async function main(): Promise<void> {
-  const builds = refs.map(prepare);
+  const builds: Build[] = refs.map(prepare).flatMap((b) => benchVariants().map((variant) => ({ ...b, variant })));
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   const rows: Row[] = [];

@@ -10,11 +10,13 @@
 // Re-running reuses a loaded database (BENCH_RELOAD=1 forces a reload); BENCH_ONLY=<regex> picks
 // shapes by name; BENCH_BUNDLES, BENCH_CONNECTIONS, BENCH_SECONDS, BENCH_DATABASE_URL,
 // BENCH_PORT override the defaults; BENCH_CROSSCHECK_GENERATOR (see bench/workload.ts) loads
-// another generator's bundles instead.
+// another generator's bundles instead. BENCH_VARIANTS compares server settings on the same data
+// in one run (e.g. 'HEARTH_AUDIT=off|HEARTH_AUDIT=on', issue 11), BENCH_ROUNDS times (default
+// 1 round; with variants 2), alternating their order each round.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { inParallel, printTable, runAutocannon, startBenchServer, type BenchRow } from './support.js';
+import { benchVariants, inParallel, printTable, runAutocannon, startBenchServer, type BenchRow, type BenchVariant } from './support.js';
 import { workloadBundles, workloadFile } from './workload.js';
 
 const shared = process.argv.includes('--shared');
@@ -105,9 +107,25 @@ async function analyze(): Promise<{ resources: number; bytes: number }> {
 }
 
 async function main(): Promise<void> {
-  const server = await startBenchServer(databaseUrl, port);
-  try {
-    const data = (await alreadyLoaded()) ?? (await load(server.base));
+  const variants = benchVariants();
+  const rounds = Number(process.env.BENCH_ROUNDS ?? (variants.length > 1 ? 2 : 1));
+  let data: Loaded | undefined;
+  for (let round = 1; round <= rounds; round++) {
+    for (const variant of round % 2 ? variants : [...variants].reverse()) {
+      const server = await startBenchServer(databaseUrl, port, { env: variant.env });
+      try {
+        data ??= (await alreadyLoaded()) ?? (await load(server.base));
+        await measure(server.base, data, variant, round, variants.length > 1 || rounds > 1);
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+}
+
+async function measure(base: string, data: Loaded, variant: BenchVariant, round: number, labelled: boolean): Promise<void> {
+  const server = { base };
+  {
     const { resources, bytes } = await analyze();
     const path = new URL(server.base).pathname;
     const pick = (ids: string[]) => ids[Math.floor(Math.random() * ids.length)];
@@ -132,7 +150,8 @@ async function main(): Promise<void> {
     await shape('Encounter?patient=X&_revinclude=Observation:encounter', () => `Encounter?patient=${pick(data.patients)}&_revinclude=Observation:encounter`);
     await shape('Patient?_has:Observation:patient:code=8867-4', () => 'Patient?_has:Observation:patient:code=8867-4');
     await shape('Observation?subject:Patient.name=Smith', () => 'Observation?subject:Patient.name=Smith');
-    printTable(`bench:search — ${resources} resources (${bundles} bundles), ${(bytes / 1e6).toFixed(0)} MB database (${((bytes / resources) * 1000 / 1e6).toFixed(1)} MB per 1,000), ${connections} connections, ${seconds} s each`, rows);
+    const arm = labelled ? ` — ${variant.label || 'as configured'}, round ${round}` : '';
+    printTable(`bench:search — ${resources} resources (${bundles} bundles), ${(bytes / 1e6).toFixed(0)} MB database (${((bytes / resources) * 1000 / 1e6).toFixed(1)} MB per 1,000), ${connections} connections, ${seconds} s each${arm}`, rows);
     for (const [name, url] of [
       ['_summary=count, Observation?code=8867-4', 'Observation?code=http://loinc.org|8867-4&_summary=count'],
       ['_total=accurate, value-quantity search', 'Observation?code=http://loinc.org|8867-4&value-quantity=gt100&_count=50&_total=accurate'],
@@ -147,8 +166,6 @@ async function main(): Promise<void> {
       times.sort((a, b) => a - b);
       console.log(`${name}: total ${total}, median ${times[2].toFixed(0)} ms, max ${times[4].toFixed(0)} ms (5 runs)`);
     }
-  } finally {
-    await server.stop();
   }
 }
 

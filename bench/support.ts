@@ -100,3 +100,26 @@ export function cpuMs(pid: number): number {
     return 0;
   }
 }
+
+/** A server setting under comparison: its label and the environment that turns it on. */
+export interface BenchVariant {
+  label: string;
+  env: Record<string, string>;
+}
+
+/**
+ * BENCH_VARIANTS: settings to compare in one run, `|`-separated, each a space-separated list of
+ * NAME=value (e.g. `HEARTH_AUDIT=off|HEARTH_AUDIT=on`); one unnamed variant when unset.
+ */
+export function benchVariants(raw = process.env.BENCH_VARIANTS): BenchVariant[] {
+  if (!raw?.trim()) return [{ label: '', env: {} }];
+  return raw.split('|').map((spec) => {
+    const env: Record<string, string> = {};
+    for (const pair of spec.trim().split(/\s+/).filter(Boolean)) {
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new Error(`BENCH_VARIANTS: '${pair}' is not NAME=value`);
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+    return { label: spec.trim(), env };
+  });
+}

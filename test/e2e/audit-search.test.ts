@@ -68,6 +68,20 @@ for (const mode of DATABASE_MODES) {
       const cases: [string, string[]][] = [
         ['date=ge2026-11-20T10:00:02Z&date=lt2026-11-20T10:00:04Z', ['searchP1', 'searchP2', 'refused']],
         ['date=2026-11-20T10:00:04Z', ['login']],
+        // Each prefix (search.html#prefix), also bounding the recorded column (sql.ts instantColumnBounds).
+        ['date=gt2026-11-20T10:00:03Z', ['login', 'named']],
+        ['date=sa2026-11-20T10:00:03Z', ['login', 'named']],
+        ['date=lt2026-11-20T10:00:02Z', ['read']],
+        ['date=le2026-11-20T10:00:02Z', ['read', 'searchP1', 'searchP2']],
+        ['date=eb2026-11-20T10:00:03Z', ['read', 'searchP1', 'searchP2']],
+        ['date=ne2026-11-20T10:00:03Z', ['read', 'searchP1', 'searchP2', 'login', 'named']],
+        ['date=ge2026-11-20T10:00:04.000Z', ['login', 'named']],
+        ['date=lt2026-11-20T10:00:04.000Z', ['read', 'searchP1', 'searchP2', 'refused']],
+        ['date=2026-11-20T10:00:01Z,2026-11-20T10:00:05Z', ['read', 'named']],
+        ['date=2026-11-20', ['read', 'searchP1', 'searchP2', 'refused', 'login', 'named']],
+        ['date=ap2026-11-20T10:00:03Z', ['read', 'searchP1', 'searchP2', 'refused', 'login', 'named']],
+        ['date=2026-11-21', []],
+        ['date:missing=true', []],
         ['agent=Practitioner/pr1', ['read']],
         ['agent=Practitioner/pr2', ['searchP1', 'searchP2']],
         ['agent:identifier=app-3', ['refused']],
@@ -188,6 +202,13 @@ for (const mode of DATABASE_MODES) {
         assert.match(sql, /FROM "audit_trail" r/);
         assert.match(sql, /ORDER BY r\.recorded DESC, r\.id DESC/);
         assert.match(sql, /\(r\.recorded, r\.id\) < \(\$\d+::timestamptz, \$\d+::text\)/);
+
+        // A time window bounds the column itself (the key's range, and partitions outside it are skipped).
+        const window = await http<OperationOutcome>(`${base}/AuditEvent?date=ge2026-11-20T10:00:01Z&date=lt2026-11-20T10:00:02Z&_sort=-date&_explain=true`);
+        assert.match(window.body.issue.map((i) => i.diagnostics ?? '').join('\n'), /r\.recorded >= \$\d+::timestamptz/);
+        // A filter naming a resource (patient=): an order the key cannot give, so the GIN index finds the few rows.
+        const patient = await http<OperationOutcome>(`${base}/AuditEvent?patient=Patient/p1&_sort=-date&_explain=true`);
+        assert.match(patient.body.issue.map((i) => i.diagnostics ?? '').join('\n'), /ORDER BY \(r\.recorded \+ interval '0 seconds'\) DESC, r\.id DESC/);
       });
     });
 

@@ -152,6 +152,18 @@ for (const mode of DATABASE_MODES) {
         assert.equal((await http(`${base}/AuditEvent/not-recorded`)).status, 404);
       });
 
+      it('includes, reverse-includes, compartment and system searches reach the trail', async () => {
+        const put = await http(`${base}/Patient/p1`, { method: 'PUT', json: { resourceType: 'Patient', id: 'p1' } });
+        assert.ok(put.status === 200 || put.status === 201, put.text);
+        const included = await http<Bundle>(`${base}/AuditEvent?_id=${ev.read.id}&_include=AuditEvent:patient`);
+        assert.deepEqual(included.body.entry!.map((e) => `${e.search?.mode} ${e.resource!.resourceType}/${e.resource!.id}`), [`match AuditEvent/${ev.read.id}`, 'include Patient/p1']);
+        const reverse = await http<Bundle>(`${base}/Patient?_id=p1&_revinclude=AuditEvent:patient`);
+        assert.deepEqual(sorted(reverse.body.entry!.filter((e) => e.search?.mode === 'include').map((e) => e.resource!.id!)), sorted([ev.read.id!, ev.searchP1.id!]));
+        assert.deepEqual(sorted((await allIds(`${base}/Patient/p1/AuditEvent`)).ids), sorted([ev.read.id!, ev.searchP1.id!]));
+        const system = await allIds(`${base}?_type=AuditEvent&_sort=-date&_count=2`);
+        assert.deepEqual(system.ids, Object.values(ev).sort((a, b) => b.recorded.localeCompare(a.recorded) || (a.id! < b.id! ? -1 : 1)).map((e) => e.id!));
+      });
+
       it('refuses a forged paging cursor with 400 naming _page', async () => {
         const forged = Buffer.from(JSON.stringify(['>', '2026-02-30T00:00:00.000000Z', 'x'])).toString('base64url');
         const res = await http<OperationOutcome>(`${base}/AuditEvent?_sort=-date&_page=${forged}`);

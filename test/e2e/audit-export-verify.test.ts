@@ -14,7 +14,7 @@ import { PgAuditStore } from '../../src/storage/pg/audit-store.js';
 import { inTenantTransaction } from '../../src/storage/pg/tenant-session.js';
 import { assertOutcome, http } from '../support/http.js';
 import { generateClientKeys, postForm, registerClient, signClientAssertion } from '../support/smart-clients.js';
-import { useTestServer } from '../support/test-server.js';
+import { DATABASE_MODES, useTestServer } from '../support/test-server.js';
 
 const BASE = Date.parse('2026-11-10T08:00:00Z');
 const tenantOf = (base: string) => /\/t\/([^/]+)\/fhir$/.exec(base)![1];
@@ -54,9 +54,9 @@ async function exportLines(url: string, headers: Record<string, string> = {}): P
   return { status: res.status, type: res.headers.get('content-type'), lines: text === '' ? [] : text.slice(0, -1).split('\n') };
 }
 
-describe('AuditEvent/$export-ndjson and $verify (e2e, postgres)', function () {
+for (const mode of DATABASE_MODES) describe(`AuditEvent/$export-ndjson and $verify (e2e, ${mode})`, function () {
   this.timeout(120_000);
-  const fixture = useTestServer('postgres');
+  const fixture = useTestServer(mode);
   const tenant = fixture.useTenant();
   const pool = () => fixture.server.server.database.pool;
 

@@ -73,6 +73,21 @@ describe('audit trail operations: access, parameters, no trail', () => {
     }
   });
 
+  it('neither may be an entry of a batch (its streamed body is no entry\'s value): that entry answers 400', async () => {
+    const batch = {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [{ request: { method: 'GET', url: 'AuditEvent/$export-ndjson' } }, { request: { method: 'GET', url: 'AuditEvent/$verify' } }],
+    };
+    const reply = await send(ANONYMOUS_ACCESS, 'POST', '', { body: batch, bodyKind: 'resource' });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    const entries = (reply.body as { entry: { response: { status: string; outcome?: { issue: { diagnostics: string }[] } } }[] }).entry;
+    for (const [index, entry] of entries.entries()) {
+      assert.match(entry.response.status, /^400/, JSON.stringify(entry));
+      assert.match(entry.response.outcome!.issue[0].diagnostics, /cannot be an entry of a batch/, `entry ${index}`);
+    }
+  });
+
   it('both are AuditEvent type-level operations only', async () => {
     assertIssue(await send(ANONYMOUS_ACCESS, 'GET', 'Patient/$export-ndjson'), 400, 'not-supported');
     assertIssue(await send(ANONYMOUS_ACCESS, 'GET', '$verify'), 400, 'not-supported');

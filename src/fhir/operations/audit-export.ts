@@ -21,6 +21,8 @@ async function exportNdjson(call: OperationCall): Promise<FhirResponse> {
   const since = instantParameter(req, '_since');
   const until = instantParameter(req, '_until');
   if (since && until && until.getTime() <= since.getTime()) throw badRequest('_until must be later than _since', ['_until']);
+  // A bundle entry's body must be one value (bundle/responses.ts): a stream cannot be one.
+  if (req.bundleEntry) throw badRequest('$export-ndjson cannot be an entry of a batch or transaction', [`Bundle.entry[${req.bundleEntry.index}].request.url`]);
   if (!deps.auditTrail) throw notSupported('$export-ndjson needs the audit trail, which this deployment does not keep', 501);
   const chunks = deps.auditTrail.exportNdjson(req.tenantId, { since, until });
   return { status: 200, headers: {}, body: { kind: 'stream', contentType: NDJSON, chunks } };

@@ -5,9 +5,16 @@
 // id, and why) when not. Administrators only.
 //
 //   GET|POST [base]/AuditEvent/$verify[?_since=<instant>]
-import { forbidden, notSupported } from '../../core/errors.js';
+//
+// The check runs when the HTTP layer reads the body, after the operation's own tenant
+// transaction has ended (the body is a one-chunk stream): verify opens its own READ ONLY
+// transaction, which the embedded mode (PGlite, a pool of ONE connection) could not give while
+// the operation's is open, and a verify of millions of rows does not hold two connections. The
+// price: a verify that fails unexpectedly cuts the 200 response short (send.ts) instead of
+// answering 500. Not in a batch or transaction (400): a bundle entry's body must be one value.
+import { badRequest, forbidden, notSupported } from '../../core/errors.js';
 import type { FhirResponse, JsonObject } from '../../core/types.js';
-import type { AuditVerifyReport } from '../audit-trail.js';
+import type { AuditTrailService, AuditVerifyReport } from '../audit-trail.js';
 import { instantParameter } from './audit-range.js';
 import type { OperationCall, OperationEntry } from './registry.js';
 
@@ -15,9 +22,16 @@ async function verify(call: OperationCall): Promise<FhirResponse> {
   const { req, deps } = call;
   if (!req.access.isAdmin) throw forbidden('$verify is reserved for administrators');
   const since = instantParameter(req, '_since');
+  if (req.bundleEntry) throw badRequest('$verify cannot be an entry of a batch or transaction', [`Bundle.entry[${req.bundleEntry.index}].request.url`]);
   if (!deps.auditTrail) throw notSupported('$verify needs the audit trail, which this deployment does not keep', 501);
-  const report = await deps.auditTrail.verify(req.tenantId, { since });
-  return { status: 200, headers: {}, body: { kind: 'json', value: { resourceType: 'Parameters', parameter: parametersOf(report) } } };
+  const chunks = verifiedParameters(deps.auditTrail, req.tenantId, since);
+  return { status: 200, headers: {}, body: { kind: 'stream', contentType: 'application/fhir+json', chunks } };
+}
+
+/** The Parameters answer as one chunk, computed when first pulled. */
+async function* verifiedParameters(trail: AuditTrailService, tenantId: string, since: Date | undefined): AsyncGenerator<string> {
+  const report = await trail.verify(tenantId, { since });
+  yield JSON.stringify({ resourceType: 'Parameters', parameter: parametersOf(report) });
 }
 
 function parametersOf(report: AuditVerifyReport): JsonObject[] {

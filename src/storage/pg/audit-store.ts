@@ -56,7 +56,8 @@ export class PgAuditStore implements AuditStore {
       hashes.push(this.hasher.rowHash({ tenantId: row.tenantId, id: row.id, recorded: instant, content: row.content, patients: row.patients }));
     }
     try {
-      await this.client.query(APPEND, [tenants, ids, recorded, contents, sps, patients, hashes]);
+      // Named: parsed and planned once per connection, whatever the number of rows.
+      await this.client.query({ name: 'hearth_audit_append', text: APPEND, values: [tenants, ids, recorded, contents, sps, patients, hashes] });
     } catch (error) {
       throw new AuditAppendFailed(error);
     }

@@ -2,7 +2,8 @@
 // transaction (issue 11 "Integrity", "Auditor access"): verifying the tenant's chain and
 // streaming its events page by page, each page in its own short transaction so that an export
 // of millions of events holds neither memory nor a transaction open for its whole duration.
-// Implemented by the audit layer (src/audit/trail-service.ts) and handed in by src/compose.ts.
+// Implemented at the composition root (src/compose-audit-trail.ts: src/audit may not import
+// storage/pg) and handed in by src/compose.ts.
 
 /** The result of verifying one tenant's trail (hearth audit verify prints the same). */
 export type AuditVerifyReport =

@@ -1,6 +1,7 @@
 // The audit trail store the FHIR layer writes AuditEvents through (issue 11 "Recording";
 // docs/adr/0013-audit-trail-storage.md): append-only, one multi-row INSERT per call, inside the
-// caller's tenant transaction. Reading is by id and by patient (the access report). The
+// caller's tenant transaction. Reading here is by id; searches (the access report included) go
+// through the search engine over the same table. The
 // integrity functions (row hash, Merkle root, seal hash) are implemented in src/audit/chain and
 // handed to the storage implementation as an AuditHasher (storage may not import the audit layer).
 import type { JsonObject } from '../core/types.js';
@@ -40,8 +41,6 @@ export interface StoredAuditRow {
 export interface AuditStore {
   appendAuditEvents(rows: readonly NewAuditRow[]): Promise<void>;
   readAuditEvent(id: string): Promise<StoredAuditRow | undefined>;
-  /** Events about `patient` (Patient/x), newest first, recorded at or after `since`. */
-  auditEventsForPatient(patient: string, options?: { since?: Date; limit?: number }): Promise<StoredAuditRow[]>;
 }
 
 /** A row's immutable columns as they are hashed. */

@@ -56,10 +56,6 @@ export class WriteBuffer implements ResourceStore {
         await this.flush();
         return this.inner.audit.readAuditEvent(id);
       },
-      auditEventsForPatient: async (patient, options) => {
-        await this.flush();
-        return this.inner.audit.auditEventsForPatient(patient, options);
-      },
     };
   }
 

@@ -70,7 +70,7 @@ describe('audit trail storage and integrity (integration)', function () {
   });
 
   describe('appending and reading', () => {
-    it('appends many events in one statement and reads them back by id and by patient', async () => {
+    it('appends many events in one statement and reads them back by id', async () => {
       const tenant = await newTenant(pool);
       const rows = events(tenant, 30);
       await append(pool, tenant, rows);
@@ -79,10 +79,6 @@ describe('audit trail storage and integrity (integration)', function () {
         const one = await store.readAuditEvent(rows[4].id);
         assert.equal(one?.content, rows[4].content);
         assert.deepEqual(one?.patients, ['Patient/p1']);
-        const forP2 = await store.auditEventsForPatient('Patient/p2');
-        assert.equal(forP2.length, 10);
-        assert.ok(forP2[0].recorded > forP2[9].recorded, 'newest first');
-        assert.equal((await store.auditEventsForPatient('Patient/p2', { since: new Date(BASE + 20_000) })).length, 4); // 20, 23, 26, 29 s
       });
       const { rows: stored } = await pool.query('SELECT version_id, deleted, last_updated = recorded AS same, sp FROM audit_trail WHERE tenant_id = $1 LIMIT 1', [tenant]);
       assert.deepEqual(stored[0], { version_id: 1, deleted: false, same: true, sp: { type: [{ code: 'rest' }] } });

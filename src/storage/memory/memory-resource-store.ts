@@ -205,11 +205,6 @@ export class MemoryResourceStore implements ResourceStore {
       }
     },
     readAuditEvent: async (id) => [...this.committed.auditTrail, ...this.pendingAudit].find((row) => row.id === id),
-    auditEventsForPatient: async (patient, options = {}) =>
-      [...this.committed.auditTrail, ...this.pendingAudit]
-        .filter((row) => row.patients.includes(patient) && row.recorded >= (options.since ?? new Date(0)))
-        .sort((a, b) => b.recorded.getTime() - a.recorded.getTime() || (a.id < b.id ? 1 : -1))
-        .slice(0, options.limit ?? 1000),
   };
 }
 

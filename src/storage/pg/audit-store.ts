@@ -68,11 +68,4 @@ export class PgAuditStore implements AuditStore {
     return rows[0] && stored(rows[0]);
   }
 
-  async auditEventsForPatient(patient: string, options: { since?: Date; limit?: number } = {}): Promise<StoredAuditRow[]> {
-    const { rows } = await this.client.query<Row>(
-      `SELECT ${COLUMNS} FROM audit_trail WHERE tenant_id = $1 AND patients @> ARRAY[$2::text] AND recorded >= $3 ORDER BY recorded DESC, id DESC LIMIT $4`,
-      [this.tenantId, patient, options.since ?? new Date(0), options.limit ?? 1000],
-    );
-    return rows.map(stored);
-  }
 }

@@ -37,7 +37,6 @@ function recorder() {
     audit: {
       appendAuditEvents: async (rows) => void calls.push(`appendAuditEvents ${rows.map((r) => r.id).join(',')}`),
       readAuditEvent: async (id) => (calls.push(`readAuditEvent ${id}`), undefined),
-      auditEventsForPatient: async (patient) => (calls.push(`auditEventsForPatient ${patient}`), []),
     },
   };
   return { store, calls };
@@ -61,8 +60,8 @@ describe('WriteBuffer', () => {
     await buffer.flush();
     assert.deepEqual(calls, ['writeVersions Patient/a,Patient/b', 'appendAuditEvents e1,e2']);
     await buffer.audit.appendAuditEvents([auditRow('e3')]);
-    await buffer.audit.auditEventsForPatient('Patient/a');
-    assert.deepEqual(calls.slice(2), ['appendAuditEvents e3', 'auditEventsForPatient Patient/a']);
+    await buffer.audit.readAuditEvent('e3');
+    assert.deepEqual(calls.slice(2), ['appendAuditEvents e3', 'readAuditEvent e3']);
     await buffer.audit.appendAuditEvents([auditRow('e4')]);
     await buffer.query('SELECT 1' as SearchSql, []);
     assert.deepEqual(calls.slice(4), ['appendAuditEvents e4', 'query']);

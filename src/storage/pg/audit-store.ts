@@ -1,18 +1,19 @@
 // AuditStore on PostgreSQL (table audit_trail, migrations/0013; docs/adr/0013-audit-trail-storage.md)
 // for one tenant, inside its transaction as the app role (row-level security applies; the role
-// may only INSERT and SELECT). Appending is ONE statement whatever the number of rows: the
-// columns go as arrays and are unnested, so a group commit of many requests' events costs one
-// round trip. Each row's hash is computed here with the AuditHasher handed in
+// may only INSERT and SELECT). Appending is ONE statement whatever the number of rows, so a
+// group commit of many requests' events costs one round trip. Each row's hash is computed here with the AuditHasher handed in
 // (src/audit/chain/hasher.ts).
 import type pg from 'pg';
 import { AuditAppendFailed, canonicalInstant, type AuditHasher, type AuditStore, type NewAuditRow, type StoredAuditRow } from '../audit-store.js';
 
+// The rows go as ONE JSON document read by json_to_recordset (like the resource tables'
+// writeVersions): one native JSON.stringify in Node, where binding text arrays would escape every
+// content string in JavaScript.
 const APPEND =
   'INSERT INTO audit_trail (tenant_id, id, version_id, last_updated, deleted, content, sp, recorded, patients, hash) ' +
-  'SELECT r.tenant_id, r.id, 1, r.recorded, false, r.content, r.sp, r.recorded, ' +
-  'ARRAY(SELECT jsonb_array_elements_text(r.patients)), r.hash ' +
-  'FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::jsonb[], $6::jsonb[], $7::bytea[]) ' +
-  'AS r(tenant_id, id, recorded, content, sp, patients, hash)';
+  'SELECT $1, r.id, 1, r.recorded, false, r.content, r.sp, r.recorded, ' +
+  'ARRAY(SELECT json_array_elements_text(r.patients)), decode(r.hash, \'hex\') ' +
+  'FROM json_to_recordset($2::json) AS r(id text, recorded timestamptz, content text, sp jsonb, patients json, hash text)';
 
 const COLUMNS = 'tenant_id, id, recorded, content, patients';
 
@@ -37,27 +38,15 @@ export class PgAuditStore implements AuditStore {
 
   async appendAuditEvents(rows: readonly NewAuditRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const tenants: string[] = [];
-    const ids: string[] = [];
-    const recorded: string[] = [];
-    const contents: string[] = [];
-    const sps: (string | null)[] = [];
-    const patients: string[] = [];
-    const hashes: Buffer[] = [];
-    for (const row of rows) {
+    const records = rows.map((row) => {
       if (row.tenantId !== this.tenantId) throw new Error(`Audit row for tenant ${row.tenantId} in a transaction of tenant ${this.tenantId}`);
-      const instant = canonicalInstant(row.recorded);
-      tenants.push(row.tenantId);
-      ids.push(row.id);
-      recorded.push(instant);
-      contents.push(row.content);
-      sps.push(row.sp === null ? null : JSON.stringify(row.sp));
-      patients.push(JSON.stringify(row.patients));
-      hashes.push(this.hasher.rowHash({ tenantId: row.tenantId, id: row.id, recorded: instant, content: row.content, patients: row.patients }));
-    }
+      const recorded = canonicalInstant(row.recorded);
+      const hash = this.hasher.rowHash({ tenantId: row.tenantId, id: row.id, recorded, content: row.content, patients: row.patients }).toString('hex');
+      return { id: row.id, recorded, content: row.content, sp: row.sp, patients: row.patients, hash };
+    });
     try {
       // Named: parsed and planned once per connection, whatever the number of rows.
-      await this.client.query({ name: 'hearth_audit_append', text: APPEND, values: [tenants, ids, recorded, contents, sps, patients, hashes] });
+      await this.client.query({ name: 'hearth_audit_append', text: APPEND, values: [this.tenantId, JSON.stringify(records)] });
     } catch (error) {
       throw new AuditAppendFailed(error);
     }

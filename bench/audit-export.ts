@@ -12,16 +12,14 @@
 // earlier run instead of filling). BENCH_SERVER_NODE_OPTIONS (e.g. --max-old-space-size=64)
 // goes to the server only: an export completing under a small heap cap shows that nothing
 // accumulates with its size.
+import { fillAuditTrail } from './audit-fill.js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import pg from 'pg';
-import { auditHasher } from '../src/audit/chain/hasher.js';
 import type { NewAuditRow } from '../src/storage/audit-store.js';
-import { PgAuditStore } from '../src/storage/pg/audit-store.js';
 import { migrate } from '../src/storage/pg/migrate.js';
 import { createTenant } from '../src/storage/pg/tenant-admin.js';
-import { inTenantTransaction } from '../src/storage/pg/tenant-session.js';
 import { ensureDatabase, startBenchServer } from './support.js';
 
 const url = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/hearth_bench_audit_export';
@@ -52,26 +50,9 @@ function event(tenantId: string, recorded: Date, n: number): NewAuditRow {
   return { tenantId, id, recorded, content, sp: null, patients: [patient] };
 }
 
-async function fill(pool: pg.Pool, tenantId: string, total: number): Promise<number> {
-  // Recorded times over the two hours before now.
-  const start = Date.now() - 7_200_000;
-  const step = 7_000_000 / total;
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: writers }, async () => {
-      for (;;) {
-        const from = next;
-        if (from >= total) return;
-        next = Math.min(total, from + batch);
-        const rows: NewAuditRow[] = [];
-        for (let i = from; i < next; i++) rows.push(event(tenantId, new Date(start + i * step), i));
-        await inTenantTransaction(pool, tenantId, (c) => new PgAuditStore(c, tenantId, auditHasher).appendAuditEvents(rows));
-      }
-    }),
-  );
-  return total / ((performance.now() - t0) / 1000);
-}
+/** Recorded times over the two hours before now. */
+const fill = (pool: pg.Pool, tenantId: string, total: number): Promise<number> =>
+  fillAuditTrail(pool, tenantId, { total, writers, batch, start: Date.now() - 7_200_000, spanMs: 7_000_000, event });
 
 const kib = (field: string, pid: number): number => {
   const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -5,16 +5,15 @@
 // and verified. Prints insert rows/s, seal rows/s and verify events/s. A fresh tenant per run on
 // BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/hearth_bench_audit).
 // Not in package.json: run it with `npx tsx bench/audit-verify.ts`.
+import { fillAuditTrail } from './audit-fill.js';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { auditHasher } from '../src/audit/chain/hasher.js';
 import type { NewAuditRow } from '../src/storage/audit-store.js';
 import { sealAuditTrail } from '../src/storage/pg/audit-seal.js';
-import { PgAuditStore } from '../src/storage/pg/audit-store.js';
 import { verifyAuditTrail } from '../src/storage/pg/audit-verify.js';
 import { migrate } from '../src/storage/pg/migrate.js';
 import { createTenant } from '../src/storage/pg/tenant-admin.js';
-import { inTenantTransaction } from '../src/storage/pg/tenant-session.js';
 import { ensureDatabase } from './support.js';
 
 const url = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/hearth_bench_audit';
@@ -47,22 +46,8 @@ async function main(): Promise<void> {
   const tenantId = `bench-${randomUUID().slice(0, 8)}`;
   await createTenant(pool, { id: tenantId, name: 'audit bench', dedicatedPartition: false });
   // Recorded times spread over the last hour, so the sealer's margin leaves none out.
-  const start = Date.now() - 3_600_000;
-  const step = 3_000_000 / total;
-  let next = 0;
   const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: writers }, async () => {
-      for (;;) {
-        const from = next;
-        if (from >= total) return;
-        next = Math.min(total, from + batch);
-        const rows: NewAuditRow[] = [];
-        for (let i = from; i < next; i++) rows.push(event(tenantId, new Date(start + i * step), i));
-        await inTenantTransaction(pool, tenantId, (c) => new PgAuditStore(c, tenantId, auditHasher).appendAuditEvents(rows));
-      }
-    }),
-  );
+  await fillAuditTrail(pool, tenantId, { total, writers, batch, start: Date.now() - 3_600_000, spanMs: 3_000_000, event });
   const t1 = performance.now();
   const sealed = await sealAuditTrail(pool, auditHasher, tenantId);
   const t2 = performance.now();

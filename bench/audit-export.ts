@@ -12,12 +12,11 @@
 // earlier run instead of filling). BENCH_SERVER_NODE_OPTIONS (e.g. --max-old-space-size=64)
 // goes to the server only: an export completing under a small heap cap shows that nothing
 // accumulates with its size.
-import { fillAuditTrail } from './audit-fill.js';
+import { benchAuditEvent as event, fillAuditTrail } from './audit-fill.js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import pg from 'pg';
-import type { NewAuditRow } from '../src/storage/audit-store.js';
 import { migrate } from '../src/storage/pg/migrate.js';
 import { createTenant } from '../src/storage/pg/tenant-admin.js';
 import { ensureDatabase, startBenchServer } from './support.js';
@@ -28,27 +27,6 @@ const small = Number(process.env.BENCH_EXPORT_SMALL ?? 10_000);
 const batch = Number(process.env.BENCH_EXPORT_BATCH ?? 2000);
 const writers = Number(process.env.BENCH_EXPORT_WRITERS ?? 4);
 const port = Number(process.env.BENCH_PORT ?? 8093);
-
-/** A BALP-shaped read event of about 600 bytes. */
-function event(tenantId: string, recorded: Date, n: number): NewAuditRow {
-  const id = randomUUID();
-  const patient = `Patient/p${n % 5000}`;
-  const content = JSON.stringify({
-    resourceType: 'AuditEvent',
-    id,
-    meta: { versionId: '1', lastUpdated: recorded.toISOString() },
-    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
-    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: 'read' }],
-    action: 'R',
-    period: { start: recorded.toISOString(), end: recorded.toISOString() },
-    recorded: recorded.toISOString(),
-    outcome: '0',
-    agent: [{ who: { identifier: { value: 'bench-client' } }, requestor: true, network: { address: '127.0.0.1', type: '2' } }],
-    source: { observer: { identifier: { value: 'hearth' } } },
-    entity: [{ what: { reference: `Observation/o${n}/_history/1` } }, { what: { reference: patient }, role: { code: '1' } }],
-  });
-  return { tenantId, id, recorded, content, sp: null, patients: [patient] };
-}
 
 /** Recorded times over the two hours before now. */
 const fill = (pool: pg.Pool, tenantId: string, total: number): Promise<number> =>

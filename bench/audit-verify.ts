@@ -5,11 +5,10 @@
 // and verified. Prints insert rows/s, seal rows/s and verify events/s. A fresh tenant per run on
 // BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/hearth_bench_audit).
 // Not in package.json: run it with `npx tsx bench/audit-verify.ts`.
-import { fillAuditTrail } from './audit-fill.js';
+import { benchAuditEvent as event, fillAuditTrail } from './audit-fill.js';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { auditHasher } from '../src/audit/chain/hasher.js';
-import type { NewAuditRow } from '../src/storage/audit-store.js';
 import { sealAuditTrail } from '../src/storage/pg/audit-seal.js';
 import { verifyAuditTrail } from '../src/storage/pg/audit-verify.js';
 import { migrate } from '../src/storage/pg/migrate.js';
@@ -20,24 +19,6 @@ const url = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5
 const total = Number(process.env.BENCH_AUDIT_EVENTS ?? 200_000);
 const batch = Number(process.env.BENCH_AUDIT_BATCH ?? 500);
 const writers = Number(process.env.BENCH_AUDIT_WRITERS ?? 4);
-
-function event(tenantId: string, recorded: Date, n: number): NewAuditRow {
-  const id = randomUUID();
-  const patient = `Patient/p${n % 5000}`;
-  const content = JSON.stringify({
-    resourceType: 'AuditEvent',
-    id,
-    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
-    subtype: [{ system: 'http://hl7.org/fhir/restful-interaction', code: 'read' }],
-    action: 'R',
-    recorded: recorded.toISOString(),
-    outcome: '0',
-    agent: [{ who: { identifier: { value: 'bench-client' } }, requestor: true, network: { address: '127.0.0.1', type: '2' } }],
-    source: { observer: { display: 'hearth' } },
-    entity: [{ what: { reference: `Observation/o${n}/_history/1` } }, { what: { reference: patient }, role: { code: '1' } }],
-  });
-  return { tenantId, id, recorded, content, sp: { action: [{ code: 'R' }] }, patients: [patient] };
-}
 
 async function main(): Promise<void> {
   await ensureDatabase(url);

@@ -13,7 +13,7 @@
 //   BENCH_ROUNDS       default 2;  BENCH_CONNECTIONS default 32;  BENCH_SECONDS default 10
 //   BENCH_ONLY         a regex of the shapes to run (create|update|read)
 //   BENCH_SEED         default 2000;  BENCH_ADMIN_URL default postgresql://postgres@127.0.0.1:5432/postgres
-//   BENCH_VARIANTS     settings compared for every build, e.g. 'HEARTH_AUDIT=off|HEARTH_AUDIT=on'
+//   BENCH_VARIANTS     settings compared for every build, e.g. 'audit-off:HEARTH_AUDIT=off;audit-on:HEARTH_AUDIT=on'
 //                      (issue 11: the audit trail's cost), alternated with the builds
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -100,7 +100,7 @@ async function measure(build: Build, round: number, admin: pg.Client): Promise<R
       const total = row.rps * seconds;
       const serverCpu = cpuMs(pid) - before.server;
       const dbCpu = pids.reduce((sum, pid, i) => sum + Math.max(0, cpuMs(pid) - before.db[i]), 0);
-      const label = `${build.ref} (${build.sha})${build.variant.label ? ` ${build.variant.label}` : ''}`;
+      const label = `${build.ref} (${build.sha})${build.variant.name ? ` ${build.variant.name}` : ''}`;
       rows.push({ ...row, build: label, round, serverCpuMs: serverCpu / total, databaseCpuMs: dbCpu / total });
     }
     return rows;

@@ -85,7 +85,8 @@ async function recreateDatabase(): Promise<void> {
 
 /** In the child: migrate, then time runLoad over `dir`; prints the result as JSON on stdout. */
 async function loaderChild(concurrency: number, dir: string): Promise<void> {
-  const config = loadConfig({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', DATABASE_POOL_SIZE: String(concurrency + 2) });
+  // HEARTH_AUDIT=off|on passes through: the audit trail's cost on ingest (issue 11).
+  const config = loadConfig({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', DATABASE_POOL_SIZE: String(concurrency + 2), ...(process.env.HEARTH_AUDIT ? { HEARTH_AUDIT: process.env.HEARTH_AUDIT } : {}) });
   const db = await openDatabase(config);
   try {
     await migrate(db.pool);

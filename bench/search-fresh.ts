@@ -17,7 +17,7 @@
 //   BENCH_WRITERS default 4;  BENCH_ONLY=<regex> picks shapes;  BENCH_ADMIN_URL as bench:crud-ab
 import pg from 'pg';
 import { benchPatient } from './patients.js';
-import { inParallel, runAutocannon, startBenchServer, type BenchRow } from './support.js';
+import { benchVariants, inParallel, runAutocannon, startBenchServer, type BenchRow, type BenchVariant } from './support.js';
 import { workloadBundles } from './workload.js';
 
 const bundles = Number(process.env.BENCH_BUNDLES ?? 1200);
@@ -32,19 +32,9 @@ const RARE_CODE = 'http://example.org/rare|rare-1';
 const PHASES = ['fresh', 'writes', 'after', 'tidy'] as const;
 type Phase = (typeof PHASES)[number];
 
-interface Variant {
-  name: string;
-  env: Record<string, string>;
-}
+type Variant = BenchVariant;
 
-function variants(): Variant[] {
-  const spec = process.env.BENCH_VARIANTS ?? 'hearth:;autovacuum-only:HEARTH_ANALYZE_AFTER_ROWS=0,HEARTH_GIN_PENDING_LIST_LIMIT_KB=4096';
-  return spec.split(';').filter(Boolean).map((part) => {
-    const [name, settings = ''] = part.split(':');
-    const env = Object.fromEntries(settings.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
-    return { name, env };
-  });
-}
+const variants = (): Variant[] => benchVariants('hearth:;autovacuum-only:HEARTH_ANALYZE_AFTER_ROWS=0,HEARTH_GIN_PENDING_LIST_LIMIT_KB=4096');
 
 interface Population {
   patients: string[];

@@ -11,7 +11,7 @@
 // shapes by name; BENCH_BUNDLES, BENCH_CONNECTIONS, BENCH_SECONDS, BENCH_DATABASE_URL,
 // BENCH_PORT override the defaults; BENCH_CROSSCHECK_GENERATOR (see bench/workload.ts) loads
 // another generator's bundles instead. BENCH_VARIANTS compares server settings on the same data
-// in one run (e.g. 'HEARTH_AUDIT=off|HEARTH_AUDIT=on', issue 11), BENCH_ROUNDS times (default
+// in one run (e.g. 'audit-off:HEARTH_AUDIT=off;audit-on:HEARTH_AUDIT=on', issue 11), BENCH_ROUNDS times (default
 // 1 round; with variants 2), alternating their order each round.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -150,7 +150,7 @@ async function measure(base: string, data: Loaded, variant: BenchVariant, round:
     await shape('Encounter?patient=X&_revinclude=Observation:encounter', () => `Encounter?patient=${pick(data.patients)}&_revinclude=Observation:encounter`);
     await shape('Patient?_has:Observation:patient:code=8867-4', () => 'Patient?_has:Observation:patient:code=8867-4');
     await shape('Observation?subject:Patient.name=Smith', () => 'Observation?subject:Patient.name=Smith');
-    const arm = labelled ? ` — ${variant.label || 'as configured'}, round ${round}` : '';
+    const arm = labelled ? ` — ${variant.name || 'as configured'}, round ${round}` : '';
     printTable(`bench:search — ${resources} resources (${bundles} bundles), ${(bytes / 1e6).toFixed(0)} MB database (${((bytes / resources) * 1000 / 1e6).toFixed(1)} MB per 1,000), ${connections} connections, ${seconds} s each${arm}`, rows);
     for (const [name, url] of [
       ['_summary=count, Observation?code=8867-4', 'Observation?code=http://loinc.org|8867-4&_summary=count'],

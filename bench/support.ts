@@ -101,25 +101,27 @@ export function cpuMs(pid: number): number {
   }
 }
 
-/** A server setting under comparison: its label and the environment that turns it on. */
+/** Server settings under comparison: a name and the environment that turns them on. */
 export interface BenchVariant {
-  label: string;
+  name: string;
   env: Record<string, string>;
 }
 
 /**
- * BENCH_VARIANTS: settings to compare in one run, `|`-separated, each a space-separated list of
- * NAME=value (e.g. `HEARTH_AUDIT=off|HEARTH_AUDIT=on`); one unnamed variant when unset.
+ * BENCH_VARIANTS: server settings to compare in one run, `name:ENV=v,ENV=v;name:...` (e.g.
+ * `audit-off:HEARTH_AUDIT=off;audit-on:HEARTH_AUDIT=on`); `fallback` (default: one unnamed
+ * variant, the server as configured) when unset.
  */
-export function benchVariants(raw = process.env.BENCH_VARIANTS): BenchVariant[] {
-  if (!raw?.trim()) return [{ label: '', env: {} }];
-  return raw.split('|').map((spec) => {
+export function benchVariants(fallback = ':', raw = process.env.BENCH_VARIANTS): BenchVariant[] {
+  const spec = raw?.trim() ? raw : fallback;
+  return spec.split(';').filter(Boolean).map((part) => {
+    const [name, settings = ''] = part.split(':');
     const env: Record<string, string> = {};
-    for (const pair of spec.trim().split(/\s+/).filter(Boolean)) {
+    for (const pair of settings.split(',').filter(Boolean)) {
       const eq = pair.indexOf('=');
       if (eq <= 0) throw new Error(`BENCH_VARIANTS: '${pair}' is not NAME=value`);
       env[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
-    return { label: spec.trim(), env };
+    return { name: name.trim(), env };
   });
 }

@@ -9,9 +9,9 @@ import type { AuditedResource } from './balp/index.js';
 import type { CompletedInteraction } from '../fhir/hooks.js';
 import { bodyText } from '../core/response-body.js';
 import { isResourceType } from '../core/resource-types.js';
+import { isValidId } from '../core/ids.js';
 
 const ID = '[A-Za-z0-9\\-.]{1,64}';
-const VALID_ID = new RegExp(`^${ID}$`);
 // "reference": "…Patient/<id>" or "…Patient/<id>/_history/<v>" (relative or absolute).
 const REFERENCE = new RegExp(`"reference"\\s*:\\s*"(?:[^"]*/)?Patient/(${ID})(?:/_history/${ID})?"`, 'g');
 // A Patient resource as this server serializes it: resourceType first, id second.
@@ -47,7 +47,7 @@ export function accessedOf(unit: CompletedInteraction): Accessed {
   }
   const entities: AuditedResource[] = [];
   // Only a target that names a real resource (an unroutable request may name anything).
-  if (target.resourceType && target.id && isResourceType(target.resourceType) && VALID_ID.test(target.id)) {
+  if (target.resourceType && target.id && isResourceType(target.resourceType) && isValidId(target.id)) {
     const versionId = unit.status < 400 ? etagVersion(response?.headers.ETag) : undefined;
     entities.push({ reference: `${target.resourceType}/${target.id}`, ...(versionId ? { versionId } : {}) });
   }

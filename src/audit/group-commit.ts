@@ -17,8 +17,6 @@ interface Waiting {
 export class AuditGroupCommit {
   private readonly waiting = new Map<string, Waiting>();
   private readonly inFlight = new Set<string>();
-  /** Inserts made and rows written (for benchmarks and tests: how much grouping happened). */
-  readonly stats = { inserts: 0, rows: 0 };
 
   constructor(private readonly repository: Pick<FhirRepository, 'withTenant'>) {}
 
@@ -42,8 +40,6 @@ export class AuditGroupCommit {
         try {
           const { rows } = batch;
           await this.repository.withTenant(tenantId, (store) => store.audit.appendAuditEvents(rows));
-          this.stats.inserts++;
-          this.stats.rows += rows.length;
           for (const caller of batch.callers) caller.resolve();
         } catch (error) {
           const failure = error instanceof AuditUnavailable ? error : new AuditUnavailable(error);

@@ -12,7 +12,7 @@ import { FhirError, toOutcome } from '../core/errors.js';
 import type { FhirService } from '../fhir/service.js';
 import type { Logger } from '../core/logger.js';
 import type { Authenticator } from './authenticate.js';
-import { matchBase, toFhirRequest, type BaseMatch } from './fhir-request.js';
+import { matchBase, rawQueryOf, toFhirRequest, type BaseMatch } from './fhir-request.js';
 import { AuditUnavailable } from '../fhir/audit-unavailable.js';
 import type { AccessContext, FhirRequest, HttpMethod } from '../core/types.js';
 import { negotiateResponseType, type ResponseMediaType } from './negotiation.js';
@@ -135,7 +135,7 @@ async function handleFhir(deps: AppDeps, req: Request, res: Response): Promise<v
  * turns the refusal into a 503 (AuditUnavailable, thrown from here).
  */
 async function recordRejected(deps: AppDeps, req: Request, match: BaseMatch, baseUrl: string, requestId: string, access: AccessContext | undefined, error: unknown): Promise<void> {
-  const rawQuery = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
+  const rawQuery = rawQueryOf(req);
   const method = req.method.toUpperCase();
   const rejected: FhirRequest = {
     method: (['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(method) ? method : 'GET') as HttpMethod,
@@ -146,7 +146,8 @@ async function recordRejected(deps: AppDeps, req: Request, match: BaseMatch, bas
     rawQuery,
     clientAddress: req.socket?.remoteAddress,
     prefer: {},
-    access: access ?? UNAUTHENTICATED,
+    // A caller whose credentials were refused: recorded as anonymous, with no rights.
+    access: access ?? PUBLIC_ACCESS,
     requestId,
   };
   try {
@@ -157,11 +158,8 @@ async function recordRejected(deps: AppDeps, req: Request, match: BaseMatch, bas
   }
 }
 
-/** A caller whose credentials were refused: recorded as anonymous, with no rights. */
-const UNAUTHENTICATED: AccessContext = Object.freeze({ subject: 'anonymous', scopes: Object.freeze([] as string[]), isAdmin: false });
-
 /** The caller of a public endpoint: no scopes, no rights beyond what is public. */
-const PUBLIC_ACCESS = Object.freeze({ subject: 'anonymous', scopes: Object.freeze([] as string[]), isAdmin: false });
+const PUBLIC_ACCESS: AccessContext = Object.freeze({ subject: 'anonymous', scopes: Object.freeze([] as string[]), isAdmin: false });
 
 /** GET/HEAD {base}/metadata: clients read the CapabilityStatement (and its SMART oauth-uris) before they have a token. */
 function isPublic(method: string, segments: string[]): boolean {

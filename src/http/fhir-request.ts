@@ -60,6 +60,11 @@ function parseFormBody(bytes: Buffer): URLSearchParams {
   }
 }
 
+/** The query string exactly as the client sent it, without '?' (the audit trail records it as is). */
+export function rawQueryOf(req: Request): string {
+  return req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
+}
+
 /** POST to an operation or to _search may carry no body (operation parameters are optional). */
 const bodyOptional = (segments: readonly string[]) => {
   const last = segments[segments.length - 1] ?? '';
@@ -80,7 +85,7 @@ export function toFhirRequest(
 ): FhirRequest {
   const method = req.method.toUpperCase();
   if (!METHODS.has(method)) throw new FhirError(405, { code: 'not-supported', diagnostics: `Method ${method} is not supported` });
-  const rawQuery = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
+  const rawQuery = rawQueryOf(req);
   const query = new URLSearchParams(rawQuery);
   const fhirRequest: FhirRequest = {
     method: method as HttpMethod,

@@ -15,29 +15,11 @@ import type { SearchPage } from '../../search/engine.js';
 import type { ResourceStore } from '../../storage/resource-store.js';
 import { requestAccess } from '../access/read-constraint.js';
 import { checkSearchReach } from '../access/read-constraint-check.js';
+import { instantParameter } from './audit-range.js';
 import type { OperationCall, OperationEntry } from './registry.js';
 
 /** The parameters the report takes (plus the response-format ones every interaction takes). */
 const ACCEPTED = new Set(['_since', '_count', '_page', '_format', '_pretty']);
-
-// R4 instant (datatypes.html#instant): seconds and a time zone required, fields in range.
-const INSTANT = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))$/;
-
-/** `_since` as a Date (undefined when absent); a 400 naming `_since` when it is not an instant. */
-export function sinceParameter(query: URLSearchParams): Date | undefined {
-  const values = query.getAll('_since');
-  if (values.length === 0) return undefined;
-  if (values.length > 1) throw badRequest('_since may be given once', ['_since']);
-  const raw = values[0];
-  const [year, month, day] = raw.slice(0, 10).split('-').map(Number);
-  // Date.parse rolls 2026-02-31 over into March: the day must exist in its month.
-  const realDay = new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day;
-  const time = INSTANT.test(raw) && realDay ? Date.parse(raw) : Number.NaN;
-  if (Number.isNaN(time)) {
-    throw badRequest(`_since must be an instant with seconds and a time zone, e.g. 2026-11-01T00:00:00Z (got ${JSON.stringify(raw.slice(0, 40))})`, ['_since']);
-  }
-  return new Date(time);
-}
 
 /** The search the report runs for `patientId`. */
 function reportSearch(req: FhirRequest, patientId: string): URLSearchParams {
@@ -45,7 +27,7 @@ function reportSearch(req: FhirRequest, patientId: string): URLSearchParams {
     if (!ACCEPTED.has(name)) throw badRequest(`$access-report does not take the parameter ${name} (it takes _since, _count and _page)`, [name]);
   }
   const params = new URLSearchParams({ patient: `Patient/${patientId}`, _sort: '-date' });
-  const since = sinceParameter(req.query);
+  const since = instantParameter(req, '_since');
   // `recorded` has millisecond precision (audit-store canonicalInstant): ge the instant's millisecond.
   if (since) params.set('date', `ge${since.toISOString()}`);
   for (const name of ['_count', '_page']) {

@@ -1,4 +1,5 @@
-// The time range parameters of the audit trail operations ($export-ndjson, $verify; issue 11):
+// The time range parameters of the audit trail operations ($export-ndjson, $verify,
+// $access-report; issue 11):
 // `_since` and `_until` as FHIR instants (R4 datatypes.html#instant: seconds and a time zone
 // required), from the query string or, on POST, from an input Parameters resource
 // (operations.html#executing). Bad input is a 400 naming the parameter.

@@ -1,13 +1,17 @@
 // Group commit of audit rows written outside a write's own transaction (reads, failures,
 // security events; docs/adr/0014-recording-in-the-request-path.md): every caller awaits its rows'
 // commit, and the rows of concurrent callers of one tenant go in one transaction with one
-// multi-row INSERT. While a tenant's insert is in flight, newcomers queue; when it commits, all
+// multi-row INSERT, sent as one statement that is its own transaction (ADR 0015). While a tenant's insert is in flight, newcomers queue; when it commits, all
 // of them go in the next one. An idle server therefore commits a lone read's row at once (no
 // timer adds latency) and a busy one amortizes the commit across the requests that arrived
 // meanwhile. A failed insert fails every caller in it with AuditUnavailable (503).
 import type { NewAuditRow } from '../storage/audit-store.js';
-import type { FhirRepository } from '../storage/resource-store.js';
 import { AuditUnavailable } from '../fhir/audit-unavailable.js';
+
+/** Appends rows of one tenant durably in a transaction of their own (PgRepository's: one round trip). */
+export interface AuditAppender {
+  appendAuditEvents(tenantId: string, rows: readonly NewAuditRow[]): Promise<void>;
+}
 
 interface Waiting {
   rows: NewAuditRow[];
@@ -18,7 +22,7 @@ export class AuditGroupCommit {
   private readonly waiting = new Map<string, Waiting>();
   private readonly inFlight = new Set<string>();
 
-  constructor(private readonly repository: Pick<FhirRepository, 'withTenant'>) {}
+  constructor(private readonly appender: AuditAppender) {}
 
   /** Resolves once `rows` are committed; rejects with AuditUnavailable when they cannot be. */
   append(tenantId: string, rows: readonly NewAuditRow[]): Promise<void> {
@@ -39,7 +43,7 @@ export class AuditGroupCommit {
         this.waiting.delete(tenantId);
         try {
           const { rows } = batch;
-          await this.repository.withTenant(tenantId, (store) => store.audit.appendAuditEvents(rows));
+          await this.appender.appendAuditEvents(tenantId, rows);
           for (const caller of batch.callers) caller.resolve();
         } catch (error) {
           const failure = error instanceof AuditUnavailable ? error : new AuditUnavailable(error);

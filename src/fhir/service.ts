@@ -12,6 +12,7 @@
 // with 503 and no data. A batch sends each entry back through handle(); a transaction runs its
 // entries in one interaction, and each entry completes inside it (bundle/transaction.ts).
 import type { FhirRepository, ResourceStore } from '../storage/resource-store.js';
+import { WriteBuffer } from '../storage/write-buffer.js';
 import { WriteConflict } from '../storage/resource-store.js';
 import { AuditAppendFailed } from '../storage/audit-store.js';
 import { FhirError } from '../core/errors.js';
@@ -125,11 +126,15 @@ export class FhirService {
     const completesInside = !interaction.readOnly && interaction.target.interaction !== 'transaction';
     for (let attempt = 1; ; attempt++) {
       try {
-        const work = async (store: ResourceStore) => {
+        const work = async (database: ResourceStore) => {
+          // A write runs through a write buffer so that its audit rows go out with its versions,
+          // in one statement (ADR 0015); everything it reads still sees its own writes.
+          const store = completesInside ? new WriteBuffer(database) : database;
           bindRequestAccess(store, req.access, this.deps.searchParams);
           const changes = collectChanges(store);
           const response = await interaction.run(store);
           if (completesInside) await hooks.interactionCompleted({ request: req, target: interaction.target, started, status: response.status, response, changes }, store);
+          if (store instanceof WriteBuffer) await store.flush();
           return response;
         };
         const response = await this.repository.withTenant(req.tenantId, work, { readOnly: interaction.readOnly });

@@ -10,8 +10,9 @@
 // writes first when a SearchParameter is among them (and only then: every write of a bundle
 // reads the tenant's generation). Reindex jobs and the load ledger are tables no buffered write
 // touches; they pass through without sending anything. Audit rows (issue 11) are held like
-// versions and appended in one statement when the versions are sent, after them: a bundle of a
-// thousand entries records a thousand AuditEvents in one INSERT. Reading the trail sends them first.
+// versions and appended by the statement that sends the versions (ADR 0015): a bundle of a
+// thousand entries records a thousand AuditEvents in one INSERT, and a single write (FhirService
+// runs each through a buffer) costs no round trip for its row. Reading the trail sends them first.
 import type { AuditStore, NewAuditRow } from './audit-store.js';
 import type { LoadLedgerStore } from './load-ledger-store.js';
 import type { ReindexJobStore } from './reindex-job-store.js';
@@ -96,24 +97,21 @@ export class WriteBuffer implements ResourceStore {
     if (this.held.length >= this.maxHeld) await this.flush();
   }
 
-  async writeVersions(versions: readonly NewVersion[]): Promise<void> {
+  async writeVersions(versions: readonly NewVersion[], audit: readonly NewAuditRow[] = []): Promise<void> {
     for (const v of versions) await this.writeVersion(v);
+    if (audit.length > 0) await this.audit.appendAuditEvents(audit);
   }
 
-  /** Sends every held write. */
+  /** Sends every held write; held audit rows ride with the versions' last statement. */
   async flush(): Promise<void> {
-    if (this.held.length > 0) {
-      const batch = this.held;
-      this.held = [];
-      this.heldKeys.clear();
-      this.heldTypes.clear();
-      await this.inner.writeVersions(batch);
-    }
-    if (this.heldAudit.length > 0) {
-      const rows = this.heldAudit;
-      this.heldAudit = [];
-      await this.inner.audit.appendAuditEvents(rows);
-    }
+    const batch = this.held;
+    const rows = this.heldAudit;
+    this.held = [];
+    this.heldAudit = [];
+    this.heldKeys.clear();
+    this.heldTypes.clear();
+    if (batch.length > 0) await this.inner.writeVersions(batch, rows);
+    else if (rows.length > 0) await this.inner.audit.appendAuditEvents(rows);
   }
 
   async readCurrent(type: string, id: string, options?: { forUpdate?: boolean }): Promise<StoredVersion | undefined> {

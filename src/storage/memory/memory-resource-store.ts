@@ -5,7 +5,7 @@
 // version guard matches pg-resource-store.ts: a write whose base version moved is a WriteConflict.
 // A read given a RowReach (SMART data constraint) decides it on the current row's search index,
 // as the PostgreSQL store's SQL does (src/search/reach.ts gives both).
-import type { AuditStore, StoredAuditRow } from '../audit-store.js';
+import type { AuditStore, NewAuditRow, StoredAuditRow } from '../audit-store.js';
 import type { LoadLedgerEntry, LoadLedgerStore, LoadSourceKey } from '../load-ledger-store.js';
 import type { ReindexJob, ReindexJobStore } from '../reindex-job-store.js';
 import type { HistoryQuery, NewVersion, ReadOptions, ResourceStore, RowReach, SearchSql, StoredVersion } from '../resource-store.js';
@@ -94,8 +94,9 @@ export class MemoryResourceStore implements ResourceStore {
     this.pending.set(key, pending);
   }
 
-  async writeVersions(versions: readonly NewVersion[]): Promise<void> {
+  async writeVersions(versions: readonly NewVersion[], audit: readonly NewAuditRow[] = []): Promise<void> {
     for (const version of versions) await this.writeVersion(version);
+    if (audit.length > 0) await this.audit.appendAuditEvents(audit);
   }
 
   /** Nothing to serialize: a conflicting commit is refused (memory-repository.ts). */

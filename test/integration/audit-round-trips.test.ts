@@ -1,0 +1,159 @@
+// Audit rows without round trips of their own (issue 11 benchmark targets;
+// docs/adr/0015-audit-rows-without-round-trips.md): a write's AuditEvent rows go to PostgreSQL in
+// the statement that writes its versions, and the group commit appends reads' rows as one
+// statement that is its own transaction, run as the app role with the tenant set (migration 0016).
+// Every statement the service sends is logged here, so each test counts what went over the wire.
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { createFhirService, type FhirComposition } from '../../src/compose.js';
+import { loadConfig } from '../../src/core/config.js';
+import { ANONYMOUS_ACCESS } from '../../src/core/types.js';
+import { newTenant, testPool } from '../support/database.js';
+import { requestsTo, type SendAs } from '../support/service-requests.js';
+import { requireServices, TEST_DATABASE_URL } from '../support/services.js';
+
+const patient = (family: string) => ({ resourceType: 'Patient', name: [{ family }] });
+
+function textOf(config: unknown): string {
+  return typeof config === 'string' ? config : ((config as { text?: string })?.text ?? '');
+}
+
+describe('audit rows without round trips of their own (PostgreSQL)', function () {
+  this.timeout(60_000);
+  let migrated: pg.Pool;
+  let pool: pg.Pool;
+  let composition: FhirComposition;
+  let tenant: string;
+  let send: SendAs;
+  const sent: string[] = [];
+
+  before(async function () {
+    await requireServices(this);
+    migrated = await testPool();
+    pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 4 });
+    // Every statement any client of this pool sends, in order.
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        sent.push(textOf(args[0]));
+        return query(...args);
+      };
+    });
+    composition = createFhirService(loadConfig({ HEARTH_AUDIT: 'on' }), { pool, mode: 'postgres', close: async () => undefined }, undefined, { analyzeAsWritten: false });
+    send = requestsTo(composition.service, () => tenant);
+  });
+
+  beforeEach(async () => {
+    tenant = await newTenant(migrated);
+    sent.length = 0;
+  });
+
+  after(async () => {
+    await composition?.maintenance.close();
+    await pool?.end();
+  });
+
+  const trail = async () =>
+    (await migrated.query<{ content: string }>('SELECT content FROM audit_trail WHERE tenant_id = $1 ORDER BY recorded, id', [tenant])).rows.map(
+      (r) => JSON.parse(r.content) as { subtype: { code: string }[]; entity?: { what?: { reference?: string } }[] },
+    );
+  /** The statements between the transaction's opening and its COMMIT. */
+  const inside = () => sent.slice(sent.findIndex((s) => s.startsWith('BEGIN')) + 1, sent.indexOf('COMMIT'));
+
+  it('a create sends its AuditEvent in the statement that writes its version: no statement of its own', async () => {
+    const created = await send(ANONYMOUS_ACCESS, 'POST', 'Patient', { body: patient('Roundtrip'), bodyKind: 'resource' });
+    assert.equal(created.status, 201);
+    // (A tenant's first write also reads its search parameters.)
+    const writes = inside().filter((s) => /INSERT/.test(s));
+    assert.equal(writes.length, 1, `one writing statement inside the transaction, got: ${writes.map((s) => s.slice(0, 60)).join(' | ')}`);
+    assert.match(writes[0], /INSERT INTO audit_trail/);
+    assert.match(writes[0], /INSERT INTO "patient"/);
+    const events = await trail();
+    assert.equal(events.length, 1);
+    assert.equal(events[0].subtype[0].code, 'create');
+    assert.ok(events[0].entity?.some((e) => e.what?.reference === `Patient/${created.body?.id as string}/_history/1`));
+  });
+
+  it('an update and a delete do the same', async () => {
+    const id = (await send(ANONYMOUS_ACCESS, 'POST', 'Patient', { body: patient('Before'), bodyKind: 'resource' })).body?.id as string;
+    sent.length = 0;
+    assert.equal((await send(ANONYMOUS_ACCESS, 'PUT', `Patient/${id}`, { body: { ...patient('After'), id }, bodyKind: 'resource' })).status, 200);
+    assert.ok(inside().every((s) => !/hearth_audit_append|^INSERT INTO audit_trail/.test(s)), 'no statement only for the audit row');
+    assert.equal(inside().filter((s) => /INSERT INTO audit_trail/.test(s)).length, 1);
+    sent.length = 0;
+    assert.ok([200, 204].includes((await send(ANONYMOUS_ACCESS, 'DELETE', `Patient/${id}`)).status));
+    assert.equal(inside().filter((s) => /INSERT INTO audit_trail/.test(s)).length, 1);
+    assert.ok(inside().every((s) => !/^INSERT INTO audit_trail/.test(s)));
+    assert.deepEqual((await trail()).map((e) => e.subtype[0].code), ['create', 'update', 'delete']);
+  });
+
+  it('a transaction bundle sends its entries\' AuditEvents with their versions', async () => {
+    const bundle = {
+      resourceType: 'Bundle', type: 'transaction',
+      entry: [
+        { resource: patient('One'), request: { method: 'POST', url: 'Patient' } },
+        { resource: patient('Two'), request: { method: 'POST', url: 'Patient' } },
+      ],
+    };
+    assert.equal((await send(ANONYMOUS_ACCESS, 'POST', '', { body: bundle, bodyKind: 'resource' })).status, 200);
+    assert.ok(inside().every((s) => !/^INSERT INTO audit_trail/.test(s)), 'no statement only for the audit rows');
+    // Two entry events and the transaction's own event.
+    assert.equal((await trail()).filter((e) => e.subtype[0].code === 'create').length, 2);
+  });
+
+  it('a read\'s AuditEvent is appended by one statement, outside any transaction block', async () => {
+    const id = (await send(ANONYMOUS_ACCESS, 'POST', 'Patient', { body: patient('Read'), bodyKind: 'resource' })).body?.id as string;
+    sent.length = 0;
+    assert.equal((await send(ANONYMOUS_ACCESS, 'GET', `Patient/${id}`)).status, 200);
+    const appends = sent.filter((s) => /hearth_audit_append/.test(s));
+    assert.deepEqual(appends, ['SELECT hearth_audit_append($1, $2::json)']);
+    // BEGIN and COMMIT of the read itself only.
+    assert.equal(sent.filter((s) => s.startsWith('BEGIN')).length, 1);
+    assert.equal(sent.filter((s) => s === 'COMMIT').length, 1);
+    assert.deepEqual((await trail()).map((e) => e.subtype[0].code), ['create', 'read']);
+  });
+});
+
+describe('hearth_audit_append: the group commit\'s statement (migration 0016)', function () {
+  let pool: pg.Pool;
+  let tenant: string;
+  before(async function () {
+    await requireServices(this);
+    pool = await testPool();
+  });
+  afterEach(async () => {
+    await pool.query('DROP TRIGGER IF EXISTS test_audit_as_app ON audit_trail');
+    await pool.query('DROP FUNCTION IF EXISTS test_audit_as_app()');
+  });
+
+  const rows = (id: string) =>
+    JSON.stringify([{ id, recorded: new Date().toISOString(), content: '{"resourceType":"AuditEvent"}', sp: null, patients: ['Patient/p1'], hash: '00'.repeat(32) }]);
+
+  it('inserts as the app role with the tenant set (row-level security applies), and both end with the statement', async () => {
+    tenant = await newTenant(pool);
+    // Refuses this tenant's rows unless inserted as hearth_app with app.tenant_id set to the row's tenant.
+    await pool.query(
+      `CREATE FUNCTION test_audit_as_app() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+         IF NEW.tenant_id = '${tenant}' AND (current_user <> 'hearth_app' OR current_setting('app.tenant_id', true) IS DISTINCT FROM NEW.tenant_id)
+         THEN RAISE EXCEPTION 'inserted as % for tenant %', current_user, current_setting('app.tenant_id', true); END IF; RETURN NEW; END $$`,
+    );
+    await pool.query('CREATE TRIGGER test_audit_as_app BEFORE INSERT ON audit_trail FOR EACH ROW EXECUTE FUNCTION test_audit_as_app()');
+    const client = await pool.connect();
+    try {
+      // The trigger does catch an insert as anyone else.
+      await assert.rejects(
+        client.query("INSERT INTO audit_trail (tenant_id, id, last_updated, content, recorded, hash) VALUES ($1, 'x', now(), '{}', now(), decode(repeat('00', 32), 'hex'))", [tenant]),
+        /inserted as/,
+      );
+      const { rows: appended } = await client.query<{ n: string }>('SELECT hearth_audit_append($1, $2::json) AS n', [tenant, rows('a1')]);
+      assert.equal(Number(appended[0].n), 1);
+      // The statement was its own transaction: the role and tenant it set are gone.
+      const { rows: after } = await client.query<{ back: boolean; tenant: string | null }>("SELECT current_user = session_user AS back, nullif(current_setting('app.tenant_id', true), '') AS tenant");
+      assert.deepEqual(after[0], { back: true, tenant: null });
+    } finally {
+      client.release();
+    }
+    const { rows: stored } = await pool.query<{ patients: string[] }>('SELECT patients FROM audit_trail WHERE tenant_id = $1 AND id = $2', [tenant, 'a1']);
+    assert.deepEqual(stored.map((r) => r.patients), [['Patient/p1']]);
+  });
+});

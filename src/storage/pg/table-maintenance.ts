@@ -75,10 +75,20 @@ export class TableMaintenance {
       const state = this.tables.get(type) ?? { written: 0, rows: undefined };
       state.written += n;
       this.tables.set(type, state);
-      if (state.written >= this.options.minRows + this.options.fraction * (state.rows ?? 0)) this.due.set(type, 'analyze');
+      if (state.written >= this.options.minRows + this.fractionOf(type) * (state.rows ?? 0)) this.due.set(type, 'analyze');
       this.mergeWhenQuiet(type);
     }
     this.start();
+  }
+
+  /**
+   * An append-only table (the audit trail, which every request of the server appends to) changes
+   * its distribution slowly and is searched by auditors, not by every request: it is analyzed as
+   * it doubles rather than every `fraction`, which on a young trail was a fifth of the database's
+   * CPU under load (docs/benchmarks.md, issue 11). Its pending lists are still merged when quiet.
+   */
+  private fractionOf(type: string): number {
+    return tablesFor(type).appendOnly ? Math.max(1, this.options.fraction) : this.options.fraction;
   }
 
   private start(): void {

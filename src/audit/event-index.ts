@@ -10,7 +10,16 @@
 import type { AuditEvent } from 'fhir/r4.js';
 import type { JsonObject } from '../core/types.js';
 import type { Indexer } from '../search/indexer.js';
-import type { SearchIndex } from '../search/types.js';
+import type { SearchIndex, SearchParamDef } from '../search/types.js';
+
+/**
+ * The parameters that can read the per-event part (entities without their kinds, period,
+ * recorded): the per-event indexer evaluates only these, a quarter of AuditEvent's parameters
+ * (every one was evaluated for every event, and found nothing in most).
+ */
+export function readsEventPart(def: SearchParamDef): boolean {
+  return /\b(entity|recorded|period)\b/.test(def.expression);
+}
 
 /** Distinct "who and where" parts kept (callers × servers × outcomes); the oldest goes first. */
 const MAX_SHARED = 2000;
@@ -18,13 +27,17 @@ const MAX_SHARED = 2000;
 export class AuditEventIndexer {
   private readonly shared = new Map<string, SearchIndex>();
 
-  constructor(private readonly indexer: Indexer) {}
+  /** `perEvent` indexes the per-event part: `indexer` limited to readsEventPart, or `indexer` itself. */
+  constructor(
+    private readonly indexer: Indexer,
+    private readonly perEvent: Indexer = indexer,
+  ) {}
 
   index(event: AuditEvent): SearchIndex {
     const { id: _id, meta: _meta, entity = [], period, recorded, ...who } = event;
     const kinds = entity.map(({ type, role }) => ({ ...(type ? { type } : {}), ...(role ? { role } : {}) }));
     const rest = entity.map(({ type: _type, role: _role, ...other }) => other);
-    const own = this.indexer({ resourceType: 'AuditEvent', entity: rest, period, recorded } as unknown as JsonObject);
+    const own = this.perEvent({ resourceType: 'AuditEvent', entity: rest, period, recorded } as unknown as JsonObject);
     return { ...this.cached(who as unknown as JsonObject), ...this.cached({ resourceType: 'AuditEvent', entity: kinds }), ...own };
   }
 

@@ -21,6 +21,8 @@ export interface AuditRecorderOptions {
   observer: string;
   /** The R4 search indexer: AuditEvent rows carry their search index like resource rows. */
   index: Indexer;
+  /** The indexer of each event's own part (event-index.ts readsEventPart); `index` when absent. */
+  eventPartIndex?: Indexer;
   groupCommit: AuditGroupCommit;
   now?: () => Date;
 }
@@ -31,7 +33,7 @@ export class AuditRecorder implements SecurityAuditSink {
 
   constructor(private readonly options: AuditRecorderOptions) {
     this.now = options.now ?? (() => new Date());
-    this.eventIndex = new AuditEventIndexer(options.index);
+    this.eventIndex = new AuditEventIndexer(options.index, options.eventPartIndex);
   }
 
   /** The hooks with interactionCompleted recording here; authorization and outbox are `base`'s. */

@@ -3,18 +3,19 @@
 import type { JsonObject } from '../core/types.js';
 import { moduleFor } from './params/modules.js';
 import type { SearchRegistry } from './registry/registry.js';
-import type { SearchIndex } from './types.js';
+import type { SearchIndex, SearchParamDef } from './types.js';
 
 /** Parameters served by real columns rather than index entries. */
 export const COLUMN_PARAMS = new Set(['_id', '_lastUpdated']);
 
 export type Indexer = (resource: JsonObject) => SearchIndex;
 
-export function createIndexer(registry: SearchRegistry): Indexer {
+/** `only`, when given, limits the parameters evaluated (for indexing a part of a resource). */
+export function createIndexer(registry: SearchRegistry, only?: (def: SearchParamDef) => boolean): Indexer {
   return (resource) => {
     const index: SearchIndex = {};
     for (const def of registry.forType(resource.resourceType as string).values()) {
-      if (COLUMN_PARAMS.has(def.code)) continue;
+      if (COLUMN_PARAMS.has(def.code) || (only && !only(def))) continue;
       const module = moduleFor(def.type);
       if (!module) continue;
       const values = def.extract(resource);

@@ -8,7 +8,8 @@ import { ANONYMOUS_ACCESS, type AccessContext } from '../../src/core/types.js';
 import { createResourceValidator } from '../../src/fhir/validation/resource-schema.js';
 
 const validator = createResourceValidator();
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+// Version 7: time-ordered (src/core/uuid-v7.ts).
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const START = new Date('2026-12-04T10:00:00.000Z');
 const END = new Date('2026-12-04T10:00:00.120Z');
 const RECORDED = new Date('2026-12-04T10:00:00.125Z');

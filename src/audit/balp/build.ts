@@ -1,7 +1,7 @@
 // Builds the AuditEvent resources that record one interaction (issue 11; FHIR R4
 // auditevent.html; IHE Basic Audit Log Patterns 1.1, "RESTful activities": Create, Read,
 // Update, Delete, Query, and the IUA / DICOM user authentication events). Pure: no I/O, the
-// ids come from `options.newId` (random UUIDs by default).
+// ids come from `options.newId` (time-ordered UUIDs, version 7, by default).
 //
 // One event per patient concerned, so each patient's access history is complete: a search
 // whose results hold data of three patients yields three events, each naming its patient
@@ -9,7 +9,7 @@
 // failed interaction (outcome not 0) yields one event that carries no patient and no version
 // (nothing of the stored data): only what the client itself sent (the target it named and its
 // query).
-import { randomUUID } from 'node:crypto';
+import { uuidV7 } from '../../core/uuid-v7.js';
 import type { AuditEvent, AuditEventEntity, Coding } from 'fhir/r4.js';
 import { buildAgents } from './agents.js';
 import { EVENT_TYPE, interactionSubtype, SECURITY_SUBTYPE, SOURCE_TYPE, ENTITY, type ActionCode } from './codes.js';
@@ -65,7 +65,8 @@ function securityClassification(event: SecurityEvent): { subtype: Coding[]; fail
 }
 
 export function buildAuditEvents(input: AuditInput, options: BuildOptions = {}): AuditEvent[] {
-  const newId = options.newId ?? randomUUID;
+  // Time-ordered ids: the trail's id index grows at its right edge (src/core/uuid-v7.ts).
+  const newId = options.newId ?? (() => uuidV7(input.recorded.getTime()));
   const { event } = input;
   const classification =
     event.kind === 'rest'

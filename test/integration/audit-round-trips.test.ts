@@ -157,3 +157,27 @@ describe('hearth_audit_append: the group commit\'s statement (migration 0016)', 
     assert.deepEqual(stored.map((r) => r.patients), [['Patient/p1']]);
   });
 });
+
+describe('the audit trail keeps its rows whole in their page (migration 0017)', function () {
+  let pool: pg.Pool;
+  before(async function () {
+    await requireServices(this);
+    pool = await testPool();
+  });
+
+  it('stores content and the search index compressed in the row (storage MAIN), in every partition, those made later too', async () => {
+    // A month no test writes to, made the way the partition job makes them.
+    await pool.query("SELECT hearth_audit_ensure_partitions('2031-03-01T00:00:00Z', 0)");
+    const { rows } = await pool.query<{ relname: string; attname: string; attstorage: string }>(
+      `SELECT c.relname, a.attname, a.attstorage FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+       WHERE a.attname IN ('content', 'sp') AND (c.relname = 'audit_trail' OR c.oid IN (SELECT relid FROM pg_partition_tree('audit_trail'::regclass)))`,
+    );
+    assert.ok(rows.some((r) => r.relname === 'audit_trail_p203103'), 'the new partition is there');
+    assert.ok(rows.length >= 6);
+    assert.deepEqual(rows.filter((r) => r.attstorage !== 'm'), []);
+  });
+
+  after(async () => {
+    await pool?.query('DROP TABLE IF EXISTS audit_trail_p203103');
+  });
+});

@@ -7,6 +7,9 @@
 // database backends' CPU per row and the WAL written per row, to set beside a read's whole cost in
 // `npm run bench:crud-ab`. A fresh tenant per run on BENCH_DATABASE_URL (default
 // postgresql://postgres@127.0.0.1:5432/hearth_bench_audit).
+// BENCH_AUDIT_SHAPE=journal measures instead what ADR 0015's "Next" would put on the request path:
+// one compact row per interaction (its recording input as JSON, no search index), appended to a
+// scratch table this benchmark makes (bench_audit_journal), same writers and batches.
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { auditHasher } from '../src/audit/chain/hasher.js';
@@ -26,6 +29,19 @@ const url = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5
 const total = Number(process.env.BENCH_AUDIT_EVENTS ?? 6000);
 const batch = Number(process.env.BENCH_AUDIT_BATCH ?? 4);
 const writers = Number(process.env.BENCH_AUDIT_WRITERS ?? 8);
+const journal = process.env.BENCH_AUDIT_SHAPE === 'journal';
+
+/** What a journal row would hold for a read: the recorder's input, no event, no index. */
+function journalEntry(n: number): string {
+  const at = new Date().toISOString();
+  return JSON.stringify({
+    event: 'read', status: 200, start: at, end: at, caller: { subject: 'anonymous' }, network: '127.0.0.1',
+    request: { id: randomUUID(), method: 'GET', path: `Patient/p${n}` }, entities: [{ reference: `Patient/p${n}`, versionId: 1 }], patients: [`Patient/p${n}`],
+  });
+}
+
+const JOURNAL_DDL = 'CREATE TABLE IF NOT EXISTS bench_audit_journal (tenant_id text NOT NULL, seq bigserial PRIMARY KEY, recorded timestamptz NOT NULL DEFAULT now(), entry text NOT NULL)';
+const JOURNAL_APPEND = "INSERT INTO bench_audit_journal (tenant_id, entry) SELECT $1, e FROM json_array_elements_text($2::json) AS e";
 
 /** The rows a read of Patient/p{n} records, as the recorder makes them. */
 function readEvents(tenantId: string, n: number, index: (r: JsonObject) => JsonObject): NewAuditRow[] {
@@ -61,6 +77,7 @@ async function main(): Promise<void> {
   const indexer = new AuditEventIndexer(createIndexer(registry), createIndexer(registry, readsEventPart));
   const index = (r: JsonObject) => indexer.index(r as unknown as AuditEvent) as unknown as JsonObject;
   const repository = new PgRepository(pool, { auditHasher });
+  if (journal) await admin.query(JOURNAL_DDL);
   // Open every writer's connection first, so that all their backends are measured.
   const clients = await Promise.all(Array.from({ length: writers }, () => pool.connect()));
   clients.forEach((c) => c.release());
@@ -74,6 +91,12 @@ async function main(): Promise<void> {
       while (next < total) {
         const from = next;
         next = Math.min(total, from + batch);
+        if (journal) {
+          const entries: string[] = [];
+          for (let i = from; i < next; i++) entries.push(journalEntry(i));
+          await pool.query({ name: 'bench_journal_append', text: JOURNAL_APPEND, values: [tenantId, JSON.stringify(entries)] });
+          continue;
+        }
         const rows: NewAuditRow[] = [];
         for (let i = from; i < next; i++) rows.push(...readEvents(tenantId, i, index));
         await repository.appendAuditEvents(tenantId, rows);
@@ -84,11 +107,13 @@ async function main(): Promise<void> {
   const dbMs = pids.reduce((sum, pid, i) => sum + Math.max(0, cpuMs(pid) - before[i]), 0);
   const { rows: wal } = await admin.query<{ bytes: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS bytes', [wal0]);
   const { rows: size } = await admin.query<{ content: number; sp: number }>(
-    'SELECT avg(octet_length(content))::int AS content, avg(pg_column_size(sp))::int AS sp FROM audit_trail WHERE tenant_id = $1',
+    journal
+      ? 'SELECT avg(octet_length(entry))::int AS content, 0 AS sp FROM bench_audit_journal WHERE tenant_id = $1'
+      : 'SELECT avg(octet_length(content))::int AS content, avg(pg_column_size(sp))::int AS sp FROM audit_trail WHERE tenant_id = $1',
     [tenantId],
   );
-  console.log(`audit append: ${total.toLocaleString('en-US')} read events, ${writers} writers, ${batch} rows per statement (hearth_audit_append)`);
-  console.log(`  event: ${size[0].content} bytes of AuditEvent, ${size[0].sp} bytes of search index`);
+  console.log(`audit append: ${total.toLocaleString('en-US')} read events, ${writers} writers, ${batch} rows per statement (${journal ? 'compact journal rows' : 'hearth_audit_append'})`);
+  console.log(`  ${journal ? 'journal row' : 'event'}: ${size[0].content} bytes${journal ? '' : ` of AuditEvent, ${size[0].sp} bytes of search index`}`);
   console.log(`  ${Math.round(total / seconds).toLocaleString('en-US')} rows/s, database CPU ${(dbMs / total).toFixed(3)} ms per row, WAL ${Math.round(Number(wal[0].bytes) / total).toLocaleString('en-US')} bytes per row`);
   await pool.end();
   await admin.end();

@@ -11,11 +11,12 @@
 // (a fresh pair of tenants per run; BENCH_EXPORT_TENANTS=<big>,<small> exports those of an
 // earlier run instead of filling). BENCH_SERVER_NODE_OPTIONS (e.g. --max-old-space-size=64)
 // goes to the server only: an export completing under a small heap cap shows that nothing
-// accumulates with its size.
+// accumulates with its size. BENCH_EXPORT_GZIP=1 asks for it gzipped.
 import { benchAuditEvent as event, fillAuditTrail } from './audit-fill.js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { createGunzip } from 'node:zlib';
 import pg from 'pg';
 import { migrate } from '../src/storage/pg/migrate.js';
 import { createTenant } from '../src/storage/pg/tenant-admin.js';
@@ -27,6 +28,8 @@ const small = Number(process.env.BENCH_EXPORT_SMALL ?? 10_000);
 const batch = Number(process.env.BENCH_EXPORT_BATCH ?? 2000);
 const writers = Number(process.env.BENCH_EXPORT_WRITERS ?? 4);
 const port = Number(process.env.BENCH_PORT ?? 8093);
+/** BENCH_EXPORT_GZIP=1: ask for the export gzipped (Accept-Encoding), as most clients do. */
+const gzip = process.env.BENCH_EXPORT_GZIP === '1';
 
 /** Recorded times over the two hours before now. */
 const fill = (pool: pg.Pool, tenantId: string, total: number): Promise<number> =>
@@ -46,16 +49,21 @@ async function exportOnce(base: string, tenantId: string, pid: number | undefine
   const sampler = pid ? setInterval(() => (peakSampled = Math.max(peakSampled, kib('VmRSS', pid))), 20) : undefined;
   const t0 = performance.now();
   const { lines, bytes } = await new Promise<{ lines: number; bytes: number }>((resolve, reject) => {
-    request(`${base.replace('/fhir', `/t/${tenantId}/fhir`)}/AuditEvent/$export-ndjson`, (res) => {
+    const headers = gzip ? { 'accept-encoding': 'gzip' } : {};
+    request(`${base.replace('/fhir', `/t/${tenantId}/fhir`)}/AuditEvent/$export-ndjson`, { headers }, (res) => {
       if (res.statusCode !== 200) reject(new Error(`export answered ${res.statusCode}`));
+      if (gzip && res.headers['content-encoding'] !== 'gzip') reject(new Error('the export was not gzipped'));
       let lines = 0;
       let bytes = 0;
-      res.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
+      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      // Lines are counted in the decoded text; `bytes` is what crossed the wire.
+      const text = gzip ? res.pipe(createGunzip()) : res;
+      text.on('data', (chunk: Buffer) => {
         for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
       });
-      res.on('end', () => (res.complete ? resolve({ lines, bytes }) : reject(new Error('export cut short'))));
+      text.on('end', () => (res.complete ? resolve({ lines, bytes }) : reject(new Error('export cut short'))));
       res.on('error', reject);
+      text.on('error', reject);
     })
       .on('error', reject)
       .end();

@@ -4,6 +4,7 @@
 // what it may do is decided in fhir/access. Express stops here: below this file everything is
 // FhirRequest/FhirResponse.
 import compression from 'compression';
+import { shouldCompress } from './compress-filter.js';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import helmet from 'helmet';
@@ -56,7 +57,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(requestContext(logger));
   app.use(helmet());
   app.use(cors({ origin: config.corsOrigins, exposedHeaders: EXPOSED }));
-  app.use(compression());
+  app.use(compression({ filter: shouldCompress }));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

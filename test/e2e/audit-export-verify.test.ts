@@ -1,7 +1,7 @@
 // Auditors' export and the integrity check over HTTP (issue 11 "Auditor access", "Integrity"):
 // GET AuditEvent/$export-ndjson streams the tenant's events in [_since, _until) in (recorded,
 // id) order, each line the stored text as is, across several keyset pages; a bad instant is a
-// 400 naming the parameter; a token without a tenant-wide AuditEvent search scope gets 403.
+// 400 naming the parameter; it is gzipped for a client that accepts it; a token without a tenant-wide AuditEvent search scope gets 403.
 // AuditEvent/$verify (administrators) reports the trail intact with its counts, then the first
 // break after a row is altered as the database owner (the append-only trigger bypassed).
 import assert from 'node:assert/strict';
@@ -72,6 +72,19 @@ for (const mode of DATABASE_MODES) describe(`AuditEvent/$export-ndjson and $veri
     const all = await exportLines(`${tenant.base}/AuditEvent/$export-ndjson`);
     assert.deepEqual(all.lines.slice(0, 2000), expected);
     for (const line of all.lines.slice(2000)) assert.ok(Date.parse(JSON.parse(line).recorded) > BASE + 86_400_000);
+  });
+
+  it('compresses the export for a client that accepts gzip (NDJSON is text), and not for one that does not', async () => {
+    const rows = await appendEvents(pool(), tenantOf(tenant.base), 300);
+    const url = `${tenant.base}/AuditEvent/$export-ndjson?_since=2026-11-10T00:00:00Z&_until=2026-11-11T00:00:00Z`;
+    const gzipped = await fetch(url, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(gzipped.status, 200);
+    assert.equal(gzipped.headers.get('content-encoding'), 'gzip');
+    // fetch decodes it: the lines are the stored events, in order.
+    assert.deepEqual((await gzipped.text()).slice(0, -1).split('\n'), inTrailOrder(rows).map((r) => r.content));
+    const plain = await fetch(url, { headers: { 'accept-encoding': 'identity' } });
+    assert.equal(plain.headers.get('content-encoding'), null);
+    assert.equal((await plain.text()).slice(0, -1).split('\n').length, 300);
   });
 
   it('takes _since inclusive and _until exclusive, to the millisecond', async () => {

@@ -1,10 +1,11 @@
 // Group commit of audit rows written outside a write's own transaction (reads, failures,
 // security events; docs/adr/0014-recording-in-the-request-path.md): every caller awaits its rows'
 // commit, and the rows of concurrent callers of one tenant go in one transaction with one
-// multi-row INSERT, sent as one statement that is its own transaction (ADR 0015). While a tenant's insert is in flight, newcomers queue; when it commits, all
-// of them go in the next one. An idle server therefore commits a lone read's row at once (no
-// timer adds latency) and a busy one amortizes the commit across the requests that arrived
-// meanwhile. A failed insert fails every caller in it with AuditUnavailable (503).
+// multi-row INSERT, sent as one statement that is its own transaction (ADR 0015). While a
+// tenant's insert is in flight, newcomers queue; when it commits, all of them go in the next one.
+// An idle server therefore commits a lone read's row at once (no timer adds latency) and a busy
+// one amortizes the commit across the requests that arrived meanwhile. A failed insert fails
+// every caller in it with AuditUnavailable (503).
 import type { NewAuditRow } from '../storage/audit-store.js';
 import { AuditUnavailable } from '../fhir/audit-unavailable.js';
 

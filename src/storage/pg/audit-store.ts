@@ -2,7 +2,7 @@
 // for one tenant, inside its transaction as the app role (row-level security applies; the role
 // may only INSERT and SELECT). Appending is ONE statement whatever the number of rows, so a
 // group commit of many requests' events costs one round trip; a single write carries its rows in
-// its own version statement (auditInsertCte, docs/adr/0015-audit-rows-without-round-trips.md).
+// its own version statement (auditInsert, docs/adr/0015-audit-rows-without-round-trips.md).
 // Each row's hash is computed here with the AuditHasher handed in (src/audit/chain/hasher.ts).
 import type pg from 'pg';
 import { AuditAppendFailed, canonicalInstant, type AuditHasher, type AuditStore, type NewAuditRow, type StoredAuditRow } from '../audit-store.js';

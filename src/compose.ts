@@ -6,9 +6,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { observerId } from './audit/balp/index.js';
 import { AuditGroupCommit } from './audit/group-commit.js';
-import { readsEventPart } from './audit/event-index.js';
 import { AuditRecorder } from './audit/recorder.js';
-import { createIndexer } from './search/indexer.js';
 import type { SearchRegistry } from './search/registry/registry.js';
 import { join } from 'node:path';
 import { auditHasher } from './audit/chain/hasher.js';
@@ -78,5 +76,5 @@ export function createFhirService(
 /** Records every interaction (issue 11): observer id from HEARTH_AUDIT_OBSERVER, else the public base URL, else this host. */
 function createAuditRecorder(config: Config, repository: PgRepository, registry: SearchRegistry): AuditRecorder {
   const observer = observerId({ setting: config.auditObserver, publicBaseUrl: config.publicBaseUrl, origin: `urn:hearth:${hostname()}` });
-  return new AuditRecorder({ observer, index: createIndexer(registry), eventPartIndex: createIndexer(registry, readsEventPart), groupCommit: new AuditGroupCommit(repository) });
+  return new AuditRecorder({ observer, registry, groupCommit: new AuditGroupCommit(repository) });
 }

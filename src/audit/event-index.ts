@@ -9,7 +9,8 @@
 // gives (test/unit/audit-event-index.test.ts).
 import type { AuditEvent } from 'fhir/r4.js';
 import type { JsonObject } from '../core/types.js';
-import type { Indexer } from '../search/indexer.js';
+import { createIndexer, type Indexer } from '../search/indexer.js';
+import type { SearchRegistry } from '../search/registry/registry.js';
 import type { SearchIndex, SearchParamDef } from '../search/types.js';
 
 /**
@@ -27,11 +28,14 @@ const MAX_SHARED = 2000;
 export class AuditEventIndexer {
   private readonly shared = new Map<string, SearchIndex>();
 
-  /** `perEvent` indexes the per-event part: `indexer` limited to readsEventPart, or `indexer` itself. */
-  constructor(
-    private readonly indexer: Indexer,
-    private readonly perEvent: Indexer = indexer,
-  ) {}
+  private readonly indexer: Indexer;
+  /** The per-event part's indexer: the registry's, limited to readsEventPart. */
+  private readonly perEvent: Indexer;
+
+  constructor(registry: SearchRegistry) {
+    this.indexer = createIndexer(registry);
+    this.perEvent = createIndexer(registry, readsEventPart);
+  }
 
   index(event: AuditEvent): SearchIndex {
     const { id: _id, meta: _meta, entity = [], period, recorded, ...who } = event;

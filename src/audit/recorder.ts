@@ -5,7 +5,7 @@
 // (docs/adr/0014-recording-in-the-request-path.md): with the write's store they are appended in
 // its transaction (through the bundle write buffer for bundles); otherwise they go through the
 // group commit, awaited. Either way a failure to write them fails the request (AuditUnavailable).
-import type { Indexer } from '../search/indexer.js';
+import type { SearchRegistry } from '../search/registry/registry.js';
 import type { CompletedInteraction, InteractionHooks } from '../fhir/hooks.js';
 import type { ResourceStore } from '../storage/resource-store.js';
 import type { JsonObject } from '../core/types.js';
@@ -19,10 +19,8 @@ import type { SecurityAuditEntry, SecurityAuditSink } from './security-sink.js';
 export interface AuditRecorderOptions {
   /** AuditEvent.source.observer: this server (balp observerId()). */
   observer: string;
-  /** The R4 search indexer: AuditEvent rows carry their search index like resource rows. */
-  index: Indexer;
-  /** The indexer of each event's own part (event-index.ts readsEventPart); `index` when absent. */
-  eventPartIndex?: Indexer;
+  /** The R4 search parameters: AuditEvent rows carry their search index like resource rows. */
+  registry: SearchRegistry;
   groupCommit: AuditGroupCommit;
   now?: () => Date;
 }
@@ -33,7 +31,7 @@ export class AuditRecorder implements SecurityAuditSink {
 
   constructor(private readonly options: AuditRecorderOptions) {
     this.now = options.now ?? (() => new Date());
-    this.eventIndex = new AuditEventIndexer(options.index, options.eventPartIndex);
+    this.eventIndex = new AuditEventIndexer(options.registry);
   }
 
   /** The hooks with interactionCompleted recording here; authorization and outbox are `base`'s. */

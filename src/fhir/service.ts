@@ -129,12 +129,13 @@ export class FhirService {
         const work = async (database: ResourceStore) => {
           // A write runs through a write buffer so that its audit rows go out with its versions,
           // in one statement (ADR 0015); everything it reads still sees its own writes.
-          const store = completesInside ? new WriteBuffer(database) : database;
+          const buffer = completesInside ? new WriteBuffer(database) : undefined;
+          const store = buffer ?? database;
           bindRequestAccess(store, req.access, this.deps.searchParams);
           const changes = collectChanges(store);
           const response = await interaction.run(store);
           if (completesInside) await hooks.interactionCompleted({ request: req, target: interaction.target, started, status: response.status, response, changes }, store);
-          if (store instanceof WriteBuffer) await store.flush();
+          await buffer?.flush();
           return response;
         };
         const response = await this.repository.withTenant(req.tenantId, work, { readOnly: interaction.readOnly });

@@ -1,23 +1,24 @@
-// What one AuditEvent row costs PostgreSQL on the request path (issue 11 benchmark targets;
-// docs/adr/0015-audit-rows-without-round-trips.md): the events the recorder builds for reads (the
-// BALP builder and the search index of this build), appended the way the group commit appends
-// them — `hearth_audit_append`, one statement that is its own transaction — by
+// What recording costs PostgreSQL (issue 11 benchmark targets; docs/adr/0015-audit-rows-without-
+// round-trips.md, 0016-audit-journal.md), per read, in its two steps:
+//  - BENCH_AUDIT_SHAPE=journal (default): the request path. One journal entry per read (the
+//    recorder's input as JSON), appended the way the group commit appends them —
+//    `hearth_audit_journal_append`, one statement that is its own transaction.
+//  - BENCH_AUDIT_SHAPE=trail: the expander's step. The AuditEvents of those reads (the BALP builder
+//    and the search index of this build) appended to audit_trail in tenant transactions.
 // BENCH_AUDIT_WRITERS concurrent writers (default 8) with BENCH_AUDIT_BATCH rows a statement
 // (default 4, a busy server's group), BENCH_AUDIT_EVENTS in all (default 6,000). Prints the
 // database backends' CPU per row and the WAL written per row, to set beside a read's whole cost in
 // `npm run bench:crud-ab`. A fresh tenant per run on BENCH_DATABASE_URL (default
 // postgresql://postgres@127.0.0.1:5432/hearth_bench_audit).
-// BENCH_AUDIT_SHAPE=journal measures instead what ADR 0015's "Next" would put on the request path:
-// one compact row per interaction (its recording input as JSON, no search index), appended to a
-// scratch table this benchmark makes (bench_audit_journal), same writers and batches.
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { auditHasher } from '../src/audit/chain/hasher.js';
-import { buildAuditEvents, auditRowsOf } from '../src/audit/balp/index.js';
+import { buildAuditEvents, auditRowsOf, type AuditInput } from '../src/audit/balp/index.js';
+import { journalEntryOf } from '../src/audit/journal.js';
 import { AuditEventIndexer } from '../src/audit/event-index.js';
 import type { JsonObject } from '../src/core/types.js';
 import { createSearchRegistry } from '../src/search/registry/registry.js';
-import type { NewAuditRow } from '../src/storage/audit-store.js';
+import type { AuditJournalEntry, NewAuditRow } from '../src/storage/audit-store.js';
 import { PgRepository } from '../src/storage/pg/pg-repository.js';
 import { migrate } from '../src/storage/pg/migrate.js';
 import { createTenant } from '../src/storage/pg/tenant-admin.js';
@@ -28,24 +29,12 @@ const url = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5
 const total = Number(process.env.BENCH_AUDIT_EVENTS ?? 6000);
 const batch = Number(process.env.BENCH_AUDIT_BATCH ?? 4);
 const writers = Number(process.env.BENCH_AUDIT_WRITERS ?? 8);
-const journal = process.env.BENCH_AUDIT_SHAPE === 'journal';
+const journal = (process.env.BENCH_AUDIT_SHAPE ?? 'journal') === 'journal';
 
-/** What a journal row would hold for a read: the recorder's input, no event, no index. */
-function journalEntry(n: number): string {
-  const at = new Date().toISOString();
-  return JSON.stringify({
-    event: 'read', status: 200, start: at, end: at, caller: { subject: 'anonymous' }, network: '127.0.0.1',
-    request: { id: randomUUID(), method: 'GET', path: `Patient/p${n}` }, entities: [{ reference: `Patient/p${n}`, versionId: 1 }], patients: [`Patient/p${n}`],
-  });
-}
-
-const JOURNAL_DDL = 'CREATE TABLE IF NOT EXISTS bench_audit_journal (tenant_id text NOT NULL, seq bigserial PRIMARY KEY, recorded timestamptz NOT NULL DEFAULT now(), entry text NOT NULL)';
-const JOURNAL_APPEND = "INSERT INTO bench_audit_journal (tenant_id, entry) SELECT $1, e FROM json_array_elements_text($2::json) AS e";
-
-/** The rows a read of Patient/p{n} records, as the recorder makes them. */
-function readEvents(tenantId: string, n: number, index: (r: JsonObject) => JsonObject): NewAuditRow[] {
+/** What the recorder records for a read of Patient/p{n}. */
+function readInput(tenantId: string, n: number): AuditInput {
   const at = new Date();
-  const events = buildAuditEvents({
+  return {
     event: { kind: 'rest', interaction: 'read' },
     outcome: { status: 200 },
     period: { start: at, end: at },
@@ -56,8 +45,7 @@ function readEvents(tenantId: string, n: number, index: (r: JsonObject) => JsonO
     request: { id: randomUUID(), method: 'GET', path: `Patient/p${n}`, query: '' },
     entities: [{ reference: `Patient/p${n}`, versionId: 1 }],
     patients: [`Patient/p${n}`],
-  });
-  return auditRowsOf(tenantId, events, index);
+  };
 }
 
 async function backendPids(pool: pg.Pool): Promise<number[]> {
@@ -76,7 +64,6 @@ async function main(): Promise<void> {
   const indexer = new AuditEventIndexer(registry);
   const index = (r: JsonObject) => indexer.index(r as unknown as AuditEvent) as unknown as JsonObject;
   const repository = new PgRepository(pool, { auditHasher });
-  if (journal) await admin.query(JOURNAL_DDL);
   // Open every writer's connection first, so that all their backends are measured.
   const clients = await Promise.all(Array.from({ length: writers }, () => pool.connect()));
   clients.forEach((c) => c.release());
@@ -91,14 +78,14 @@ async function main(): Promise<void> {
         const from = next;
         next = Math.min(total, from + batch);
         if (journal) {
-          const entries: string[] = [];
-          for (let i = from; i < next; i++) entries.push(journalEntry(i));
-          await pool.query({ name: 'bench_journal_append', text: JOURNAL_APPEND, values: [tenantId, JSON.stringify(entries)] });
+          const entries: AuditJournalEntry[] = [];
+          for (let i = from; i < next; i++) entries.push(journalEntryOf(tenantId, readInput(tenantId, i)));
+          await repository.appendAuditJournal(tenantId, entries);
           continue;
         }
         const rows: NewAuditRow[] = [];
-        for (let i = from; i < next; i++) rows.push(...readEvents(tenantId, i, index));
-        await repository.appendAuditEvents(tenantId, rows);
+        for (let i = from; i < next; i++) rows.push(...auditRowsOf(tenantId, buildAuditEvents(readInput(tenantId, i)), index));
+        await repository.withTenant(tenantId, (store) => store.audit.appendAuditEvents(rows));
       }
     }),
   );
@@ -107,11 +94,11 @@ async function main(): Promise<void> {
   const { rows: wal } = await admin.query<{ bytes: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS bytes', [wal0]);
   const { rows: size } = await admin.query<{ content: number; sp: number }>(
     journal
-      ? 'SELECT avg(octet_length(entry))::int AS content, 0 AS sp FROM bench_audit_journal WHERE tenant_id = $1'
+      ? 'SELECT avg(octet_length(entry))::int AS content, 0 AS sp FROM audit_journal WHERE tenant_id = $1'
       : 'SELECT avg(octet_length(content))::int AS content, avg(pg_column_size(sp))::int AS sp FROM audit_trail WHERE tenant_id = $1',
     [tenantId],
   );
-  console.log(`audit append: ${total.toLocaleString('en-US')} read events, ${writers} writers, ${batch} rows per statement (${journal ? 'compact journal rows' : 'hearth_audit_append'})`);
+  console.log(`audit append: ${total.toLocaleString('en-US')} read events, ${writers} writers, ${batch} rows per statement (${journal ? 'journal entries, hearth_audit_journal_append' : 'AuditEvents to audit_trail, as the expander appends them'})`);
   console.log(`  ${journal ? 'journal row' : 'event'}: ${size[0].content} bytes${journal ? '' : ` of AuditEvent, ${size[0].sp} bytes of search index`}`);
   console.log(`  ${Math.round(total / seconds).toLocaleString('en-US')} rows/s, database CPU ${(dbMs / total).toFixed(3)} ms per row, WAL ${Math.round(Number(wal[0].bytes) / total).toLocaleString('en-US')} bytes per row`);
   await pool.end();

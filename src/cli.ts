@@ -167,9 +167,10 @@ async function loadCommand(config: Config, args: string[]): Promise<void> {
   // One connection per unit in flight, one for the ledger.
   const poolSize = Math.max(config.databasePoolSize, concurrency + 1);
   const summary = await withDatabase({ ...config, databasePoolSize: poolSize }, async (db) => {
-    const { service, repository, maintenance } = createFhirService(config, db, undefined, { analyzeAsWritten: false });
+    const { service, repository, maintenance, auditJournal } = createFhirService(config, db, undefined, { analyzeAsWritten: false });
     if (!(await repository.findTenant(tenantId))) throw new Error(`Tenant '${tenantId}' does not exist (hearth tenant create ${tenantId})`);
     const bar = progressBar(process.stderr);
+    auditJournal.start();
     try {
       return await runLoad(files, {
         tenantId,
@@ -188,6 +189,9 @@ async function loadCommand(config: Config, args: string[]): Promise<void> {
       });
     } finally {
       bar.stop();
+      // The load's audit entries become AuditEvents before the command ends (ADR 0016).
+      await auditJournal.stop();
+      await auditJournal.drain(tenantId);
       // Searched right after, the tables must not be planned from stale statistics nor read a
       // full GIN pending list (docs/scaling.md): vacuum and analyze what was loaded first.
       if (maintenance.touched.size > 0) {

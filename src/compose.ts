@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { observerId } from './audit/balp/index.js';
 import { AuditGroupCommit } from './audit/group-commit.js';
+import { AuditJournalExpander } from './audit/journal-expander.js';
 import { AuditRecorder } from './audit/recorder.js';
-import type { SearchRegistry } from './search/registry/registry.js';
 import { join } from 'node:path';
 import { auditHasher } from './audit/chain/hasher.js';
 import { createAuditTrailService } from './compose-audit-trail.js';
@@ -33,6 +33,8 @@ export interface FhirComposition {
   maintenance: TableMaintenance;
   /** The audit trail's recorder (HEARTH_AUDIT=on): the authorization server records its security events here too. */
   audit?: AuditRecorder;
+  /** Expands the audit journal into the trail: the server starts it and drains it before sealing. */
+  auditJournal: AuditJournalExpander;
 }
 
 export interface CompositionOptions {
@@ -64,17 +66,19 @@ export function createFhirService(
   const registry = createSearchRegistry();
   const search = new SearchEngine(registry, { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
   const searchParams = new TenantSearchParameters(registry);
-  const audit = config.audit === 'on' ? createAuditRecorder(config, repository, registry) : undefined;
+  // Whether or not this process records, it expands what is in the journal before sealing (server.ts).
+  const auditJournal = new AuditJournalExpander({ repository, registry, intervalMs: config.auditExpandIntervalMs, logger: options.logger });
+  const audit = config.audit === 'on' ? createAuditRecorder(config, repository, auditJournal) : undefined;
   const service = new FhirService(
     repository,
     { validator: createResourceValidator(), searchParams, search, hooks: audit ? audit.hooks(hooks) : hooks, config, auditTrail: createAuditTrailService(database.pool, auditHasher) },
     { softwareVersion: softwareVersion(), tenantCacheTtlMs: config.tenantCacheTtlMs, bundleMaxEntries: config.bundleMaxEntries },
   );
-  return { service, repository, searchParams, maintenance, audit };
+  return { service, repository, searchParams, maintenance, audit, auditJournal };
 }
 
 /** Records every interaction (issue 11): observer id from HEARTH_AUDIT_OBSERVER, else the public base URL, else this host. */
-function createAuditRecorder(config: Config, repository: PgRepository, registry: SearchRegistry): AuditRecorder {
+function createAuditRecorder(config: Config, repository: PgRepository, expander: AuditJournalExpander): AuditRecorder {
   const observer = observerId({ setting: config.auditObserver, publicBaseUrl: config.publicBaseUrl, origin: `urn:hearth:${hostname()}` });
-  return new AuditRecorder({ observer, registry, groupCommit: new AuditGroupCommit(repository) });
+  return new AuditRecorder({ observer, groupCommit: new AuditGroupCommit(repository), expander });
 }

@@ -35,7 +35,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   try {
     const migrated = await migrate(database.pool);
     if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
-    const { service, repository, searchParams, maintenance, audit: recorder } = createFhirService(config, database, undefined, { logger });
+    const { service, repository, searchParams, maintenance, audit: recorder, auditJournal } = createFhirService(config, database, undefined, { logger });
     const worker = config.reindexWorker
       ? new ReindexWorker(
           new ReindexJobQueue(database.pool, REINDEX_LEASE_MS),
@@ -48,7 +48,11 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       ? new AuditMaintenance(
           {
             tenants: async () => (await listTenants(database.pool)).map((t) => t.id),
-            seal: (tenantId) => sealAuditTrail(database.pool, auditHasher, tenantId),
+            // What is still in the journal goes to the trail first (another process's leftovers too).
+            seal: async (tenantId) => {
+              await auditJournal.drain(tenantId);
+              return sealAuditTrail(database.pool, auditHasher, tenantId);
+            },
             ensurePartitions: () => ensureAuditPartitions(database.pool),
             applyRetention: () => applyAuditRetention(database.pool, config.auditRetentionMonths),
           },
@@ -70,7 +74,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     logger.info({ url: `${origin}/fhir`, database: database.mode }, 'Hearth listening');
     worker?.start();
     audit?.start();
-    return { origin, port, database, close: () => shutdown(server, database, config.shutdownTimeoutMs, [async () => worker?.stop(), async () => audit?.stop(), () => maintenance.close(), () => auth.close()]) };
+    auditJournal.start();
+    return { origin, port, database, close: () => shutdown(server, database, config.shutdownTimeoutMs, [async () => worker?.stop(), async () => audit?.stop(), () => auditJournal.stop(), () => maintenance.close(), () => auth.close()]) };
   } catch (error) {
     await database.close();
     throw error;

@@ -1,21 +1,21 @@
-// Group commit of audit rows written outside a write's own transaction (reads, failures,
-// security events; docs/adr/0014-recording-in-the-request-path.md): every caller awaits its rows'
-// commit, and the rows of concurrent callers of one tenant go in one transaction with one
-// multi-row INSERT, sent as one statement that is its own transaction (ADR 0015). While a
+// Group commit of audit journal entries written outside a write's own transaction (reads,
+// failures, security events; docs/adr/0014-recording-in-the-request-path.md, 0016-audit-journal.md):
+// every caller awaits its entries' commit, and the entries of concurrent callers of one tenant go
+// in one multi-row INSERT, sent as one statement that is its own transaction (ADR 0015). While a
 // tenant's insert is in flight, newcomers queue; when it commits, all of them go in the next one.
-// An idle server therefore commits a lone read's row at once (no timer adds latency) and a busy
+// An idle server therefore commits a lone read's entry at once (no timer adds latency) and a busy
 // one amortizes the commit across the requests that arrived meanwhile. A failed insert fails
 // every caller in it with AuditUnavailable (503).
-import type { NewAuditRow } from '../storage/audit-store.js';
+import type { AuditJournalEntry } from '../storage/audit-store.js';
 import { AuditUnavailable } from '../fhir/audit-unavailable.js';
 
-/** Appends rows of one tenant durably in a transaction of their own (PgRepository's: one round trip). */
+/** Appends journal entries of one tenant durably in a transaction of their own (PgRepository's: one round trip). */
 export interface AuditAppender {
-  appendAuditEvents(tenantId: string, rows: readonly NewAuditRow[]): Promise<void>;
+  appendAuditJournal(tenantId: string, entries: readonly AuditJournalEntry[]): Promise<void>;
 }
 
 interface Waiting {
-  rows: NewAuditRow[];
+  rows: AuditJournalEntry[];
   callers: { resolve: () => void; reject: (error: unknown) => void }[];
 }
 
@@ -26,7 +26,7 @@ export class AuditGroupCommit {
   constructor(private readonly appender: AuditAppender) {}
 
   /** Resolves once `rows` are committed; rejects with AuditUnavailable when they cannot be. */
-  append(tenantId: string, rows: readonly NewAuditRow[]): Promise<void> {
+  append(tenantId: string, rows: readonly AuditJournalEntry[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       let batch = this.waiting.get(tenantId);
@@ -44,7 +44,7 @@ export class AuditGroupCommit {
         this.waiting.delete(tenantId);
         try {
           const { rows } = batch;
-          await this.appender.appendAuditEvents(tenantId, rows);
+          await this.appender.appendAuditJournal(tenantId, rows);
           for (const caller of batch.callers) caller.resolve();
         } catch (error) {
           const failure = error instanceof AuditUnavailable ? error : new AuditUnavailable(error);

@@ -1,43 +1,52 @@
 // Records every interaction and security event as AuditEvents (issue 11 "Recording"; IHE BALP
 // RESTful and User Authentication patterns). The FHIR service calls interactionCompleted for
 // each interaction and bundle entry (src/fhir/hooks.ts); the authorization server calls record
-// (src/audit/security-sink.ts). Where the rows go decides durability
-// (docs/adr/0014-recording-in-the-request-path.md): with the write's store they are appended in
-// its transaction (through the bundle write buffer for bundles); otherwise they go through the
-// group commit, awaited. Either way a failure to write them fails the request (AuditUnavailable).
-import type { SearchRegistry } from '../search/registry/registry.js';
+// (src/audit/security-sink.ts). What is recorded on the request path is one journal entry per
+// interaction, the AuditEvent builder's input (docs/adr/0016-audit-journal.md); the expander turns
+// entries into the trail's AuditEvents. Where the entry goes decides durability
+// (docs/adr/0014-recording-in-the-request-path.md): with the write's store it is appended in its
+// transaction (through the write buffer, in the versions' statement); otherwise it goes through
+// the group commit, awaited. Either way a failure to write it fails the request
+// (AuditUnavailable). Before an interaction that reads the trail, the tenant's journal is expanded.
 import type { CompletedInteraction, InteractionHooks } from '../fhir/hooks.js';
 import type { ResourceStore } from '../storage/resource-store.js';
-import type { JsonObject } from '../core/types.js';
-import { buildAuditEvents, auditRowsOf, requestOf, restEventOf, type AuditInput } from './balp/index.js';
-import type { AuditEvent } from 'fhir/r4.js';
+import { AuditUnavailable } from '../fhir/audit-unavailable.js';
+import { requestOf, restEventOf, type AuditInput } from './balp/index.js';
 import { accessedOf } from './accessed.js';
-import { AuditEventIndexer } from './event-index.js';
 import type { AuditGroupCommit } from './group-commit.js';
+import { journalEntryOf } from './journal.js';
+import type { AuditJournalExpander } from './journal-expander.js';
+import { readsTrail } from './reads-trail.js';
 import type { SecurityAuditEntry, SecurityAuditSink } from './security-sink.js';
 
 export interface AuditRecorderOptions {
   /** AuditEvent.source.observer: this server (balp observerId()). */
   observer: string;
-  /** The R4 search parameters: AuditEvent rows carry their search index like resource rows. */
-  registry: SearchRegistry;
   groupCommit: AuditGroupCommit;
+  /** Expands the journal: in the background after appends, and before the trail is read. */
+  expander: Pick<AuditJournalExpander, 'noteAppended' | 'drain'>;
   now?: () => Date;
 }
 
 export class AuditRecorder implements SecurityAuditSink {
   private readonly now: () => Date;
-  private readonly eventIndex: AuditEventIndexer;
 
   constructor(private readonly options: AuditRecorderOptions) {
     this.now = options.now ?? (() => new Date());
-    this.eventIndex = new AuditEventIndexer(options.registry);
   }
 
   /** The hooks with interactionCompleted recording here; authorization and outbox are `base`'s. */
   hooks(base: InteractionHooks): InteractionHooks {
     return {
-      authorize: (request, target) => base.authorize(request, target),
+      authorize: async (request, target) => {
+        await base.authorize(request, target);
+        if (!readsTrail(request, target)) return;
+        try {
+          await this.options.expander.drain(request.tenantId);
+        } catch (error) {
+          throw new AuditUnavailable(error); // the trail the auditor would see is incomplete
+        }
+      },
       resourceChanged: (store, request, change) => base.resourceChanged(store, request, change),
       interactionCompleted: async (unit, store) => {
         await base.interactionCompleted(unit, store);
@@ -64,9 +73,10 @@ export class AuditRecorder implements SecurityAuditSink {
       entities,
       patients,
     };
-    const rows = auditRowsOf(request.tenantId, buildAuditEvents(input), this.indexOf);
-    if (store) await store.audit.appendAuditEvents(rows);
-    else await this.options.groupCommit.append(request.tenantId, rows);
+    const entry = journalEntryOf(request.tenantId, input);
+    if (store) await store.audit.appendAuditJournal([entry]);
+    else await this.options.groupCommit.append(request.tenantId, [entry]);
+    this.options.expander.noteAppended(request.tenantId);
   }
 
   async record(tenantId: string, tenantBase: string, entry: SecurityAuditEntry): Promise<void> {
@@ -81,8 +91,7 @@ export class AuditRecorder implements SecurityAuditSink {
       server: { observer: this.options.observer, tenantBase },
       ...(entry.request ? { request: entry.request } : {}),
     };
-    await this.options.groupCommit.append(tenantId, auditRowsOf(tenantId, buildAuditEvents(input), this.indexOf));
+    await this.options.groupCommit.append(tenantId, [journalEntryOf(tenantId, input)]);
+    this.options.expander.noteAppended(tenantId);
   }
-
-  private readonly indexOf = (resource: JsonObject): JsonObject => this.eventIndex.index(resource as unknown as AuditEvent) as unknown as JsonObject;
 }

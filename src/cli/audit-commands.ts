@@ -4,6 +4,10 @@
 // prints through `out`. verify exits non-zero (throws) when the trail is broken.
 import { parseArgs } from 'node:util';
 import { auditHasher } from '../audit/chain/hasher.js';
+import { AuditJournalExpander } from '../audit/journal-expander.js';
+import { createSearchRegistry } from '../search/registry/registry.js';
+import { PgRepository } from '../storage/pg/pg-repository.js';
+import type { AuditHasher } from '../storage/audit-store.js';
 import { archiveAuditPartition, dropArchivedAuditPartition } from '../storage/pg/audit-archive.js';
 import { verifyAuditArchive } from '../storage/pg/audit-archive-verify.js';
 import { ensureAuditPartitions, listAuditPartitions } from '../storage/pg/audit-partitions.js';
@@ -62,6 +66,7 @@ export async function auditCommand(database: Database, args: string[], out: Out 
     return;
   }
   if (action === 'verify') {
+    await expandJournal(pool, values.tenant);
     const started = Date.now();
     const result = await verifyAuditTrail(pool, auditHasher, { tenantId: values.tenant, since: parseSince(values.since) });
     if (!result.intact) {
@@ -79,7 +84,7 @@ export async function auditCommand(database: Database, args: string[], out: Out 
     return;
   }
   if (action === 'seal') {
-    const tenants = values.tenant ? [values.tenant] : await auditTenants(pool);
+    const tenants = await expandJournal(pool, values.tenant);
     let rows = 0;
     let seals = 0;
     for (const tenant of tenants) {
@@ -100,6 +105,7 @@ export async function auditCommand(database: Database, args: string[], out: Out 
   if (action === 'archive') {
     if (!values.before || !MONTH.test(values.before)) throw new Error('audit archive needs --before YYYY-MM');
     if (!values.dir) throw new Error('audit archive needs --dir D');
+    await expandJournal(pool);
     const months = (await listAuditPartitions(pool)).filter((p) => p.month !== 'default' && p.month < values.before!);
     for (const p of months) {
       const manifest = await archiveAuditPartition(pool, auditHasher, p.month, values.dir);
@@ -110,4 +116,26 @@ export async function auditCommand(database: Database, args: string[], out: Out 
     return;
   }
   throw new Error(`Usage:\n${AUDIT_USAGE}`);
+}
+
+/**
+ * Expands what the audit journal holds (ADR 0016) for `tenant` or every tenant, so that verify,
+ * seal and archive work on every interaction recorded so far; the tenants concerned.
+ */
+async function expandJournal(pool: Database['pool'], tenant?: string): Promise<string[]> {
+  const tenants = tenant ? [tenant] : await auditTenants(pool);
+  await expandAuditJournal(pool, auditHasher, tenants);
+  return tenants;
+}
+
+/**
+ * Expands the audit journal of `tenantIds` into the trail (ADR 0016) outside a server: the audit
+ * commands before verify, seal and archive; tests that read the trail as the database owner. The
+ * number of entries expanded.
+ */
+export async function expandAuditJournal(pool: Database['pool'], hasher: AuditHasher, tenantIds: readonly string[]): Promise<number> {
+  const expander = new AuditJournalExpander({ repository: new PgRepository(pool, { auditHasher: hasher }), registry: createSearchRegistry(), intervalMs: 0 });
+  let expanded = 0;
+  for (const tenantId of tenantIds) expanded += await expander.drain(tenantId);
+  return expanded;
 }

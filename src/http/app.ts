@@ -181,5 +181,7 @@ function sendFailure(logger: Logger, error: unknown, req: Request, res: Response
   }
   const reply = toOutcome(error, res.locals.requestId);
   if (reply.unexpected) logger.error({ requestId: res.locals.requestId, err: error, path: req.path }, 'unhandled error');
+  // The client is told only to retry; the operator needs the cause.
+  else if (error instanceof AuditUnavailable) logger.error({ requestId: res.locals.requestId, err: error.cause, path: req.path }, 'audit trail unavailable: request refused (503)');
   sendOutcome(res, reply, type);
 }

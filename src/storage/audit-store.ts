@@ -1,6 +1,7 @@
 // The audit trail store the FHIR layer writes AuditEvents through (issue 11 "Recording";
 // docs/adr/0013-audit-trail-storage.md): append-only, one multi-row INSERT per call, inside the
-// caller's tenant transaction. Reading here is by id; searches (the access report included) go
+// caller's tenant transaction. The request path appends journal entries (ADR 0016), which the
+// expander turns into the trail's AuditEvents. Reading here is by id; searches (the access report included) go
 // through the search engine over the same table. The
 // integrity functions (row hash, Merkle root, seal hash) are implemented in src/audit/chain and
 // handed to the storage implementation as an AuditHasher (storage may not import the audit layer).
@@ -30,6 +31,26 @@ export interface NewAuditRow {
   patients: readonly string[];
 }
 
+/**
+ * One interaction's audit record as the request path commits it (ADR 0016): the AuditEvent
+ * builder's input as JSON text, expanded into the trail's AuditEvents later, in bulk
+ * (src/audit/journal.ts writes and reads `entry`).
+ */
+export interface AuditJournalEntry {
+  tenantId: string;
+  /** A UUID version 7 taken from `recorded`. */
+  id: string;
+  recorded: Date;
+  entry: string;
+}
+
+/** Journal entries as the expander takes them (oldest first). */
+export interface TakenJournalEntry {
+  id: string;
+  recorded: Date;
+  entry: string;
+}
+
 export interface StoredAuditRow {
   tenantId: string;
   id: string;
@@ -39,7 +60,17 @@ export interface StoredAuditRow {
 }
 
 export interface AuditStore {
+  /** The request path: interactions' journal entries, committed with the caller's transaction. */
+  appendAuditJournal(entries: readonly AuditJournalEntry[]): Promise<void>;
+  /** The trail itself: AuditEvents built from the journal (the expander), or by tests. */
   appendAuditEvents(rows: readonly NewAuditRow[]): Promise<void>;
+  /**
+   * Removes and returns up to `limit` of the oldest journal entries (waiting for those another
+   * transaction holds): the caller appends their AuditEvents in the same transaction.
+   */
+  takeAuditJournal(limit: number): Promise<TakenJournalEntry[]>;
+  /** When the oldest journal entry (committed, or being expanded by another transaction) was recorded. */
+  oldestAuditJournalEntry(): Promise<Date | undefined>;
   readAuditEvent(id: string): Promise<StoredAuditRow | undefined>;
 }
 

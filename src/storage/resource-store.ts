@@ -2,7 +2,7 @@
 // transactional, no pg types. One ResourceStore lives for one database transaction, so a
 // transaction bundle runs many interactions through the same store. Tables other than the
 // resource tables are reached through typed stores on it (docs/storage.md "Typed stores").
-import type { AuditStore, NewAuditRow } from './audit-store.js';
+import type { AuditJournalEntry, AuditStore } from './audit-store.js';
 import type { LoadLedgerStore } from './load-ledger-store.js';
 import type { ReindexJobStore } from './reindex-job-store.js';
 import type { SearchParameterStore } from './search-parameter-store.js';
@@ -94,7 +94,7 @@ export interface ResourceStore {
    * what bundles use so that a thousand resources do not cost a thousand round trips. `audit`
    * rows are appended with them, atomically, by the same statements (what `audit` would append).
    */
-  writeVersions(versions: readonly NewVersion[], audit?: readonly NewAuditRow[]): Promise<void>;
+  writeVersions(versions: readonly NewVersion[], audit?: readonly AuditJournalEntry[]): Promise<void>;
   /**
    * Serializes units of work that take the same keys until the transaction ends (used so two
    * concurrent conditional creates with the same criteria cannot both create).

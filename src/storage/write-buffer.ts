@@ -9,11 +9,12 @@
 // Typed stores: the SearchParameter state reads the search_parameter table, so it sends held
 // writes first when a SearchParameter is among them (and only then: every write of a bundle
 // reads the tenant's generation). Reindex jobs and the load ledger are tables no buffered write
-// touches; they pass through without sending anything. Audit rows (issue 11) are held like
-// versions and appended by the statement that sends the versions (ADR 0015): a bundle of a
-// thousand entries records a thousand AuditEvents in one INSERT, and a single write (FhirService
-// runs each through a buffer) costs no round trip for its row. Reading the trail sends them first.
-import type { AuditStore, NewAuditRow } from './audit-store.js';
+// touches; they pass through without sending anything. Audit journal entries (issue 11) are held
+// like versions and appended by the statement that sends the versions (ADRs 0015, 0016): a bundle
+// of a thousand entries records a thousand interactions in one INSERT, and a single write
+// (FhirService runs each through a buffer) costs no round trip for its entry. Reading the trail
+// sends them first.
+import type { AuditJournalEntry, AuditStore } from './audit-store.js';
 import type { LoadLedgerStore } from './load-ledger-store.js';
 import type { ReindexJobStore } from './reindex-job-store.js';
 import type { HistoryQuery, NewVersion, ResourceStore, SearchSql, StoredVersion } from './resource-store.js';
@@ -31,8 +32,8 @@ export class WriteBuffer implements ResourceStore {
   /** Held writes per resource type, so a read of one type sends them only when it must. */
   private readonly heldTypes = new Set<string>();
 
-  /** Audit rows held until the next flush. */
-  private heldAudit: NewAuditRow[] = [];
+  /** Audit journal entries held until the next flush. */
+  private heldAudit: AuditJournalEntry[] = [];
 
   readonly searchParameters: SearchParameterStore;
   readonly audit: AuditStore;
@@ -49,9 +50,22 @@ export class WriteBuffer implements ResourceStore {
       },
     };
     this.audit = {
-      appendAuditEvents: async (rows): Promise<void> => {
-        this.heldAudit.push(...rows);
+      appendAuditJournal: async (entries): Promise<void> => {
+        this.heldAudit.push(...entries);
         if (this.heldAudit.length >= this.maxHeld) await this.flush();
+      },
+      // The trail's own rows and the expander's takes pass through, after what is held.
+      appendAuditEvents: async (rows): Promise<void> => {
+        await this.flush();
+        return this.inner.audit.appendAuditEvents(rows);
+      },
+      takeAuditJournal: async (limit) => {
+        await this.flush();
+        return this.inner.audit.takeAuditJournal(limit);
+      },
+      oldestAuditJournalEntry: async () => {
+        await this.flush();
+        return this.inner.audit.oldestAuditJournalEntry();
       },
       readAuditEvent: async (id) => {
         await this.flush();
@@ -97,12 +111,12 @@ export class WriteBuffer implements ResourceStore {
     if (this.held.length >= this.maxHeld) await this.flush();
   }
 
-  async writeVersions(versions: readonly NewVersion[], audit: readonly NewAuditRow[] = []): Promise<void> {
+  async writeVersions(versions: readonly NewVersion[], audit: readonly AuditJournalEntry[] = []): Promise<void> {
     for (const v of versions) await this.writeVersion(v);
-    if (audit.length > 0) await this.audit.appendAuditEvents(audit);
+    if (audit.length > 0) await this.audit.appendAuditJournal(audit);
   }
 
-  /** Sends every held write; held audit rows ride with the versions' last statement. */
+  /** Sends every held write; held audit entries ride with the versions' last statement. */
   async flush(): Promise<void> {
     const batch = this.held;
     const rows = this.heldAudit;
@@ -111,7 +125,7 @@ export class WriteBuffer implements ResourceStore {
     this.heldKeys.clear();
     this.heldTypes.clear();
     if (batch.length > 0) await this.inner.writeVersions(batch, rows);
-    else if (rows.length > 0) await this.inner.audit.appendAuditEvents(rows);
+    else if (rows.length > 0) await this.inner.audit.appendAuditJournal(rows);
   }
 
   async readCurrent(type: string, id: string, options?: { forUpdate?: boolean }): Promise<StoredVersion | undefined> {

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import type { AuditEvent, Bundle } from 'fhir/r4.js';
 import pg from 'pg';
+import { auditHasher } from '../../src/audit/chain/hasher.js';
+import { expandAuditJournal } from '../../src/cli/audit-commands.js';
 import { http } from '../support/http.js';
 import { TEST_DATABASE_URL } from '../support/services.js';
 import { generateClientKeys, postForm, registerClient, signClientAssertion } from '../support/smart-clients.js';
@@ -36,8 +38,9 @@ describe('the audit trail records every access (e2e, postgres)', function () {
     await owner?.end();
   });
 
-  /** The tenant's events, oldest first, and how many rows hold them. */
+  /** The tenant's events, oldest first (its journal expanded first, as an auditor's read does). */
   async function trail(base: string): Promise<AuditEvent[]> {
+    await expandAuditJournal(owner, auditHasher, [tenantOf(base)]);
     const { rows } = await owner.query<{ content: string }>('SELECT content FROM audit_trail WHERE tenant_id = $1 ORDER BY recorded, id', [tenantOf(base)]);
     return rows.map((r) => JSON.parse(r.content) as AuditEvent);
   }
@@ -147,15 +150,34 @@ describe('the audit trail records every access (e2e, postgres)', function () {
       base = await fixture.server.newTenantBase();
     });
     afterEach(async () => {
+      await owner.query('DROP TRIGGER IF EXISTS test_refuse_audit ON audit_journal');
       await owner.query('DROP TRIGGER IF EXISTS test_refuse_audit ON audit_trail');
       await owner.query('DROP FUNCTION IF EXISTS test_refuse_audit()');
     });
-    /** Makes every insert into this tenant's trail fail (only this tenant's: other tests run on). */
-    async function breakTrail(): Promise<void> {
+    /**
+     * Makes every insert of this tenant into `table` fail (only this tenant's: other tests run on):
+     * audit_journal is what the request path writes, audit_trail what the expander writes.
+     */
+    async function breakTrail(table: 'audit_journal' | 'audit_trail' = 'audit_journal'): Promise<void> {
       const tenant = tenantOf(base).replace(/'/g, "''");
       await owner.query(`CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.tenant_id = '${tenant}' THEN RAISE EXCEPTION 'audit disk full'; END IF; RETURN NEW; END $$`);
-      await owner.query('CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_trail FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()');
+      await owner.query(`CREATE TRIGGER test_refuse_audit BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()`);
     }
+
+    it('when only the expansion fails, requests are served and recorded, auditors get 503, and nothing recorded is lost', async () => {
+      await breakTrail('audit_trail');
+      const id = (await http<Json>(`${base}/Patient`, { method: 'POST', json: patient('Kept') })).body.id;
+      assert.equal((await http(`${base}/Patient/${id}`)).status, 200);
+      const { rows: pending } = await owner.query('SELECT count(*)::int AS n FROM audit_journal WHERE tenant_id = $1', [tenantOf(base)]);
+      assert.equal(pending[0].n, 2, 'the create and the read are in the journal');
+      // An auditor would see an incomplete trail: refused, not answered with part of it.
+      const search = await http(`${base}/AuditEvent?patient=Patient/${id}`);
+      assert.equal(search.status, 503);
+      await owner.query('DROP TRIGGER test_refuse_audit ON audit_trail');
+      const found = await http<Json>(`${base}/AuditEvent?patient=Patient/${id}&_sort=date`);
+      assert.equal(found.status, 200);
+      assert.deepEqual(found.body.entry.map((e: Json) => e.resource.action), ['C', 'R'], 'both interactions reached the trail once repaired');
+    });
 
     it('a read answers 503 with no data of the resource', async () => {
       const id = (await http<Json>(`${base}/Patient`, { method: 'POST', json: patient('Hidden') })).body.id;
@@ -191,7 +213,7 @@ describe('the audit trail records callers and refusals with tokens (e2e, HEARTH_
     await owner?.end();
   });
   const trail = async (base: string) =>
-    (await owner.query<{ content: string }>('SELECT content FROM audit_trail WHERE tenant_id = $1 ORDER BY recorded, id', [tenantOf(base)])).rows.map((r) => JSON.parse(r.content) as AuditEvent);
+    (await expandAuditJournal(owner, auditHasher, [tenantOf(base)]), await owner.query<{ content: string }>('SELECT content FROM audit_trail WHERE tenant_id = $1 ORDER BY recorded, id', [tenantOf(base)])).rows.map((r) => JSON.parse(r.content) as AuditEvent);
 
   async function token(base: string, scope: string): Promise<{ token: string; clientId: string }> {
     const keys = await generateClientKeys('ES384');

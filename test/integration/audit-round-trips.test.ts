@@ -1,11 +1,14 @@
 // Audit rows without round trips of their own (issue 11 benchmark targets;
-// docs/adr/0015-audit-rows-without-round-trips.md): a write's AuditEvent rows go to PostgreSQL in
-// the statement that writes its versions, and the group commit appends reads' rows as one
-// statement that is its own transaction, run as the app role with the tenant set (migration 0016).
+// docs/adr/0015-audit-rows-without-round-trips.md, 0016-audit-journal.md): a write's audit journal
+// entry goes to PostgreSQL in the statement that writes its versions, and the group commit appends
+// reads' entries as one statement that is its own transaction, run as the app role with the tenant
+// set (migration 0018). The trail's AuditEvents are built from the journal afterwards.
 // Every statement the service sends is logged here, so each test counts what went over the wire.
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { createFhirService, type FhirComposition } from '../../src/compose.js';
+import { auditHasher } from '../../src/audit/chain/hasher.js';
+import { expandAuditJournal } from '../../src/cli/audit-commands.js';
 import { loadConfig } from '../../src/core/config.js';
 import { ANONYMOUS_ACCESS } from '../../src/core/types.js';
 import { newTenant, testPool } from '../support/database.js';
@@ -54,19 +57,20 @@ describe('audit rows without round trips of their own (PostgreSQL)', function ()
   });
 
   const trail = async () =>
-    (await migrated.query<{ content: string }>('SELECT content FROM audit_trail WHERE tenant_id = $1 ORDER BY recorded, id', [tenant])).rows.map(
+    (await expandAuditJournal(migrated, auditHasher, [tenant]), await migrated.query<{ content: string }>('SELECT content FROM audit_trail WHERE tenant_id = $1 ORDER BY recorded, id', [tenant])).rows.map(
       (r) => JSON.parse(r.content) as { subtype: { code: string }[]; entity?: { what?: { reference?: string } }[] },
     );
   /** The statements between the transaction's opening and its COMMIT. */
   const inside = () => sent.slice(sent.findIndex((s) => s.startsWith('BEGIN')) + 1, sent.indexOf('COMMIT'));
 
-  it('a create sends its AuditEvent in the statement that writes its version: no statement of its own', async () => {
+  it('a create sends its audit entry in the statement that writes its version: no statement of its own', async () => {
     const created = await send(ANONYMOUS_ACCESS, 'POST', 'Patient', { body: patient('Roundtrip'), bodyKind: 'resource' });
     assert.equal(created.status, 201);
     // (A tenant's first write also reads its search parameters.)
     const writes = inside().filter((s) => /INSERT/.test(s));
     assert.equal(writes.length, 1, `one writing statement inside the transaction, got: ${writes.map((s) => s.slice(0, 60)).join(' | ')}`);
-    assert.match(writes[0], /INSERT INTO audit_trail/);
+    assert.match(writes[0], /INSERT INTO audit_journal/);
+    assert.ok(sent.every((s) => !/audit_trail/.test(s)), 'the request path does not write the trail itself');
     assert.match(writes[0], /INSERT INTO "patient"/);
     const events = await trail();
     assert.equal(events.length, 1);
@@ -78,16 +82,16 @@ describe('audit rows without round trips of their own (PostgreSQL)', function ()
     const id = (await send(ANONYMOUS_ACCESS, 'POST', 'Patient', { body: patient('Before'), bodyKind: 'resource' })).body?.id as string;
     sent.length = 0;
     assert.equal((await send(ANONYMOUS_ACCESS, 'PUT', `Patient/${id}`, { body: { ...patient('After'), id }, bodyKind: 'resource' })).status, 200);
-    assert.ok(inside().every((s) => !/hearth_audit_append|^INSERT INTO audit_trail/.test(s)), 'no statement only for the audit row');
-    assert.equal(inside().filter((s) => /INSERT INTO audit_trail/.test(s)).length, 1);
+    assert.ok(inside().every((s) => !/hearth_audit_journal_append|^INSERT INTO audit_journal/.test(s)), 'no statement only for the audit entry');
+    assert.equal(inside().filter((s) => /INSERT INTO audit_journal/.test(s)).length, 1);
     sent.length = 0;
     assert.ok([200, 204].includes((await send(ANONYMOUS_ACCESS, 'DELETE', `Patient/${id}`)).status));
-    assert.equal(inside().filter((s) => /INSERT INTO audit_trail/.test(s)).length, 1);
-    assert.ok(inside().every((s) => !/^INSERT INTO audit_trail/.test(s)));
+    assert.equal(inside().filter((s) => /INSERT INTO audit_journal/.test(s)).length, 1);
+    assert.ok(inside().every((s) => !/^INSERT INTO audit_journal/.test(s)));
     assert.deepEqual((await trail()).map((e) => e.subtype[0].code), ['create', 'update', 'delete']);
   });
 
-  it('a transaction bundle sends its entries\' AuditEvents with their versions', async () => {
+  it('a transaction bundle sends its entries\' audit entries with their versions', async () => {
     const bundle = {
       resourceType: 'Bundle', type: 'transaction',
       entry: [
@@ -96,17 +100,18 @@ describe('audit rows without round trips of their own (PostgreSQL)', function ()
       ],
     };
     assert.equal((await send(ANONYMOUS_ACCESS, 'POST', '', { body: bundle, bodyKind: 'resource' })).status, 200);
-    assert.ok(inside().every((s) => !/^INSERT INTO audit_trail/.test(s)), 'no statement only for the audit rows');
+    assert.ok(inside().every((s) => !/^INSERT INTO audit_journal/.test(s)), 'no statement only for the audit entries');
+    assert.equal(inside().filter((s) => /INSERT INTO audit_journal/.test(s)).length, 1);
     // Two entry events and the transaction's own event.
     assert.equal((await trail()).filter((e) => e.subtype[0].code === 'create').length, 2);
   });
 
-  it('a read\'s AuditEvent is appended by one statement, outside any transaction block', async () => {
+  it('a read\'s audit entry is appended by one statement, outside any transaction block', async () => {
     const id = (await send(ANONYMOUS_ACCESS, 'POST', 'Patient', { body: patient('Read'), bodyKind: 'resource' })).body?.id as string;
     sent.length = 0;
     assert.equal((await send(ANONYMOUS_ACCESS, 'GET', `Patient/${id}`)).status, 200);
-    const appends = sent.filter((s) => /hearth_audit_append/.test(s));
-    assert.deepEqual(appends, ['SELECT hearth_audit_append($1, $2::json)']);
+    const appends = sent.filter((s) => /hearth_audit_journal_append/.test(s));
+    assert.deepEqual(appends, ['SELECT hearth_audit_journal_append($1, $2::json)']);
     // BEGIN and COMMIT of the read itself only.
     assert.equal(sent.filter((s) => s.startsWith('BEGIN')).length, 1);
     assert.equal(sent.filter((s) => s === 'COMMIT').length, 1);
@@ -114,7 +119,7 @@ describe('audit rows without round trips of their own (PostgreSQL)', function ()
   });
 });
 
-describe('hearth_audit_append: the group commit\'s statement (migration 0016)', function () {
+describe('hearth_audit_journal_append: the group commit\'s statement (migration 0018)', function () {
   let pool: pg.Pool;
   let tenant: string;
   before(async function () {
@@ -122,12 +127,11 @@ describe('hearth_audit_append: the group commit\'s statement (migration 0016)', 
     pool = await testPool();
   });
   afterEach(async () => {
-    await pool.query('DROP TRIGGER IF EXISTS test_audit_as_app ON audit_trail');
+    await pool.query('DROP TRIGGER IF EXISTS test_audit_as_app ON audit_journal');
     await pool.query('DROP FUNCTION IF EXISTS test_audit_as_app()');
   });
 
-  const rows = (id: string) =>
-    JSON.stringify([{ id, recorded: new Date().toISOString(), content: '{"resourceType":"AuditEvent"}', sp: null, patients: ['Patient/p1'], hash: '00'.repeat(32) }]);
+  const entries = (id: string) => JSON.stringify([{ id, recorded: new Date().toISOString(), entry: '{"event":{}}' }]);
 
   it('inserts as the app role with the tenant set (row-level security applies), and both end with the statement', async () => {
     tenant = await newTenant(pool);
@@ -137,15 +141,15 @@ describe('hearth_audit_append: the group commit\'s statement (migration 0016)', 
          IF NEW.tenant_id = '${tenant}' AND (current_user <> 'hearth_app' OR current_setting('app.tenant_id', true) IS DISTINCT FROM NEW.tenant_id)
          THEN RAISE EXCEPTION 'inserted as % for tenant %', current_user, current_setting('app.tenant_id', true); END IF; RETURN NEW; END $$`,
     );
-    await pool.query('CREATE TRIGGER test_audit_as_app BEFORE INSERT ON audit_trail FOR EACH ROW EXECUTE FUNCTION test_audit_as_app()');
+    await pool.query('CREATE TRIGGER test_audit_as_app BEFORE INSERT ON audit_journal FOR EACH ROW EXECUTE FUNCTION test_audit_as_app()');
     const client = await pool.connect();
     try {
       // The trigger does catch an insert as anyone else.
       await assert.rejects(
-        client.query("INSERT INTO audit_trail (tenant_id, id, last_updated, content, recorded, hash) VALUES ($1, 'x', now(), '{}', now(), decode(repeat('00', 32), 'hex'))", [tenant]),
+        client.query("INSERT INTO audit_journal (tenant_id, id, recorded, entry) VALUES ($1, 'x', now(), '{}')", [tenant]),
         /inserted as/,
       );
-      const { rows: appended } = await client.query<{ n: string }>('SELECT hearth_audit_append($1, $2::json) AS n', [tenant, rows('a1')]);
+      const { rows: appended } = await client.query<{ n: string }>('SELECT hearth_audit_journal_append($1, $2::json) AS n', [tenant, entries('a1')]);
       assert.equal(Number(appended[0].n), 1);
       // The statement was its own transaction: the role and tenant it set are gone.
       const { rows: after } = await client.query<{ back: boolean; tenant: string | null }>("SELECT current_user = session_user AS back, nullif(current_setting('app.tenant_id', true), '') AS tenant");
@@ -153,8 +157,9 @@ describe('hearth_audit_append: the group commit\'s statement (migration 0016)', 
     } finally {
       client.release();
     }
-    const { rows: stored } = await pool.query<{ patients: string[] }>('SELECT patients FROM audit_trail WHERE tenant_id = $1 AND id = $2', [tenant, 'a1']);
-    assert.deepEqual(stored.map((r) => r.patients), [['Patient/p1']]);
+    const { rows: stored } = await pool.query<{ entry: string }>('SELECT entry FROM audit_journal WHERE tenant_id = $1 AND id = $2', [tenant, 'a1']);
+    assert.deepEqual(stored.map((r) => r.entry), ['{"event":{}}']);
+    await pool.query('DELETE FROM audit_journal WHERE tenant_id = $1', [tenant]);
   });
 });
 

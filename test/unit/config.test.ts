@@ -49,6 +49,7 @@ describe('loadConfig', () => {
       oidcScopeClaim: 'scope',
       oidcFhirUserClaim: 'fhirUser',
       auditSealIntervalMs: 60000,
+      auditExpandIntervalMs: 1000,
       audit: 'on',
       auditRetentionMonths: 72,
     });

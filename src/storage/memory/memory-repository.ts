@@ -56,4 +56,7 @@ function commit(state: TenantState, store: MemoryResourceStore): void {
   for (const [id, job] of store.pendingJobs) state.reindexJobs.set(id, job);
   for (const [key, entry] of store.pendingLedger) state.loadLedger.set(key, entry);
   if (store.pendingAudit.length > 0) state.auditTrail = [...state.auditTrail, ...store.pendingAudit];
+  if (store.pendingJournal.length > 0 || store.takenJournal.size > 0) {
+    state.auditJournal = [...state.auditJournal.filter((e) => !store.takenJournal.has(e.id)), ...store.pendingJournal];
+  }
 }

@@ -5,7 +5,7 @@
 // version guard matches pg-resource-store.ts: a write whose base version moved is a WriteConflict.
 // A read given a RowReach (SMART data constraint) decides it on the current row's search index,
 // as the PostgreSQL store's SQL does (src/search/reach.ts gives both).
-import type { AuditStore, NewAuditRow, StoredAuditRow } from '../audit-store.js';
+import type { AuditJournalEntry, AuditStore, StoredAuditRow } from '../audit-store.js';
 import type { LoadLedgerEntry, LoadLedgerStore, LoadSourceKey } from '../load-ledger-store.js';
 import type { ReindexJob, ReindexJobStore } from '../reindex-job-store.js';
 import type { HistoryQuery, NewVersion, ReadOptions, ResourceStore, RowReach, SearchSql, StoredVersion } from '../resource-store.js';
@@ -28,6 +28,9 @@ export class MemoryResourceStore implements ResourceStore {
   readonly pendingLedger = new Map<string, LoadLedgerEntry>();
   /** Audit rows this transaction appended. */
   readonly pendingAudit: StoredAuditRow[] = [];
+  /** Audit journal entries this transaction appended, and the ids of those it took. */
+  readonly pendingJournal: AuditJournalEntry[] = [];
+  readonly takenJournal = new Set<string>();
 
   constructor(
     readonly tenantId: string,
@@ -94,9 +97,9 @@ export class MemoryResourceStore implements ResourceStore {
     this.pending.set(key, pending);
   }
 
-  async writeVersions(versions: readonly NewVersion[], audit: readonly NewAuditRow[] = []): Promise<void> {
+  async writeVersions(versions: readonly NewVersion[], audit: readonly AuditJournalEntry[] = []): Promise<void> {
     for (const version of versions) await this.writeVersion(version);
-    if (audit.length > 0) await this.audit.appendAuditEvents(audit);
+    if (audit.length > 0) await this.audit.appendAuditJournal(audit);
   }
 
   /** Nothing to serialize: a conflicting commit is refused (memory-repository.ts). */
@@ -198,6 +201,23 @@ export class MemoryResourceStore implements ResourceStore {
   };
 
   readonly audit: AuditStore = {
+    appendAuditJournal: async (entries) => {
+      this.assertWritable();
+      for (const entry of entries) {
+        if (entry.tenantId !== this.tenantId) throw new Error(`Audit journal entry for tenant ${entry.tenantId} in a transaction of tenant ${this.tenantId}`);
+        this.pendingJournal.push({ ...entry });
+      }
+    },
+    takeAuditJournal: async (limit) => {
+      this.assertWritable();
+      const taken = this.committed.auditJournal.filter((e) => !this.takenJournal.has(e.id)).slice(0, limit);
+      for (const e of taken) this.takenJournal.add(e.id);
+      return taken.map(({ id, recorded, entry }) => ({ id, recorded, entry }));
+    },
+    oldestAuditJournalEntry: async () => {
+      const times = this.committed.auditJournal.filter((e) => !this.takenJournal.has(e.id)).map((e) => e.recorded.getTime());
+      return times.length > 0 ? new Date(Math.min(...times)) : undefined;
+    },
     appendAuditEvents: async (rows) => {
       this.assertWritable();
       for (const row of rows) {

@@ -1,6 +1,6 @@
 // The committed data of one tenant in the in-memory store (memory-repository.ts), and the
 // history ordering and filters the PostgreSQL store applies (pg-resource-store.ts history()).
-import type { StoredAuditRow } from '../audit-store.js';
+import type { AuditJournalEntry, StoredAuditRow } from '../audit-store.js';
 import type { LoadLedgerEntry } from '../load-ledger-store.js';
 import type { ReindexJob } from '../reindex-job-store.js';
 import type { HistoryCursor, HistoryQuery, StoredVersion } from '../resource-store.js';
@@ -20,9 +20,11 @@ export interface TenantState {
   loadLedger: Map<string, LoadLedgerEntry>;
   /** Appended audit rows, oldest first (the array is replaced, never appended to). */
   auditTrail: readonly StoredAuditRow[];
+  /** Audit journal entries not yet expanded, oldest first (replaced, never appended to). */
+  auditJournal: readonly AuditJournalEntry[];
 }
 
-export const emptyTenantState = (): TenantState => ({ current: new Map(), history: new Map(), reindexJobs: new Map(), loadLedger: new Map(), auditTrail: [] });
+export const emptyTenantState = (): TenantState => ({ current: new Map(), history: new Map(), reindexJobs: new Map(), loadLedger: new Map(), auditTrail: [], auditJournal: [] });
 
 export const resourceKey = (type: string, id: string): string => `${type}/${id}`;
 

@@ -1,6 +1,7 @@
 // The audit trail's sealer (issue 11 "Integrity"; docs/adr/0013-audit-trail-storage.md): per
 // tenant, takes the rows after the last seal up to a horizon (now minus a safety margin, so
-// rows of transactions still in flight are not skipped), in (recorded, id) order, at most one
+// rows of transactions still in flight are not skipped; and before the audit journal's oldest
+// entry, whose events are not in the trail yet), in (recorded, id) order, at most one
 // calendar month (UTC) and `maxRows` per seal, and appends an audit_seal row holding their
 // Merkle root (RFC 6962 §2.1) chained to the previous seal. A per-tenant transaction-scoped
 // advisory lock keeps two sealers from forking the chain; the (tenant_id, seq) primary key
@@ -8,6 +9,7 @@
 import type pg from 'pg';
 import type { AuditHasher } from '../audit-store.js';
 import { BEFORE_ALL, recordedText } from './audit-sql.js';
+import { OLDEST_JOURNAL_ENTRY } from './audit-store.js';
 import { inTenantTransaction } from './tenant-session.js';
 
 export interface SealOptions {
@@ -46,6 +48,10 @@ interface UnsealedRow {
 /** Appends one seal for `tenantId` if there are sealable rows; the number of rows sealed. */
 async function sealOnce(client: pg.ClientBase, hasher: AuditHasher, tenantId: string, horizon: Date, maxRows: number): Promise<number> {
   await client.query(LOCK, [tenantId]);
+  // The oldest entry still in the audit journal (ADR 0016): its events will be recorded at its
+  // time, so nothing from that instant on may be sealed before it is expanded.
+  const pending = (await client.query<{ recorded: Date | null }>(OLDEST_JOURNAL_ENTRY, [tenantId])).rows[0]?.recorded;
+  if (pending && pending.getTime() <= horizon.getTime()) horizon = new Date(pending.getTime() - 1);
   const last = (await client.query<{ seq: string; last_recorded: string; last_id: string; seal_hash: Buffer }>(LAST_SEAL, [tenantId])).rows[0];
   const after = last ? { recorded: last.last_recorded, id: last.last_id } : BEFORE_ALL;
   await client.query(UNSEALED, [tenantId, after.recorded, after.id, horizon]);

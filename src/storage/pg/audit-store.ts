@@ -1,11 +1,12 @@
-// AuditStore on PostgreSQL (table audit_trail, migrations/0013; docs/adr/0013-audit-trail-storage.md)
-// for one tenant, inside its transaction as the app role (row-level security applies; the role
-// may only INSERT and SELECT). Appending is ONE statement whatever the number of rows, so a
-// group commit of many requests' events costs one round trip; a single write carries its rows in
-// its own version statement (auditInsert, docs/adr/0015-audit-rows-without-round-trips.md).
+// AuditStore on PostgreSQL (tables audit_trail, migrations/0013, and audit_journal, 0018;
+// docs/adr/0013-audit-trail-storage.md, 0016-audit-journal.md) for one tenant, inside its
+// transaction as the app role (row-level security applies; on the trail the role may only INSERT
+// and SELECT). Appending is ONE statement whatever the number of rows, so a group commit of many
+// requests' entries costs one round trip; a single write carries its journal entry in its own
+// version statement (auditJournalInsert, docs/adr/0015-audit-rows-without-round-trips.md).
 // Each row's hash is computed here with the AuditHasher handed in (src/audit/chain/hasher.ts).
 import type pg from 'pg';
-import { AuditAppendFailed, canonicalInstant, type AuditHasher, type AuditStore, type NewAuditRow, type StoredAuditRow } from '../audit-store.js';
+import { AuditAppendFailed, canonicalInstant, type AuditHasher, type AuditJournalEntry, type AuditStore, type NewAuditRow, type StoredAuditRow, type TakenJournalEntry } from '../audit-store.js';
 
 // The rows go as ONE JSON document read by json_to_recordset (like the resource tables'
 // writeVersions): one native JSON.stringify in Node, where binding text arrays would escape every
@@ -33,6 +34,37 @@ export function auditRecordsJson(tenantId: string, rows: readonly NewAuditRow[],
     }),
   );
 }
+
+/** The INSERT of the journal entries in bind parameter `entries` (auditJournalJson) for tenant `tenant` (ADR 0016). */
+export function auditJournalInsert(tenant: string, entries: string): string {
+  return (
+    'INSERT INTO audit_journal (tenant_id, id, recorded, entry) ' +
+    `SELECT ${tenant}, e.id, e.recorded, e.entry FROM json_to_recordset(${entries}::json) AS e(id text, recorded timestamptz, entry text)`
+  );
+}
+
+const APPEND_JOURNAL = auditJournalInsert('$1', '$2');
+
+/** The entries as the JSON document auditJournalInsert reads. */
+export function auditJournalJson(tenantId: string, entries: readonly AuditJournalEntry[]): string {
+  return JSON.stringify(
+    entries.map((e) => {
+      if (e.tenantId !== tenantId) throw new Error(`Audit journal entry for tenant ${e.tenantId} in a transaction of tenant ${tenantId}`);
+      return { id: e.id, recorded: canonicalInstant(e.recorded), entry: e.entry };
+    }),
+  );
+}
+
+// Oldest first, deleted by the same statement: the caller inserts their events in this
+// transaction, so each entry ends up either still here or in the trail. Rows another expander is
+// deleting are waited for (the DELETE locks them; SELECT … FOR UPDATE would need UPDATE, which the
+// app role does not have) and, once it has committed, found gone: two takes never return one entry.
+const TAKE_JOURNAL =
+  'DELETE FROM audit_journal WHERE tenant_id = $1 AND id IN (SELECT id FROM audit_journal WHERE tenant_id = $1 ORDER BY id LIMIT $2) ' +
+  'RETURNING id, recorded, entry';
+
+/** The recorded time of the tenant's oldest journal entry ($1), or null (the sealer's bound too). */
+export const OLDEST_JOURNAL_ENTRY = 'SELECT min(recorded) AS recorded FROM audit_journal WHERE tenant_id = $1';
 
 const COLUMNS = 'tenant_id, id, recorded, content, patients';
 
@@ -64,6 +96,25 @@ export class PgAuditStore implements AuditStore {
     } catch (error) {
       throw new AuditAppendFailed(error);
     }
+  }
+
+  async appendAuditJournal(entries: readonly AuditJournalEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    try {
+      await this.client.query({ name: 'hearth_audit_journal_append', text: APPEND_JOURNAL, values: [this.tenantId, auditJournalJson(this.tenantId, entries)] });
+    } catch (error) {
+      throw new AuditAppendFailed(error);
+    }
+  }
+
+  async takeAuditJournal(limit: number): Promise<TakenJournalEntry[]> {
+    const { rows } = await this.client.query<TakenJournalEntry>({ name: 'hearth_audit_journal_take', text: TAKE_JOURNAL, values: [this.tenantId, limit] });
+    return rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async oldestAuditJournalEntry(): Promise<Date | undefined> {
+    const { rows } = await this.client.query<{ recorded: Date | null }>({ name: 'hearth_audit_journal_oldest', text: OLDEST_JOURNAL_ENTRY, values: [this.tenantId] });
+    return rows[0]?.recorded ?? undefined;
   }
 
   async readAuditEvent(id: string): Promise<StoredAuditRow | undefined> {

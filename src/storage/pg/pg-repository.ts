@@ -1,6 +1,6 @@
 // FhirRepository on PostgreSQL (or embedded PGlite): tenant transactions and the tenant registry.
-import { AuditAppendFailed, type AuditHasher, type NewAuditRow } from '../audit-store.js';
-import { auditRecordsJson } from './audit-store.js';
+import { AuditAppendFailed, type AuditHasher, type AuditJournalEntry } from '../audit-store.js';
+import { auditJournalJson } from './audit-store.js';
 import type pg from 'pg';
 import type { FhirRepository, ResourceStore, TenantInfo } from '../resource-store.js';
 import { PgResourceStore } from './pg-resource-store.js';
@@ -49,20 +49,17 @@ export class PgRepository implements FhirRepository {
   }
 
   /**
-   * Appends audit rows in a transaction of their own, in one round trip (the group commit's;
-   * migrations/0016): a single statement outside a transaction block, run as the app role with the
-   * tenant set, under row-level security.
+   * Appends audit journal entries in a transaction of their own, in one round trip (the group
+   * commit's; migrations/0018): a single statement outside a transaction block, run as the app
+   * role with the tenant set, under row-level security.
    */
-  async appendAuditEvents(tenantId: string, rows: readonly NewAuditRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    if (!this.options.auditHasher) throw new Error('This repository was built without an audit hasher (PgRepositoryOptions.auditHasher)');
-    const records = auditRecordsJson(tenantId, rows, this.options.auditHasher);
+  async appendAuditJournal(tenantId: string, entries: readonly AuditJournalEntry[]): Promise<void> {
+    if (entries.length === 0) return;
     try {
-      await this.pool.query({ name: 'hearth_audit_append_alone', text: 'SELECT hearth_audit_append($1, $2::json)', values: [tenantId, records] });
+      await this.pool.query({ name: 'hearth_audit_journal_alone', text: 'SELECT hearth_audit_journal_append($1, $2::json)', values: [tenantId, auditJournalJson(tenantId, entries)] });
     } catch (error) {
       throw new AuditAppendFailed(error);
     }
-    this.options.maintenance?.recordWrites(new Map([['AuditEvent', rows.length]]));
   }
 
   async findTenant(id: string): Promise<TenantInfo | undefined> {

@@ -3,8 +3,8 @@
 // use) on top of row-level security, which enforces the same tenant regardless. Reads given a
 // RowReach (the caller's SMART data constraint) add its condition to the same statement, so an
 // out-of-reach row is never returned: it reads as absent (docs/adr/0011-access-constraint.md).
-import { AuditAppendFailed, type AuditHasher, type NewAuditRow } from '../audit-store.js';
-import { auditInsert, auditRecordsJson, PgAuditStore } from './audit-store.js';
+import { AuditAppendFailed, type AuditHasher, type AuditJournalEntry, type NewAuditRow } from '../audit-store.js';
+import { auditJournalInsert, auditJournalJson, PgAuditStore } from './audit-store.js';
 import type pg from 'pg';
 
 import type { HistoryQuery, NewVersion, ReadOptions, ResourceStore, RowReach, SearchSql, StoredVersion, WriteMethod } from '../resource-store.js';
@@ -70,8 +70,8 @@ function statementsFor(type: string): TypeStatements {
 
 /**
  * writeVersions' statement for one type: the single-row write's guard, over the rows of $2; with
- * `withAudit`, the audit rows of $3 are appended by the same statement (one round trip less for
- * every write; ADR 0015). Its row count stays the versions' (the guard's conflicts).
+ * `withAudit`, the audit journal entries of $3 are appended by the same statement (one round trip
+ * less for every write; ADRs 0015, 0016). Its row count stays the versions' (the guard's conflicts).
  */
 function multiWriteStatement(type: string, withAudit = false): string {
   const t = tablesFor(type);
@@ -79,7 +79,7 @@ function multiWriteStatement(type: string, withAudit = false): string {
     `WITH v AS (SELECT * FROM json_to_recordset($2::json) ` +
     `AS v(id text, version_id int, last_updated timestamptz, deleted boolean, content text, method text, status int, sp jsonb)), ` +
     `h AS (INSERT INTO ${t.history} (tenant_id, ${HISTORY_COLUMNS}) SELECT $1, ${HISTORY_COLUMNS} FROM v) ` +
-    (withAudit ? `, a AS (${auditInsert('$1', '$3')}) ` : '') +
+    (withAudit ? `, a AS (${auditJournalInsert('$1', '$3')}) ` : '') +
     `INSERT INTO ${t.current} AS c (tenant_id, ${COLUMNS}, sp) SELECT $1, ${COLUMNS}, sp FROM v ` +
     `ON CONFLICT (tenant_id, id) DO UPDATE SET version_id = EXCLUDED.version_id, ` +
     `last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, content = EXCLUDED.content, sp = EXCLUDED.sp ` +
@@ -98,7 +98,7 @@ const RACE = new Set(['40001', '40P01', '23505']);
 function failedForTrail(error: unknown): boolean {
   const { code, table } = error as { code?: string; table?: string };
   if (code && RACE.has(code)) return false;
-  return !table || table.startsWith('audit_trail');
+  return !table || table.startsWith('audit_journal');
 }
 
 function toVersion(type: string, row: VersionRow): StoredVersion {
@@ -229,7 +229,7 @@ export class PgResourceStore implements ResourceStore {
     this.tally(v.resourceType, 1);
   }
 
-  async writeVersions(versions: readonly NewVersion[], audit: readonly NewAuditRow[] = []): Promise<void> {
+  async writeVersions(versions: readonly NewVersion[], audit: readonly AuditJournalEntry[] = []): Promise<void> {
     const groups = [...groupBy(versions, (v) => v.resourceType)];
     for (const [index, [type, list]] of groups.entries()) {
       // All rows as one JSON document (one native JSON.stringify; PostgreSQL reads it with
@@ -242,18 +242,17 @@ export class PgResourceStore implements ResourceStore {
       }));
       const withAudit = index === groups.length - 1 && audit.length > 0;
       const values = [this.tenantId, JSON.stringify(rows)];
-      if (withAudit) values.push(auditRecordsJson(this.tenantId, audit, this.requireHasher()));
+      if (withAudit) values.push(auditJournalJson(this.tenantId, audit));
       let result: pg.QueryResult;
       try {
-        result = await this.client.query({ name: `wm${withAudit ? 'a' : ''}_${tablesFor(type).currentName}`, text: multiWriteStatement(type, withAudit), values });
+        result = await this.client.query({ name: `wm${withAudit ? 'j' : ''}_${tablesFor(type).currentName}`, text: multiWriteStatement(type, withAudit), values });
       } catch (error) {
         throw withAudit && failedForTrail(error) ? new AuditAppendFailed(error) : error;
       }
       if (result.rowCount !== list.length) throw new WriteConflict(`${list.length - (result.rowCount ?? 0)} of ${list.length} ${type} resources changed concurrently`);
       this.tally(type, list.length);
-      if (withAudit) this.tally('AuditEvent', audit.length);
     }
-    if (groups.length === 0 && audit.length > 0) await this.audit.appendAuditEvents(audit);
+    if (groups.length === 0 && audit.length > 0) await this.audit.appendAuditJournal(audit);
   }
 
   async history(query: HistoryQuery): Promise<StoredVersion[]> {

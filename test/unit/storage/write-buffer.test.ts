@@ -1,7 +1,7 @@
 // src/storage/write-buffer.ts: writes are held and sent together; anything that could see them
 // sends them first.
 import assert from 'node:assert/strict';
-import type { NewAuditRow } from '../../../src/storage/audit-store.js';
+import type { AuditJournalEntry, NewAuditRow } from '../../../src/storage/audit-store.js';
 import type { NewVersion, ResourceStore, SearchSql } from '../../../src/storage/resource-store.js';
 import { WriteBuffer } from '../../../src/storage/write-buffer.js';
 
@@ -36,7 +36,10 @@ function recorder() {
       complete: async (key) => void calls.push(`loadLedger.complete ${key.path}`),
     },
     audit: {
+      appendAuditJournal: async (entries) => void calls.push(`appendAuditJournal ${entries.map((r) => r.id).join(',')}`),
       appendAuditEvents: async (rows) => void calls.push(`appendAuditEvents ${rows.map((r) => r.id).join(',')}`),
+      takeAuditJournal: async (limit) => (calls.push(`takeAuditJournal ${limit}`), []),
+      oldestAuditJournalEntry: async () => (calls.push('oldestAuditJournalEntry'), undefined),
       readAuditEvent: async (id) => (calls.push(`readAuditEvent ${id}`), undefined),
     },
   };
@@ -47,35 +50,41 @@ const version = (type: string, id: string, versionId = 1): NewVersion => ({
   resourceType: type, id, versionId, lastUpdated: new Date(0), deleted: false, content: '{}', method: 'POST', status: 201, searchIndex: {},
 });
 
+const auditEntry = (id: string): AuditJournalEntry => ({ tenantId: 't1', id, recorded: new Date(0), entry: '{}' });
 const auditRow = (id: string): NewAuditRow => ({ tenantId: 't1', id, recorded: new Date(0), content: '{}', sp: null, patients: [] });
 
 describe('WriteBuffer', () => {
-  it('holds audit rows and sends them with the versions they record (one statement), and before the trail is read', async () => {
+  it('holds audit journal entries and sends them with the versions they record (one statement), and before the trail is read', async () => {
     const { store, calls } = recorder();
     const buffer = new WriteBuffer(store);
     await buffer.writeVersion(version('Patient', 'a'));
-    await buffer.audit.appendAuditEvents([auditRow('e1')]);
+    await buffer.audit.appendAuditJournal([auditEntry('e1')]);
     await buffer.writeVersion(version('Patient', 'b'));
-    await buffer.audit.appendAuditEvents([auditRow('e2')]);
+    await buffer.audit.appendAuditJournal([auditEntry('e2')]);
     assert.deepEqual(calls, []);
     await buffer.flush();
     assert.deepEqual(calls, ['writeVersions Patient/a,Patient/b with audit e1,e2']);
-    // With no versions held, the rows go alone.
-    await buffer.audit.appendAuditEvents([auditRow('e3')]);
+    // With no versions held, the entries go alone.
+    await buffer.audit.appendAuditJournal([auditEntry('e3')]);
     await buffer.audit.readAuditEvent('e3');
-    assert.deepEqual(calls.slice(1), ['appendAuditEvents e3', 'readAuditEvent e3']);
-    await buffer.audit.appendAuditEvents([auditRow('e4')]);
+    assert.deepEqual(calls.slice(1), ['appendAuditJournal e3', 'readAuditEvent e3']);
+    await buffer.audit.appendAuditJournal([auditEntry('e4')]);
     await buffer.query('SELECT 1' as SearchSql, []);
-    assert.deepEqual(calls.slice(3), ['appendAuditEvents e4', 'query']);
+    assert.deepEqual(calls.slice(3), ['appendAuditJournal e4', 'query']);
+    // The expander's calls pass through, after what is held.
+    await buffer.audit.appendAuditJournal([auditEntry('e5')]);
+    await buffer.audit.takeAuditJournal(10);
+    await buffer.audit.appendAuditEvents([auditRow('r1')]);
+    assert.deepEqual(calls.slice(5), ['appendAuditJournal e5', 'takeAuditJournal 10', 'appendAuditEvents r1']);
   });
 
-  it('appends held audit rows when it holds as many as it may', async () => {
+  it('appends held audit entries when it holds as many as it may', async () => {
     const { store, calls } = recorder();
     const buffer = new WriteBuffer(store, 2);
-    await buffer.audit.appendAuditEvents([auditRow('e1')]);
+    await buffer.audit.appendAuditJournal([auditEntry('e1')]);
     assert.deepEqual(calls, []);
-    await buffer.audit.appendAuditEvents([auditRow('e2')]);
-    assert.deepEqual(calls, ['appendAuditEvents e1,e2']);
+    await buffer.audit.appendAuditJournal([auditEntry('e2')]);
+    assert.deepEqual(calls, ['appendAuditJournal e1,e2']);
   });
 
   it('holds writes and sends them in one writeVersions call on flush', async () => {

@@ -1,0 +1,133 @@
+// Turns the audit journal into the trail (issue 11; docs/adr/0016-audit-journal.md): takes a
+// tenant's oldest entries and appends their AuditEvents (one per patient, with their search
+// index) in the transaction that deletes them, a batch at a time, so an entry is either still in
+// the journal or in the trail. Runs
+//  - in the background, every interval, for the tenants this process recorded for;
+//  - on demand (drain): before an auditor reads the trail (reads-trail.ts), before the sealer
+//    seals, and in the audit CLI; a drain returns once every entry committed before it began is
+//    in the trail.
+// One pass per tenant at a time in this process; passes of several processes never take one entry
+// twice (the take's DELETE locks it), and a drain waits for entries another process is expanding.
+import type { AuditEvent } from 'fhir/r4.js';
+import type { JsonObject } from '../core/types.js';
+import type { FhirRepository } from '../storage/resource-store.js';
+import type { SearchRegistry } from '../search/registry/registry.js';
+import { AuditEventIndexer } from './event-index.js';
+import { expandJournalEntries } from './journal.js';
+
+/** How long a drain waits before looking again at entries another process is expanding. */
+const OTHERS_POLL_MS = 20;
+
+export interface AuditJournalExpanderOptions {
+  repository: Pick<FhirRepository, 'withTenant'>;
+  /** The R4 search parameters: the trail's rows carry AuditEvent's search index. */
+  registry: SearchRegistry;
+  /** Entries per transaction (default 1,000). */
+  batchSize?: number;
+  /** The background pass's period in ms (default 1,000); 0: only on demand. */
+  intervalMs?: number;
+  logger?: { warn(details: object, message: string): void };
+  now?: () => Date;
+}
+
+export class AuditJournalExpander {
+  private readonly eventIndex: AuditEventIndexer;
+  private readonly batchSize: number;
+  private readonly now: () => Date;
+  /** Tenants this process appended entries for since their last complete pass. */
+  private readonly dirty = new Set<string>();
+  /** The pass in progress per tenant, and one queued behind it for those who must see later entries. */
+  private readonly passes = new Map<string, Promise<number>>();
+  private readonly queued = new Map<string, Promise<number>>();
+  private timer: NodeJS.Timeout | undefined;
+  private background: Promise<void> | undefined;
+
+  constructor(private readonly options: AuditJournalExpanderOptions) {
+    this.eventIndex = new AuditEventIndexer(options.registry);
+    this.batchSize = Math.max(1, Math.trunc(options.batchSize ?? 1000));
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** The recorder appended entries for `tenantId`: the next background pass expands them. */
+  noteAppended(tenantId: string): void {
+    this.dirty.add(tenantId);
+  }
+
+  /**
+   * Expands every entry of `tenantId` committed before this call (and any later ones the pass
+   * reaches); the number of entries expanded. Rejects when the trail cannot be written.
+   */
+  drain(tenantId: string): Promise<number> {
+    const running = this.passes.get(tenantId);
+    if (!running) return this.startPass(tenantId);
+    // A pass that started earlier may have passed entries committed since: run one more after it.
+    let next = this.queued.get(tenantId);
+    if (!next) {
+      next = running.catch(() => 0).then(() => {
+        this.queued.delete(tenantId);
+        return this.startPass(tenantId);
+      });
+      this.queued.set(tenantId, next);
+    }
+    return next;
+  }
+
+  start(): void {
+    const interval = this.options.intervalMs ?? 1000;
+    if (interval <= 0 || this.timer) return;
+    this.timer = setInterval(() => void this.expandDirty(), interval);
+    this.timer.unref();
+  }
+
+  /** Stops the background passes and waits for the one in progress. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.background;
+  }
+
+  /** One background round over the tenants this process recorded for. */
+  expandDirty(): Promise<void> {
+    this.background ??= (async () => {
+      for (const tenantId of [...this.dirty]) {
+        this.dirty.delete(tenantId);
+        try {
+          await this.drain(tenantId);
+        } catch (error) {
+          this.dirty.add(tenantId); // retried next round; the entries stay in the journal meanwhile
+          this.options.logger?.warn({ err: error, tenantId }, 'audit: expanding the journal failed; retrying next round');
+        }
+      }
+    })().finally(() => {
+      this.background = undefined;
+    });
+    return this.background;
+  }
+
+  private startPass(tenantId: string): Promise<number> {
+    const pass = this.pass(tenantId).finally(() => this.passes.delete(tenantId));
+    this.passes.set(tenantId, pass);
+    return pass;
+  }
+
+  private async pass(tenantId: string): Promise<number> {
+    const began = this.now().getTime();
+    let total = 0;
+    for (;;) {
+      const { taken, oldest } = await this.options.repository.withTenant(tenantId, async (store) => {
+        const entries = await store.audit.takeAuditJournal(this.batchSize);
+        if (entries.length > 0) await store.audit.appendAuditEvents(expandJournalEntries(tenantId, entries, this.indexOf));
+        // Nothing taken: is another process expanding entries recorded before this pass began?
+        return { taken: entries, oldest: entries.length === 0 ? await store.audit.oldestAuditJournalEntry() : undefined };
+      });
+      total += taken.length;
+      // Done once entries recorded after the pass began are reached (under sustained load a pass
+      // would otherwise never end; the next one takes those), or when nothing older is left — not
+      // merely when nothing was taken: the take skips what another process has just taken.
+      if (taken.length > 0 ? taken[taken.length - 1].recorded.getTime() > began : !oldest || oldest.getTime() > began) return total;
+      if (taken.length === 0) await new Promise((resolve) => setTimeout(resolve, OTHERS_POLL_MS));
+    }
+  }
+
+  private readonly indexOf = (resource: JsonObject): JsonObject => this.eventIndex.index(resource as unknown as AuditEvent) as unknown as JsonObject;
+}

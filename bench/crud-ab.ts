@@ -7,7 +7,8 @@
 // started from that build, BENCH_SEED patients, then create, update and read by id with
 // autocannon. Besides req/s and latency it reports CPU milliseconds per request of the server
 // process and of the database backends serving it (from /proc), which drift far less than
-// throughput when the machine is shared.
+// throughput when the machine is shared. After each shape it waits for the audit journal to be
+// expanded (ADR 0016) and counts that CPU with the shape's.
 //   BENCH_REFS         default 0f63135,HEAD (the foundation build against this checkout);
 //                      '.' is the working tree as built, uncommitted changes included
 //   BENCH_ROUNDS       default 2;  BENCH_CONNECTIONS default 32;  BENCH_SECONDS default 10
@@ -65,6 +66,31 @@ interface Row extends BenchRow {
   round: number;
   serverCpuMs: number;
   databaseCpuMs: number;
+  /** Audit journal entries left when the load stopped, and the seconds until the expander had them all. */
+  journalLeft?: number;
+  drainSeconds?: number;
+}
+
+/**
+ * Waits until the audit journal (ADR 0016) is empty: what recording deferred during the shape is
+ * done, and its CPU is counted with the shape's. Undefined for builds without a journal.
+ */
+async function drainJournal(url: string): Promise<{ left: number; seconds: number } | undefined> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    if (!(await client.query("SELECT to_regclass('audit_journal') IS NOT NULL AS present")).rows[0].present) return undefined;
+    const count = async () => (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_journal')).rows[0].n;
+    const left = await count();
+    const t0 = performance.now();
+    for (let n = left; n > 0; n = await count()) {
+      if (performance.now() - t0 > 300_000) throw new Error(`the audit journal still holds ${n} entries after 5 minutes`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return { left, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    await client.end();
+  }
 }
 
 async function measure(build: Build, round: number, admin: pg.Client): Promise<Row[]> {
@@ -79,6 +105,7 @@ async function measure(build: Build, round: number, admin: pg.Client): Promise<R
   const path = new URL(base).pathname;
   try {
     const ids = await seedPatients(base, seedCount);
+    await drainJournal(url.toString());
     const pick = () => ids[Math.floor(Math.random() * ids.length)];
     let n = seedCount;
     const shapes: [string, autocannon.Options][] = [
@@ -97,11 +124,12 @@ async function measure(build: Build, round: number, admin: pg.Client): Promise<R
       const pids = await backendPids(admin, database);
       const before = { server: cpuMs(pid), db: pids.map(cpuMs) };
       const row = await runAutocannon(name, { connections, duration: seconds, ...options });
+      const drained = await drainJournal(url.toString());
       const total = row.rps * seconds;
       const serverCpu = cpuMs(pid) - before.server;
       const dbCpu = pids.reduce((sum, pid, i) => sum + Math.max(0, cpuMs(pid) - before.db[i]), 0);
       const label = `${build.ref} (${build.sha})${build.variant.name ? ` ${build.variant.name}` : ''}`;
-      rows.push({ ...row, build: label, round, serverCpuMs: serverCpu / total, databaseCpuMs: dbCpu / total });
+      rows.push({ ...row, build: label, round, serverCpuMs: serverCpu / total, databaseCpuMs: dbCpu / total, journalLeft: drained?.left, drainSeconds: drained?.seconds });
     }
     return rows;
   } finally {
@@ -123,12 +151,14 @@ async function main(): Promise<void> {
     await admin.end();
   }
   console.log(`\nbench:crud-ab — ${connections} connections, ${seconds} s per shape, ${seedCount} seeded patients, ${rounds} rounds alternated`);
-  console.log('| shape | build | round | req/s | p50 ms | p99 ms | server CPU ms/req | database CPU ms/req | non-2xx |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('CPU per request counts the audit journal\'s expansion after the load too (journal left: entries not yet expanded when it stopped; drain: seconds until they were).');
+  console.log('| shape | build | round | req/s | p50 ms | p99 ms | server CPU ms/req | database CPU ms/req | non-2xx | journal left | drain s |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   const order = [...new Set(rows.map((r) => r.name))];
   for (const name of order) {
     for (const r of rows.filter((x) => x.name === name)) {
-      console.log(`| ${r.name} | ${r.build} | ${r.round} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.serverCpuMs.toFixed(3)} | ${r.databaseCpuMs.toFixed(3)} | ${r.non2xx} |`);
+      const journal = r.journalLeft === undefined ? '– | –' : `${r.journalLeft} | ${r.drainSeconds!.toFixed(1)}`;
+      console.log(`| ${r.name} | ${r.build} | ${r.round} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.serverCpuMs.toFixed(3)} | ${r.databaseCpuMs.toFixed(3)} | ${r.non2xx} | ${journal} |`);
     }
   }
 }

@@ -48,9 +48,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       ? new AuditMaintenance(
           {
             tenants: async () => (await listTenants(database.pool)).map((t) => t.id),
-            // What is still in the journal goes to the trail first (another process's leftovers too).
+            // Journal entries left longer than the lag bound (another process's, gone) go to the
+            // trail first; the sealer stops short of any entry still pending.
             seal: async (tenantId) => {
-              await auditJournal.drain(tenantId);
+              await auditJournal.catchUp(tenantId);
               return sealAuditTrail(database.pool, auditHasher, tenantId);
             },
             ensurePartitions: () => ensureAuditPartitions(database.pool),

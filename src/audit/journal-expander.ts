@@ -2,10 +2,14 @@
 // tenant's oldest entries and appends their AuditEvents (one per patient, with their search
 // index) in the transaction that deletes them, a batch at a time, so an entry is either still in
 // the journal or in the trail. Runs
-//  - in the background, every interval, for the tenants this process recorded for;
-//  - on demand (drain): before an auditor reads the trail (reads-trail.ts), before the sealer
-//    seals, and in the audit CLI; a drain returns once every entry committed before it began is
-//    in the trail.
+//  - in the background, for the tenants this process recorded for: at the first interval in which
+//    nothing was recorded (requests come first: expanding costs about as much CPU as the requests
+//    it records), and at the latest once the oldest entry is `maxLagMs` old;
+//  - on demand (drain): before an auditor reads the trail (reads-trail.ts), in the audit CLI and
+//    at the end of `hearth load`; a drain returns once every entry committed before it began is in
+//    the trail;
+//  - before the sealer seals a tenant, for entries older than the lag bound (catchUp): those of a
+//    process that is gone.
 // One pass per tenant at a time in this process; passes of several processes never take one entry
 // twice (the take's DELETE locks it), and a drain waits for entries another process is expanding.
 import type { AuditEvent } from 'fhir/r4.js';
@@ -24,8 +28,12 @@ export interface AuditJournalExpanderOptions {
   registry: SearchRegistry;
   /** Entries per transaction (default 1,000). */
   batchSize?: number;
-  /** The background pass's period in ms (default 1,000); 0: only on demand. */
+  /** The background round's period in ms (default 1,000); 0: only on demand. */
   intervalMs?: number;
+  /** A round is deferred while entries were recorded this recently (default: the interval). */
+  quietMs?: number;
+  /** ...but not once a tenant's entries have waited this long (default 30 s). */
+  maxLagMs?: number;
   logger?: { warn(details: object, message: string): void };
   now?: () => Date;
 }
@@ -34,8 +42,12 @@ export class AuditJournalExpander {
   private readonly eventIndex: AuditEventIndexer;
   private readonly batchSize: number;
   private readonly now: () => Date;
-  /** Tenants this process appended entries for since their last complete pass. */
-  private readonly dirty = new Set<string>();
+  /** Tenants this process appended entries for since their last pass, with when the first was. */
+  private readonly dirty = new Map<string, number>();
+  /** When this process last appended an entry (ms). */
+  private lastAppend = 0;
+  private readonly quietMs: number;
+  private readonly maxLagMs: number;
   /** The pass in progress per tenant, and one queued behind it for those who must see later entries. */
   private readonly passes = new Map<string, Promise<number>>();
   private readonly queued = new Map<string, Promise<number>>();
@@ -46,11 +58,14 @@ export class AuditJournalExpander {
     this.eventIndex = new AuditEventIndexer(options.registry);
     this.batchSize = Math.max(1, Math.trunc(options.batchSize ?? 1000));
     this.now = options.now ?? (() => new Date());
+    this.quietMs = options.quietMs ?? options.intervalMs ?? 1000;
+    this.maxLagMs = options.maxLagMs ?? 30_000;
   }
 
-  /** The recorder appended entries for `tenantId`: the next background pass expands them. */
+  /** The recorder appended entries for `tenantId`: a background round expands them. */
   noteAppended(tenantId: string): void {
-    this.dirty.add(tenantId);
+    this.lastAppend = this.now().getTime();
+    if (!this.dirty.has(tenantId)) this.dirty.set(tenantId, this.lastAppend);
   }
 
   /**
@@ -72,6 +87,17 @@ export class AuditJournalExpander {
     return next;
   }
 
+  /**
+   * Expands `tenantId`'s entries if the oldest has waited longer than the lag bound — recorded by
+   * a process that is gone, or lagging — and otherwise leaves them to the process that recorded
+   * them (the sealer's round: it must not expand a busy server's entries early). The number expanded.
+   */
+  async catchUp(tenantId: string): Promise<number> {
+    const oldest = await this.options.repository.withTenant(tenantId, (store) => store.audit.oldestAuditJournalEntry(), { readOnly: true });
+    if (!oldest || this.now().getTime() - oldest.getTime() < this.maxLagMs) return 0;
+    return this.drain(tenantId);
+  }
+
   start(): void {
     const interval = this.options.intervalMs ?? 1000;
     if (interval <= 0 || this.timer) return;
@@ -86,15 +112,21 @@ export class AuditJournalExpander {
     await this.background;
   }
 
-  /** One background round over the tenants this process recorded for. */
+  /**
+   * One background round over the tenants this process recorded for: each is expanded if nothing
+   * was recorded in the last `quietMs`, or if its entries have waited `maxLagMs`.
+   */
   expandDirty(): Promise<void> {
     this.background ??= (async () => {
-      for (const tenantId of [...this.dirty]) {
+      const now = this.now().getTime();
+      const busy = now - this.lastAppend < this.quietMs;
+      for (const [tenantId, since] of [...this.dirty]) {
+        if (busy && now - since < this.maxLagMs) continue;
         this.dirty.delete(tenantId);
         try {
           await this.drain(tenantId);
         } catch (error) {
-          this.dirty.add(tenantId); // retried next round; the entries stay in the journal meanwhile
+          if (!this.dirty.has(tenantId)) this.dirty.set(tenantId, since); // retried next round; the entries stay in the journal meanwhile
           this.options.logger?.warn({ err: error, tenantId }, 'audit: expanding the journal failed; retrying next round');
         }
       }

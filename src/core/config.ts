@@ -61,6 +61,8 @@ export interface Config {
   auditSealIntervalMs: number;
   /** How often this process expands the audit journal it recorded into the trail, ms; 0: only on demand (ADR 0016). */
   auditExpandIntervalMs: number;
+  /** How long the audit journal's entries may wait while the server is busy, ms (ADR 0016). */
+  auditExpandMaxLagMs: number;
   /** Record every interaction in the audit trail (issue 11); 'off' only for benchmarks and trials. */
   audit: 'on' | 'off';
   /** AuditEvent.source.observer; default the public base URL, else urn:hearth:<host name>. */
@@ -166,6 +168,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'HEARTH_OIDC_FHIRUSER_CLAIM', key: 'oidcFhirUserClaim', schema: { type: 'string', minLength: 1 }, default: 'fhirUser' },
   { env: 'HEARTH_AUDIT_SEAL_INTERVAL_MS', key: 'auditSealIntervalMs', schema: integer(0, 86400000), default: 60000, parse: toInt },
   { env: 'HEARTH_AUDIT_EXPAND_INTERVAL_MS', key: 'auditExpandIntervalMs', schema: integer(0, 3600000), default: 1000, parse: toInt },
+  { env: 'HEARTH_AUDIT_EXPAND_MAX_LAG_MS', key: 'auditExpandMaxLagMs', schema: integer(0, 3600000), default: 30000, parse: toInt },
   { env: 'HEARTH_AUDIT', key: 'audit', schema: { enum: ['on', 'off'] }, default: 'on' },
   { env: 'HEARTH_AUDIT_RETENTION_MONTHS', key: 'auditRetentionMonths', schema: integer(1, 1200), default: 72, parse: toInt },
   { env: 'HEARTH_AUDIT_OBSERVER', key: 'auditObserver', schema: { type: 'string', minLength: 1, maxLength: 1024 } },

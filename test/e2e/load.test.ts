@@ -8,6 +8,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { readSyntheaFixture, SMALLEST_SYNTHEA_FIXTURE, syntheaFixturePath } from '../support/fixtures.js';
 import { http } from '../support/http.js';
 import { requireServices, TEST_DATABASE_URL } from '../support/services.js';
@@ -90,6 +91,20 @@ describe('hearth load (e2e)', function () {
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, new RegExp(`Files: 3 loaded, 0 skipped \\(already loaded\\), 0 failed\\. Resources: ${total} in`));
     assert.match(first.stderr, /100%/, 'the progress bar ends complete');
+    // Each resource loaded is recorded as a transaction entry, and the command leaves no entry of
+    // the audit journal unexpanded (ADR 0016): the trail holds them before it exits.
+    const owner = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
+    try {
+      const { rows } = await owner.query<{ pending: number; entries: number }>(
+        `SELECT (SELECT count(*) FROM audit_journal WHERE tenant_id = $1)::int AS pending,
+                (SELECT count(DISTINCT content::jsonb #>> '{entity,0,what,reference}') FROM audit_trail WHERE tenant_id = $1 AND content LIKE '%"transaction-entry"%')::int AS entries`,
+        [tenant],
+      );
+      assert.equal(rows[0].pending, 0);
+      assert.equal(rows[0].entries, total, 'one resource written per transaction entry recorded');
+    } finally {
+      await owner.end();
+    }
 
     assert.equal(await count('Patient'), synthea.get('Patient')! + 3 + 1);
     assert.equal(await count('Observation'), synthea.get('Observation')! + 2 + 1);

@@ -177,7 +177,7 @@ describe('AuditJournalExpander', () => {
     let failing = true;
     const fake = fakeJournal(3, { failAppend: () => failing });
     const warnings: string[] = [];
-    const expander = new AuditJournalExpander({ repository: fake.repository, registry, intervalMs: 0, logger: { warn: (_d, message) => void warnings.push(message) } });
+    const expander = new AuditJournalExpander({ repository: fake.repository, registry, intervalMs: 0, quietMs: 0, logger: { warn: (_d, message) => void warnings.push(message) } });
     await assert.rejects(expander.drain('t1'), /trail unavailable/);
     assert.equal(fake.pending(), 3);
     expander.noteAppended('t1');
@@ -190,5 +190,40 @@ describe('AuditJournalExpander', () => {
     assert.equal(fake.trail.length, 3);
     await expander.expandDirty(); // nothing left to do, nothing marked
     assert.equal(fake.trail.length, 3);
+  }).timeout(20_000);
+
+  it('defers background rounds while the server records, until the entries have waited the longest they may', async () => {
+    const fake = fakeJournal(4);
+    let now = 1_000_000;
+    const expander = new AuditJournalExpander({ repository: fake.repository, registry, intervalMs: 1000, maxLagMs: 30_000, now: () => new Date(now) });
+    expander.noteAppended('t1');
+    now += 500;
+    expander.noteAppended('t1'); // still recording: busy
+    await expander.expandDirty();
+    assert.equal(fake.pending(), 4, 'deferred while requests come in');
+    now += 29_000;
+    expander.noteAppended('t1');
+    await expander.expandDirty();
+    assert.equal(fake.pending(), 4, 'busy, and the first entry has waited 29.5 s');
+    now += 1_000;
+    expander.noteAppended('t1');
+    await expander.expandDirty();
+    assert.equal(fake.pending(), 0, 'busy, but the first entry has waited 30.5 s');
+    fake.add(2);
+    expander.noteAppended('t1');
+    now += 1_500; // a quiet second
+    await expander.expandDirty();
+    assert.equal(fake.pending(), 0, 'expanded in the first quiet interval');
+  }).timeout(20_000);
+
+  it('catches up (for the sealer) only on entries older than the lag bound', async () => {
+    const fake = fakeJournal(3); // recorded a minute ago
+    const young = new AuditJournalExpander({ repository: fake.repository, registry, maxLagMs: 120_000 });
+    assert.equal(await young.catchUp('t1'), 0);
+    assert.equal(fake.pending(), 3, 'left to the process that recorded them');
+    const old = new AuditJournalExpander({ repository: fake.repository, registry, maxLagMs: 30_000 });
+    assert.equal(await old.catchUp('t1'), 3);
+    assert.equal(fake.pending(), 0);
+    assert.equal(await old.catchUp('t1'), 0, 'nothing left');
   }).timeout(20_000);
 });

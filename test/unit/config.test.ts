@@ -50,6 +50,7 @@ describe('loadConfig', () => {
       oidcFhirUserClaim: 'fhirUser',
       auditSealIntervalMs: 60000,
       auditExpandIntervalMs: 1000,
+      auditExpandMaxLagMs: 30000,
       audit: 'on',
       auditRetentionMonths: 72,
     });

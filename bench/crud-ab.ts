@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type autocannon from 'autocannon';
 import pg from 'pg';
 import { benchPatient, seedPatients } from './patients.js';
-import { benchVariants, cpuMs, runAutocannon, startBenchServer, type BenchRow, type BenchVariant } from './support.js';
+import { benchVariants, cpuMs, drainJournal, runAutocannon, startBenchServer, type BenchRow, type BenchVariant } from './support.js';
 
 const refs = (process.env.BENCH_REFS ?? '0f63135,HEAD').split(',').map((r) => r.trim()).filter(Boolean);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -69,28 +69,6 @@ interface Row extends BenchRow {
   /** Audit journal entries left when the load stopped, and the seconds until the expander had them all. */
   journalLeft?: number;
   drainSeconds?: number;
-}
-
-/**
- * Waits until the audit journal (ADR 0016) is empty: what recording deferred during the shape is
- * done, and its CPU is counted with the shape's. Undefined for builds without a journal.
- */
-async function drainJournal(url: string): Promise<{ left: number; seconds: number } | undefined> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    if (!(await client.query("SELECT to_regclass('audit_journal') IS NOT NULL AS present")).rows[0].present) return undefined;
-    const count = async () => (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_journal')).rows[0].n;
-    const left = await count();
-    const t0 = performance.now();
-    for (let n = left; n > 0; n = await count()) {
-      if (performance.now() - t0 > 300_000) throw new Error(`the audit journal still holds ${n} entries after 5 minutes`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return { left, seconds: (performance.now() - t0) / 1000 };
-  } finally {
-    await client.end();
-  }
 }
 
 async function measure(build: Build, round: number, admin: pg.Client): Promise<Row[]> {

@@ -12,11 +12,12 @@
 // BENCH_PORT override the defaults; BENCH_CROSSCHECK_GENERATOR (see bench/workload.ts) loads
 // another generator's bundles instead. BENCH_VARIANTS compares server settings on the same data
 // in one run (e.g. 'audit-off:HEARTH_AUDIT=off;audit-on:HEARTH_AUDIT=on', issue 11), BENCH_ROUNDS times (default
-// 1 round; with variants 2), alternating their order each round.
+// 1 round; with variants 2), alternating their order each round. After each shape it waits for
+// the audit journal to be expanded (ADR 0016) and prints how long that took.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { benchVariants, inParallel, printTable, runAutocannon, startBenchServer, type BenchRow, type BenchVariant } from './support.js';
+import { benchVariants, drainJournal, inParallel, printTable, runAutocannon, startBenchServer, type BenchRow, type BenchVariant } from './support.js';
 import { workloadBundles, workloadFile } from './workload.js';
 
 const shared = process.argv.includes('--shared');
@@ -132,13 +133,18 @@ async function measure(base: string, data: Loaded, variant: BenchVariant, round:
     const rows: BenchRow[] = [];
     // BENCH_ONLY=<regex> runs only the shapes whose name matches (e.g. BENCH_ONLY='name|_has').
     const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
-    const shape = async (name: string, query: () => string) =>
-      (!only || only.test(name)) && rows.push(await runAutocannon(name, {
+    const shape = async (name: string, query: () => string) => {
+      if (only && !only.test(name)) return;
+      rows.push(await runAutocannon(name, {
         url: server.base,
         connections,
         duration: seconds,
         requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `${path}/${query()}` }) }],
       }));
+      // The next shape starts with the audit journal expanded (ADR 0016): each is measured alike.
+      const drained = await drainJournal(databaseUrl);
+      if (drained?.left) console.log(`  ${name}: ${drained.left} audit journal entries expanded in ${drained.seconds.toFixed(1)} s after the load`);
+    };
     await shape('Observation?patient=X&code=8867-4&_sort=-date&_count=20', () => `Observation?patient=${pick(data.patients)}&code=http://loinc.org|8867-4&_sort=-date&_count=20`);
     await shape('Patient?name=smi (prefix)', () => 'Patient?name=smi');
     await shape('Patient?name=Smith', () => 'Patient?name=Smith');

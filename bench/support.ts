@@ -125,3 +125,25 @@ export function benchVariants(fallback = ':', raw = process.env.BENCH_VARIANTS):
     return { name: name.trim(), env };
   });
 }
+
+/**
+ * Waits until the audit journal (ADR 0016) is empty: what recording deferred during the shape is
+ * done, and its CPU is counted with the shape's. Undefined for builds without a journal.
+ */
+export async function drainJournal(url: string): Promise<{ left: number; seconds: number } | undefined> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    if (!(await client.query("SELECT to_regclass('audit_journal') IS NOT NULL AS present")).rows[0].present) return undefined;
+    const count = async () => (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_journal')).rows[0].n;
+    const left = await count();
+    const t0 = performance.now();
+    for (let n = left; n > 0; n = await count()) {
+      if (performance.now() - t0 > 300_000) throw new Error(`the audit journal still holds ${n} entries after 5 minutes`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return { left, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    await client.end();
+  }
+}

@@ -14,10 +14,14 @@
 // twice (the take's DELETE locks it), and a drain waits for entries another process is expanding.
 import type { AuditEvent } from 'fhir/r4.js';
 import type { JsonObject } from '../core/types.js';
+import type { NewAuditRow, TakenJournalEntry } from '../storage/audit-store.js';
 import type { FhirRepository } from '../storage/resource-store.js';
 import type { SearchRegistry } from '../search/registry/registry.js';
 import { AuditEventIndexer } from './event-index.js';
 import { expandJournalEntries } from './journal.js';
+
+/** The longest the expander builds events before letting the event loop serve requests. */
+const SLICE_MS = 10;
 
 /** How long a drain waits before looking again at entries another process is expanding. */
 const OTHERS_POLL_MS = 20;
@@ -26,7 +30,7 @@ export interface AuditJournalExpanderOptions {
   repository: Pick<FhirRepository, 'withTenant'>;
   /** The R4 search parameters: the trail's rows carry AuditEvent's search index. */
   registry: SearchRegistry;
-  /** Entries per transaction (default 1,000). */
+  /** Entries per transaction (default 100: a search's entry makes an event per patient, each about 3 kB). */
   batchSize?: number;
   /** The background round's period in ms (default 1,000); 0: only on demand. */
   intervalMs?: number;
@@ -56,7 +60,7 @@ export class AuditJournalExpander {
 
   constructor(private readonly options: AuditJournalExpanderOptions) {
     this.eventIndex = new AuditEventIndexer(options.registry);
-    this.batchSize = Math.max(1, Math.trunc(options.batchSize ?? 1000));
+    this.batchSize = Math.max(1, Math.trunc(options.batchSize ?? 100));
     this.now = options.now ?? (() => new Date());
     this.quietMs = options.quietMs ?? options.intervalMs ?? 1000;
     this.maxLagMs = options.maxLagMs ?? 30_000;
@@ -148,7 +152,7 @@ export class AuditJournalExpander {
     for (;;) {
       const { taken, oldest } = await this.options.repository.withTenant(tenantId, async (store) => {
         const entries = await store.audit.takeAuditJournal(this.batchSize);
-        if (entries.length > 0) await store.audit.appendAuditEvents(expandJournalEntries(tenantId, entries, this.indexOf));
+        if (entries.length > 0) await store.audit.appendAuditEvents(await this.expand(tenantId, entries));
         // Nothing taken: is another process expanding entries recorded before this pass began?
         return { taken: entries, oldest: entries.length === 0 ? await store.audit.oldestAuditJournalEntry() : undefined };
       });
@@ -159,6 +163,23 @@ export class AuditJournalExpander {
       if (taken.length > 0 ? taken[taken.length - 1].recorded.getTime() > began : !oldest || oldest.getTime() > began) return total;
       if (taken.length === 0) await new Promise((resolve) => setTimeout(resolve, OTHERS_POLL_MS));
     }
+  }
+
+  /**
+   * The entries' trail rows, built a slice at a time: this runs on the server's event loop, and a
+   * search's entry can make twenty events of 0.4 ms each, so requests get their turn between slices.
+   */
+  private async expand(tenantId: string, entries: readonly TakenJournalEntry[]): Promise<NewAuditRow[]> {
+    const rows: NewAuditRow[] = [];
+    let sliceStart = performance.now();
+    for (const entry of entries) {
+      rows.push(...expandJournalEntries(tenantId, [entry], this.indexOf));
+      if (performance.now() - sliceStart >= SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+    }
+    return rows;
   }
 
   private readonly indexOf = (resource: JsonObject): JsonObject => this.eventIndex.index(resource as unknown as AuditEvent) as unknown as JsonObject;

@@ -23,3 +23,13 @@ export function readsTrail(request: Pick<FhirRequest, 'query' | 'rawQuery'>, tar
   }
   return /AuditEvent/.test(request.rawQuery ?? '') || /AuditEvent/.test(request.query.toString());
 }
+
+/**
+ * Whether to expand the tenant's journal before this interaction: when it reads the trail, except
+ * as an entry of a transaction bundle, which already holds a database connection and its locks —
+ * waiting there for another connection could exhaust the pool. Such an entry sees the trail as
+ * expanded so far (within the lag bound).
+ */
+export function expandsJournalFirst(request: Pick<FhirRequest, 'query' | 'rawQuery' | 'bundleEntry'>, target: InteractionTarget): boolean {
+  return request.bundleEntry?.bundleType !== 'transaction' && readsTrail(request, target);
+}

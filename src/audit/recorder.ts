@@ -16,7 +16,7 @@ import { accessedOf } from './accessed.js';
 import type { AuditGroupCommit } from './group-commit.js';
 import { journalEntryOf } from './journal.js';
 import type { AuditJournalExpander } from './journal-expander.js';
-import { readsTrail } from './reads-trail.js';
+import { expandsJournalFirst } from './reads-trail.js';
 import type { SecurityAuditEntry, SecurityAuditSink } from './security-sink.js';
 
 export interface AuditRecorderOptions {
@@ -40,7 +40,7 @@ export class AuditRecorder implements SecurityAuditSink {
     return {
       authorize: async (request, target) => {
         await base.authorize(request, target);
-        if (!readsTrail(request, target)) return;
+        if (!expandsJournalFirst(request, target)) return;
         try {
           await this.options.expander.drain(request.tenantId);
         } catch (error) {

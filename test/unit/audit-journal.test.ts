@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { buildAuditEvents, type AuditInput } from '../../src/audit/balp/index.js';
 import { auditInputOf, expandJournalEntries, journalEntryOf } from '../../src/audit/journal.js';
 import { AuditJournalExpander } from '../../src/audit/journal-expander.js';
-import { readsTrail } from '../../src/audit/reads-trail.js';
+import { expandsJournalFirst, readsTrail } from '../../src/audit/reads-trail.js';
 import type { InteractionTarget } from '../../src/fhir/hooks.js';
 import { createSearchRegistry } from '../../src/search/registry/registry.js';
 import type { NewAuditRow, TakenJournalEntry } from '../../src/storage/audit-store.js';
@@ -91,6 +91,13 @@ describe('readsTrail', () => {
       assert.equal(readsTrail(q(query), target), expected);
     });
   }
+  it('expands first for a batch entry, not for a transaction entry (it holds a connection; waiting for another could exhaust the pool)', () => {
+    const target: InteractionTarget = { interaction: 'search-type', resourceType: 'AuditEvent' };
+    assert.equal(expandsJournalFirst({ ...q(), bundleEntry: { bundleType: 'batch', index: 0 } }, target), true);
+    assert.equal(expandsJournalFirst({ ...q(), bundleEntry: { bundleType: 'transaction', index: 0 } }, target), false);
+    assert.equal(expandsJournalFirst(q(), target), true);
+    assert.equal(expandsJournalFirst(q(), { interaction: 'read', resourceType: 'Patient', id: '1' }), false);
+  });
   it('sees parameters a POST _search sent in its body (they are in query, not in rawQuery)', () => {
     assert.equal(readsTrail({ query: new URLSearchParams('_revinclude=AuditEvent:patient'), rawQuery: '' }, { interaction: 'search-type', resourceType: 'Patient' }), true);
   });

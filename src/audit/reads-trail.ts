@@ -9,7 +9,7 @@ import type { InteractionTarget } from '../fhir/hooks.js';
 
 const TRAIL_OPERATIONS: ReadonlySet<string> = new Set(['access-report']);
 
-export function readsTrail(request: Pick<FhirRequest, 'query' | 'rawQuery'>, target: InteractionTarget): boolean {
+export function readsTrail(request: Pick<FhirRequest, 'query'>, target: InteractionTarget): boolean {
   if (target.resourceType === 'AuditEvent') return true;
   switch (target.interaction) {
     case 'search-system':
@@ -21,7 +21,10 @@ export function readsTrail(request: Pick<FhirRequest, 'query' | 'rawQuery'>, tar
       break;
     default:
   }
-  return /AuditEvent/.test(request.rawQuery ?? '') || /AuditEvent/.test(request.query.toString());
+  // Every request passes here: look through the parameters (the URL's and a POST _search body's)
+  // without re-encoding them.
+  for (const [name, value] of request.query) if (name.includes('AuditEvent') || value.includes('AuditEvent')) return true;
+  return false;
 }
 
 /**
@@ -30,6 +33,6 @@ export function readsTrail(request: Pick<FhirRequest, 'query' | 'rawQuery'>, tar
  * waiting there for another connection could exhaust the pool. Such an entry sees the trail as
  * expanded so far (within the lag bound).
  */
-export function expandsJournalFirst(request: Pick<FhirRequest, 'query' | 'rawQuery' | 'bundleEntry'>, target: InteractionTarget): boolean {
+export function expandsJournalFirst(request: Pick<FhirRequest, 'query' | 'bundleEntry'>, target: InteractionTarget): boolean {
   return request.bundleEntry?.bundleType !== 'transaction' && readsTrail(request, target);
 }

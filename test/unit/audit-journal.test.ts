@@ -99,7 +99,8 @@ describe('readsTrail', () => {
     assert.equal(expandsJournalFirst(q(), { interaction: 'read', resourceType: 'Patient', id: '1' }), false);
   });
   it('sees parameters a POST _search sent in its body (they are in query, not in rawQuery)', () => {
-    assert.equal(readsTrail({ query: new URLSearchParams('_revinclude=AuditEvent:patient'), rawQuery: '' }, { interaction: 'search-type', resourceType: 'Patient' }), true);
+    const request = { query: new URLSearchParams('_revinclude=AuditEvent:patient'), rawQuery: '' };
+    assert.equal(readsTrail(request, { interaction: 'search-type', resourceType: 'Patient' }), true);
   });
 });
 

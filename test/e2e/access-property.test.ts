@@ -136,7 +136,9 @@ describe('SMART read constraint: property test over (scope x query shape), two p
         endOnFailure: true,
       },
     );
-    // The shapes must mostly be answered, not refused: otherwise the property proves little.
-    assert.ok(answered > runs / 3, `only ${answered} of ${runs} requests were answered with 200`);
+    // The shapes must largely be answered, not refused: otherwise the property proves little.
+    // About 40% are (397, 390, 410, 396 of 1,000 in four runs); a quarter is ~5 standard
+    // deviations below that at 250 runs, so a random seed does not fail it by chance.
+    assert.ok(answered > runs / 4, `only ${answered} of ${runs} requests were answered with 200`);
   });
 });

@@ -13,12 +13,14 @@ import { ndjson, tempTree, type TempTree } from './fixtures.js';
 const patient = (id: string) => ({ resourceType: 'Patient', id });
 const collection = (...ids: string[]) => JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry: ids.map((id) => ({ resource: patient(id) })) });
 
-/** Commits every entry, except that an entry whose resource id contains `bad` fails the Bundle (slowly for `slow-bad`). */
+/** Commits every entry, except that an entry whose resource id contains `bad` fails the Bundle (`slow-bad` only after another entry was stored). */
 class FakeService {
   inFlight = 0;
   maxInFlight = 0;
   stored: string[] = [];
   requests: FhirRequest[] = [];
+  private markStored: () => void = () => undefined;
+  private readonly someoneElseStored = new Promise<void>((resolve) => (this.markStored = resolve));
 
   handle = async (req: FhirRequest): Promise<FhirResponse> => {
     this.requests.push(req);
@@ -28,13 +30,16 @@ class FakeService {
       const bundle = req.body as JsonObject;
       const entries = bundle.entry as { resource: { id?: string } }[];
       const ids = entries.map((e) => e.resource.id ?? '?');
-      await new Promise((r) => setTimeout(r, ids.some((id) => id.startsWith('slow-bad')) ? 30 : 2));
+      // `slow-bad` fails only once another file has committed a chunk, however slow the machine.
+      if (ids.some((id) => id.startsWith('slow-bad'))) await this.someoneElseStored;
+      await new Promise((r) => setTimeout(r, 2));
       if (bundle.type === 'batch') return this.batch(ids);
       const bad = ids.findIndex((id) => id.includes('bad'));
       if (bad >= 0) {
         throw new FhirError(400, { code: 'value', diagnostics: `Bundle.entry[${bad}]: Value 'robot' is not allowed`, expression: [`Bundle.entry[${bad}]`, `Bundle.entry[${bad}].resource.gender`] });
       }
       this.stored.push(...ids);
+      this.markStored();
       return { status: 200, headers: {}, body: { kind: 'json', value: { resourceType: 'Bundle', type: 'transaction-response', entry: [] } } };
     } finally {
       this.inFlight--;

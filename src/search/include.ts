@@ -24,7 +24,7 @@ import type { OperationOutcomeIssue } from 'fhir/r4.js';
 import { issue } from '../core/errors.js';
 import { isResourceType } from '../core/resource-types.js';
 import type { ResourceStore, StoredVersion } from '../storage/resource-store.js';
-import { tablesFor } from '../storage/table-names.js';
+import { indexContains, indexSelection, tablesFor } from '../storage/table-names.js';
 import { referenceTargets } from './params/reference.js';
 import type { IncludeSpec } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
@@ -106,12 +106,11 @@ export function includeStatement(
   const binds = new Binds();
   const tenant = binds.add(tenantId);
   const rows = { tenant, binds, scope };
-  const sp = withIndex ? ', r.sp' : '';
   const branches = [...ids]
     .sort(([a], [b]) => compare(a, b))
     .map(
       ([type, list]) =>
-        `SELECT ${binds.add(type)}::text AS resource_type, r.id, r.version_id, r.last_updated, r.content${sp} ` +
+        `SELECT ${binds.add(type)}::text AS resource_type, r.id, r.version_id, r.last_updated, r.content${withIndex ? `, ${indexSelection('r', type)}` : ''} ` +
         `FROM ${tablesFor(type).current} r WHERE ${liveRows('r', type, rows, 'r')} AND r.id = ANY(${binds.add(list)}::text[])`,
     );
   const max = binds.add(limit);
@@ -141,10 +140,10 @@ export function revincludeStatement(
 ): IncludeStatement {
   const binds = new Binds();
   const tenant = binds.add(tenantId);
-  const where = [liveRows('s', sourceType, { tenant, binds, scope }, 'r'), 's.sp @> p.probe'];
+  const where = [liveRows('s', sourceType, { tenant, binds, scope }, 'r'), indexContains('s', sourceType, 'p.probe')];
   const probeList = binds.add(probes);
   if (exclude.length > 0) where.push(`NOT (s.id = ANY(${binds.add(exclude)}::text[]))`);
-  const sp = withIndex ? ', s.sp' : '';
+  const sp = withIndex ? `, ${indexSelection('s', sourceType)}` : '';
   const text =
     `SELECT r.* FROM unnest(${probeList}::jsonb[]) AS p(probe) CROSS JOIN LATERAL ` +
     `(SELECT s.id, s.version_id, s.last_updated, s.content${sp} FROM ${tablesFor(sourceType).current} s WHERE ${where.join(' AND ')}) r ` +
@@ -288,7 +287,7 @@ class IncludeResolver {
       const tenant = binds.add(this.store.tenantId);
       const where = liveRows('r', type, { tenant, binds, scope: this.scope }, 's');
       const rows = await this.store.query<{ id: string; sp: SearchIndex | null }>(
-        searchSql(`SELECT r.id, r.sp FROM ${tablesFor(type).current} r WHERE ${where} AND r.id = ANY(${binds.add(list.map((n) => n.id))}::text[])`),
+        searchSql(`SELECT r.id, ${indexSelection('r', type)} FROM ${tablesFor(type).current} r WHERE ${where} AND r.id = ANY(${binds.add(list.map((n) => n.id))}::text[])`),
         binds.values,
       );
       const index = new Map(rows.map((r) => [r.id, r.sp]));

@@ -11,6 +11,7 @@
 // open, so a constraint never needs a constraint of its own.
 import type { Permission } from '../core/smart-scopes.js';
 import type { RowReach } from '../storage/resource-store.js';
+import { indexColumn } from '../storage/table-names.js';
 import { moduleFor } from './params/modules.js';
 import type { ReferenceValue } from './params/reference.js';
 import type { CompartmentFilter, Filter, IdFilter, IndexFilter } from './query.js';
@@ -45,12 +46,12 @@ function filterSql(filter: ConstraintFilter, alias: string, binds: SqlBinds): st
     case 'index': {
       const module = moduleFor(filter.def.type);
       if (!module) throw new Error(`no module for ${filter.def.type}`);
-      return module.predicate(filter.def, filter.modifier, filter.values, `${alias}.sp`, binds);
+      return module.predicate(filter.def, filter.modifier, filter.values, indexColumn(alias, filter.def.resourceType, filter.def.code), binds);
     }
     case 'compartment':
       // One GIN containment per compartment parameter, as compartment search writes it.
       return filter.defs
-        .map((def) => `${alias}.sp @> jsonb_build_object(${binds.add(def.code)}::text, jsonb_build_array(${binds.add(filter.reference)}::text))`)
+        .map((def) => `${indexColumn(alias, def.resourceType, def.code)} @> jsonb_build_object(${binds.add(def.code)}::text, jsonb_build_array(${binds.add(filter.reference)}::text))`)
         .join(' OR ');
   }
 }

@@ -3,7 +3,7 @@
 import { badRequest } from '../core/errors.js';
 import { isValidId } from '../core/ids.js';
 import { isResourceType } from '../core/resource-types.js';
-import { tablesFor } from '../storage/table-names.js';
+import { indexColumn, tablesFor } from '../storage/table-names.js';
 import { decodeCursor, type Cursor, type CursorDirection, type CursorValue } from './cursor.js';
 import { moduleFor } from './params/modules.js';
 import { listSql } from './list-param.js';
@@ -64,7 +64,7 @@ function filterSql(filter: Filter, alias: string, type: string, ctx: FilterConte
     case 'index': {
       const module = moduleFor(filter.def.type);
       if (!module) throw new Error(`no module for ${filter.def.type}`);
-      const predicate = module.predicate(filter.def, filter.modifier, filter.values, `${alias}.sp`, ctx.binds);
+      const predicate = module.predicate(filter.def, filter.modifier, filter.values, indexColumn(alias, type, filter.def.code), ctx.binds);
       const bounds = instantColumnBounds(filter, alias, type, ctx.binds);
       return bounds ? `(${bounds}) AND (${predicate})` : predicate;
     }
@@ -75,7 +75,7 @@ function filterSql(filter: Filter, alias: string, type: string, ctx: FilterConte
     case 'compartment':
       // One GIN-indexable containment probe per compartment parameter, OR'ed.
       return filter.defs
-        .map((def) => `${alias}.sp @> jsonb_build_object(${ctx.binds.add(def.code)}::text, jsonb_build_array(${ctx.binds.add(filter.reference)}::text))`)
+        .map((def) => `${indexColumn(alias, type, def.code)} @> jsonb_build_object(${ctx.binds.add(def.code)}::text, jsonb_build_array(${ctx.binds.add(filter.reference)}::text))`)
         .join(' OR ');
     case 'text':
       return textSql(filter, alias, ctx.binds);
@@ -153,24 +153,24 @@ function chainSql(filter: ChainFilter, alias: string, type: string, ctx: FilterC
       const probes = resolved.refs.map((ref) => JSON.stringify({ [filter.def.code]: [ref] }));
       return (
         `${alias}.id = ANY(ARRAY(SELECT ${c}_m.id FROM unnest(${ctx.binds.add(probes)}::jsonb[]) AS ${c}_p(probe) CROSS JOIN LATERAL ` +
-        `(SELECT ${c}.id FROM ${tablesFor(type).current} ${c} WHERE ${liveRows(c, type, ctx, 's')} AND ${c}.sp @> ${c}_p.probe ` +
+        `(SELECT ${c}.id FROM ${tablesFor(type).current} ${c} WHERE ${liveRows(c, type, ctx, 's')} AND ${indexColumn(c, type, filter.def.code)} @> ${c}_p.probe ` +
         `LIMIT ${PROBE_ROWS_MAX}) AS ${c}_m))`
       );
     }
-    return `(${alias}.sp -> ${code()}) ?| ${ctx.binds.add(resolved.refs)}::text[]`;
+    return `(${indexColumn(alias, type, filter.def.code)} -> ${code()}) ?| ${ctx.binds.add(resolved.refs)}::text[]`;
   }
   if (resolved === 'correlated') {
     // OFFSET 0 keeps it a per-row subplan rather than a join over every target.
     return (
       `EXISTS (SELECT 1 FROM ${targets} ${c} WHERE ${liveRows(c, filter.targetType, ctx, 's')} ` +
-      `AND ${c}.id = ANY(ARRAY(SELECT split_part(${c}_ref, '/', 2) FROM jsonb_array_elements_text(${alias}.sp -> ${code()}) AS ${c}_ref ` +
+      `AND ${c}.id = ANY(ARRAY(SELECT split_part(${c}_ref, '/', 2) FROM jsonb_array_elements_text(${indexColumn(alias, type, filter.def.code)} -> ${code()}) AS ${c}_ref ` +
       `WHERE split_part(${c}_ref, '/', 1) = ${ctx.binds.add(filter.targetType)}::text AND split_part(${c}_ref, '/', 3) = '')) ` +
       `AND (${filterSql(filter.inner, c, filter.targetType, ctx)}) OFFSET 0)`
     );
   }
   const probe = `jsonb_build_object(${code()}, jsonb_build_array(${ctx.binds.add(`${filter.targetType}/`)}::text || ${c}.id))`;
   return (
-    `${alias}.sp @> ANY(ARRAY(SELECT ${probe} FROM ${targets} ${c} WHERE ${liveRows(c, filter.targetType, ctx, 's')} ` +
+    `${indexColumn(alias, type, filter.def.code)} @> ANY(ARRAY(SELECT ${probe} FROM ${targets} ${c} WHERE ${liveRows(c, filter.targetType, ctx, 's')} ` +
     `AND (${filterSql(filter.inner, c, filter.targetType, ctx)})))`
   );
 }
@@ -193,13 +193,13 @@ function hasSql(filter: HasFilter, alias: string, type: string, ctx: FilterConte
     // (migration 0007) so that it can be an index condition under row-level security.
     return (
       `EXISTS (SELECT 1 FROM (SELECT ${h}.* FROM ${table} ${h} WHERE ${liveRows(h, filter.sourceType, ctx, 's')} ` +
-      `AND ${h}.sp @> hearth_reference_probe(${code}, ${ctx.binds.add(type)}::text, ${alias}.id) OFFSET 0) ${h} ` +
+      `AND ${indexColumn(h, filter.sourceType, filter.referenceDef.code)} @> hearth_reference_probe(${code}, ${ctx.binds.add(type)}::text, ${alias}.id) OFFSET 0) ${h} ` +
       `WHERE (${filterSql(filter.inner, h, filter.sourceType, ctx)}))`
     );
   }
   return (
     `${alias}.id = ANY(ARRAY(SELECT DISTINCT split_part(${h}_ref, '/', 2) FROM ${table} ${h} ` +
-    `CROSS JOIN LATERAL jsonb_array_elements_text(${h}.sp -> ${code}) AS ${h}_ref ` +
+    `CROSS JOIN LATERAL jsonb_array_elements_text(${indexColumn(h, filter.sourceType, filter.referenceDef.code)} -> ${code}) AS ${h}_ref ` +
     `WHERE ${liveRows(h, filter.sourceType, ctx, 's')} AND split_part(${h}_ref, '/', 1) = ${ctx.binds.add(type)}::text ` +
     `AND split_part(${h}_ref, '/', 3) = '' AND (${filterSql(filter.inner, h, filter.sourceType, ctx)})))`
   );
@@ -222,7 +222,7 @@ export function matchingRowsStatement(
   const tenant = binds.add(tenantId);
   let n = 0;
   const ctx: FilterContext = { binds, tenant, scope, lastUpdatedDef, nextAlias: () => `p${++n}` };
-  const refs = refsOf ? `, ${ALIAS}.sp -> ${binds.add(refsOf)}::text AS refs` : '';
+  const refs = refsOf ? `, ${indexColumn(ALIAS, type, refsOf)} -> ${binds.add(refsOf)}::text AS refs` : '';
   const where = filterSql(filter, ALIAS, type, ctx);
   const text =
     `SELECT ${ALIAS}.id${refs} FROM ${tablesFor(type).current} ${ALIAS} WHERE ${liveRows(ALIAS, type, ctx, 's')} ` +
@@ -296,7 +296,7 @@ function sortColumn(key: SortKey, type?: string, selective = false): SortColumn 
   const def = key.param;
   const instant = def.type === 'date' ? instantSortColumn(def, dir, type, selective) : undefined;
   if (instant) return instant;
-  const sp = `${ALIAS}.sp`;
+  const sp = indexColumn(ALIAS, def.resourceType, def.code);
   const text = TEXT_SORTS[def.type];
   if (text) {
     // Missing values last (search.html#sort leaves it to the server; numbers do the same). No
@@ -539,7 +539,7 @@ export function walkFirstEligible(query: SearchQuery): boolean {
 }
 
 /** A filter's SQL made only of GIN-served containments (`sp @> $n::jsonb`, OR'ed). */
-const GIN_ONLY = new RegExp(`^[\\s(]*${ALIAS}\\.sp @> \\$\\d+::jsonb[\\s)]*(?:OR[\\s(]*${ALIAS}\\.sp @> \\$\\d+::jsonb[\\s)]*)*$`);
+const GIN_ONLY = new RegExp(`^[\\s(]*${ALIAS}\\.[a-z_]*sp @> \\$\\d+::jsonb[\\s)]*(?:OR[\\s(]*${ALIAS}\\.[a-z_]*sp @> \\$\\d+::jsonb[\\s)]*)*$`);
 
 function answeredByGin(filter: Filter, type: string): boolean {
   if (filter.kind !== 'index') return false;

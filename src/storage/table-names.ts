@@ -31,6 +31,12 @@ export interface ResourceTables {
    * on (column, id), which the table's primary key serves.
    */
   instantSort?: { code: string; expression: string; column: string };
+  /**
+   * Search parameters whose index entries are kept in a jsonb column other than `sp`, by code
+   * (docs/adr/0017-audit-records-per-interaction.md: an AuditEvent's patient is its own row's,
+   * the rest is its interaction's). The columns' keys are disjoint; each has its own GIN index.
+   */
+  indexColumns?: Readonly<Record<string, string>>;
 }
 
 export function snakeCase(type: string): string {
@@ -95,3 +101,43 @@ export function reindexRefusal(type: string): string | undefined {
  * every request adds some, so they are reached only by naming them (AuditEvent?…, _type=AuditEvent).
  */
 export const SYSTEM_WIDE_TYPES: readonly string[] = Object.freeze(RESOURCE_TYPES.filter((type) => !tablesFor(type).appendOnly));
+
+/** Where a type keeps its parameters' index entries (indexColumns), for the functions below. */
+type IndexLayout = Pick<ResourceTables, 'indexColumns'> | undefined;
+
+/** The column holding the index entries of parameter `code` on a row `alias` of `type`. */
+export function indexColumn(alias: string, type: string, code: string): string {
+  return indexColumnIn(SERVED.get(type), alias, code);
+}
+
+/**
+ * `probe` (a jsonb `{"code": [entries]}`, codes of one column) is contained in the index of row
+ * `alias` of `type`: one GIN-servable containment per index column, OR'ed (the columns' keys are
+ * disjoint, so only the probe's own column can hold it).
+ */
+export function indexContains(alias: string, type: string, probe: string): string {
+  return indexContainsIn(SERVED.get(type), alias, probe);
+}
+
+/** The whole index of row `alias` of `type` as one jsonb select-list item named `sp` (for readers in Node). */
+export function indexSelection(alias: string, type: string): string {
+  return indexSelectionIn(SERVED.get(type), alias);
+}
+
+function indexColumnNames(layout: IndexLayout): string[] {
+  return ['sp', ...new Set(Object.values(layout?.indexColumns ?? {}))];
+}
+
+export function indexColumnIn(layout: IndexLayout, alias: string, code: string): string {
+  return `${alias}.${layout?.indexColumns?.[code] ?? 'sp'}`;
+}
+
+export function indexContainsIn(layout: IndexLayout, alias: string, probe: string): string {
+  const tests = indexColumnNames(layout).map((column) => `${alias}.${column} @> ${probe}`);
+  return tests.length === 1 ? tests[0] : `(${tests.join(' OR ')})`;
+}
+
+export function indexSelectionIn(layout: IndexLayout, alias: string): string {
+  const columns = indexColumnNames(layout).map((column) => `${alias}.${column}`);
+  return columns.length === 1 ? columns[0] : `(${columns.map((c) => `COALESCE(${c}, '{}'::jsonb)`).join(' || ')}) AS sp`;
+}

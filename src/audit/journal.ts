@@ -6,7 +6,8 @@
 import { uuidV7 } from '../core/uuid-v7.js';
 import type { JsonObject } from '../core/types.js';
 import type { AuditJournalEntry, NewAuditRow, TakenJournalEntry } from '../storage/audit-store.js';
-import { auditRowsOf, buildAuditEvents, type AuditInput } from './balp/index.js';
+import { buildAuditEvents, type AuditInput } from './balp/index.js';
+import { interactionRowsOf } from './balp/record-rows.js';
 
 /** The journal entry recording `input` for `tenantId`. */
 export function journalEntryOf(tenantId: string, input: AuditInput): AuditJournalEntry {
@@ -30,7 +31,7 @@ export function auditInputOf(entry: string): AuditInput {
   };
 }
 
-/** The trail rows (AuditEvents with their search index) of the entries taken from the journal. */
+/** The trail rows (AuditEvents with their search index, or records: ADR 0017) of the entries taken from the journal. */
 export function expandJournalEntries(tenantId: string, taken: readonly TakenJournalEntry[], index: (resource: JsonObject) => JsonObject | null): NewAuditRow[] {
-  return taken.flatMap((entry) => auditRowsOf(tenantId, buildAuditEvents(auditInputOf(entry.entry)), index));
+  return taken.flatMap((entry) => interactionRowsOf(tenantId, buildAuditEvents(auditInputOf(entry.entry)), index));
 }

@@ -71,6 +71,7 @@ export interface AuditStore {
   takeAuditJournal(limit: number): Promise<TakenJournalEntry[]>;
   /** When the oldest journal entry (committed, or being expanded by another transaction) was recorded. */
   oldestAuditJournalEntry(): Promise<Date | undefined>;
+  /** The stored row `id` (a whole AuditEvent, a record or a patient row: migrations/0019), as appended. */
   readAuditEvent(id: string): Promise<StoredAuditRow | undefined>;
 }
 

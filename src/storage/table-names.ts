@@ -4,7 +4,8 @@
 // Two mappings. resourceTablesFor: the generic current + history pair migration 0002 created
 // for every type (what the DDL generators emit; frozen). tablesFor: where a type is served from
 // now — the same pair, except AuditEvent, which reads from the append-only audit trail
-// (migrations/0013 and 0014, docs/adr/0013-audit-trail-storage.md; issue 11 "Auditor access").
+// (migrations/0013, 0014 and 0019, docs/adr/0013-audit-trail-storage.md and
+// 0017-audit-records-per-interaction.md; issue 11 "Auditor access").
 // The old generic table audit_event is no longer read.
 import { RESOURCE_TYPES, PARTITIONED_TYPES } from '../core/resource-types.js';
 
@@ -16,6 +17,8 @@ export interface ResourceTables {
   /** Bare names, for DDL that builds partition names. */
   currentName: string;
   historyName: string;
+  /** The table the rows are stored in, when `current` is a view of it (what table maintenance analyzes). */
+  stored?: string;
   /** LIST-partitioned by tenant (migration 0002's generated tables only). */
   partitioned: boolean;
   /**
@@ -61,15 +64,22 @@ const RESOURCE_TABLES: ReadonlyMap<string, ResourceTables> = new Map(
   }),
 );
 
-/** AuditEvent's rows: audit_trail (0013) and its one-version history view (0014). */
+/**
+ * AuditEvent's rows: the events served from audit_trail (0013) by the view audit_events (0019:
+ * whole events, and per-patient events derived from a record per interaction), and their
+ * one-version history view (0014, 0019). A served event's `patient` and `entity` entries are its
+ * own (`event_sp`); the rest is its interaction's (`sp`).
+ */
 const AUDIT_TRAIL: ResourceTables = Object.freeze({
-  current: quote('audit_trail'),
+  current: quote('audit_events'),
   history: quote('audit_trail_history'),
-  currentName: 'audit_trail',
+  currentName: 'audit_events',
   historyName: 'audit_trail_history',
+  stored: quote('audit_trail'),
   partitioned: false,
   appendOnly: true,
   instantSort: Object.freeze({ code: 'date', expression: 'AuditEvent.recorded', column: 'recorded' }),
+  indexColumns: Object.freeze({ patient: 'event_sp', entity: 'event_sp' }),
 });
 
 const SERVED: ReadonlyMap<string, ResourceTables> = new Map([...RESOURCE_TABLES, ['AuditEvent', AUDIT_TRAIL]]);

@@ -41,7 +41,7 @@ describe('the audit trail records every access (e2e, postgres)', function () {
   /** The tenant's events, oldest first (its journal expanded first, as an auditor's read does). */
   async function trail(base: string): Promise<AuditEvent[]> {
     await expandAuditJournal(owner, auditHasher, [tenantOf(base)]);
-    const { rows } = await owner.query<{ content: string }>('SELECT content FROM audit_trail WHERE tenant_id = $1 ORDER BY recorded, id', [tenantOf(base)]);
+    const { rows } = await owner.query<{ content: string }>('SELECT content FROM audit_events WHERE tenant_id = $1 ORDER BY recorded, id', [tenantOf(base)]);
     return rows.map((r) => JSON.parse(r.content) as AuditEvent);
   }
 
@@ -213,7 +213,7 @@ describe('the audit trail records callers and refusals with tokens (e2e, HEARTH_
     await owner?.end();
   });
   const trail = async (base: string) =>
-    (await expandAuditJournal(owner, auditHasher, [tenantOf(base)]), await owner.query<{ content: string }>('SELECT content FROM audit_trail WHERE tenant_id = $1 ORDER BY recorded, id', [tenantOf(base)])).rows.map((r) => JSON.parse(r.content) as AuditEvent);
+    (await expandAuditJournal(owner, auditHasher, [tenantOf(base)]), await owner.query<{ content: string }>('SELECT content FROM audit_events WHERE tenant_id = $1 ORDER BY recorded, id', [tenantOf(base)])).rows.map((r) => JSON.parse(r.content) as AuditEvent);
 
   async function token(base: string, scope: string): Promise<{ token: string; clientId: string }> {
     const keys = await generateClientKeys('ES384');

@@ -211,7 +211,7 @@ for (const mode of DATABASE_MODES) {
         const explained = await http<OperationOutcome>(`${next}&_explain=true`);
         assert.equal(explained.status, 200, explained.text);
         const sql = explained.body.issue.map((i) => i.diagnostics ?? '').join('\n');
-        assert.match(sql, /FROM "audit_trail" r/);
+        assert.match(sql, /FROM "audit_events" r/);
         assert.match(sql, /ORDER BY r\.recorded DESC, r\.id DESC/);
         assert.match(sql, /\(r\.recorded, r\.id\) < \(\$\d+::timestamptz, \$\d+::text\)/);
 

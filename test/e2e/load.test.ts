@@ -97,7 +97,7 @@ describe('hearth load (e2e)', function () {
     try {
       const { rows } = await owner.query<{ pending: number; entries: number }>(
         `SELECT (SELECT count(*) FROM audit_journal WHERE tenant_id = $1)::int AS pending,
-                (SELECT count(DISTINCT content::jsonb #>> '{entity,0,what,reference}') FROM audit_trail WHERE tenant_id = $1 AND content LIKE '%"transaction-entry"%')::int AS entries`,
+                (SELECT count(DISTINCT content::jsonb #>> '{entity,0,what,reference}') FROM audit_events WHERE tenant_id = $1 AND content LIKE '%"transaction-entry"%')::int AS entries`,
         [tenant],
       );
       assert.equal(rows[0].pending, 0);

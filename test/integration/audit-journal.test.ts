@@ -67,7 +67,7 @@ describe('the audit journal (PostgreSQL)', function () {
     const a = await first;
     assert.equal(a + b, 1200);
     assert.equal(await count('audit_trail', tenant), 1200);
-    const { rows } = await pool.query<{ n: number }>("SELECT count(DISTINCT content::jsonb #>> '{entity,1,what,identifier,value}')::int AS n FROM audit_trail WHERE tenant_id = $1", [tenant]);
+    const { rows } = await pool.query<{ n: number }>("SELECT count(DISTINCT content::jsonb #>> '{entity,1,what,identifier,value}')::int AS n FROM audit_events WHERE tenant_id = $1", [tenant]);
     assert.equal(rows[0].n, 1200, 'each request id once');
   });
 

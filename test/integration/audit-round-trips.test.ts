@@ -57,7 +57,7 @@ describe('audit rows without round trips of their own (PostgreSQL)', function ()
   });
 
   const trail = async () =>
-    (await expandAuditJournal(migrated, auditHasher, [tenant]), await migrated.query<{ content: string }>('SELECT content FROM audit_trail WHERE tenant_id = $1 ORDER BY recorded, id', [tenant])).rows.map(
+    (await expandAuditJournal(migrated, auditHasher, [tenant]), await migrated.query<{ content: string }>('SELECT content FROM audit_events WHERE tenant_id = $1 ORDER BY recorded, id', [tenant])).rows.map(
       (r) => JSON.parse(r.content) as { subtype: { code: string }[]; entity?: { what?: { reference?: string } }[] },
     );
   /** The statements between the transaction's opening and its COMMIT. */

@@ -38,8 +38,9 @@ describe('the audit trail as AuditEvent storage (integration)', function () {
     pool = await testPool();
   });
 
-  it('serves AuditEvent from audit_trail while the DDL generators keep the generic tables', () => {
-    assert.equal(tablesFor('AuditEvent').current, '"audit_trail"');
+  it('serves AuditEvent from audit_trail (through the view audit_events) while the DDL generators keep the generic tables', () => {
+    assert.equal(tablesFor('AuditEvent').current, '"audit_events"');
+    assert.equal(tablesFor('AuditEvent').stored, '"audit_trail"');
     assert.equal(tablesFor('AuditEvent').history, '"audit_trail_history"');
     assert.equal(resourceTablesFor('AuditEvent').current, '"audit_event"');
     assert.equal(tablesFor('Patient'), resourceTablesFor('Patient'));

@@ -1,9 +1,10 @@
 // AuditEvents for the auditor-access tests (issue 11 "Auditor access"): built by the BALP
-// builder, indexed by the R4 indexer and appended through PgAuditStore, as the request path
+// builder, indexed by the R4 indexer and appended through PgAuditStore, as the journal's expander
 // does; and a search followed page by page.
 import assert from 'node:assert/strict';
 import type { AuditEvent, Bundle } from 'fhir/r4.js';
-import { auditRowsOf, buildAuditEvents, type AuditInput } from '../../src/audit/balp/index.js';
+import { buildAuditEvents, type AuditInput } from '../../src/audit/balp/index.js';
+import { interactionRowsOf } from '../../src/audit/balp/record-rows.js';
 import { auditHasher } from '../../src/audit/chain/hasher.js';
 import type { JsonObject } from '../../src/core/types.js';
 import { createIndexer } from '../../src/search/indexer.js';
@@ -30,10 +31,20 @@ export function auditEvents(input: Partial<AuditInput> & Pick<AuditInput, 'event
 
 export const tenantOf = (base: string) => /\/t\/([^/]+)\/fhir$/.exec(base)![1];
 
-/** Appends events through PgAuditStore with the R4 indexer, as the request path does. */
+/** What the events of one interaction share: everything but their id and their patient entity. */
+const interactionKey = (event: AuditEvent) =>
+  JSON.stringify({ ...event, id: undefined, entity: (event.entity ?? []).filter((e) => e.role?.code !== '1') });
+
+/**
+ * Appends events through PgAuditStore with the R4 indexer, as the journal's expander does: the
+ * events of one interaction (one auditEvents call) about two patients or more as a record and a
+ * row per patient (ADR 0017), the others whole.
+ */
 export async function appendEvents(server: TestServer, base: string, events: readonly AuditEvent[]): Promise<void> {
   const tenantId = tenantOf(base);
-  const rows = auditRowsOf(tenantId, events, (resource) => index(resource) as JsonObject);
+  const interactions = new Map<string, AuditEvent[]>();
+  for (const event of events) interactions.set(interactionKey(event), [...(interactions.get(interactionKey(event)) ?? []), event]);
+  const rows = [...interactions.values()].flatMap((group) => interactionRowsOf(tenantId, group, (resource) => index(resource) as JsonObject));
   await inTenantTransaction(server.server.database.pool, tenantId, (client) => new PgAuditStore(client, tenantId, auditHasher).appendAuditEvents(rows));
 }
 

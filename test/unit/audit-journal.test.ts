@@ -46,18 +46,25 @@ describe('audit journal entries', () => {
     }
   });
 
-  it('expand to one trail row per event, with its patients and search index', () => {
+  it('expand a search of three patients to one record and a row per patient (ADR 0017), with their patients and search index', () => {
     const entry = journalEntryOf('t1', input());
-    const rows = expandJournalEntries('t1', [{ id: entry.id, recorded: entry.recorded, entry: entry.entry }], () => ({ indexed: ['yes'] }));
-    assert.equal(rows.length, 3, 'a search of three patients: three events');
-    assert.deepEqual(rows.map((r) => r.patients), [['Patient/1'], ['Patient/2'], ['Patient/3']]);
+    const index = () => ({ type: ['shared'], patient: ['own'], 'entity:identifier': ['own'] });
+    const rows = expandJournalEntries('t1', [{ id: entry.id, recorded: entry.recorded, entry: entry.entry }], index);
+    assert.equal(rows.length, 4, 'a record and three patient rows');
+    const [record, ...patientRows] = rows;
+    assert.deepEqual(record.patients, ['Patient/1', 'Patient/2', 'Patient/3']);
+    assert.deepEqual(record.sp, { type: ['shared'] });
+    assert.equal(JSON.parse(record.content).recorded, '2026-12-05T10:00:00.041Z');
+    assert.deepEqual(patientRows.map((r) => r.patients), [['Patient/1'], ['Patient/2'], ['Patient/3']]);
     for (const row of rows) {
       assert.equal(row.tenantId, 't1');
       assert.equal(row.recorded.getTime(), entry.recorded.getTime());
-      assert.deepEqual(row.sp, { indexed: ['yes'] });
-      assert.equal(JSON.parse(row.content).recorded, '2026-12-05T10:00:00.041Z');
     }
-    assert.equal(new Set(rows.map((r) => r.id)).size, 3);
+    for (const row of patientRows) {
+      assert.deepEqual(row.sp, { patient: ['own'], 'entity:identifier': ['own'] });
+      assert.equal(JSON.parse(row.content).record, record.id);
+    }
+    assert.equal(new Set(rows.map((r) => r.id)).size, 4);
   });
 
   it('refuse an entry that is not a builder input, or whose instants are not instants', () => {

@@ -34,7 +34,7 @@ export const DEFAULT_EXPORT_PAGE_SIZE = 1000;
 // `after` absent: from `since` inclusive; present: strictly after that key. The upper bound is
 // exclusive. ORDER BY names t's columns: the output `recorded` is text.
 const declare = (strictlyAfter: boolean) =>
-  `DECLARE audit_export NO SCROLL CURSOR FOR SELECT id, ${recordedText('recorded')} AS recorded, content FROM audit_trail t ` +
+  `DECLARE audit_export NO SCROLL CURSOR FOR SELECT id, ${recordedText('recorded')} AS recorded, content FROM audit_events t ` +
   `WHERE tenant_id = $1 AND (recorded, id) ${strictlyAfter ? '>' : '>='} ($2::timestamptz, $3::text) AND recorded < $4::timestamptz ` +
   'ORDER BY t.recorded, t.id';
 

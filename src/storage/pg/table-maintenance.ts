@@ -48,7 +48,7 @@ interface TableState {
 /** Quoted table names of a resource type: current and history (an append-only type's history is a view of its table). */
 function tableNames(type: string): string[] {
   const t = tablesFor(type);
-  return t.appendOnly ? [t.current] : [t.current, t.history];
+  return t.appendOnly ? [t.stored ?? t.current] : [t.current, t.history];
 }
 
 export class TableMaintenance {
@@ -148,7 +148,8 @@ export class TableMaintenance {
     const state = this.tables.get(type);
     if (!state) return;
     const written = state.written;
-    const { current, currentName } = tablesFor(type);
+    const { current: served, stored, currentName } = tablesFor(type);
+    const current = stored ?? served;
     const client = await this.pool.connect();
     try {
       const { rows: locked } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LOCK_NAMESPACE, currentName]);

@@ -13,12 +13,39 @@
 -- to the row holding its interaction — a patient row's record, a whole event itself — so that the
 -- view is one join (PostgreSQL flattens it: the pages walk audit_trail's primary key in order and
 -- the containments reach its GIN index; a UNION ALL of a join would be planned apart and sorted
--- whole). A patient row's event is its record's with the row's id and its patient entity
+-- whole). The join is on (tenant_id, id) only, through audit_trail_id_idx: with `recorded` in it
+-- too the planner multiplies two selectivities of what is one key, expects a handful of rows, and
+-- hashes the whole trail (a 20-event page of a 1.6M-row trail took 23 s; on the id alone, 3 ms). A patient row's event is its record's with the row's id and its patient entity
 -- appended to the entities (string concatenation; the record's content ends with the entity
 -- array). `sp` is the interaction's index and `event_sp` the event's own entries
 -- (src/storage/table-names.ts indexColumns: `patient`, `entity`): for a whole event both are its
 -- `sp`; a search about one patient never matches another patient's event of the same
 -- interaction. security_invoker: the caller's row-level security on audit_trail applies.
+-- The id of the row holding a served row's interaction: a patient row's record (named at the start
+-- of its content), or the row itself. LEAKPROOF (it never fails, whatever the text) and plpgsql so
+-- that it is not inlined: under row-level security the view's join can then probe audit_trail's id
+-- index per row; with a non-LEAKPROOF join key (a json cast) PostgreSQL hashed the whole trail.
+CREATE OR REPLACE FUNCTION hearth_audit_interaction_id(content text, id text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+DECLARE
+  rest text;
+BEGIN
+  IF left(content, 11) = '{"record":"' THEN
+    rest := substr(content, 12);
+    RETURN left(rest, greatest(strpos(rest, '"') - 1, 0));
+  END IF;
+  RETURN id;
+END
+$fn$;
+
+DO $$
+BEGIN
+  ALTER FUNCTION hearth_audit_interaction_id(text, text) LEAKPROOF;
+EXCEPTION WHEN insufficient_privilege THEN
+  RAISE WARNING 'Hearth: could not mark hearth_audit_interaction_id LEAKPROOF (needs a superuser); AuditEvent pages will scan the trail under row-level security. Run as a superuser: ALTER FUNCTION hearth_audit_interaction_id(text, text) LEAKPROOF;';
+END
+$$;
+
 CREATE VIEW audit_events WITH (security_invoker = true) AS
   SELECT e.tenant_id, e.id, e.version_id, e.last_updated, e.deleted,
          CASE WHEN e.id = i.id THEN e.content
@@ -26,8 +53,7 @@ CREATE VIEW audit_events WITH (security_invoker = true) AS
                    ',' || ((e.content::json) -> 'entity')::text || ']}' END COLLATE "default" AS content,
          i.sp, e.sp AS event_sp, e.recorded, e.patients
   FROM audit_trail e
-  JOIN audit_trail i ON i.tenant_id = e.tenant_id AND i.recorded = e.recorded
-   AND i.id = CASE WHEN e.content LIKE '{"record":%' THEN (e.content::json) ->> 'record' ELSE e.id END
+  JOIN audit_trail i ON i.tenant_id = e.tenant_id AND i.id = hearth_audit_interaction_id(e.content, e.id)
   WHERE cardinality(e.patients) < 2;
 GRANT SELECT ON audit_events TO hearth_app;
 

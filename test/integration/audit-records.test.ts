@@ -131,6 +131,16 @@ describe('audit records per interaction (integration, ADR 0017)', function () {
     assert.deepEqual(patientOf(other.body ?? {}), []);
   });
 
+  it('joins each served row to its interaction by a LEAKPROOF key that never fails, so the join can use the id index under row-level security', async () => {
+    const { rows } = await pool.query<{ proleakproof: boolean }>("SELECT proleakproof FROM pg_proc WHERE proname = 'hearth_audit_interaction_id'");
+    assert.deepEqual(rows, [{ proleakproof: true }]);
+    const key = async (content: string) => (await pool.query<{ k: string }>('SELECT hearth_audit_interaction_id($1, $2) AS k', [content, 'own-id'])).rows[0].k;
+    assert.equal(await key('{"record":"01a2-rec","entity":{}}'), '01a2-rec');
+    assert.equal(await key('{"resourceType":"AuditEvent","id":"own-id"}'), 'own-id');
+    assert.equal(await key('{"record":"unterminated'), '');
+    assert.equal(await key('not json at all'), 'own-id');
+  });
+
   it("removing b's row to hide the access is a break that verify names", async () => {
     const sealed = await sealAuditTrail(pool, auditHasher, tenant, { now: new Date(RECORDED.getTime() + 86_400_000) });
     assert.equal(sealed.rows, 4);

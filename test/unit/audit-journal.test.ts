@@ -4,7 +4,7 @@
 // per tenant, a drain asked for during a pass gets a pass of its own, nothing is taken twice, and
 // a failed pass leaves its entries in the journal.
 import assert from 'node:assert/strict';
-import { buildAuditEvents, type AuditInput } from '../../src/audit/balp/index.js';
+import { buildAuditEvents } from '../../src/audit/balp/index.js';
 import { auditInputOf, expandJournalEntries, journalEntryOf } from '../../src/audit/journal.js';
 import { AuditJournalExpander } from '../../src/audit/journal-expander.js';
 import { expandsJournalFirst, readsTrail } from '../../src/audit/reads-trail.js';
@@ -12,19 +12,9 @@ import type { InteractionTarget } from '../../src/fhir/hooks.js';
 import { createSearchRegistry } from '../../src/search/registry/registry.js';
 import type { NewAuditRow, TakenJournalEntry } from '../../src/storage/audit-store.js';
 import type { FhirRepository, ResourceStore } from '../../src/storage/resource-store.js';
+import { searchInput } from '../support/audit-input.js';
 
-const input = (over: Partial<AuditInput> = {}): AuditInput => ({
-  event: { kind: 'rest', interaction: 'search-type' },
-  outcome: { status: 200 },
-  period: { start: new Date('2026-12-05T10:00:00.000Z'), end: new Date('2026-12-05T10:00:00.040Z') },
-  recorded: new Date('2026-12-05T10:00:00.041Z'),
-  caller: { subject: 'user-7', clientId: 'app', fhirUser: 'Practitioner/5', tokenId: 'jti-1' },
-  network: '10.0.0.8',
-  server: { observer: 'https://hearth.example/fhir', tenantBase: 'https://hearth.example/t/a/fhir' },
-  request: { id: 'req-1', method: 'GET', path: 'Observation', query: 'code=8867-4&_count=10' },
-  patients: ['Patient/1', 'Patient/2', 'Patient/3'],
-  ...over,
-});
+const input = searchInput;
 
 describe('audit journal entries', () => {
   it('hold the builder input whole: the expanded events are the ones the request path would build', () => {

@@ -8,19 +8,11 @@ import { derivedEventText, interactionRowsOf } from '../../src/audit/balp/record
 import { AuditEventIndexer } from '../../src/audit/event-index.js';
 import type { JsonObject } from '../../src/core/types.js';
 import { createSearchRegistry } from '../../src/search/registry/registry.js';
+import { searchInput } from '../support/audit-input.js';
 
-const input = (over: Partial<AuditInput> = {}): AuditInput => ({
-  event: { kind: 'rest', interaction: 'search-type' },
-  outcome: { status: 200 },
-  period: { start: new Date('2026-12-05T10:00:00.000Z'), end: new Date('2026-12-05T10:00:00.040Z') },
-  recorded: new Date('2026-12-05T10:00:00.041Z'),
-  caller: { subject: 'user-7', clientId: 'app', fhirUser: 'Practitioner/5', tokenId: 'jti-1' },
-  network: '10.0.0.8',
-  server: { observer: 'https://hearth.example/fhir', tenantBase: 'https://hearth.example/t/a/fhir' },
-  request: { id: 'req-"1"', method: 'GET', path: 'Observation', query: 'code=8867-4&name=Zoë "x"' },
-  patients: ['Patient/1', 'Patient/2', 'Patient/3'],
-  ...over,
-});
+/** The search input, with a request id and query that JSON must escape. */
+const input = (over: Partial<AuditInput> = {}): AuditInput =>
+  searchInput({ request: { id: 'req-"1"', method: 'GET', path: 'Observation', query: 'code=8867-4&name=Zoë "x"' }, ...over });
 
 const indexer = new AuditEventIndexer(createSearchRegistry());
 const index = (resource: JsonObject) => indexer.index(resource as never) as unknown as JsonObject;

@@ -26,8 +26,8 @@ const EVENT_PREFIX = '{"resourceType":"AuditEvent","id":"';
 
 /**
  * The served text of the event of patient row `rowId` (content `patientRow`) of a record whose
- * content is `record` and id `recordId` — what audit_events computes in SQL, for tests and the
- * memory store.
+ * content is `record` and id `recordId`: what the view audit_events computes in SQL, in
+ * TypeScript, so that tests can hold the two to each other.
  */
 export function derivedEventText(record: string, recordId: string, rowId: string, patientRow: string): string {
   const entity = (JSON.parse(patientRow) as { entity: unknown }).entity;

@@ -4,9 +4,9 @@
 // and their string parameters (address, agent-name, with prefix entries) are the dearest to
 // index. They are indexed once per distinct value and reused, as are the entities' kinds (their
 // type and role codings, with :text entries); only what differs per event (the entities' `what`
-// and `query`, the period and recorded time) is indexed per event. No R4 AuditEvent search
-// parameter reads across these parts, so the union is exactly what indexing the whole event
-// gives (test/unit/audit-event-index.test.ts).
+// and `query`, the period and recorded time) is indexed per event. A parameter that reads
+// several parts (`patient`: agent.who and entity.what) gets the entries of each, so the union is
+// exactly what indexing the whole event gives (test/unit/audit-event-index.test.ts).
 import type { AuditEvent } from 'fhir/r4.js';
 import type { JsonObject } from '../core/types.js';
 import { createIndexer, type Indexer } from '../search/indexer.js';
@@ -25,6 +25,26 @@ export function readsEventPart(def: SearchParamDef): boolean {
 /** Distinct "who and where" parts kept (callers × servers × outcomes); the oldest goes first. */
 const MAX_SHARED = 2000;
 
+/**
+ * The union of indexes of parts of one event. A parameter may read more than one part — R4's
+ * `patient` is agent.who and entity.what — so a key's entries are concatenated, each once, in
+ * the parts' order (what the whole event's evaluation gives), never replaced.
+ */
+function merged(parts: readonly SearchIndex[]): SearchIndex {
+  const out: SearchIndex = {};
+  for (const part of parts) {
+    for (const [key, entries] of Object.entries(part)) {
+      const have = out[key];
+      if (!have) out[key] = entries;
+      else {
+        const seen = new Set(have.map((e) => JSON.stringify(e)));
+        out[key] = [...have, ...entries.filter((e) => !seen.has(JSON.stringify(e)))];
+      }
+    }
+  }
+  return out;
+}
+
 export class AuditEventIndexer {
   private readonly shared = new Map<string, SearchIndex>();
 
@@ -42,7 +62,7 @@ export class AuditEventIndexer {
     const kinds = entity.map(({ type, role }) => ({ ...(type ? { type } : {}), ...(role ? { role } : {}) }));
     const rest = entity.map(({ type: _type, role: _role, ...other }) => other);
     const own = this.perEvent({ resourceType: 'AuditEvent', entity: rest, period, recorded } as unknown as JsonObject);
-    return { ...this.cached(who as unknown as JsonObject), ...this.cached({ resourceType: 'AuditEvent', entity: kinds }), ...own };
+    return merged([this.cached(who as unknown as JsonObject), this.cached({ resourceType: 'AuditEvent', entity: kinds }), own]);
   }
 
   private cached(part: JsonObject): SearchIndex {

@@ -25,6 +25,8 @@ const inputs: AuditInput[] = [
   { ...base(), event: { kind: 'rest', interaction: 'operation', operation: { name: 'export-ndjson' } }, request: { id: 'r3', method: 'GET', path: 'AuditEvent/$export-ndjson', query: '_since=2026-01-01' } },
   { ...base(), event: { kind: 'security', event: 'token-issued' }, caller: { subject: 'user-7', clientId: 'app', fhirUser: 'Patient/1', tokenId: 'jti-3' } },
   { ...base(), event: { kind: 'security', event: 'login-failed' }, outcome: { status: 401, code: 'security' }, caller: { subject: 'anonymous' } },
+  // A patient's own app reading another patient's data: `patient` reads agent.who and entity.what alike.
+  { ...base(), event: { kind: 'rest', interaction: 'search-type' }, caller: { subject: 'p9', clientId: 'portal', fhirUser: 'Patient/p9' }, patients: ['Patient/child'] },
 ];
 
 describe('AuditEventIndexer', () => {

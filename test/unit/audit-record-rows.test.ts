@@ -23,6 +23,8 @@ describe('audit record rows', () => {
     ['a system search with no request id', input({ event: { kind: 'rest', interaction: 'search-system' }, request: { method: 'GET', path: '', query: '_type=Observation' } })],
     ['an update of a resource about two patients', input({ event: { kind: 'rest', interaction: 'update' }, entities: [{ reference: 'Group/g', versionId: 3 }], patients: ['Patient/a', 'Patient/b'] })],
     ['an operation in a transaction entry', input({ event: { kind: 'rest', interaction: 'operation', operation: { name: 'everything' }, bundleEntry: { bundleType: 'transaction', index: 4 } }, patients: ['Patient/x', 'Patient/y'] })],
+    // R4's AuditEvent `patient` also reads agent.who: a patient's own app names the patient there.
+    ['a search by a patient user', input({ caller: { subject: 'p9', clientId: 'portal', fhirUser: 'Patient/p9' }, patients: ['Patient/p9', 'Patient/child'] })],
   ];
   for (const [name, given] of multi) {
     it(`${name}: each patient's event derives exactly from the record and its row`, () => {

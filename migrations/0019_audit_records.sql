@@ -9,18 +9,8 @@
 --  - a patient row (one per patient of a record): content is {"record":"<record id>","entity":<the
 --    patient entity>}, the row's id is the served AuditEvent's id, `patients` is that patient, and
 --    `sp` holds the served event's `patient` and `entity` entries only.
--- AuditEvent is served from the view below, one row per whole event or patient row, each joined
--- to the row holding its interaction — a patient row's record, a whole event itself — so that the
--- view is one join (PostgreSQL flattens it: the pages walk audit_trail's primary key in order and
--- the containments reach its GIN index; a UNION ALL of a join would be planned apart and sorted
--- whole). The join is on (tenant_id, id) only, through audit_trail_id_idx: with `recorded` in it
--- too the planner multiplies two selectivities of what is one key, expects a handful of rows, and
--- hashes the whole trail (a 20-event page of a 1.6M-row trail took 23 s; on the id alone, 3 ms). A patient row's event is its record's with the row's id and its patient entity
--- appended to the entities (string concatenation; the record's content ends with the entity
--- array). `sp` is the interaction's index and `event_sp` the event's own entries
--- (src/storage/table-names.ts indexColumns: `patient`, `entity`): for a whole event both are its
--- `sp`; a search about one patient never matches another patient's event of the same
--- interaction. security_invoker: the caller's row-level security on audit_trail applies.
+-- AuditEvent is served from the view audit_events below (src/storage/table-names.ts).
+
 -- The id of the row holding a served row's interaction: a patient row's record (named at the start
 -- of its content), or the row itself. LEAKPROOF (it never fails, whatever the text) and plpgsql so
 -- that it is not inlined: under row-level security the view's join can then probe audit_trail's id
@@ -46,6 +36,19 @@ EXCEPTION WHEN insufficient_privilege THEN
 END
 $$;
 
+-- One row per whole event or patient row, each joined to the row holding its interaction — a
+-- patient row's record, a whole event itself — so that the view is one join, which PostgreSQL
+-- flattens: pages walk audit_trail's primary key in order and containments reach its GIN index (a
+-- UNION ALL with a join in one branch is planned apart and sorted whole). The join is on
+-- (tenant_id, id) only, through audit_trail_id_idx: with `recorded` in it too, the planner
+-- multiplied two selectivities of what is one key and hashed the whole trail (a 20-event page of a
+-- 1.6M-row trail took 23 s; on the id with this LEAKPROOF key, 8-11 ms). A patient row's event is
+-- its record's with the row's id spliced in and its patient entity appended to the entities
+-- (string concatenation; the record's content ends with the entity array). `sp` is the
+-- interaction's index and `event_sp` the event's own `patient` and `entity` entries (table-names.ts
+-- indexColumns); for a whole event both are its `sp`. So a search about one patient never matches
+-- another patient's event of the same interaction. security_invoker: the caller's row-level
+-- security on audit_trail applies.
 CREATE VIEW audit_events WITH (security_invoker = true) AS
   SELECT e.tenant_id, e.id, e.version_id, e.last_updated, e.deleted,
          CASE WHEN e.id = i.id THEN e.content

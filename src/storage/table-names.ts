@@ -37,7 +37,8 @@ export interface ResourceTables {
   /**
    * Search parameters whose index entries are kept in a jsonb column other than `sp`, by code
    * (docs/adr/0017-audit-records-per-interaction.md: an AuditEvent's patient is its own row's,
-   * the rest is its interaction's). The columns' keys are disjoint; each has its own GIN index.
+   * the rest is its interaction's). A key is in one column only, or alike in both (a whole event
+   * shows its one index as both); the columns are base-table columns under GIN indexes.
    */
   indexColumns?: Readonly<Record<string, string>>;
 }
@@ -122,8 +123,8 @@ export function indexColumn(alias: string, type: string, code: string): string {
 
 /**
  * `probe` (a jsonb `{"code": [entries]}`, codes of one column) is contained in the index of row
- * `alias` of `type`: one GIN-servable containment per index column, OR'ed (the columns' keys are
- * disjoint, so only the probe's own column can hold it).
+ * `alias` of `type`: one GIN-servable containment per index column, OR'ed (a key lives in one
+ * column, or alike in both, so the OR is the containment in the probe's own column).
  */
 export function indexContains(alias: string, type: string, probe: string): string {
   return indexContainsIn(SERVED.get(type), alias, probe);

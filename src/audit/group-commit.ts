@@ -1,6 +1,5 @@
-// Group commit of audit journal entries that have no transaction to ride on (failures after their
-// rollback, refusals, security events; reads commit their own since ADR 0018;
-// docs/adr/0014-recording-in-the-request-path.md, 0016-audit-journal.md):
+// Group commit of audit journal entries written outside a write's own transaction (reads,
+// failures, security events; docs/adr/0014-recording-in-the-request-path.md, 0016-audit-journal.md):
 // every caller awaits its entries' commit, and the entries of concurrent callers of one tenant go
 // in one multi-row INSERT, sent as one statement that is its own transaction (ADR 0015). While a
 // tenant's insert is in flight, newcomers queue; when it commits, all of them go in the next one.

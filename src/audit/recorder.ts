@@ -4,12 +4,10 @@
 // (src/audit/security-sink.ts). What is recorded on the request path is one journal entry per
 // interaction, the AuditEvent builder's input (docs/adr/0016-audit-journal.md); the expander turns
 // entries into the trail's AuditEvents. Where the entry goes decides durability
-// (docs/adr/0014-recording-in-the-request-path.md, 0018-reads-commit-their-audit-entry.md): with
-// the interaction's store it is appended in its transaction (a write's in its versions' statement
-// through the write buffer, a read's with its COMMIT); without (failures, refusals, security
-// events) it goes through the group commit, awaited. Either way a failure to write it fails the
-// request (AuditUnavailable). Before an interaction that reads the trail, the tenant's journal is
-// expanded.
+// (docs/adr/0014-recording-in-the-request-path.md): with the write's store it is appended in its
+// transaction (through the write buffer, in the versions' statement); otherwise it goes through
+// the group commit, awaited. Either way a failure to write it fails the request
+// (AuditUnavailable). Before an interaction that reads the trail, the tenant's journal is expanded.
 import type { CompletedInteraction, InteractionHooks } from '../fhir/hooks.js';
 import type { ResourceStore } from '../storage/resource-store.js';
 import { AuditUnavailable } from '../fhir/audit-unavailable.js';
@@ -40,7 +38,6 @@ export class AuditRecorder implements SecurityAuditSink {
   /** The hooks with interactionCompleted recording here; authorization and outbox are `base`'s. */
   hooks(base: InteractionHooks): InteractionHooks {
     return {
-      recordsReads: true,
       authorize: async (request, target) => {
         await base.authorize(request, target);
         if (!expandsJournalFirst(request, target)) return;

@@ -72,17 +72,12 @@ export interface InteractionHooks {
   resourceChanged(store: ResourceStore, request: FhirRequest, change: ResourceChange): Promise<void>;
   /**
    * An interaction ended, successfully or not; awaited before the response is sent. With
-   * `store` (an interaction that succeeded), it runs inside the interaction's transaction,
-   * before commit: what it stores commits with it or not at all. Without (failures, refusals),
+   * `store` (a write that succeeded), it runs inside the write's transaction, before commit:
+   * what it stores commits with the write or not at all. Without (reads, failures, refusals),
    * the transaction is over. Throwing fails the request (a FhirError 503 when the audit trail
    * cannot be written): the response is not sent.
    */
   interactionCompleted(unit: CompletedInteraction, store?: ResourceStore): Promise<void>;
-  /**
-   * interactionCompleted stores something for reads too (their audit entries), so a read's
-   * transaction is opened able to write it (TenantWorkOptions.appendsAudit; ADR 0018).
-   */
-  readonly recordsReads?: boolean;
 }
 
 /** Allow everything, record nothing (unit tests, and HEARTH_AUDIT=off). */

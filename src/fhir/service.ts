@@ -117,20 +117,19 @@ export class FhirService {
 
   /**
    * Runs `interaction` in a tenant transaction whose reads obey the caller's access
-   * (access/read-constraint.ts), and completes it inside the transaction: what the hooks store
-   * commits with it (a write's versions, a read's audit entry: ADR 0018) or not at all.
+   * (access/read-constraint.ts), and completes it: a write inside the transaction, a read after.
    */
   private async execute(req: FhirRequest, interaction: Interaction, started: Date): Promise<FhirResponse> {
     const { hooks } = this.deps;
     const maxAttempts = this.options.maxAttempts ?? 8;
     // A transaction's entries complete one by one inside it (bundle/transaction.ts).
-    const completesInside = interaction.target.interaction !== 'transaction';
+    const completesInside = !interaction.readOnly && interaction.target.interaction !== 'transaction';
     for (let attempt = 1; ; attempt++) {
       try {
         const work = async (database: ResourceStore) => {
           // A write runs through a write buffer so that its audit rows go out with its versions,
           // in one statement (ADR 0015); everything it reads still sees its own writes.
-          const buffer = completesInside && !interaction.readOnly ? new WriteBuffer(database) : undefined;
+          const buffer = completesInside ? new WriteBuffer(database) : undefined;
           const store = buffer ?? database;
           bindRequestAccess(store, req.access, this.deps.searchParams);
           const changes = collectChanges(store);
@@ -139,7 +138,9 @@ export class FhirService {
           await buffer?.flush();
           return response;
         };
-        return await this.repository.withTenant(req.tenantId, work, { readOnly: interaction.readOnly, appendsAudit: interaction.readOnly && hooks.recordsReads === true });
+        const response = await this.repository.withTenant(req.tenantId, work, { readOnly: interaction.readOnly });
+        if (interaction.readOnly) await hooks.interactionCompleted({ request: req, target: interaction.target, started, status: response.status, response, changes: [] });
+        return response;
       } catch (error) {
         if (error instanceof AuditAppendFailed) throw new AuditUnavailable(error);
         if (!(error instanceof WriteConflict) || attempt >= maxAttempts) {

@@ -124,19 +124,9 @@ export interface TenantInfo {
   createdAt: Date;
 }
 
-export interface TenantWorkOptions {
-  /** The work writes no resource. */
-  readOnly?: boolean;
-  /**
-   * ...but appends audit journal entries, which commit with it (a read that records itself:
-   * docs/adr/0018-reads-commit-their-audit-entry.md).
-   */
-  appendsAudit?: boolean;
-}
-
 export interface FhirRepository {
   /** Runs `work` in one database transaction as the app role, scoped to `tenantId`. */
-  withTenant<T>(tenantId: string, work: (store: ResourceStore) => Promise<T>, options?: TenantWorkOptions): Promise<T>;
+  withTenant<T>(tenantId: string, work: (store: ResourceStore) => Promise<T>, options?: { readOnly?: boolean }): Promise<T>;
   findTenant(id: string): Promise<TenantInfo | undefined>;
   /** Succeeds when the database answers (readiness). */
   ping(): Promise<void>;

@@ -1,9 +1,7 @@
 // The completion hook as a unit of work (issue 11 "Recording"; src/fhir/hooks.ts, service.ts,
 // bundle/*; docs/adr/0014-recording-in-the-request-path.md): the sequence of hook calls for REST,
 // batch, transaction and `hearth load`, on PostgreSQL, with a recording hook. Each completion
-// says whether it ran inside the interaction's transaction (with the store) or after it: a
-// success completes inside (a read too, so that its audit entry commits with it: ADR 0018), a
-// failure after the rollback.
+// says whether it ran inside the write's transaction (with the store) or after it.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -62,7 +60,7 @@ describe('the completion hook: one awaited unit of work per interaction and bund
 
   const as: AccessContext = ANONYMOUS_ACCESS;
 
-  it('REST: a write completes inside its transaction with what it wrote, a read inside its own; the CapabilityStatement too', async () => {
+  it('REST: a write completes inside its transaction with what it wrote; a read after; the CapabilityStatement too', async () => {
     const created = await send(as, 'POST', 'Patient', { body: patient('Alpha'), bodyKind: 'resource' });
     assert.equal(created.status, 201);
     const id = String(created.body?.id);
@@ -74,9 +72,9 @@ describe('the completion hook: one awaited unit of work per interaction and bund
       'changed create Patient',
       'completed create Patient 201 inside: create Patient v1',
       'authorize read Patient',
-      'completed read Patient 200 inside',
+      'completed read Patient 200 after',
       'authorize search-type Patient',
-      'completed search-type Patient 200 inside',
+      'completed search-type Patient 200 after',
       'authorize delete Patient',
       'changed delete Patient',
       'completed delete Patient 200 inside: delete Patient v2',

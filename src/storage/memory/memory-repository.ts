@@ -4,7 +4,7 @@
 // (none if it throws). A resource another transaction committed meanwhile makes the commit a
 // WriteConflict, as PostgreSQL's version guard and unique keys do, so FhirService retries.
 // Search SQL (ResourceStore.query) is not supported: searches are tested on PostgreSQL.
-import type { FhirRepository, ResourceStore, TenantInfo, TenantWorkOptions } from '../resource-store.js';
+import type { FhirRepository, ResourceStore, TenantInfo } from '../resource-store.js';
 import { WriteConflict } from '../resource-store.js';
 import { MemoryResourceStore } from './memory-resource-store.js';
 import { emptyTenantState, type TenantState } from './memory-state.js';
@@ -31,10 +31,10 @@ export class MemoryRepository implements FhirRepository {
 
   async ping(): Promise<void> {}
 
-  async withTenant<T>(tenantId: string, work: (store: ResourceStore) => Promise<T>, options: TenantWorkOptions = {}): Promise<T> {
+  async withTenant<T>(tenantId: string, work: (store: ResourceStore) => Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
     let state = this.states.get(tenantId);
     if (!state) this.states.set(tenantId, (state = emptyTenantState()));
-    const store = new MemoryResourceStore(tenantId, state, options.readOnly ?? false, options.appendsAudit ?? false);
+    const store = new MemoryResourceStore(tenantId, state, options.readOnly ?? false);
     const result = await work(store);
     commit(state, store);
     return result;

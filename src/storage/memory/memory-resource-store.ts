@@ -36,8 +36,6 @@ export class MemoryResourceStore implements ResourceStore {
     readonly tenantId: string,
     private readonly committed: TenantState,
     private readonly readOnly: boolean,
-    /** A read that may append its audit journal entry (TenantWorkOptions.appendsAudit). */
-    private readonly appendsAudit = false,
   ) {}
 
   private currentRow(type: string, id: string): CurrentRow | undefined {
@@ -204,7 +202,7 @@ export class MemoryResourceStore implements ResourceStore {
 
   readonly audit: AuditStore = {
     appendAuditJournal: async (entries) => {
-      if (!this.appendsAudit) this.assertWritable();
+      this.assertWritable();
       for (const entry of entries) {
         if (entry.tenantId !== this.tenantId) throw new Error(`Audit journal entry for tenant ${entry.tenantId} in a transaction of tenant ${this.tenantId}`);
         this.pendingJournal.push({ ...entry });

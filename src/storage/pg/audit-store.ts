@@ -6,7 +6,6 @@
 // version statement (auditJournalInsert, docs/adr/0015-audit-rows-without-round-trips.md).
 // Each row's hash is computed here with the AuditHasher handed in (src/audit/chain/hasher.ts).
 import type pg from 'pg';
-import type { AtCommit } from './tenant-session.js';
 import { AuditAppendFailed, canonicalInstant, type AuditHasher, type AuditJournalEntry, type AuditStore, type NewAuditRow, type StoredAuditRow, type TakenJournalEntry } from '../audit-store.js';
 
 // The rows go as ONE JSON document read by json_to_recordset (like the resource tables'
@@ -86,8 +85,6 @@ export class PgAuditStore implements AuditStore {
     private readonly client: pg.ClientBase,
     private readonly tenantId: string,
     private readonly hasher: AuditHasher,
-    /** The transaction's statements for its end: journal entries go there (ADR 0018). */
-    private readonly atCommit?: AtCommit,
   ) {}
 
   async appendAuditEvents(rows: readonly NewAuditRow[]): Promise<void> {
@@ -101,19 +98,10 @@ export class PgAuditStore implements AuditStore {
     }
   }
 
-  /**
-   * In a transaction, the entries are appended at its end, with its COMMIT (ADR 0018): nothing in
-   * it reads them back, and a read then records at no extra round trip.
-   */
   async appendAuditJournal(entries: readonly AuditJournalEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const statement = { name: 'hearth_audit_journal_append', text: APPEND_JOURNAL, values: [this.tenantId, auditJournalJson(this.tenantId, entries)] };
-    if (this.atCommit) {
-      this.atCommit.push({ statement, failure: (error) => new AuditAppendFailed(error) });
-      return;
-    }
     try {
-      await this.client.query(statement);
+      await this.client.query({ name: 'hearth_audit_journal_append', text: APPEND_JOURNAL, values: [this.tenantId, auditJournalJson(this.tenantId, entries)] });
     } catch (error) {
       throw new AuditAppendFailed(error);
     }

@@ -26,10 +26,6 @@ export async function openDatabase(config: Config): Promise<Database> {
     max: embedded ? 1 : config.databasePoolSize,
     idleTimeoutMillis: embedded ? 0 : 30_000,
     application_name: 'hearth',
-    // Pipelined: statements sent together go out in one write and one round trip (a read's audit
-    // entry with its COMMIT: tenant-session.ts, ADR 0018). Nothing here keeps a portal open, which
-    // pipelining forbids (no cursors, no `rows` option).
-    pipeline: true,
   });
   // A connection dropped while idle must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);

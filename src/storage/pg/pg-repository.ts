@@ -2,7 +2,7 @@
 import { AuditAppendFailed, type AuditHasher, type AuditJournalEntry } from '../audit-store.js';
 import { auditJournalJson } from './audit-store.js';
 import type pg from 'pg';
-import type { FhirRepository, ResourceStore, TenantInfo, TenantWorkOptions } from '../resource-store.js';
+import type { FhirRepository, ResourceStore, TenantInfo } from '../resource-store.js';
 import { PgResourceStore } from './pg-resource-store.js';
 import type { TableMaintenance } from './table-maintenance.js';
 import { inTenantTransaction } from './tenant-session.js';
@@ -36,13 +36,13 @@ export class PgRepository implements FhirRepository {
     private readonly options: PgRepositoryOptions = {},
   ) {}
 
-  async withTenant<T>(tenantId: string, work: (store: ResourceStore) => Promise<T>, options: TenantWorkOptions = {}) {
+  async withTenant<T>(tenantId: string, work: (store: ResourceStore) => Promise<T>, options: { readOnly?: boolean } = {}) {
     let store: PgResourceStore | undefined;
     const result = await inTenantTransaction(
       this.pool,
       tenantId,
-      (client, prefetch, atCommit) => work((store = new PgResourceStore(client, tenantId, prefetch, this.options.auditHasher, atCommit))),
-      { readOnly: options.readOnly, appendsAtCommit: options.appendsAudit, ginPendingListLimitKb: this.options.ginPendingListLimitKb },
+      (client, prefetch) => work((store = new PgResourceStore(client, tenantId, prefetch, this.options.auditHasher))),
+      { readOnly: options.readOnly, ginPendingListLimitKb: this.options.ginPendingListLimitKb },
     );
     if (store && store.written.size > 0) this.options.maintenance?.recordWrites(store.written);
     return result;

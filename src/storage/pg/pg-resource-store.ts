@@ -14,7 +14,7 @@ import { SYSTEM_WIDE_TYPES, tablesFor } from '../table-names.js';
 import { PgLoadLedgerStore } from './load-ledger-store.js';
 import { PgReindexJobStore } from './reindex-job-store.js';
 import { PgSearchParameterStore } from './search-parameter-store.js';
-import type { AtCommit, SessionPrefetch } from './tenant-session.js';
+import type { SessionPrefetch } from './tenant-session.js';
 
 interface VersionRow {
   resource_type?: string;
@@ -136,8 +136,6 @@ export class PgResourceStore implements ResourceStore {
     readonly tenantId: string,
     private readonly prefetch: SessionPrefetch = {},
     private readonly auditHasher?: AuditHasher,
-    /** Where the audit journal's entries wait for the commit (ADR 0018); without it they are written at once. */
-    private readonly atCommit?: AtCommit,
   ) {}
 
   private requireHasher(): AuditHasher {
@@ -164,7 +162,7 @@ export class PgResourceStore implements ResourceStore {
   }
 
   get audit(): PgAuditStore {
-    return (this.auditStore ??= new TalliedAuditStore(this.client, this.tenantId, this.requireHasher(), (rows) => this.tally('AuditEvent', rows), this.atCommit));
+    return (this.auditStore ??= new TalliedAuditStore(this.client, this.tenantId, this.requireHasher(), (rows) => this.tally('AuditEvent', rows)));
   }
 
   async readCurrent(type: string, id: string, options: { forUpdate?: boolean } & ReadOptions = {}) {
@@ -295,8 +293,8 @@ export class PgResourceStore implements ResourceStore {
  * table-names.ts), so table maintenance analyzes audit_trail behind its appends like any table.
  */
 class TalliedAuditStore extends PgAuditStore {
-  constructor(client: pg.PoolClient, tenantId: string, hasher: AuditHasher, private readonly onAppend: (rows: number) => void, atCommit?: AtCommit) {
-    super(client, tenantId, hasher, atCommit);
+  constructor(client: pg.PoolClient, tenantId: string, hasher: AuditHasher, private readonly onAppend: (rows: number) => void) {
+    super(client, tenantId, hasher);
   }
 
   override async appendAuditEvents(rows: readonly NewAuditRow[]): Promise<void> {

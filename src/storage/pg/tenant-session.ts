@@ -17,13 +17,7 @@ import { WriteConflict } from '../resource-store.js';
 const TENANT_ID = /^[A-Za-z0-9.-]{1,64}$/;
 
 export interface SessionOptions {
-  /** The transaction writes nothing: BEGIN READ ONLY, unless it appends audit rows at commit. */
   readOnly?: boolean;
-  /**
-   * A read whose audit journal entry commits with it (docs/adr/0018-reads-commit-their-audit-entry.md):
-   * the transaction cannot be READ ONLY, but needs nothing a write prefetches.
-   */
-  appendsAtCommit?: boolean;
   /**
    * gin_pending_list_limit for a writing transaction, in kB (docs/scaling.md): how much of the
    * search indexes' pending lists its inserts may leave for every search to read.
@@ -34,7 +28,7 @@ export interface SessionOptions {
 export function beginStatement(tenantId: string, options: SessionOptions = {}): string {
   if (!TENANT_ID.test(tenantId)) throw new Error(`Invalid tenant id ${JSON.stringify(tenantId)}`);
   const settings = [`set_config('role', 'hearth_app', true)`, `set_config('jit', 'off', true)`, `set_config('app.tenant_id', '${tenantId}', true)`];
-  if (options.readOnly) return `BEGIN${options.appendsAtCommit ? '' : ' READ ONLY'}; SELECT ${settings.join(', ')}`;
+  if (options.readOnly) return `BEGIN READ ONLY; SELECT ${settings.join(', ')}`;
   const limit = options.ginPendingListLimitKb;
   if (limit !== undefined && Number.isInteger(limit) && limit >= 64) settings.push(`set_config('gin_pending_list_limit', '${limit}', true)`);
   // Every write indexes with the tenant's search parameters, whose generation it must read:
@@ -57,31 +51,18 @@ function prefetched(results: pg.QueryResult | pg.QueryResult[]): SessionPrefetch
 /** SQLSTATEs that mean "a concurrent transaction won; run the unit again". */
 const RETRYABLE = new Set(['40001', '40P01', '23505']);
 
-/**
- * Statements a transaction's work leaves for its end (audit journal entries): they run right
- * before COMMIT, and on a pipelined connection in the same write and round trip as it.
- */
-export type AtCommit = AtCommitStatement[];
-
-export interface AtCommitStatement {
-  statement: pg.QueryConfig;
-  /** The error its failure fails the transaction with (e.g. AuditAppendFailed: 503). */
-  failure(error: unknown): Error;
-}
-
 export async function inTenantTransaction<T>(
   pool: pg.Pool,
   tenantId: string,
-  work: (client: pg.PoolClient, prefetch: SessionPrefetch, atCommit: AtCommit) => Promise<T>,
+  work: (client: pg.PoolClient, prefetch: SessionPrefetch) => Promise<T>,
   session: SessionOptions = {},
 ): Promise<T> {
   const client = await pool.connect();
   let broken = false;
   try {
     const opened = (await client.query(beginStatement(tenantId, session))) as unknown as pg.QueryResult | pg.QueryResult[];
-    const atCommit: AtCommit = [];
-    const result = await work(client, prefetched(opened), atCommit);
-    await commit(client, atCommit);
+    const result = await work(client, prefetched(opened));
+    await client.query('COMMIT');
     return result;
   } catch (error) {
     try {
@@ -95,36 +76,4 @@ export async function inTenantTransaction<T>(
   } finally {
     client.release(broken);
   }
-}
-
-/**
- * Runs the statements left for the end, then COMMIT. A pipelined client (database.ts) sends them
- * all in one write and waits one round trip; any other runs them one after another. Either way a
- * failing statement fails the transaction: after an error PostgreSQL answers COMMIT with ROLLBACK,
- * so the COMMIT's own answer is checked too.
- */
-async function commit(client: pg.PoolClient, atCommit: AtCommit): Promise<void> {
-  if (atCommit.length === 0) {
-    await client.query('COMMIT');
-    return;
-  }
-  if (!client.pipeline) {
-    for (const { statement, failure } of atCommit) await client.query(statement).catch((error: unknown) => Promise.reject(failure(error)));
-    await client.query('COMMIT');
-    return;
-  }
-  const stream = (client as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
-  stream?.cork?.();
-  let sent: Promise<pg.QueryResult>[];
-  try {
-    sent = [...atCommit.map(({ statement, failure }) => client.query(statement).catch((error: unknown) => Promise.reject(failure(error)))), client.query('COMMIT')];
-  } finally {
-    stream?.uncork?.();
-  }
-  // Every answer is awaited before the client can go back to the pool.
-  const answers = await Promise.allSettled(sent);
-  const failed = answers.find((answer): answer is PromiseRejectedResult => answer.status === 'rejected');
-  if (failed) throw failed.reason;
-  const ended = answers[answers.length - 1] as PromiseFulfilledResult<pg.QueryResult>;
-  if (ended.value.command !== 'COMMIT') throw new Error(`The transaction ended with ${ended.value.command}, not COMMIT`);
 }

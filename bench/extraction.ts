@@ -2,7 +2,8 @@
 // On the Synthea fixtures' Observations (the sample test/unit/search/registry/synthea-property
 // checks for correctness), prints the milliseconds per resource of the registry's extractors
 // (plain accessors where compiled) against fhirpath.js on the per-type split expressions and on
-// the whole R4 expressions, and the share of per-type expressions compiled to accessors.
+// the whole R4 expressions, the share of per-type expressions compiled to accessors, and the whole
+// indexer (extraction and index entries, UCUM canonical forms included) per Observation.
 // In-process, no database. BENCH_BUNDLES: fixture bundles to read (default 8).
 import { createRequire } from 'node:module';
 import type { SearchParameter } from 'fhir/r4.js';
@@ -10,6 +11,7 @@ import type { JsonObject } from '../src/core/types.js';
 import { RESOURCE_TYPES } from '../src/core/resource-types.js';
 import { compileAccessor, compileFhirpath, type Extractor } from '../src/search/registry/compile.js';
 import { createSearchRegistry } from '../src/search/registry/registry.js';
+import { createIndexer } from '../src/search/indexer.js';
 import type { SearchParamDef } from '../src/search/types.js';
 import { loadSyntheaResources } from '../test/support/synthea-resources.js';
 
@@ -50,6 +52,13 @@ function main(): void {
   console.log(`  fhirpath.js, per-type split expressions:  ${splitMs.toFixed(4)}`);
   console.log(`  fhirpath.js, whole R4 expressions:        ${wholeMs.toFixed(4)}`);
   console.log(`compiled to plain accessors: ${compiled}/${total} per-type expressions (${((100 * compiled) / total).toFixed(1)}%)`);
+  const indexer = createIndexer(registry);
+  const rounds = 20;
+  for (const observation of observations) indexer(observation); // warm up
+  const start = performance.now();
+  for (let round = 0; round < rounds; round++) for (const observation of observations) indexer(observation);
+  const quantities = observations.filter((o) => 'valueQuantity' in o).length;
+  console.log(`whole indexer (extraction and entries): ${((performance.now() - start) / (rounds * observations.length)).toFixed(4)} ms per Observation (${quantities} of ${observations.length} with a valueQuantity)`);
 }
 
 main();

@@ -11,15 +11,17 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SRC = join(ROOT, 'src');
 
 /** Bottom to top. A module may import its own layer and those below it. */
-const LAYERS = ['core', 'storage', 'search', 'fhir', 'jobs', 'load', 'audit', 'auth', 'http', 'cli', 'top'] as const;
+const LAYERS = ['core', 'storage', 'terminology', 'search', 'fhir', 'jobs', 'load', 'audit', 'auth', 'http', 'cli', 'top'] as const;
 type Layer = (typeof LAYERS)[number];
 /**
  * jobs, load and audit (the audit trail, issue 11) are siblings above fhir: none may import
  * another. auth (the SMART
  * authorization server: its own endpoints, pages and tables) sits below http, whose
  * authentication reads auth's token contracts; src/cli holds the commands src/cli.ts dispatches.
+ * terminology (issue 12: UCUM, code systems) sits under search, which asks it what codes and
+ * units mean, and over storage, where concepts will be kept.
  */
-const RANK: Record<Layer, number> = { core: 0, storage: 1, search: 2, fhir: 3, jobs: 4, load: 4, audit: 4, auth: 5, http: 6, cli: 7, top: 8 };
+const RANK: Record<Layer, number> = { core: 0, storage: 1, terminology: 1.5, search: 2, fhir: 3, jobs: 4, load: 4, audit: 4, auth: 5, http: 6, cli: 7, top: 8 };
 
 /** Packages that belong to one layer (and its own subtree) only. */
 const PACKAGE_HOMES: { pattern: RegExp; home: string; why: string }[] = [

@@ -35,7 +35,8 @@ export function splitPrefix(def: SearchParamDef, raw: string): { prefix: Prefix;
 // --- Conditions over one entry -------------------------------------------------------------
 
 export type Cond =
-  | { cmp: '<' | '<=' | '>' | '>='; at: 0 | 1; value: number }
+  /** `at` names the end (0 = lo, 1 = hi); the entry position is `base + at` (base 0 unless moved). */
+  | { cmp: '<' | '<=' | '>' | '>='; at: 0 | 1; value: number; base?: number }
   | { text: number; value: string }
   | { all: Cond[] }
   | { any: Cond[] }
@@ -47,6 +48,17 @@ export const textAt = (index: number, value: string): Cond => ({ text: index, va
 export const all = (...conds: Cond[]): Cond => ({ all: conds });
 export const any = (...conds: Cond[]): Cond => ({ any: conds });
 export const not = (cond: Cond): Cond => ({ not: cond });
+
+/** `cond` with its bound comparisons reading the entry's [lo, hi] pair at `base`, `base + 1`. */
+export function onBoundsAt(cond: Cond, base: number): Cond {
+  if ('all' in cond) return all(...cond.all.map((c) => onBoundsAt(c, base)));
+  if ('any' in cond) return any(...cond.any.map((c) => onBoundsAt(c, base)));
+  if ('not' in cond) return not(onBoundsAt(cond.not, base));
+  if ('text' in cond) return cond;
+  return { ...cond, base };
+}
+
+const position = (c: { at: 0 | 1; base?: number }) => (c.base ?? 0) + c.at;
 
 /** Bounds of a query value: its own range and the range `ap` accepts. */
 export interface QueryRange {
@@ -103,8 +115,11 @@ export function evaluate(cond: Cond, entry: RangeEntry): boolean {
   if ('any' in cond) return cond.any.some((c) => evaluate(c, entry));
   if ('not' in cond) return !evaluate(cond.not, entry);
   if ('text' in cond) return entry[cond.text] === cond.value;
-  const x = entry[cond.at];
-  if (x === null || x === undefined) return openEndSatisfies(cond);
+  const x = entry[position(cond)];
+  // Past the entry's end (an entry indexed before its canonical form existed): unknown, as
+  // jsonpath's out-of-bounds subscript in a filter.
+  if (x === undefined) return false;
+  if (x === null) return openEndSatisfies(cond);
   if (typeof x !== 'number') return false;
   switch (cond.cmp) {
     case '<': return x < cond.value;
@@ -123,7 +138,7 @@ export function toJsonPath(cond: Cond, vars: Record<string, number | string>): s
   vars[name] = cond.value;
   if ('text' in cond) return `@[${cond.text}] == $${name}`;
   // jsonpath compares null with a number as false, so open ends are spelled out.
-  const x = `@[${cond.at}]`;
+  const x = `@[${position(cond)}]`;
   return openEndSatisfies(cond) ? `(${x} == null || ${x} ${cond.cmp} $${name})` : `(${x} != null && ${x} ${cond.cmp} $${name})`;
 }
 

@@ -7,14 +7,18 @@
 // currency as code; a Range with its low..high and the unit of low (else high).
 //
 // Index entry, sp["<code>"]: [lo, hi, system, code, unit] (closed interval, null = open end
-// or absent unit part). UCUM canonical forms are not computed yet (terminology); they will be
-// appended to the same entry as [.., canonicalLo, canonicalHi, canonicalCode], so existing
-// entries and predicates stay valid.
+// or absent unit part), and for a UCUM quantity whose code converts, its canonical form after
+// them: [.., canonicalLo, canonicalHi, canonicalCode] (src/terminology/ucum.ts: the magnitude in
+// UCUM base units and those units, `g.m-3`). A search in UCUM units matches a value in its own
+// unit, or any value whose canonical code is the search's with the canonical bounds compared:
+// `ge1|http://unitsofmeasure.org|g/L` finds 120 mg/dL. Entries indexed before the canonical
+// parts existed match by their own unit until `hearth reindex` rewrites them.
 import { badRequest } from '../../core/errors.js';
+import { canonicalQuantity, UCUM_SYSTEM } from '../../terminology/ucum.js';
 import type { JsonObject } from '../../core/types.js';
 import type { SearchParamDef } from '../types.js';
 import { parseNumberQuery, isRange, quantityBounds, rangeBounds, type NumberQuery } from './number.js';
-import { all, any, decimalCondition, rangeModule, rangeSortExpression, textAt, type Cond, type RangeEntry } from './prefix.js';
+import { all, any, decimalCondition, onBoundsAt, rangeModule, rangeSortExpression, textAt, type Cond, type RangeEntry } from './prefix.js';
 
 export interface QuantityQuery extends NumberQuery {
   system?: string;
@@ -61,14 +65,46 @@ export function quantityEntries(value: unknown): RangeEntry[] {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
   const object = value as JsonObject;
   const bounds = isRange(object) ? rangeBounds(object) : quantityBounds(object);
-  return bounds ? [[...bounds, ...unitOf(object)]] : [];
+  if (!bounds) return [];
+  const unit = unitOf(object);
+  return [[...bounds, ...unit, ...canonicalParts(bounds, unit)]];
+}
+
+/** Where an entry's canonical [lo, hi] pair and code are. */
+const CANONICAL_BOUNDS = 5;
+const CANONICAL_CODE = 7;
+
+/** [canonicalLo, canonicalHi, canonicalCode] of a UCUM entry, or nothing. */
+function canonicalParts([lo, hi]: [number | null, number | null], [system, code]: [string | null, string | null, string | null]): RangeEntry {
+  if (system !== UCUM_SYSTEM || !code || (lo === null && hi === null)) return [];
+  const low = lo === null ? undefined : canonicalQuantity(lo, code);
+  const high = hi === null ? undefined : canonicalQuantity(hi, code);
+  const canonicalCode = (low ?? high)?.code;
+  if (canonicalCode === undefined || (lo !== null && !low) || (hi !== null && !high)) return [];
+  return [low?.value ?? null, high?.value ?? null, canonicalCode];
 }
 
 function quantityCondition(q: QuantityQuery): Cond {
   const number = decimalCondition(q.prefix, q.value, q);
   if (q.code === undefined) return number;
   const unit = q.system !== undefined ? all(textAt(2, q.system), textAt(3, q.code)) : any(textAt(3, q.code), textAt(4, q.code));
-  return all(number, unit);
+  const asWritten = all(number, unit);
+  const canonical = q.system === UCUM_SYSTEM ? canonicalCondition(q, q.code) : undefined;
+  return canonical ? any(asWritten, canonical) : asWritten;
+}
+
+/**
+ * The search value in canonical units, compared with the entries' canonical parts: every bound
+ * of the query (the value, its precision range, the `ap` range) converted on its own, which also
+ * holds for units with an offset (Cel, [degF]), whose conversion is increasing but not a factor.
+ */
+function canonicalCondition(q: QuantityQuery, code: string): Cond | undefined {
+  const convert = (x: number) => canonicalQuantity(x, code);
+  const value = convert(q.value);
+  const [lo, hi, approxLo, approxHi] = [q.lo, q.hi, q.approxLo, q.approxHi].map(convert);
+  if (!value || !lo || !hi || !approxLo || !approxHi) return undefined;
+  const range = { lo: lo.value, hi: hi.value, approxLo: approxLo.value, approxHi: approxHi.value };
+  return all(onBoundsAt(decimalCondition(q.prefix, value.value, range), CANONICAL_BOUNDS), textAt(CANONICAL_CODE, value.code));
 }
 
 export const quantityParam = rangeModule<QuantityQuery>({

@@ -3,7 +3,8 @@
 // returns exactly the rows the in-memory matcher accepts, and the sort expressions agree with
 // the entries. ~300 generated indexes (seeded PRNG; dates at every precision, Periods with
 // open ends, Timings, several and missing values, decimals around precision boundaries,
-// quantities with and without units) against every prefix × precision, comma ORs and :missing.
+// quantities with and without units, UCUM units compared through their canonical forms) against
+// every prefix × precision, comma ORs and :missing.
 // Seed: HEARTH_RANGES_SEED (default below), printed in the title to reproduce a failure.
 import assert from 'node:assert/strict';
 import { dateParam, sortExpression as dateSort } from '../../../src/search/params/date.js';
@@ -111,7 +112,8 @@ interface Case {
   queries: (r: Rng) => string[];
 }
 
-const QUANTITY_UNITS = ['', '||mg', `|${UCUM}|mg`, '||g', '||gram', `|${ISO_4217}|EUR`, `|${UCUM}|EUR`];
+// UCUM searches in g and kg also reach the mg values through canonical forms (quantity.ts).
+const QUANTITY_UNITS = ['', '||mg', `|${UCUM}|mg`, `|${UCUM}|g`, `|${UCUM}|kg`, '||g', '||gram', `|${ISO_4217}|EUR`, `|${UCUM}|EUR`];
 const NUMBER_QUERIES = ['100', '100.0', '100.00', '1e2', '1.0e2', '0.5', '-100', '99.5', '150', '0', '2.675', '110'];
 
 const cases: Case[] = [

@@ -3,6 +3,7 @@
 // composite root, and matching that requires every part on the SAME root (the same
 // Observation.component), against the real R4 definitions from the registry.
 import assert from 'node:assert/strict';
+import { canonicalQuantity } from '../../../../src/terminology/ucum.js';
 import { FhirError } from '../../../../src/core/errors.js';
 import { createIndexer } from '../../../../src/search/indexer.js';
 import { compositeParam, splitComponents, type CompositeValue } from '../../../../src/search/params/composite.js';
@@ -29,6 +30,12 @@ function def(code: string, type = 'Observation'): SearchParamDef {
 }
 
 const mmHg = (value: number) => ({ value, unit: 'mmHg', system: UCUM, code: 'mm[Hg]' });
+/** A mm[Hg] quantity's index entry, with its UCUM canonical form (pascal-like base units; terminology-ucum.test.ts pins the conversion). */
+const mmHgEntry = (value: number) => {
+  const canonical = canonicalQuantity(value, 'mm[Hg]');
+  assert.ok(canonical);
+  return [value, value, UCUM, 'mm[Hg]', 'mmHg', canonical.value, canonical.value, canonical.code];
+};
 const loinc = (code: string) => ({ coding: [{ system: LOINC, code }] });
 
 /** A blood-pressure panel: systolic and diastolic as two components. */
@@ -126,14 +133,14 @@ describe('composite parameters (search.html#composite)', () => {
   describe('index: one tuple per composite root', () => {
     it('component-code-value-quantity: one tuple per Observation.component, keyed by component position', () => {
       assert.deepEqual(indexOf(panel(150, 50), 'component-code-value-quantity'), [
-        { 0: [{ s: LOINC, c: SYSTOLIC }], 1: [[150, 150, UCUM, 'mm[Hg]', 'mmHg']] },
-        { 0: [{ s: LOINC, c: DIASTOLIC }], 1: [[50, 50, UCUM, 'mm[Hg]', 'mmHg']] },
+        { 0: [{ s: LOINC, c: SYSTOLIC }], 1: [mmHgEntry(150)] },
+        { 0: [{ s: LOINC, c: DIASTOLIC }], 1: [mmHgEntry(50)] },
       ]);
     });
 
     it('a root missing a component value gets no tuple', () => {
       assert.deepEqual(indexOf(panel(150, undefined), 'component-code-value-quantity'), [
-        { 0: [{ s: LOINC, c: SYSTOLIC }], 1: [[150, 150, UCUM, 'mm[Hg]', 'mmHg']] },
+        { 0: [{ s: LOINC, c: SYSTOLIC }], 1: [mmHgEntry(150)] },
       ]);
       assert.equal(indexOf(panel(undefined, undefined), 'component-code-value-quantity'), undefined);
       // The panel itself has a code but no value: no code-value-quantity tuple.
@@ -143,10 +150,10 @@ describe('composite parameters (search.html#composite)', () => {
     it('combo-code-value-quantity: the Observation and each component are roots', () => {
       const observation = { ...panel(150, undefined), code: loinc('29463-7'), valueQuantity: { value: 70, unit: 'kg', system: UCUM, code: 'kg' } };
       assert.deepEqual(indexOf(observation, 'combo-code-value-quantity'), [
-        { 0: [{ s: LOINC, c: '29463-7' }], 1: [[70, 70, UCUM, 'kg', 'kg']] },
-        { 0: [{ s: LOINC, c: SYSTOLIC }], 1: [[150, 150, UCUM, 'mm[Hg]', 'mmHg']] },
+        { 0: [{ s: LOINC, c: '29463-7' }], 1: [[70, 70, UCUM, 'kg', 'kg', 70000, 70000, 'g']] },
+        { 0: [{ s: LOINC, c: SYSTOLIC }], 1: [mmHgEntry(150)] },
       ]);
-      assert.deepEqual(indexOf(observation, 'code-value-quantity'), [{ 0: [{ s: LOINC, c: '29463-7' }], 1: [[70, 70, UCUM, 'kg', 'kg']] }]);
+      assert.deepEqual(indexOf(observation, 'code-value-quantity'), [{ 0: [{ s: LOINC, c: '29463-7' }], 1: [[70, 70, UCUM, 'kg', 'kg', 70000, 70000, 'g']] }]);
     });
 
     it('code-value-concept, -date and -string read their own value[x] type only', () => {
@@ -282,7 +289,7 @@ describe('composite parameters (search.html#composite)', () => {
       const observation = { resourceType: 'Observation', code: loinc('1'), valueQuantity: mmHg(7), effectiveDateTime: '2020-03-01' };
       const into: SearchIndex = {};
       compositeParam.index(numbers, numbers.extract(observation), into);
-      assert.deepEqual(into['quantity-date'], [{ 0: [[7, 7, UCUM, 'mm[Hg]', 'mmHg']], 1: [[Date.UTC(2020, 2, 1), Date.UTC(2020, 2, 2)]] }]);
+      assert.deepEqual(into['quantity-date'], [{ 0: [mmHgEntry(7)], 1: [[Date.UTC(2020, 2, 1), Date.UTC(2020, 2, 2)]] }]);
       assert.equal(compositeParam.matches(numbers, undefined, [compositeParam.parse(numbers, undefined, 'gt5$2020')], into), true);
     });
 

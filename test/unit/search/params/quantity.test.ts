@@ -1,6 +1,6 @@
 // Unit tests for src/search/params/quantity.ts (FHIR R4 search.html#quantity, #prefix,
 // #escaping): the three value forms, escapes, index entries of Quantity/Money/Range, matching
-// on number and unit, and SQL text.
+// on number and unit, UCUM canonical forms (comparable units match), and SQL text.
 import assert from 'node:assert/strict';
 import { ISO_4217, parseQuantityQuery, quantityEntries, quantityParam, sortExpression, splitPipes } from '../../../../src/search/params/quantity.js';
 import type { SearchIndex } from '../../../../src/search/types.js';
@@ -56,9 +56,9 @@ describe('quantity search parameters (search.html#quantity)', () => {
     });
   });
 
-  describe('index entries [lo, hi, system, code, unit]', () => {
+  describe('index entries [lo, hi, system, code, unit], and for UCUM [.., canonicalLo, canonicalHi, canonicalCode]', () => {
     it('Quantity and its profiles (Age, Duration, ...)', () => {
-      assert.deepEqual(quantityEntries(mg(5.4)), [[5.4, 5.4, UCUM, 'mg', 'mg']]);
+      assert.deepEqual(quantityEntries(mg(5.4)), [[5.4, 5.4, UCUM, 'mg', 'mg', 0.0054, 0.0054, 'g']]);
       assert.deepEqual(quantityEntries({ value: 3, unit: 'years' }), [[3, 3, null, null, 'years']]);
       assert.deepEqual(quantityEntries({ value: 3, comparator: '<', unit: 'mmol/L' }), [[null, 3, null, null, 'mmol/L']]);
       assert.deepEqual(quantityEntries({ value: 3, comparator: '>' }), [[3, null, null, null, null]]);
@@ -66,9 +66,23 @@ describe('quantity search parameters (search.html#quantity)', () => {
 
     it('Money, Range and bare numbers', () => {
       assert.deepEqual(quantityEntries({ value: 12.5, currency: 'EUR' }), [[12.5, 12.5, ISO_4217, 'EUR', null]]);
-      assert.deepEqual(quantityEntries({ low: mg(1), high: mg(3) }), [[1, 3, UCUM, 'mg', 'mg']]);
+      assert.deepEqual(quantityEntries({ low: mg(1), high: mg(3) }), [[1, 3, UCUM, 'mg', 'mg', 0.001, 0.003, 'g']]);
       assert.deepEqual(quantityEntries({ high: { value: 3, unit: 'g' } }), [[null, 3, null, null, 'g']]);
       assert.deepEqual(quantityEntries(7), [[7, 7, null, null, null]]);
+    });
+
+    it('UCUM canonical parts: comparable units share a code; open ends stay open; none for what does not convert', () => {
+      const ucum = (value: number, code: string, extra: object = {}) => ({ value, unit: code, system: UCUM, code, ...extra });
+      assert.deepEqual(quantityEntries(ucum(120, 'mg/dL')), [[120, 120, UCUM, 'mg/dL', 'mg/dL', 1200, 1200, 'g.m-3']]);
+      assert.deepEqual(quantityEntries(ucum(1.2, 'g/L')), [[1.2, 1.2, UCUM, 'g/L', 'g/L', 1200, 1200, 'g.m-3']]);
+      assert.deepEqual(quantityEntries(ucum(37, 'Cel')), [[37, 37, UCUM, 'Cel', 'Cel', 310.15, 310.15, 'K']]);
+      assert.deepEqual(quantityEntries(ucum(3, 'mg', { comparator: '<' })), [[null, 3, UCUM, 'mg', 'mg', null, 0.003, 'g']]);
+      assert.deepEqual(quantityEntries(ucum(2, '10*3/uL')), [[2, 2, UCUM, '10*3/uL', '10*3/uL', 2e12, 2e12, 'm-3']]);
+      // Not UCUM, arbitrary ([IU]), decreasing ([pH]), unknown, or no UCUM system: no canonical parts.
+      assert.deepEqual(quantityEntries(ucum(3, '[IU]/L')), [[3, 3, UCUM, '[IU]/L', '[IU]/L']]);
+      assert.deepEqual(quantityEntries(ucum(7, '[pH]')), [[7, 7, UCUM, '[pH]', '[pH]']]);
+      assert.deepEqual(quantityEntries(ucum(7, 'bogus')), [[7, 7, UCUM, 'bogus', 'bogus']]);
+      assert.deepEqual(quantityEntries({ value: 120, unit: 'mg/dL', system: 'http://example.org/units', code: 'mg/dL' }), [[120, 120, 'http://example.org/units', 'mg/dL', 'mg/dL']]);
     });
 
     it('nothing to index without a value', () => {
@@ -77,6 +91,33 @@ describe('quantity search parameters (search.html#quantity)', () => {
   });
 
   describe('matching', () => {
+    it('a UCUM search matches values in comparable units (search.html#quantity), by their canonical form', () => {
+      const ucum = (value: number, code: string) => ({ value, unit: code, system: UCUM, code });
+      assert.equal(matches(`ge1|${UCUM}|g/L`, ucum(120, 'mg/dL')), true, '120 mg/dL = 1.2 g/L');
+      assert.equal(matches(`ge1|${UCUM}|g/L`, ucum(80, 'mg/dL')), false, '80 mg/dL = 0.8 g/L');
+      assert.equal(matches(`eq100|${UCUM}|mg/dL`, ucum(1, 'g/L')), true, '1 g/L = 100 mg/dL');
+      assert.equal(matches(`eq100|${UCUM}|mg/dL`, ucum(1.2, 'g/L')), false);
+      assert.equal(matches(`lt1|${UCUM}|kg`, ucum(900, 'g')), true);
+      assert.equal(matches(`gt37.5|${UCUM}|Cel`, ucum(98.6, '[degF]')), false, '98.6 °F = 37 °C');
+      assert.equal(matches(`ge36.9|${UCUM}|Cel`, ucum(98.6, '[degF]')), true);
+      assert.equal(matches(`ap37|${UCUM}|Cel`, ucum(310.15, 'K')), true);
+      assert.equal(matches(`ne100|${UCUM}|mg/dL`, ucum(1, 'g/L')), false);
+      // Incomparable units never match, whatever the numbers.
+      assert.equal(matches(`ge1|${UCUM}|g/L`, ucum(5, 'mmol/L')), false);
+      assert.equal(matches(`ge1|${UCUM}|g/L`, ucum(5, 's')), false);
+      // Only a UCUM search converts: another system compares its own codes only.
+      assert.equal(matches('ge1|http://example.org/units|g/L', ucum(120, 'mg/dL')), false);
+      assert.equal(matches('ge1||g/L', ucum(120, 'mg/dL')), false);
+    });
+
+    it('an entry indexed before canonical parts existed still matches a UCUM search in its own unit', () => {
+      const index: SearchIndex = { [def.code]: [[120, 120, UCUM, 'mg/dL', 'mg/dL']] };
+      const found = (query: string) => quantityParam.matches(def, undefined, [quantityParam.parse(def, undefined, query)], index);
+      assert.equal(found(`ge100|${UCUM}|mg/dL`), true);
+      assert.equal(found(`ge1|${UCUM}|g/L`), false, 'reindexing adds what comparable units need');
+      assert.equal(found(`ne100|${UCUM}|mg/dL`), true);
+    });
+
     it('number|system|code: both must match', () => {
       assert.equal(matches(`5.4|${UCUM}|mg`, mg(5.4)), true);
       assert.equal(matches(`5.4|${UCUM}|mg`, mg(5.44)), true, 'within 5.4 ± 0.05');

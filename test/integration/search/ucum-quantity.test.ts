@@ -1,0 +1,81 @@
+// Quantity search normalised with UCUM (issue 12; FHIR R4 search.html#quantity; docs/search.md
+// "UCUM quantities"), end to end through the FHIR service on PostgreSQL: a search in UCUM units
+// finds values written in comparable units, never incomparable ones, and a search in another
+// system (or none) still compares codes as written.
+import assert from 'node:assert/strict';
+import type pg from 'pg';
+import { createFhirService, type FhirComposition } from '../../../src/compose.js';
+import { loadConfig } from '../../../src/core/config.js';
+import { ANONYMOUS_ACCESS } from '../../../src/core/types.js';
+import { newTenant, testPool } from '../../support/database.js';
+import { requestsTo, type SendAs } from '../../support/service-requests.js';
+import { requireServices } from '../../support/services.js';
+
+const UCUM = 'http://unitsofmeasure.org';
+
+describe('quantity search in comparable UCUM units (PostgreSQL)', function () {
+  let pool: pg.Pool;
+  let composition: FhirComposition;
+  let tenant: string;
+  let send: SendAs;
+  const ids: Record<string, string> = {};
+
+  before(async function () {
+    await requireServices(this);
+    pool = await testPool();
+    composition = createFhirService(loadConfig({ HEARTH_AUDIT: 'off' }), { pool, mode: 'postgres', close: async () => undefined }, undefined, { analyzeAsWritten: false });
+    send = requestsTo(composition.service, () => tenant);
+    tenant = await newTenant(pool);
+    const observations: Record<string, [number, string]> = {
+      glucose120mgdl: [120, 'mg/dL'],
+      glucose08gl: [0.8, 'g/L'],
+      glucose1gl: [1, 'g/L'],
+      substance5mmol: [5, 'mmol/L'],
+      temp986f: [98.6, '[degF]'],
+      temp38c: [38, 'Cel'],
+      arbitrary: [3, '[IU]/L'],
+    };
+    for (const [name, [value, code]] of Object.entries(observations)) {
+      const body = { resourceType: 'Observation', status: 'final', code: { text: name }, valueQuantity: { value, unit: code, system: UCUM, code } };
+      const created = await send(ANONYMOUS_ACCESS, 'POST', 'Observation', { body, bodyKind: 'resource' });
+      assert.equal(created.status, 201);
+      ids[String(created.body?.id)] = name;
+    }
+  });
+
+  after(async () => {
+    await composition?.maintenance.close();
+  });
+
+  const found = async (query: string) => {
+    const answer = await send(ANONYMOUS_ACCESS, 'GET', `Observation?${query}`);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    const entries = (answer.body as { entry?: { resource: { id: string } }[] }).entry ?? [];
+    return entries.map((e) => ids[e.resource.id]).sort();
+  };
+  const q = (prefix: string, value: number, code: string) => `value-quantity=${prefix}${value}|${encodeURIComponent(UCUM)}|${encodeURIComponent(code)}`;
+
+  it('finds values written in comparable units, in either direction', async () => {
+    assert.deepEqual(await found(q('ge', 1, 'g/L')), ['glucose120mgdl', 'glucose1gl']);
+    assert.deepEqual(await found(q('lt', 100, 'mg/dL')), ['glucose08gl']);
+    assert.deepEqual(await found(q('eq', 100, 'mg/dL')), ['glucose1gl'], '1 g/L is 100 mg/dL');
+    assert.deepEqual(await found(q('ge', 1000, 'mg/L')), ['glucose120mgdl', 'glucose1gl']);
+  });
+
+  it('converts offset units by value: 98.6 [degF] is 37 Cel', async () => {
+    assert.deepEqual(await found(q('gt', 37.5, 'Cel')), ['temp38c']);
+    assert.deepEqual(await found(q('ge', 98, '[degF]')), ['temp38c', 'temp986f']);
+    assert.deepEqual(await found(q('ap', 310, 'K')), ['temp38c', 'temp986f']);
+  });
+
+  it('never matches incomparable units, nor what has no canonical form except in its own code', async () => {
+    assert.deepEqual(await found(q('gt', 0, 's')), []);
+    assert.deepEqual(await found(q('gt', 0, 'mmol/L')), ['substance5mmol']);
+    assert.deepEqual(await found(q('eq', 3, '[IU]/L')), ['arbitrary']);
+  });
+
+  it('another system, or none, compares codes as written', async () => {
+    assert.deepEqual(await found('value-quantity=ge1||g/L'), ['glucose1gl']);
+    assert.deepEqual(await found(`value-quantity=ge1|${encodeURIComponent('http://example.org/units')}|g/L`), []);
+  });
+});

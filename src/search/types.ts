@@ -45,6 +45,11 @@ export interface SearchParamDef {
    * which keeps only the plain entries, and its predicate tests one tuple, not the GIN index.
    */
   componentSlot?: boolean;
+  /**
+   * A token parameter over `code` elements: the code system their required binding draws from
+   * (registry/code-systems.ts). Their codes are indexed with it and without it.
+   */
+  codeSystem?: string;
   /** Evaluates the expression: the matching elements (primitives or JSON objects). */
   extract(resource: JsonObject): unknown[];
 }

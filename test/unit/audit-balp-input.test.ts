@@ -108,8 +108,9 @@ describe('AuditEvent search index (the R4 indexer, no audit-specific one)', () =
     assert.deepEqual(sp.altid, [{ s: null, c: 'u1' }]);
     assert.ok((sp['agent:identifier'] as Array<{ c: string }>).some((t) => t.c === 'app-1'));
     assert.ok(sp.address.includes('10.0.0.1'));
-    assert.deepEqual(sp.action, [{ s: null, c: 'R' }]);
-    assert.deepEqual(sp.outcome, [{ s: null, c: '0' }]);
+    // A code element: with and without its bound system (search/registry/code-systems.ts).
+    assert.deepEqual(sp.action, [{ s: null, c: 'R' }, { s: 'http://hl7.org/fhir/audit-event-action', c: 'R' }]);
+    assert.deepEqual(sp.outcome, [{ s: null, c: '0' }, { s: 'http://hl7.org/fhir/audit-event-outcome', c: '0' }]);
     assert.deepEqual(sp.subtype, [{ s: 'http://hl7.org/fhir/restful-interaction', c: 'read' }]);
     assert.ok(sp.date);
   });

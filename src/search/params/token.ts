@@ -106,6 +106,11 @@ function collect(value: unknown, out: Collected): void {
 function index(def: SearchParamDef, values: unknown[], into: SearchIndex): void {
   const out: Collected = { entries: [], texts: [], ofType: [] };
   for (const value of values) collect(value, out);
+  // A `code` element's code also under its bound system, so `system|code` finds it; the entry
+  // without a system stays, so `code` and `|code` still do (search.html#token).
+  if (def.codeSystem) {
+    for (const entry of [...out.entries]) if (entry.s === null && entry.c !== undefined) out.entries.push({ s: def.codeSystem, c: entry.c });
+  }
   addEntries(into, def.code, out.entries);
   addEntries(into, `${def.code}:text`, out.texts.map(normalizeText).filter((t) => t !== ''));
   addEntries(into, `${def.code}:of-type`, out.ofType);

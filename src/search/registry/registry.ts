@@ -13,6 +13,7 @@ import type { CompartmentDefinition, SearchParameter } from 'fhir/r4.js';
 import { isResourceType } from '../../core/resource-types.js';
 import type { CompositeComponent, SearchParamDef, SearchParamType } from '../types.js';
 import { compileExtractor, compileFhirpath } from './compile.js';
+import { boundCodeSystem } from './code-systems.js';
 import { splitForType } from './expression.js';
 
 const require = createRequire(import.meta.url);
@@ -137,6 +138,7 @@ function buildDef(sp: SearchParameter, resourceType: string): SearchParamDef {
   // `special` ones too: Location `near` indexes Location.position (params/near.ts).
   const extract = expression === '' ? none : compileOrThrow(sp, resourceType);
   const components = componentsOf(sp);
+  const codeSystem = sp.type === 'token' ? boundCodeSystem(expression) : undefined;
   return Object.freeze({
     code: sp.code,
     type: sp.type as SearchParamType,
@@ -145,6 +147,7 @@ function buildDef(sp: SearchParameter, resourceType: string): SearchParamDef {
     expression,
     targets: Object.freeze([...(sp.target ?? [])]),
     ...(components ? { components } : {}),
+    ...(codeSystem ? { codeSystem } : {}),
     extract,
   });
 }

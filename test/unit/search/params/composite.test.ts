@@ -181,7 +181,8 @@ describe('composite parameters (search.html#composite)', () => {
       ]);
       assert.deepEqual(indexOf(activity, 'context-type-value'), [{ 0: [{ s: null, c: 'focus' }], 1: [{ s: SNOMED, c: '1234' }] }]);
       const document = { resourceType: 'DocumentReference', relatesTo: [{ code: 'replaces', target: { reference: 'DocumentReference/7' } }] };
-      assert.deepEqual(indexOf(document, 'relationship'), [{ 0: ['DocumentReference/7', '7'], 1: [{ s: null, c: 'replaces' }] }]);
+      // relatesTo.code is a code element: with and without its bound system (search/registry/code-systems.ts).
+      assert.deepEqual(indexOf(document, 'relationship'), [{ 0: ['DocumentReference/7', '7'], 1: [{ s: null, c: 'replaces' }, { s: 'http://hl7.org/fhir/document-relationship-type', c: 'replaces' }] }]);
       const sequence = { resourceType: 'MolecularSequence', referenceSeq: { chromosome: { coding: [{ code: '1' }] }, windowStart: 10, windowEnd: 20 } };
       assert.deepEqual(indexOf(sequence, 'chromosome-window-coordinate'), [{ 0: [{ s: null, c: '1' }], 1: [[10, 10]], 2: [[20, 20]] }]);
     });

@@ -3,30 +3,18 @@
 // finds values written in comparable units, never incomparable ones, and a search in another
 // system (or none) still compares codes as written.
 import assert from 'node:assert/strict';
-import type pg from 'pg';
-import { createFhirService, type FhirComposition } from '../../../src/compose.js';
-import { loadConfig } from '../../../src/core/config.js';
-import { ANONYMOUS_ACCESS } from '../../../src/core/types.js';
-import { newTenant, testPool } from '../../support/database.js';
-import { requestsTo, type SendAs } from '../../support/service-requests.js';
+import { namedResourcesOnTestDatabase, type NamedResources } from '../../support/pg-service.js';
 import { requireServices } from '../../support/services.js';
 
 const UCUM = 'http://unitsofmeasure.org';
 
 describe('quantity search in comparable UCUM units (PostgreSQL)', function () {
-  let pool: pg.Pool;
-  let composition: FhirComposition;
-  let tenant: string;
-  let send: SendAs;
-  const ids: Record<string, string> = {};
+  let observations: NamedResources;
 
   before(async function () {
     await requireServices(this);
-    pool = await testPool();
-    composition = createFhirService(loadConfig({ HEARTH_AUDIT: 'off' }), { pool, mode: 'postgres', close: async () => undefined }, undefined, { analyzeAsWritten: false });
-    send = requestsTo(composition.service, () => tenant);
-    tenant = await newTenant(pool);
-    const observations: Record<string, [number, string]> = {
+    observations = await namedResourcesOnTestDatabase();
+    const values: Record<string, [number, string]> = {
       glucose120mgdl: [120, 'mg/dL'],
       glucose08gl: [0.8, 'g/L'],
       glucose1gl: [1, 'g/L'],
@@ -35,24 +23,16 @@ describe('quantity search in comparable UCUM units (PostgreSQL)', function () {
       temp38c: [38, 'Cel'],
       arbitrary: [3, '[IU]/L'],
     };
-    for (const [name, [value, code]] of Object.entries(observations)) {
-      const body = { resourceType: 'Observation', status: 'final', code: { text: name }, valueQuantity: { value, unit: code, system: UCUM, code } };
-      const created = await send(ANONYMOUS_ACCESS, 'POST', 'Observation', { body, bodyKind: 'resource' });
-      assert.equal(created.status, 201);
-      ids[String(created.body?.id)] = name;
+    for (const [name, [value, code]] of Object.entries(values)) {
+      await observations.create(name, { resourceType: 'Observation', status: 'final', code: { text: name }, valueQuantity: { value, unit: code, system: UCUM, code } });
     }
   });
 
   after(async () => {
-    await composition?.maintenance.close();
+    await observations?.close();
   });
 
-  const found = async (query: string) => {
-    const answer = await send(ANONYMOUS_ACCESS, 'GET', `Observation?${query}`);
-    assert.equal(answer.status, 200, JSON.stringify(answer.body));
-    const entries = (answer.body as { entry?: { resource: { id: string } }[] }).entry ?? [];
-    return entries.map((e) => ids[e.resource.id]).sort();
-  };
+  const found = (query: string) => observations.found('Observation', query);
   const q = (prefix: string, value: number, code: string) => `value-quantity=${prefix}${value}|${encodeURIComponent(UCUM)}|${encodeURIComponent(code)}`;
 
   it('finds values written in comparable units, in either direction', async () => {

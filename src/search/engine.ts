@@ -12,10 +12,11 @@ import type { SearchQuery } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
 import type { SearchParamDef } from './types.js';
 import { SYSTEM_WIDE_TYPES } from '../storage/table-names.js';
-import { countStatement, indexWalkEligible, pageStatement, walkFirstEligible, walkStatement, systemCountStatement, systemPageStatement, typesWithRowsStatement, type PageStatement, type SystemBranch } from './sql.js';
+import { countStatement, indexWalkEligible, pageStatement, walkFirstEligible, walkStatement, type PageStatement } from './sql.js';
+import { systemCountStatement, systemPageStatement, typesWithRowsStatement, type SystemBranch } from './system-sql.js';
 import { parseSystemQuery, type SystemSearchQuery } from './system.js';
 import { searchSql } from './search-sql.js';
-import type { SearchStatement } from './sql.js';
+import type { SearchStatement } from './where-sql.js';
 import { FULL_READ_SCOPE, type ReadScope } from './reach.js';
 
 export interface SearchPage {

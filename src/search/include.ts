@@ -30,7 +30,7 @@ import type { IncludeSpec } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
 import type { SearchIndex, SearchParamDef } from './types.js';
 import { searchSql } from './search-sql.js';
-import type { SearchStatement } from './sql.js';
+import type { SearchStatement } from './where-sql.js';
 import { liveRows } from './live-rows.js';
 import { FULL_READ_SCOPE, type ReadScope } from './reach.js';
 

@@ -16,7 +16,7 @@
 // whose listing is cheap, gets planned.
 import type { ResourceStore } from '../storage/resource-store.js';
 import type { ChainFilter, Filter, HasFilter, SearchQuery } from './query.js';
-import { matchingRowsStatement } from './sql.js';
+import { matchingRowsStatement } from './where-sql.js';
 import { FULL_READ_SCOPE, type ReadScope } from './reach.js';
 import type { SearchParamDef } from './types.js';
 

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { liveRows } from '../../../src/search/live-rows.js';
 import { FULL_READ_SCOPE, NONE, type ReadScope } from '../../../src/search/reach.js';
-import { Binds } from '../../../src/search/sql.js';
+import { Binds } from '../../../src/search/where-sql.js';
 import { createSearchRegistry } from '../../../src/search/registry/registry.js';
 import { projectRoot } from '../../../src/core/project-root.js';
 

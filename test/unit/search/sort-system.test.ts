@@ -12,7 +12,8 @@ import { SearchEngine } from '../../../src/search/engine.js';
 import type { ResourceStore } from '../../../src/storage/resource-store.js';
 import { parseSearchQuery } from '../../../src/search/parse-query.js';
 import { createSearchRegistry } from '../../../src/search/registry/registry.js';
-import { pageStatement, systemPageStatement, systemCountStatement, typesWithRowsStatement } from '../../../src/search/sql.js';
+import { pageStatement } from '../../../src/search/sql.js';
+import { systemPageStatement, systemCountStatement, typesWithRowsStatement } from '../../../src/search/system-sql.js';
 import { parseSystemQuery, parseTypeParam, type SystemSearchQuery } from '../../../src/search/system.js';
 
 const registry = createSearchRegistry();

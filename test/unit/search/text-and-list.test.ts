@@ -8,7 +8,7 @@ import { FhirError } from '../../../src/core/errors.js';
 import { parseSearchQuery } from '../../../src/search/parse-query.js';
 import type { Filter, SearchQuery } from '../../../src/search/query.js';
 import { createSearchRegistry } from '../../../src/search/registry/registry.js';
-import { Binds, whereClause } from '../../../src/search/sql.js';
+import { Binds, whereClause } from '../../../src/search/where-sql.js';
 import { MAX_TEXT_QUERY_LENGTH } from '../../../src/search/text-search.js';
 
 const registry = createSearchRegistry();

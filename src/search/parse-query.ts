@@ -210,8 +210,6 @@ function applyResultParam(registry: SearchRegistry, query: SearchQuery, name: st
   }
 }
 
-/** Parameter types _sort orders by (search.html#sort; the rules per type are in sql.ts sortColumn and docs/search.md). */
-export const SORTABLE_TYPES: ReadonlySet<string> = new Set(['date', 'number', 'quantity', 'string', 'token', 'reference', 'uri']);
 
 function parseSort(registry: SearchRegistry, type: string, value: string): SortKey[] {
   return value.split(',').map((item) => {
@@ -220,7 +218,8 @@ function parseSort(registry: SearchRegistry, type: string, value: string): SortK
     if (code === '_id' || code === '_lastUpdated') return { param: code, direction };
     const def = registry.get(type, code);
     if (!def) throw badRequest(`Unknown search parameter '${code}' in _sort`, ['_sort']);
-    if (!SORTABLE_TYPES.has(def.type) || !def.expression) {
+    // The types whose module says how to order by them (ParamTypeModule.sort; sort-sql.ts sortColumn, docs/search.md).
+    if (!moduleFor(def.type)?.sort || !def.expression) {
       throw new FhirError(400, { code: 'not-supported', diagnostics: `Sorting by ${def.type} parameter '${code}' is not supported`, expression: ['_sort'] });
     }
     return { param: def, direction };

@@ -6,13 +6,7 @@ import { isValidId } from '../core/ids.js';
 import { isResourceType } from '../core/resource-types.js';
 import { indexColumn, tablesFor } from '../storage/table-names.js';
 import { decodeCursor, type Cursor, type CursorDirection, type CursorValue } from './cursor.js';
-import { sortExpression as dateSort } from './params/date.js';
-import { sortExpression as numberSort } from './params/number.js';
-import { sortExpression as quantitySort } from './params/quantity.js';
-import { sortExpression as referenceSort } from './params/reference.js';
-import { sortExpression as stringSort } from './params/string.js';
-import { sortExpression as tokenSort } from './params/token.js';
-import { sortExpression as uriSort } from './params/uri.js';
+import { moduleFor } from './params/modules.js';
 import type { Filter, SearchQuery, SortKey } from './query.js';
 import type { SearchParamDef } from './types.js';
 import type { ReadScope } from './reach.js';
@@ -34,10 +28,6 @@ export interface SortColumn {
   /** What the page selects as the cursor value, when not `expression` itself (instant: exact text). */
   keyExpression?: string;
 }
-
-type SortExpression = (def: SearchParamDef, sp: string, direction: 'asc' | 'desc') => string;
-const TEXT_SORTS: Partial<Record<SearchParamDef['type'], SortExpression>> = { string: stringSort, token: tokenSort, reference: referenceSort, uri: uriSort };
-const NUMERIC_SORTS: Partial<Record<SearchParamDef['type'], SortExpression>> = { date: dateSort, number: numberSort, quantity: quantitySort };
 
 /**
  * A sort by a date parameter whose value is a column of the table (tablesFor().instantSort:
@@ -74,19 +64,18 @@ function sortColumn(key: SortKey, type?: string, selective = false): SortColumn 
   const instant = def.type === 'date' ? instantSortColumn(def, dir, type, selective) : undefined;
   if (instant) return instant;
   const sp = indexColumn(ALIAS, def.resourceType, def.code);
-  const text = TEXT_SORTS[def.type];
-  if (text) {
+  const sort = moduleFor(def.type)?.sort;
+  if (!sort) throw new Error(`no sort order for ${def.type} parameters`); // parse-query refuses them
+  if (sort.kind === 'text') {
     // Missing values last (search.html#sort leaves it to the server; numbers do the same). No
     // string sorts after every other, so NULL cannot just be replaced as for numbers: present
     // values get the prefix '1' and missing ones are '2' (asc) or '0' (desc), byte-wise. The
     // order stays total for keyset paging and the cursor holds the prefixed value.
     const missing = dir === 'asc' ? "'2'" : "'0'";
-    return { expression: `(COALESCE('1' || ${text(def, sp, dir)}, ${missing}) COLLATE "C")`, direction: dir, nullValue: missing, kind: 'text' };
+    return { expression: `(COALESCE('1' || ${sort.expression(def, sp, dir)}, ${missing}) COLLATE "C")`, direction: dir, nullValue: missing, kind: 'text' };
   }
-  const numeric = NUMERIC_SORTS[def.type];
-  if (!numeric) throw new Error(`no sort order for ${def.type} parameters`); // parse-query refuses them
   const missing = dir === 'asc' ? "'Infinity'::numeric" : "'-Infinity'::numeric";
-  return { expression: `COALESCE((${numeric(def, sp, dir)})::numeric, ${missing})`, direction: dir, nullValue: missing, kind: 'numeric' };
+  return { expression: `COALESCE((${sort.expression(def, sp, dir)})::numeric, ${missing})`, direction: dir, nullValue: missing, kind: 'numeric' };
 }
 
 /** A resource type as a SQL literal; only names from the R4 type list (like table names). */

@@ -83,4 +83,13 @@ export interface ParamTypeModule<V extends ParsedValue = ParsedValue> {
   predicate(def: SearchParamDef, modifier: string | undefined, values: V[], sp: string, binds: SqlBinds): string;
   /** The same decision in memory, on an index built by `index`. */
   matches(def: SearchParamDef, modifier: string | undefined, values: V[], index: SearchIndex): boolean;
+  /** How `_sort` orders by this type (search.html#sort); absent: it cannot be sorted by. */
+  readonly sort?: ParamSort;
+}
+
+export interface ParamSort {
+  /** Text keys compare byte-wise, numeric ones as numbers; each has its own missing-value sentinel (sort-sql.ts). */
+  readonly kind: 'text' | 'numeric';
+  /** The ORDER BY key over `sp`, NULL when the resource has no value; keys only from def.code. */
+  expression(def: SearchParamDef, sp: string, direction: 'asc' | 'desc'): string;
 }

@@ -207,5 +207,7 @@ export function rangeModule<V extends ParsedValue>(spec: RangeModuleSpec<V>): Pa
       if (modifier === 'missing') return missingMatch(index, [def.code], values);
       return rangeMatches(def.code, conditions(values), index);
     },
+    // asc: the lowest lo of the entries, desc: the highest hi, whatever the unit.
+    sort: { kind: 'numeric', expression: (def, sp, direction) => rangeSortExpression(def.code, sp, direction) },
   } satisfies ParamTypeModule<V | ParsedValue>);
 }

@@ -159,4 +159,5 @@ export const referenceParam: ParamTypeModule<ReferenceValue> = {
   parse,
   predicate,
   matches,
+  sort: { kind: 'text', expression: sortExpression },
 };

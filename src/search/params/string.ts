@@ -135,4 +135,5 @@ export const stringParam: ParamTypeModule<StringValue> = {
   parse,
   predicate,
   matches,
+  sort: { kind: 'text', expression: sortExpression },
 };

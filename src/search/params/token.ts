@@ -208,4 +208,5 @@ export const tokenParam: ParamTypeModule<TokenValue> = {
   parse,
   predicate,
   matches,
+  sort: { kind: 'text', expression: sortExpression },
 };

@@ -91,4 +91,5 @@ export const uriParam: ParamTypeModule<UriValue> = {
   parse,
   predicate,
   matches,
+  sort: { kind: 'text', expression: sortExpression },
 };

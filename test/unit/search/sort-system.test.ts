@@ -11,6 +11,7 @@ import type { FhirRequest } from '../../../src/core/types.js';
 import { SearchEngine } from '../../../src/search/engine.js';
 import type { ResourceStore } from '../../../src/storage/resource-store.js';
 import { parseSearchQuery } from '../../../src/search/parse-query.js';
+import { moduleFor } from '../../../src/search/params/modules.js';
 import { createSearchRegistry } from '../../../src/search/registry/registry.js';
 import { pageStatement } from '../../../src/search/sql.js';
 import { systemPageStatement, systemCountStatement, typesWithRowsStatement } from '../../../src/search/system-sql.js';
@@ -37,6 +38,11 @@ function refusal(fn: () => unknown): { code: string; diagnostics: string; expres
 }
 
 describe('_sort on text keys (sql.ts)', () => {
+  it('each parameter-type module says how _sort orders by it: text or numeric keys, or not at all', () => {
+    const kinds = Object.fromEntries((['string', 'token', 'reference', 'uri', 'date', 'number', 'quantity', 'composite', 'special'] as const).map((type) => [type, moduleFor(type)?.sort?.kind ?? 'none']));
+    assert.deepEqual(kinds, { string: 'text', token: 'text', reference: 'text', uri: 'text', date: 'numeric', number: 'numeric', quantity: 'numeric', composite: 'none', special: 'none' });
+  });
+
   it('string, token, reference and uri parameters sort; composite and special are 400 not-supported', () => {
     for (const [type, sort] of [['Patient', 'family'], ['Patient', '-gender'], ['Patient', 'organization'], ['ValueSet', 'url'], ['Patient', '_tag,-name']]) {
       const statement = pageStatement(parse(type, `_sort=${sort}`), 't1');

@@ -14,8 +14,8 @@
 // `ge1|http://unitsofmeasure.org|g/L` finds 120 mg/dL. Entries indexed before the canonical
 // parts existed match by their own unit until `hearth reindex` rewrites them.
 import { badRequest } from '../../core/errors.js';
-import { canonicalQuantity, UCUM_SYSTEM } from '../../terminology/ucum.js';
 import type { JsonObject } from '../../core/types.js';
+import { canonicalQuantity, UCUM_SYSTEM } from '../../terminology/ucum.js';
 import type { SearchParamDef } from '../types.js';
 import { parseNumberQuery, isRange, quantityBounds, rangeBounds, type NumberQuery } from './number.js';
 import { all, any, decimalCondition, onBoundsAt, rangeModule, rangeSortExpression, textAt, type Cond, type RangeEntry } from './prefix.js';

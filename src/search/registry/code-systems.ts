@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../core/project-root.js';
 
-let bySystemPath: Readonly<Record<string, string>> | undefined;
+let systemsByPath: Readonly<Record<string, string>> | undefined;
 
 function codeSystems(): Readonly<Record<string, string>> {
-  bySystemPath ??= JSON.parse(readFileSync(join(projectRoot(), 'src/core/generated/code-systems.json'), 'utf8')) as Record<string, string>;
-  return bySystemPath;
+  systemsByPath ??= JSON.parse(readFileSync(join(projectRoot(), 'src/core/generated/code-systems.json'), 'utf8')) as Record<string, string>;
+  return systemsByPath;
 }
 
 /** A branch that is only a path of element names (`Patient.gender`, `Observation.component.code`). */

@@ -7,6 +7,7 @@ import type { LoadLedgerStore } from './load-ledger-store.js';
 import type { ReindexJobStore } from './reindex-job-store.js';
 import type { SearchParameterStore } from './search-parameter-store.js';
 import type { SearchSql } from './search-sql.js';
+import type { TerminologyStore } from './terminology-store.js';
 
 export type { SearchSql } from './search-sql.js';
 
@@ -115,6 +116,8 @@ export interface ResourceStore {
   readonly loadLedger: LoadLedgerStore;
   /** The tenant's audit trail (append-only): audit rows of a write commit with it (issue 11). */
   readonly audit: AuditStore;
+  /** Code systems, concepts and cached expansions the tenant sees (issue 12). */
+  readonly terminology: TerminologyStore;
 }
 
 export interface TenantInfo {

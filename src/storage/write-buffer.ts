@@ -19,6 +19,7 @@ import type { LoadLedgerStore } from './load-ledger-store.js';
 import type { ReindexJobStore } from './reindex-job-store.js';
 import type { HistoryQuery, NewVersion, ResourceStore, SearchSql, StoredVersion } from './resource-store.js';
 import type { SearchParameterState, SearchParameterStore } from './search-parameter-store.js';
+import type { TerminologyStore } from './terminology-store.js';
 
 /** Writes held at most before they are sent (bounds memory for big bundles). */
 const MAX_HELD = 500;
@@ -84,6 +85,11 @@ export class WriteBuffer implements ResourceStore {
 
   get loadLedger(): LoadLedgerStore {
     return this.inner.loadLedger;
+  }
+
+  /** Terminology rows are written at once, not buffered (a bundle's CodeSystem loads its concepts in the transaction). */
+  get terminology(): TerminologyStore {
+    return this.inner.terminology;
   }
 
   private async flushIfHolding(type: string): Promise<void> {

@@ -12,6 +12,8 @@ import type { HistoryQuery, NewVersion, ReadOptions, ResourceStore, RowReach, Se
 import { WriteConflict } from '../resource-store.js';
 import type { SearchParameterState, SearchParameterStore } from '../search-parameter-store.js';
 import { copyVersion, historyPage, resourceKey, type CurrentRow, type TenantState } from './memory-state.js';
+import type { TerminologyStore } from '../terminology-store.js';
+import { emptyTerminologyStore } from './memory-terminology-store.js';
 
 /** A resource written in this transaction: its new current row and versions, and what it replaced. */
 export interface PendingResource {
@@ -199,6 +201,8 @@ export class MemoryResourceStore implements ResourceStore {
       this.writeLedgerEntry(key, { ...entry, completed: true, resources });
     },
   };
+
+  readonly terminology: TerminologyStore = emptyTerminologyStore;
 
   readonly audit: AuditStore = {
     appendAuditJournal: async (entries) => {

@@ -12,6 +12,7 @@ import { WriteConflict } from '../resource-store.js';
 import { groupBy } from '../../core/group-by.js';
 import { SYSTEM_WIDE_TYPES, tablesFor } from '../table-names.js';
 import { PgLoadLedgerStore } from './load-ledger-store.js';
+import { PgTerminologyStore } from './terminology-store.js';
 import { PgReindexJobStore } from './reindex-job-store.js';
 import { PgSearchParameterStore } from './search-parameter-store.js';
 import type { SessionPrefetch } from './tenant-session.js';
@@ -127,6 +128,7 @@ export class PgResourceStore implements ResourceStore {
   private reindexJobStore?: PgReindexJobStore;
   private loadLedgerStore?: PgLoadLedgerStore;
   private auditStore?: PgAuditStore;
+  private terminologyStore?: PgTerminologyStore;
 
   /** Rows written per resource type by this transaction (table maintenance counts them after commit). */
   readonly written = new Map<string, number>();
@@ -159,6 +161,10 @@ export class PgResourceStore implements ResourceStore {
 
   get loadLedger(): PgLoadLedgerStore {
     return (this.loadLedgerStore ??= new PgLoadLedgerStore(this.client, this.tenantId));
+  }
+
+  get terminology(): PgTerminologyStore {
+    return (this.terminologyStore ??= new PgTerminologyStore(this.client, this.tenantId));
   }
 
   get audit(): PgAuditStore {

@@ -45,6 +45,9 @@ class MemoryStore implements ResourceStore {
   get audit(): never {
     throw new Error('not used by include.ts');
   }
+  get terminology(): never {
+    throw new Error('not used by include.ts');
+  }
 
   async query<T extends object>(text: SearchSql, values: unknown[]): Promise<T[]> {
     this.statements.push(text);

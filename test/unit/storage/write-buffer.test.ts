@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import type { AuditJournalEntry, NewAuditRow } from '../../../src/storage/audit-store.js';
 import type { NewVersion, ResourceStore, SearchSql } from '../../../src/storage/resource-store.js';
+import { emptyTerminologyStore } from '../../../src/storage/memory/memory-terminology-store.js';
 import { WriteBuffer } from '../../../src/storage/write-buffer.js';
 
 function recorder() {
@@ -30,6 +31,7 @@ function recorder() {
       find: async (id) => (calls.push(`reindexJobs.find ${id}`), undefined),
       cancel: async (id) => void calls.push(`reindexJobs.cancel ${id}`),
     },
+    terminology: emptyTerminologyStore,
     loadLedger: {
       find: async (key) => (calls.push(`loadLedger.find ${key.path}`), undefined),
       progress: async (key) => void calls.push(`loadLedger.progress ${key.path}`),

@@ -1,0 +1,229 @@
+// TerminologyStore on PostgreSQL (migrations/0020) for one tenant, inside its transaction: reads
+// see the shared tables and the tenant's own (row-level security keeps other tenants' out);
+// writes go to the tenant's own only (hearth_app may not write the shared ones).
+import type pg from 'pg';
+import type { JsonObject } from '../../core/types.js';
+import type {
+  CachedExpansion,
+  CodeSystemHeader,
+  CodeSystemRef,
+  CodeSystemVersion,
+  CodeSystemWriter,
+  Concept,
+  ConceptSelection,
+  ExpansionCode,
+  TerminologyGenerations,
+  TerminologyStore,
+} from '../terminology-store.js';
+import { selectionWhere, textMatch } from './terminology-select.js';
+import {
+  CODE_SYSTEM_COLUMNS, type CodeSystemRow, SHARED_TABLES, StatementBinds, TENANT_TABLES, tablesOf, toCodeSystemVersion, versionRows,
+} from './terminology-tables.js';
+import { beginVersion } from './terminology-writer.js';
+
+interface ConceptRow {
+  code: string;
+  display: string | null;
+  active: boolean;
+  designations: Concept['designations'] | null;
+  properties: Concept['properties'] | null;
+}
+
+const CONCEPT_COLUMNS = 'k.code, k.display, k.active, k.designations, k.properties';
+
+function toConcept(row: ConceptRow): Concept {
+  return {
+    code: row.code,
+    ...(row.display !== null ? { display: row.display } : {}),
+    active: row.active,
+    ...(row.designations ? { designations: row.designations } : {}),
+    ...(row.properties ? { properties: row.properties } : {}),
+  };
+}
+
+interface ExpansionCodeRow {
+  system: string;
+  version: string | null;
+  code: string;
+  display: string | null;
+  inactive: boolean;
+}
+
+function toExpansionCode(row: ExpansionCodeRow): ExpansionCode {
+  return {
+    system: row.system,
+    ...(row.version !== null ? { version: row.version } : {}),
+    code: row.code,
+    ...(row.display !== null ? { display: row.display } : {}),
+    ...(row.inactive ? { inactive: true } : {}),
+  };
+}
+
+/** The most recently loaded first. */
+const byVersion = (a: CodeSystemVersion, b: CodeSystemVersion) => b.loadedAt.getTime() - a.loadedAt.getTime();
+
+export class PgTerminologyStore implements TerminologyStore {
+  constructor(
+    private readonly client: pg.ClientBase,
+    private readonly tenantId: string,
+  ) {}
+
+  async codeSystems(url: string, version?: string): Promise<CodeSystemVersion[]> {
+    const versionCondition = version !== undefined ? ' AND version = $2' : '';
+    const values = version !== undefined ? [url, version] : [url];
+    const [tenant, shared] = await Promise.all([
+      this.client.query<CodeSystemRow>(
+        `SELECT ${CODE_SYSTEM_COLUMNS}, resource_id FROM ${TENANT_TABLES.codeSystem} WHERE tenant_id = $${values.length + 1} AND url = $1${versionCondition}`,
+        [...values, this.tenantId],
+      ),
+      this.client.query<CodeSystemRow>(`SELECT ${CODE_SYSTEM_COLUMNS} FROM ${SHARED_TABLES.codeSystem} WHERE url = $1${versionCondition}`, values),
+    ]);
+    return [
+      ...tenant.rows.map((r) => toCodeSystemVersion(r, 'tenant')).sort(byVersion),
+      ...shared.rows.map((r) => toCodeSystemVersion(r, 'shared')).sort(byVersion),
+    ];
+  }
+
+  async concepts(cs: CodeSystemRef, codes: readonly string[]): Promise<Concept[]> {
+    if (codes.length === 0) return [];
+    const binds = new StatementBinds();
+    const where = `${versionRows(cs, this.tenantId, 'k', binds)} AND k.code = ANY(${binds.add(codes)}::text[])`;
+    const { rows } = await this.client.query<ConceptRow>(`SELECT ${CONCEPT_COLUMNS} FROM ${tablesOf(cs.scope).concept} k WHERE ${where}`, binds.values);
+    return rows.map(toConcept);
+  }
+
+  async neighbours(cs: CodeSystemRef, code: string): Promise<{ parents: string[]; children: string[] }> {
+    const binds = new StatementBinds();
+    const rows = versionRows(cs, this.tenantId, 'p', binds);
+    const c = binds.add(code);
+    const table = tablesOf(cs.scope).parent;
+    const { rows: edges } = await this.client.query<{ child: string; parent: string }>(
+      `SELECT p.child, p.parent FROM ${table} p WHERE ${rows} AND (p.child = ${c} OR p.parent = ${c}) ORDER BY p.child, p.parent`,
+      binds.values,
+    );
+    return { parents: edges.filter((e) => e.child === code).map((e) => e.parent), children: edges.filter((e) => e.parent === code).map((e) => e.child) };
+  }
+
+  async subsumes(cs: CodeSystemRef, ancestor: string, descendant: string): Promise<boolean> {
+    const binds = new StatementBinds();
+    const where = `${versionRows(cs, this.tenantId, 'cl', binds)} AND cl.ancestor = ${binds.add(ancestor)} AND cl.descendant = ${binds.add(descendant)}`;
+    const { rowCount } = await this.client.query(`SELECT 1 FROM ${tablesOf(cs.scope).closure} cl WHERE ${where}`, binds.values);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async selectConcepts(cs: CodeSystemRef, selection: ConceptSelection): Promise<Concept[]> {
+    const binds = new StatementBinds();
+    const where = selectionWhere(cs, this.tenantId, selection, binds);
+    const page = `LIMIT ${binds.add(selection.limit)}::bigint OFFSET ${binds.add(selection.offset ?? 0)}::bigint`;
+    const { rows } = await this.client.query<ConceptRow>(
+      `SELECT ${CONCEPT_COLUMNS} FROM ${tablesOf(cs.scope).concept} k WHERE ${where} ORDER BY k.code COLLATE "C" ${page}`,
+      binds.values,
+    );
+    return rows.map(toConcept);
+  }
+
+  async countConcepts(cs: CodeSystemRef, selection: Omit<ConceptSelection, 'limit' | 'offset'>, cap: number): Promise<number> {
+    const binds = new StatementBinds();
+    const where = selectionWhere(cs, this.tenantId, selection, binds);
+    const { rows } = await this.client.query<{ n: string }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM ${tablesOf(cs.scope).concept} k WHERE ${where} LIMIT ${binds.add(cap)}::bigint) capped`,
+      binds.values,
+    );
+    return Number(rows[0].n);
+  }
+
+  beginCodeSystem(header: CodeSystemHeader, options?: { replace?: boolean; resourceId?: string }): Promise<CodeSystemWriter> {
+    return beginVersion(this.client, TENANT_TABLES, this.tenantId, header, options);
+  }
+
+  async dropCodeSystemsOfResource(resourceId: string): Promise<number> {
+    const { rowCount } = await this.client.query(`DELETE FROM ${TENANT_TABLES.codeSystem} WHERE tenant_id = $1 AND resource_id = $2`, [this.tenantId, resourceId]);
+    return rowCount ?? 0;
+  }
+
+  async sharedResources(resourceType: 'CodeSystem' | 'ValueSet' | 'ConceptMap', url: string, version?: string): Promise<JsonObject[]> {
+    const { rows } = await this.client.query<{ content: JsonObject }>(
+      `SELECT content FROM terminology_resource WHERE resource_type = $1 AND url = $2${version !== undefined ? ' AND version = $3' : ''} ORDER BY version DESC`,
+      version !== undefined ? [resourceType, url, version] : [resourceType, url],
+    );
+    return rows.map((r) => r.content);
+  }
+
+  async generations(): Promise<TerminologyGenerations> {
+    const { rows } = await this.client.query<{ shared: string; tenant: string | null }>(
+      'SELECT (SELECT generation::text FROM terminology_generation) AS shared, ' +
+        '(SELECT generation::text FROM tenant_terminology_generation WHERE tenant_id = $1) AS tenant',
+      [this.tenantId],
+    );
+    return { shared: rows[0].shared, tenant: rows[0].tenant ?? '0' };
+  }
+
+  async bumpGeneration(): Promise<void> {
+    await this.client.query(
+      'INSERT INTO tenant_terminology_generation (tenant_id, generation) VALUES ($1, 1) ' +
+        'ON CONFLICT (tenant_id) DO UPDATE SET generation = tenant_terminology_generation.generation + 1',
+      [this.tenantId],
+    );
+  }
+
+  async findExpansion(fingerprint: string): Promise<CachedExpansion | undefined> {
+    const { rows } = await this.client.query<{ id: string; total: number }>(
+      'SELECT id::text AS id, total FROM value_set_expansion WHERE tenant_id = $1 AND fingerprint = $2',
+      [this.tenantId, fingerprint],
+    );
+    return rows[0];
+  }
+
+  async saveExpansion(fingerprint: string, valueSet: { url?: string; version?: string }, codes: readonly ExpansionCode[]): Promise<CachedExpansion> {
+    const { rows } = await this.client.query<{ id: string }>(
+      'INSERT INTO value_set_expansion (tenant_id, fingerprint, value_set_url, value_set_version, total) VALUES ($1, $2, $3, $4, $5) ' +
+        'ON CONFLICT (tenant_id, fingerprint) DO NOTHING RETURNING id::text AS id',
+      [this.tenantId, fingerprint, valueSet.url ?? null, valueSet.version ?? null, codes.length],
+    );
+    if (rows.length === 0) return (await this.findExpansion(fingerprint)) as CachedExpansion;
+    const id = rows[0].id;
+    for (let start = 0; start < codes.length; start += 5_000) {
+      const batch = codes.slice(start, start + 5_000);
+      await this.client.query(
+        'INSERT INTO value_set_expansion_code (tenant_id, expansion_id, ord, system, version, code, display, inactive) ' +
+          'SELECT $1, $2::bigint, * FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[])',
+        [
+          this.tenantId,
+          id,
+          batch.map((_, i) => start + i),
+          batch.map((c) => c.system),
+          batch.map((c) => c.version ?? null),
+          batch.map((c) => c.code),
+          batch.map((c) => c.display ?? null),
+          batch.map((c) => c.inactive ?? false),
+        ],
+      );
+    }
+    return { id, total: codes.length };
+  }
+
+  async expansionPage(expansionId: string, options: { text?: string; offset: number; count: number }): Promise<{ codes: ExpansionCode[]; total: number }> {
+    const binds = new StatementBinds();
+    const where =
+      `e.tenant_id = ${binds.add(this.tenantId)} AND e.expansion_id = ${binds.add(expansionId)}::bigint` +
+      (options.text ? ` AND ${textMatch(`(coalesce(e.display, '') || ' ' || e.code)`, options.text, binds)}` : '');
+    const { rows } = await this.client.query<ExpansionCodeRow & { total: string }>(
+      `SELECT e.system, e.version, e.code, e.display, e.inactive, count(*) OVER () AS total FROM value_set_expansion_code e WHERE ${where} ` +
+        `ORDER BY e.ord LIMIT ${binds.add(options.count)}::bigint OFFSET ${binds.add(options.offset)}::bigint`,
+      binds.values,
+    );
+    if (rows.length > 0 || options.offset === 0) return { codes: rows.map(toExpansionCode), total: rows.length > 0 ? Number(rows[0].total) : 0 };
+    // Past the end: count alone.
+    const { rows: counted } = await this.client.query<{ n: string }>(`SELECT count(*) AS n FROM value_set_expansion_code e WHERE ${where}`, binds.values.slice(0, -2));
+    return { codes: [], total: Number(counted[0].n) };
+  }
+
+  async expansionContains(expansionId: string, system: string | undefined, code: string): Promise<ExpansionCode | undefined> {
+    const { rows } = await this.client.query<ExpansionCodeRow>(
+      'SELECT e.system, e.version, e.code, e.display, e.inactive FROM value_set_expansion_code e ' +
+        'WHERE e.tenant_id = $1 AND e.expansion_id = $2::bigint AND e.code = $3 AND ($4::text IS NULL OR e.system = $4) LIMIT 1',
+      [this.tenantId, expansionId, code, system ?? null],
+    );
+    return rows[0] && toExpansionCode(rows[0]);
+  }
+}

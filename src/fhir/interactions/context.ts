@@ -14,6 +14,7 @@ import type { ResourceValidator } from '../validation/resource-schema.js';
 import type { NumberLexemes } from '../json-numbers.js';
 import { etag, nextTimestamp, serializeVersion } from '../versioning.js';
 import { noteChange } from '../unit-changes.js';
+import { isTerminologyType, terminologyWritten } from '../terminology-writes.js';
 
 export interface InteractionDeps {
   validator: ResourceValidator;
@@ -101,6 +102,7 @@ export async function storeVersion(
   const searchIndex = resource === null ? null : search.indexer({ ...resource, id });
   await store.writeVersion({ ...version, method: target.method, status: target.status, searchIndex });
   if (type === 'SearchParameter') deps.searchParams.forget(store);
+  if (isTerminologyType(type)) await terminologyWritten(store, type, id, resource === null ? null : { ...resource, id });
   const action: ResourceChange['action'] = resource === null ? 'delete' : previous && !previous.deleted ? 'update' : 'create';
   const change: ResourceChange = { action, resourceType: type, id, versionId, lastUpdated, content: version.content ?? previous?.content ?? null };
   noteChange(store, change);

@@ -18,6 +18,7 @@ import { parseSystemQuery, type SystemSearchQuery } from './system.js';
 import { searchSql } from './search-sql.js';
 import type { SearchStatement } from './where-sql.js';
 import { FULL_READ_SCOPE, type ReadScope } from './reach.js';
+import { resolveTerminology, terminologyResolver, type ValueSetExpander } from './terminology-plan.js';
 
 export interface SearchPage {
   matches: StoredVersion[];
@@ -78,10 +79,22 @@ const WALK_FIRST_ROWS = 5000;
 const INDEX_WALK_ROWS_PER_MATCH = 10;
 
 export class SearchEngine {
+  /** How `:in`/`:not-in` find a ValueSet's expansion (set by the composition root; terminology-plan.ts). */
+  private expander?: ValueSetExpander;
+
   constructor(
     readonly registry: SearchRegistry,
     private readonly limits: Omit<ParseOptions, 'lenient'>,
   ) {}
+
+  useValueSetExpander(expander: ValueSetExpander): void {
+    this.expander = expander;
+  }
+
+  /** The query with its terminology resolved against this tenant's concept storage. */
+  private resolved(store: ResourceStore, query: SearchQuery): Promise<SearchQuery> {
+    return resolveTerminology(query, () => terminologyResolver(store, this.expander));
+  }
 
   /** `registry`: the tenant's searchable parameters (TenantSearchParameters), R4 only by default. */
   parse(resourceType: string, params: URLSearchParams, lenient: boolean, registry: SearchRegistry = this.registry): SearchQuery {
@@ -91,7 +104,8 @@ export class SearchEngine {
   /** `scope`: the caller's data constraint; FULL_READ_SCOPE only for administrators and internal callers. */
   async run(store: ResourceStore, asked: SearchQuery, registry: SearchRegistry = this.registry, scope: ReadScope = FULL_READ_SCOPE): Promise<SearchPage> {
     // _summary=count asks for the total only: no page is read and there is no next link.
-    const parsed = asked.summary === 'count' ? { ...asked, count: 0 } : asked;
+    const resolved = await this.resolved(store, asked);
+    const parsed = resolved.summary === 'count' ? { ...resolved, count: 0 } : resolved;
     const lastUpdated = this.registry.get(parsed.resourceType, '_lastUpdated');
     const { query, statement, rows, total } = (await this.joinWalk(store, parsed, scope, lastUpdated)) ?? (await this.plannedPage(store, parsed, scope, lastUpdated));
     if (query.count === 0) return { matches: [], total };
@@ -136,7 +150,8 @@ export class SearchEngine {
    * The statement that produced the page (a join walk, a walk-first or the planner's) and
    * PostgreSQL's plan for it (EXPLAIN ANALYZE, read-only transaction).
    */
-  async explain(store: ResourceStore, parsed: SearchQuery, scope: ReadScope = FULL_READ_SCOPE): Promise<{ sql: string; values: unknown[]; plan: string }> {
+  async explain(store: ResourceStore, asked: SearchQuery, scope: ReadScope = FULL_READ_SCOPE): Promise<{ sql: string; values: unknown[]; plan: string }> {
+    const parsed = await this.resolved(store, asked);
     const lastUpdated = this.registry.get(parsed.resourceType, '_lastUpdated');
     const { statement } = (await this.joinWalk(store, parsed, scope, lastUpdated)) ?? (await this.plannedPage(store, parsed, scope, lastUpdated));
     const rows = await store.query<{ 'QUERY PLAN': string }>(searchSql(`EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`), statement.values);
@@ -178,7 +193,8 @@ export class SearchEngine {
   async runSystem(store: ResourceStore, query: SystemSearchQuery, registry: SearchRegistry = this.registry, scope: ReadScope = FULL_READ_SCOPE): Promise<SearchPage> {
     const { result } = query;
     // Types the caller cannot search at all are left out (their branch would find nothing).
-    const reachable = scope.unrestricted ? query : { ...query, branches: query.branches.filter((b) => scope.reach(b.resourceType, ['s']).kind !== 'none') };
+    const reached = scope.unrestricted ? query : { ...query, branches: query.branches.filter((b) => scope.reach(b.resourceType, ['s']).kind !== 'none') };
+    const reachable = { ...reached, branches: await Promise.all(reached.branches.map((b) => this.resolved(store, b))) };
     if (reachable.branches.length === 0) return { matches: [], total: result.total === 'none' ? undefined : 0 };
     const branches = this.systemBranches(reachable, registry);
     const mode = result.total === 'none' || scope.unrestricted ? result.total : 'accurate'; // see total()
@@ -191,7 +207,8 @@ export class SearchEngine {
 
   /** As explain, for a system search (at least one type). */
   async explainSystem(store: ResourceStore, query: SystemSearchQuery, registry: SearchRegistry = this.registry): Promise<{ sql: string; values: unknown[]; plan: string }> {
-    const statement = systemPageStatement(this.systemBranches(query, registry), store.tenantId);
+    const resolved = { ...query, branches: await Promise.all(query.branches.map((b) => this.resolved(store, b))) };
+    const statement = systemPageStatement(this.systemBranches(resolved, registry), store.tenantId);
     const rows = await store.query<{ 'QUERY PLAN': string }>(searchSql(`EXPLAIN (ANALYZE, BUFFERS) ${statement.text}`), statement.values);
     return { sql: statement.text, values: statement.values, plan: rows.map((r) => r['QUERY PLAN']).join('\n') };
   }

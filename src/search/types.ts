@@ -10,6 +10,7 @@
 // entries whose shape the parameter type's module defines. One GIN (jsonb_path_ops) index
 // on `sp` serves containment lookups for every token/reference/uri/exact-string parameter.
 import type { JsonObject } from '../core/types.js';
+import type { CodeSystemRef } from '../storage/terminology-store.js';
 
 export type SearchParamType =
   | 'number'
@@ -62,6 +63,26 @@ export interface SqlBinds {
   add(value: unknown): string;
 }
 
+/**
+ * What a predicate may need besides its binds (issue 12): the tenant's placeholder, for joins to
+ * tenant tables (concept closure, cached expansions), and fresh table aliases.
+ */
+export interface PredicateContext {
+  tenant: string;
+  nextAlias(): string;
+}
+
+/**
+ * Terminology a module resolves before its SQL is generated (search/terminology-plan.ts), like
+ * chains are planned: what cannot be known synchronously, nor sent as thousands of binds.
+ */
+export interface TerminologyResolver {
+  /** The version of `system` whose hierarchy `:below`/`:above` follow (the tenant's, else the shared one); undefined when unknown. */
+  hierarchy(system: string): Promise<CodeSystemRef | undefined>;
+  /** The id of a cached expansion of the ValueSet `canonical` (url or url|version); undefined when the ValueSet is unknown. */
+  expansion(canonical: string): Promise<string | undefined>;
+}
+
 /** A parsed query value of one parameter type (shape owned by the type's module). */
 export interface ParsedValue {
   raw: string;
@@ -80,7 +101,12 @@ export interface ParamTypeModule<V extends ParsedValue = ParsedValue> {
    * SQL predicate true when ANY of `values` matches (comma = OR), over the jsonb column
    * reference `sp` (e.g. `r.sp`). Values only as binds; keys only from def.code.
    */
-  predicate(def: SearchParamDef, modifier: string | undefined, values: V[], sp: string, binds: SqlBinds): string;
+  predicate(def: SearchParamDef, modifier: string | undefined, values: V[], sp: string, binds: SqlBinds, context?: PredicateContext): string;
+  /**
+   * Resolves what the values need from terminology (a code system version, an expansion) before
+   * SQL is generated; returns the values to use. Absent: nothing to resolve.
+   */
+  resolve?(def: SearchParamDef, modifier: string | undefined, values: V[], terminology: TerminologyResolver): Promise<V[]>;
   /** The same decision in memory, on an index built by `index`. */
   matches(def: SearchParamDef, modifier: string | undefined, values: V[], index: SearchIndex): boolean;
   /** How `_sort` orders by this type (search.html#sort); absent: it cannot be sorted by. */

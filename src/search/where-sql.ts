@@ -58,7 +58,10 @@ export function filterSql(filter: Filter, alias: string, type: string, ctx: Filt
     case 'index': {
       const module = moduleFor(filter.def.type);
       if (!module) throw new Error(`no module for ${filter.def.type}`);
-      const predicate = module.predicate(filter.def, filter.modifier, filter.values, indexColumn(alias, type, filter.def.code), ctx.binds);
+      const predicate = module.predicate(filter.def, filter.modifier, filter.values, indexColumn(alias, type, filter.def.code), ctx.binds, {
+        tenant: ctx.tenant,
+        nextAlias: ctx.nextAlias,
+      });
       const bounds = instantColumnBounds(filter, alias, type, ctx.binds);
       return bounds ? `(${bounds}) AND (${predicate})` : predicate;
     }

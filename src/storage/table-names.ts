@@ -152,3 +152,13 @@ export function indexSelectionIn(layout: IndexLayout, alias: string): string {
   const columns = indexColumnNames(layout).map((column) => `${alias}.${column}`);
   return columns.length === 1 ? columns[0] : `(${columns.map((c) => `COALESCE(${c}, '{}'::jsonb)`).join(' || ')}) AS sp`;
 }
+
+/**
+ * The terminology tables search SQL joins (migrations/0020): the is-a closure of shared and of
+ * tenant code system versions (a version's scope says which), and the cached expansions.
+ */
+export const TERMINOLOGY_TABLES = Object.freeze({
+  sharedClosure: 'terminology_closure',
+  tenantClosure: 'tenant_closure',
+  expansionCode: 'value_set_expansion_code',
+});

@@ -13,9 +13,16 @@
 //                     Identifier.type.coding, for :of-type.
 // A query is a containment probe: `code` -> {"c"}, `system|code` -> {"s","c"}, `|code` ->
 // {"s": null, "c"}, `system|` -> {"s"}; jsonb containment ignores the fields left out.
-import type { ParamTypeModule, ParsedValue, SearchIndex, SearchParamDef, SqlBinds } from '../types.js';
+//
+// Terminology modifiers (search.html#modifiers, issue 12) probe the same entries with codes
+// drawn in SQL from concept storage, never sent from Node: `:below`/`:above` (system|code) from
+// the is-a closure of the code system's version resolved before SQL (terminology-plan.ts),
+// `:in`/`:not-in` (a ValueSet canonical) from its cached expansion.
+import { TERMINOLOGY_TABLES } from '../../storage/table-names.js';
+import type { CodeSystemRef } from '../../storage/terminology-store.js';
+import type { ParamTypeModule, ParsedValue, PredicateContext, SearchIndex, SearchParamDef, SqlBinds, TerminologyResolver } from '../types.js';
 import {
-  addEntries, checkModifier, cleanValue, containsMatch, containsSql, invalid, isObject, missingMatch, missingSql,
+  addEntries, anyOf, checkModifier, cleanValue, containsMatch, containsSql, invalid, isObject, missingMatch, missingSql,
   normalizeText, notSql, parseMissing, splitUnescaped, startsWithMatch, startsWithSql, stringsOf, unescapeValue, unsupported,
   textSortExpression,
 } from './shared.js';
@@ -39,9 +46,13 @@ export interface TokenValue extends ParsedValue {
   text?: string;
   /** :of-type. */
   ofType?: OfTypeEntry;
+  /** :below / :above: the concept, and (once resolved) the code system version whose closure holds it. */
+  concept?: { system: string; code: string; hierarchy?: CodeSystemRef };
+  /** :in / :not-in: the ValueSet canonical, and (once resolved) its cached expansion's id. */
+  valueSet?: { canonical: string; expansionId?: string };
 }
 
-/** Terminology-based modifiers: accepted by name so the client hears "not supported yet". */
+/** Modifiers answered from terminology (resolved before SQL by `resolve`). */
 const TERMINOLOGY_MODIFIERS = ['in', 'not-in', 'above', 'below'];
 const MODIFIERS = ['not', 'text', 'of-type', ...TERMINOLOGY_MODIFIERS];
 
@@ -144,10 +155,13 @@ function parseOfType(def: SearchParamDef, raw: string): OfTypeEntry {
 function parse(def: SearchParamDef, modifier: string | undefined, raw: string): TokenValue {
   checkModifier(def, modifier, MODIFIERS);
   if (modifier === 'missing') return parseMissing(def, raw);
-  if (modifier !== undefined && TERMINOLOGY_MODIFIERS.includes(modifier)) {
-    throw unsupported(def, modifier, 'it needs terminology services');
-  }
   if (raw === '') throw invalid(def, modifier, 'a value is required');
+  if (modifier === 'below' || modifier === 'above') {
+    const entry = parseTokenEntry(def, modifier, raw);
+    if (!entry.s || entry.c === undefined) throw invalid(def, modifier, `expected [system]|[code] (a hierarchy belongs to a code system), got '${raw}'`);
+    return { raw, concept: { system: entry.s, code: entry.c } };
+  }
+  if (modifier === 'in' || modifier === 'not-in') return { raw, valueSet: { canonical: cleanValue(def, modifier, unescapeValue(raw)) } };
   if (modifier === 'text') {
     const text = normalizeText(cleanValue(def, modifier, unescapeValue(raw)));
     if (text === '') throw invalid(def, modifier, 'a text is required');
@@ -159,8 +173,69 @@ function parse(def: SearchParamDef, modifier: string | undefined, raw: string): 
 
 const defined = <T>(list: (T | undefined)[]): T[] => list.filter((x): x is T => x !== undefined);
 
-function predicate(def: SearchParamDef, modifier: string | undefined, values: TokenValue[], sp: string, binds: SqlBinds): string {
+async function resolve(def: SearchParamDef, modifier: string | undefined, values: TokenValue[], terminology: TerminologyResolver): Promise<TokenValue[]> {
+  if (modifier === 'below' || modifier === 'above') {
+    return Promise.all(
+      values.map(async (value) => {
+        const concept = value.concept as NonNullable<TokenValue['concept']>;
+        const hierarchy = await terminology.hierarchy(concept.system);
+        if (!hierarchy) throw invalid(def, modifier, `the code system ${concept.system} is not known to this server, so it has no hierarchy`);
+        return { ...value, concept: { ...concept, hierarchy } };
+      }),
+    );
+  }
+  if (modifier === 'in' || modifier === 'not-in') {
+    return Promise.all(
+      values.map(async (value) => {
+        const valueSet = value.valueSet as NonNullable<TokenValue['valueSet']>;
+        const expansionId = await terminology.expansion(valueSet.canonical);
+        if (expansionId === undefined) throw invalid(def, modifier, `the ValueSet ${valueSet.canonical} is not known to this server`);
+        return { ...value, valueSet: { ...valueSet, expansionId } };
+      }),
+    );
+  }
+  return values;
+}
+
+/** `:below`/`:above` of one concept: its closure rows (reflexive) in the version's table, and the concept itself. */
+function hierarchySql(def: SearchParamDef, modifier: 'below' | 'above', value: TokenValue, sp: string, binds: SqlBinds, context: PredicateContext): string {
+  const { system, code, hierarchy } = value.concept as NonNullable<TokenValue['concept']>;
+  if (!hierarchy) throw unsupported(def, modifier, 'it was not resolved against terminology here');
+  const cl = context.nextAlias();
+  const [table, tenant] =
+    hierarchy.scope === 'tenant' ? [TERMINOLOGY_TABLES.tenantClosure, `${cl}.tenant_id = ${context.tenant} AND `] : [TERMINOLOGY_TABLES.sharedClosure, ''];
+  const [from, to] = modifier === 'below' ? ['ancestor', 'descendant'] : ['descendant', 'ancestor'];
+  const s = binds.add(system);
+  const codes =
+    `SELECT jsonb_build_object(${binds.add(def.code)}::text, jsonb_build_array(jsonb_build_object('s', ${s}::text, 'c', ${cl}.${to}))) ` +
+    `FROM ${table} ${cl} WHERE ${tenant}${cl}.code_system_id = ${binds.add(hierarchy.id)}::bigint AND ${cl}.${from} = ${binds.add(code)}`;
+  return `(${containsSql(sp, binds, def.code, [{ s: system, c: code }])} OR ${sp} @> ANY(ARRAY(${codes})))`;
+}
+
+/** `:in` of one ValueSet: the codes of its cached expansion. */
+function valueSetSql(def: SearchParamDef, modifier: string, value: TokenValue, sp: string, binds: SqlBinds, context: PredicateContext): string {
+  const expansionId = value.valueSet?.expansionId;
+  if (expansionId === undefined) throw unsupported(def, modifier, 'it was not resolved against terminology here');
+  const e = context.nextAlias();
+  const codes =
+    `SELECT jsonb_build_object(${binds.add(def.code)}::text, jsonb_build_array(jsonb_build_object('s', ${e}.system, 'c', ${e}.code))) ` +
+    `FROM ${TERMINOLOGY_TABLES.expansionCode} ${e} WHERE ${e}.tenant_id = ${context.tenant} AND ${e}.expansion_id = ${binds.add(expansionId)}::bigint`;
+  return `${sp} @> ANY(ARRAY(${codes}))`;
+}
+
+function predicate(def: SearchParamDef, modifier: string | undefined, values: TokenValue[], sp: string, binds: SqlBinds, context?: PredicateContext): string {
+  if (modifier !== undefined && TERMINOLOGY_MODIFIERS.includes(modifier) && !context) {
+    throw unsupported(def, modifier, 'it needs terminology, which is not consulted here (scope restrictions)');
+  }
   switch (modifier) {
+    case 'below':
+    case 'above':
+      return anyOf(values.map((v) => hierarchySql(def, modifier, v, sp, binds, context as PredicateContext)));
+    case 'in':
+      return anyOf(values.map((v) => valueSetSql(def, modifier, v, sp, binds, context as PredicateContext)));
+    case 'not-in':
+      // Like :not: none of the ValueSets holds a code of the resource, including resources without one.
+      return notSql(anyOf(values.map((v) => valueSetSql(def, modifier, v, sp, binds, context as PredicateContext))));
     case 'missing':
       return missingSql(sp, [def.code, `${def.code}:text`], values);
     case 'text':
@@ -177,6 +252,9 @@ function predicate(def: SearchParamDef, modifier: string | undefined, values: To
 }
 
 function matches(def: SearchParamDef, modifier: string | undefined, values: TokenValue[], index: SearchIndex): boolean {
+  if (modifier !== undefined && TERMINOLOGY_MODIFIERS.includes(modifier)) {
+    throw unsupported(def, modifier, 'it needs terminology, which in-memory matching does not consult');
+  }
   switch (modifier) {
     case 'missing':
       return missingMatch(index, [def.code, `${def.code}:text`], values);
@@ -206,6 +284,7 @@ export const tokenParam: ParamTypeModule<TokenValue> = {
   modifiers: MODIFIERS,
   index,
   parse,
+  resolve,
   predicate,
   matches,
   sort: { kind: 'text', expression: sortExpression },

@@ -71,13 +71,12 @@ export class PgTerminologyStore implements TerminologyStore {
   async codeSystems(url: string, version?: string): Promise<CodeSystemVersion[]> {
     const versionCondition = version !== undefined ? ' AND version = $2' : '';
     const values = version !== undefined ? [url, version] : [url];
-    const [tenant, shared] = await Promise.all([
-      this.client.query<CodeSystemRow>(
-        `SELECT ${CODE_SYSTEM_COLUMNS}, resource_id FROM ${TENANT_TABLES.codeSystem} WHERE tenant_id = $${values.length + 1} AND url = $1${versionCondition}`,
-        [...values, this.tenantId],
-      ),
-      this.client.query<CodeSystemRow>(`SELECT ${CODE_SYSTEM_COLUMNS} FROM ${SHARED_TABLES.codeSystem} WHERE url = $1${versionCondition}`, values),
-    ]);
+    // One client: one statement at a time.
+    const tenant = await this.client.query<CodeSystemRow>(
+      `SELECT ${CODE_SYSTEM_COLUMNS}, resource_id FROM ${TENANT_TABLES.codeSystem} WHERE tenant_id = $${values.length + 1} AND url = $1${versionCondition}`,
+      [...values, this.tenantId],
+    );
+    const shared = await this.client.query<CodeSystemRow>(`SELECT ${CODE_SYSTEM_COLUMNS} FROM ${SHARED_TABLES.codeSystem} WHERE url = $1${versionCondition}`, values);
     return [
       ...tenant.rows.map((r) => toCodeSystemVersion(r, 'tenant')).sort(byVersion),
       ...shared.rows.map((r) => toCodeSystemVersion(r, 'shared')).sort(byVersion),

@@ -4,6 +4,7 @@
 // and a tenant statement always names its tenant_id, as row-level security and Citus routing
 // both want.
 import type pg from 'pg';
+import { TERMINOLOGY_TABLES } from '../table-names.js';
 import type { CodeSystemRef, CodeSystemVersion, ConceptInput, ConceptProperty, TerminologyScope } from '../terminology-store.js';
 
 export interface TerminologyTables {
@@ -19,7 +20,7 @@ export const SHARED_TABLES: TerminologyTables = {
   codeSystem: 'terminology_code_system',
   concept: 'terminology_concept',
   parent: 'terminology_concept_parent',
-  closure: 'terminology_closure',
+  closure: TERMINOLOGY_TABLES.sharedClosure,
 };
 
 export const TENANT_TABLES: TerminologyTables = {
@@ -27,7 +28,7 @@ export const TENANT_TABLES: TerminologyTables = {
   codeSystem: 'tenant_code_system',
   concept: 'tenant_concept',
   parent: 'tenant_concept_parent',
-  closure: 'tenant_closure',
+  closure: TERMINOLOGY_TABLES.tenantClosure,
 };
 
 export const tablesOf = (scope: TerminologyScope): TerminologyTables => (scope === 'shared' ? SHARED_TABLES : TENANT_TABLES);

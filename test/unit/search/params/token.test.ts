@@ -126,10 +126,60 @@ describe('token parameters', () => {
       assertBadRequest(() => parse('x', 'exact'), 'code:exact', /not valid/);
     });
 
-    it('answers the terminology modifiers with 400 not-supported', () => {
-      for (const modifier of ['in', 'not-in', 'above', 'below']) {
-        assertBadRequest(() => parse('http://vs', modifier), `code:${modifier}`, /not supported yet/, 'not-supported');
-      }
+    it('reads :below/:above as system|code (a hierarchy needs its system) and :in/:not-in as a ValueSet canonical', () => {
+      assert.deepEqual(parse('http://sct|123', 'below').concept, { system: 'http://sct', code: '123' });
+      assert.deepEqual(parse('http://sct|1\\|2', 'above').concept, { system: 'http://sct', code: '1|2' });
+      for (const raw of ['123', '|123', 'http://sct|']) assertBadRequest(() => parse(raw, 'below'), 'code:below', /\[system\]\|\[code\]/);
+      assert.deepEqual(parse('http://vs|2.0', 'in').valueSet, { canonical: 'http://vs|2.0' });
+      assert.deepEqual(parse('http://vs', 'not-in').valueSet, { canonical: 'http://vs' });
+    });
+  });
+
+  describe('terminology modifiers', () => {
+    const resolver = {
+      hierarchy: async (system: string) => (system === 'http://sct' ? { id: '42', scope: 'shared' as const } : undefined),
+      expansion: async (canonical: string) => (canonical === 'http://vs' ? '7' : undefined),
+    };
+    const context = () => {
+      let n = 0;
+      return { tenant: '$99', nextAlias: () => `t${++n}` };
+    };
+    const resolve = (modifier: string, raws: string[]) => tokenParam.resolve!(code, modifier, raws.map((r) => parse(r, modifier)), resolver);
+
+    it('resolve the code system version and the expansion before SQL, and refuse unknown ones with a 400', async () => {
+      assert.deepEqual((await resolve('below', ['http://sct|1']))[0].concept?.hierarchy, { id: '42', scope: 'shared' });
+      assert.equal((await resolve('in', ['http://vs']))[0].valueSet?.expansionId, '7');
+      await assert.rejects(resolve('below', ['http://other|1']), (e: { status: number; message: string }) => e.status === 400 && /not known/.test(e.message));
+      await assert.rejects(resolve('not-in', ['http://nope']), (e: { status: number; message: string }) => e.status === 400 && /not known/.test(e.message));
+      assert.deepEqual(await tokenParam.resolve!(code, undefined, [parse('x')], resolver), [parse('x')], 'other values are left alone');
+    });
+
+    it(':below probes the GIN index with the closure rows of the resolved version, plus the code itself', async () => {
+      const values = await resolve('below', ['http://sct|1']);
+      const binds = new TestBinds();
+      const text = tokenParam.predicate(code, 'below', values, 'r.sp', binds, context());
+      assert.match(text, /r\.sp @> ANY\(ARRAY\(SELECT jsonb_build_object\(.*FROM terminology_closure t1 WHERE t1\.code_system_id = \$\d+::bigint AND t1\.ancestor = \$\d+\)\)/);
+      assert.ok(text.includes('t1.descendant'));
+      assertOnlyPlaceholders(text, ['http://sct', "'42'"]);
+      assert.deepEqual(binds.values.slice(0, 4), ['http://sct', 'code', '42', '1'], 'system, key, version and code are binds');
+      const tenantVersion = [{ ...values[0], concept: { ...values[0].concept!, hierarchy: { id: '5', scope: 'tenant' as const } } }];
+      const above = tokenParam.predicate(code, 'above', tenantVersion, 'r.sp', new TestBinds(), context());
+      assert.match(above, /FROM tenant_closure t1 WHERE t1\.tenant_id = \$99 AND .* t1\.descendant = /, 'a tenant version: its own rows, by tenant');
+      assert.ok(above.includes('t1.ancestor))'));
+    });
+
+    it(':in and :not-in probe with the cached expansion of the tenant; :not-in also matches resources without a code', async () => {
+      const values = await resolve('in', ['http://vs']);
+      const positive = tokenParam.predicate(code, 'in', values, 'r.sp', new TestBinds(), context());
+      assert.match(positive, /^\(?r\.sp @> ANY\(ARRAY\(SELECT .* FROM value_set_expansion_code t1 WHERE t1\.tenant_id = \$99 AND t1\.expansion_id = \$\d+::bigint\)\)\)?$/);
+      const negative = tokenParam.predicate(code, 'not-in', values, 'r.sp', new TestBinds(), context());
+      assert.ok(negative.startsWith('NOT COALESCE('), negative);
+    });
+
+    it('are refused where terminology is not consulted: unresolved, in scope restrictions, in memory', () => {
+      assertBadRequest(() => tokenParam.predicate(code, 'below', [parse('http://sct|1', 'below')], 'r.sp', new TestBinds(), context()), 'code:below', /not resolved/, 'not-supported');
+      assertBadRequest(() => tokenParam.predicate(code, 'in', [parse('http://vs', 'in')], 'r.sp', new TestBinds()), 'code:in', /not consulted/, 'not-supported');
+      assertBadRequest(() => tokenParam.matches(code, 'in', [parse('http://vs', 'in')], {}), 'code:in', /in-memory/, 'not-supported');
     });
   });
 

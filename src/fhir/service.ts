@@ -13,7 +13,7 @@
 // entries in one interaction, and each entry completes inside it (bundle/transaction.ts).
 import type { FhirRepository, ResourceStore } from '../storage/resource-store.js';
 import { WriteBuffer } from '../storage/write-buffer.js';
-import { WriteConflict } from '../storage/resource-store.js';
+import { NeedsWritableTransaction, WriteConflict } from '../storage/resource-store.js';
 import { AuditAppendFailed } from '../storage/audit-store.js';
 import { FhirError } from '../core/errors.js';
 import type { Interaction, InteractionDeps } from './interactions/context.js';
@@ -124,6 +124,8 @@ export class FhirService {
     const maxAttempts = this.options.maxAttempts ?? 8;
     // A transaction's entries complete one by one inside it (bundle/transaction.ts).
     const completesInside = !interaction.readOnly && interaction.target.interaction !== 'transaction';
+    // A read that must store what it derives (a ValueSet expansion) runs again read-write, once.
+    let writable = false;
     for (let attempt = 1; ; attempt++) {
       try {
         const work = async (database: ResourceStore) => {
@@ -138,11 +140,15 @@ export class FhirService {
           await buffer?.flush();
           return response;
         };
-        const response = await this.repository.withTenant(req.tenantId, work, { readOnly: interaction.readOnly });
+        const response = await this.repository.withTenant(req.tenantId, work, { readOnly: interaction.readOnly && !writable });
         if (interaction.readOnly) await hooks.interactionCompleted({ request: req, target: interaction.target, started, status: response.status, response, changes: [] });
         return response;
       } catch (error) {
         if (error instanceof AuditAppendFailed) throw new AuditUnavailable(error);
+        if (error instanceof NeedsWritableTransaction && !writable) {
+          writable = true;
+          continue;
+        }
         if (!(error instanceof WriteConflict) || attempt >= maxAttempts) {
           if (error instanceof WriteConflict) {
             throw new FhirError(409, { code: 'conflict', diagnostics: `Gave up after ${attempt} concurrent write conflicts: ${error.message}` });

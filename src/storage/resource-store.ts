@@ -135,6 +135,15 @@ export interface FhirRepository {
   ping(): Promise<void>;
 }
 
+/**
+ * Raised inside a READ ONLY transaction by a read that must first store something it derives
+ * (a ValueSet expansion that search SQL joins, issue 12): the caller re-runs the whole unit once
+ * in a read-write transaction, where the derived rows are stored and later reads find them.
+ */
+export class NeedsWritableTransaction extends Error {
+  override name = 'NeedsWritableTransaction';
+}
+
 /** Raised by a store when a concurrent writer won; the caller retries the whole unit. */
 export class WriteConflict extends Error {
   override name = 'WriteConflict';

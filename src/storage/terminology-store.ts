@@ -162,6 +162,11 @@ export interface TerminologyStore {
   /** Marks the tenant's terminology changed (cached expansions become stale). */
   bumpGeneration(): Promise<void>;
 
+  /**
+   * Whether this transaction may store an expansion (saveExpansion): false in a READ ONLY
+   * transaction, where the expansion engine keeps the codes in memory instead.
+   */
+  expansionCacheWritable(): Promise<boolean>;
   findExpansion(fingerprint: string): Promise<CachedExpansion | undefined>;
   /** Stores a whole expansion once (a concurrent identical one wins harmlessly). */
   saveExpansion(fingerprint: string, valueSet: { url?: string; version?: string }, codes: readonly ExpansionCode[]): Promise<CachedExpansion>;

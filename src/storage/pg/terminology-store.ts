@@ -165,6 +165,11 @@ export class PgTerminologyStore implements TerminologyStore {
     );
   }
 
+  async expansionCacheWritable(): Promise<boolean> {
+    const { rows } = await this.client.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
+    return rows[0]?.ro === 'off';
+  }
+
   async findExpansion(fingerprint: string): Promise<CachedExpansion | undefined> {
     const { rows } = await this.client.query<{ id: string; total: number }>(
       'SELECT id::text AS id, total FROM value_set_expansion WHERE tenant_id = $1 AND fingerprint = $2',

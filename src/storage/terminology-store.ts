@@ -125,6 +125,8 @@ export interface ExpansionCode {
   inactive?: boolean;
 }
 
+export type ExpansionCacheAccess = 'read-write' | 'read-only' | 'none';
+
 export interface CachedExpansion {
   id: string;
   total: number;
@@ -163,10 +165,11 @@ export interface TerminologyStore {
   bumpGeneration(): Promise<void>;
 
   /**
-   * Whether this transaction may store an expansion (saveExpansion): false in a READ ONLY
-   * transaction, where the expansion engine keeps the codes in memory instead.
+   * What this transaction may do with the expansion cache: 'read-write' (saveExpansion works),
+   * 'read-only' (a READ ONLY transaction: a read-write one would store it), or 'none' (a store
+   * without a cache, e.g. the memory one: the engine keeps expansions in memory).
    */
-  expansionCacheWritable(): Promise<boolean>;
+  expansionCacheAccess(): Promise<ExpansionCacheAccess>;
   findExpansion(fingerprint: string): Promise<CachedExpansion | undefined>;
   /** Stores a whole expansion once (a concurrent identical one wins harmlessly). */
   saveExpansion(fingerprint: string, valueSet: { url?: string; version?: string }, codes: readonly ExpansionCode[]): Promise<CachedExpansion>;

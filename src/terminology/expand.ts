@@ -13,6 +13,7 @@
 // again; nothing is invalidated in place.
 import { createHash } from 'node:crypto';
 import type { JsonObject } from '../core/types.js';
+import { NeedsWritableTransaction } from '../storage/resource-store.js';
 import type { ExpansionCode, TerminologyGenerations } from '../storage/terminology-store.js';
 import { splitCanonical, type TerminologyContext } from './definitions.js';
 import { composeCodes } from './expansion-compose.js';
@@ -30,12 +31,21 @@ export interface ExpansionParams {
   displayLanguage?: string;
   /** Most codes the expansion may hold (default DEFAULT_MAX_CODES); not part of the fingerprint. */
   maxCodes?: number;
+  /**
+   * In a READ ONLY transaction, an expansion not cached yet is computed and kept in memory
+   * (`codes`, no `id`) instead of throwing NeedsWritableTransaction (for callers that cannot run
+   * again read-write; FhirService does that for every read interaction).
+   */
+  inMemoryWhenReadOnly?: boolean;
 }
 
 export interface ValueSetExpansion {
-  /** The stored expansion: its codes are value_set_expansion_code rows with this expansion_id. */
+  /**
+   * The stored expansion: its codes are value_set_expansion_code rows with this expansion_id.
+   * Always set on PostgreSQL unless `inMemoryWhenReadOnly` was asked for.
+   */
   id?: string;
-  /** The codes, only when they could not be stored (a READ ONLY transaction); `id` is then absent. */
+  /** The codes, only when they were not stored (a store without a cache, or inMemoryWhenReadOnly); `id` is then absent. */
   codes?: readonly ExpansionCode[];
   /** How many codes the whole expansion holds. */
   total: number;
@@ -65,7 +75,9 @@ export function expansionFingerprint(valueSet: JsonObject, params: ExpansionPara
  * The expansion of `valueSet` (a ValueSet resource: stored, shared or inline), from the cache or
  * computed and stored. Throws a FhirError (4xx OperationOutcome) when it cannot be complete: a
  * code system not loaded (422 not-found), more than `maxCodes` codes (422 too-costly), an
- * invalid definition or import (422).
+ * invalid definition or import (422). In a READ ONLY transaction an expansion not cached yet
+ * throws NeedsWritableTransaction (FhirService runs the request again read-write, once), unless
+ * `inMemoryWhenReadOnly`.
  */
 export async function cachedExpansion(ctx: TerminologyContext, valueSet: JsonObject, params: ExpansionParams = {}): Promise<ValueSetExpansion> {
   const { store } = ctx;
@@ -75,8 +87,11 @@ export async function cachedExpansion(ctx: TerminologyContext, valueSet: JsonObj
   // One stored under a larger limit is held to this one, as if computed now.
   if (found && found.total > maxCodes) throw tooCostly(maxCodes, 'ValueSet');
   if (found) return { id: found.id, total: found.total, fromCache: true, warnings: [] };
+  // In a READ ONLY transaction, fail before computing: the rerun computes it once.
+  const access = await store.expansionCacheAccess();
+  if (access === 'read-only' && !params.inMemoryWhenReadOnly) throw new NeedsWritableTransaction('A ValueSet expansion is stored once, in a read-write transaction');
   const { codes, warnings } = await composeCodes(ctx, valueSet, { activeOnly: params.activeOnly === true, displayLanguage: params.displayLanguage, maxCodes });
-  if (!(await store.expansionCacheWritable())) return { codes, total: codes.length, fromCache: false, warnings };
+  if (access !== 'read-write') return { codes, total: codes.length, fromCache: false, warnings };
   const saved = await store.saveExpansion(fingerprint, { url: text(valueSet.url), version: text(valueSet.version) }, codes);
   return { id: saved.id, total: saved.total, fromCache: false, warnings };
 }

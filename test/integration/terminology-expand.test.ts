@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { FhirError } from '../../src/core/errors.js';
 import type { JsonObject } from '../../src/core/types.js';
-import type { ResourceStore } from '../../src/storage/resource-store.js';
+import { NeedsWritableTransaction, type ResourceStore } from '../../src/storage/resource-store.js';
 import { PgRepository } from '../../src/storage/pg/pg-repository.js';
 import type { TerminologyContext } from '../../src/terminology/definitions.js';
 import { cachedExpansion, expansionMember, expansionPage, expansionWarnings, type ExpansionParams } from '../../src/terminology/expand.js';
@@ -230,13 +230,21 @@ describe('value set expansion (integration)', function () {
     });
   });
 
-  it('works in a READ ONLY transaction: the codes stay in memory, filtered and paged alike', async () => {
+  it('asks for a read-write transaction when a READ ONLY one misses the cache, and finds it there once stored', async () => {
+    const valueSet = { resourceType: 'ValueSet', url: `urn:test:vs:${randomUUID()}`, compose: { include: [{ system: cs }] } };
+    await assert.rejects(repo.withTenant(tenant, (store) => cachedExpansion(contextOf(store), valueSet), { readOnly: true }), NeedsWritableTransaction);
+    const stored = await repo.withTenant(tenant, (store) => cachedExpansion(contextOf(store), valueSet));
+    const found = await repo.withTenant(tenant, (store) => cachedExpansion(contextOf(store), valueSet), { readOnly: true });
+    assert.deepEqual([found.id, found.fromCache], [stored.id, true]);
+  });
+
+  it('with inMemoryWhenReadOnly, works in a READ ONLY transaction: the codes stay in memory, filtered and paged alike', async () => {
     const compose = { include: [{ system: cs }] , exclude: [{ system: cs, concept: [{ code: 'Z' }] }] };
     await repo.withTenant(
       tenant,
       async (store) => {
         const ctx = contextOf(store);
-        const e = await cachedExpansion(ctx, { resourceType: 'ValueSet', url: `urn:test:vs:${randomUUID()}`, compose });
+        const e = await cachedExpansion(ctx, { resourceType: 'ValueSet', url: `urn:test:vs:${randomUUID()}`, compose }, { inMemoryWhenReadOnly: true });
         assert.equal(e.id, undefined);
         assert.equal(e.codes?.length, 5);
         const page = await expansionPage(ctx, e, { text: 'b', offset: 1, count: 5 });

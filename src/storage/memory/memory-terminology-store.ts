@@ -19,7 +19,7 @@ export const emptyTerminologyStore: TerminologyStore = {
   sharedResources: async () => [],
   generations: async () => ({ shared: '0', tenant: '0' }),
   bumpGeneration: async () => undefined,
-  expansionCacheWritable: async () => false,
+  expansionCacheAccess: async () => 'none',
   findExpansion: async () => undefined,
   saveExpansion: needsPostgres,
   expansionPage: async () => ({ codes: [], total: 0 }),

@@ -11,6 +11,7 @@ import type {
   CodeSystemWriter,
   Concept,
   ConceptSelection,
+  ExpansionCacheAccess,
   ExpansionCode,
   TerminologyGenerations,
   TerminologyStore,
@@ -165,9 +166,9 @@ export class PgTerminologyStore implements TerminologyStore {
     );
   }
 
-  async expansionCacheWritable(): Promise<boolean> {
+  async expansionCacheAccess(): Promise<ExpansionCacheAccess> {
     const { rows } = await this.client.query<{ ro: string }>("SELECT current_setting('transaction_read_only') AS ro");
-    return rows[0]?.ro === 'off';
+    return rows[0]?.ro === 'off' ? 'read-write' : 'read-only';
   }
 
   async findExpansion(fingerprint: string): Promise<CachedExpansion | undefined> {

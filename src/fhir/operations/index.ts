@@ -4,5 +4,6 @@ import { auditExportOperation } from './audit-export.js';
 import { auditVerifyOperation } from './audit-verify.js';
 import { createOperationRegistry } from './registry.js';
 import { reindexOperation } from './reindex.js';
+import { expandOperation } from './value-set-expand.js';
 
-export const BUILT_IN_OPERATIONS = createOperationRegistry([reindexOperation, accessReportOperation, auditExportOperation, auditVerifyOperation]);
+export const BUILT_IN_OPERATIONS = createOperationRegistry([reindexOperation, accessReportOperation, auditExportOperation, auditVerifyOperation, expandOperation]);

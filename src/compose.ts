@@ -14,6 +14,7 @@ import { createAuditTrailService } from './compose-audit-trail.js';
 import type { Config } from './core/config.js';
 import { projectRoot } from './core/project-root.js';
 import { NO_HOOKS, type InteractionHooks } from './fhir/hooks.js';
+import { valueSetExpander } from './fhir/search-expansions.js';
 import { FhirService } from './fhir/service.js';
 import { createResourceValidator } from './fhir/validation/resource-schema.js';
 import { SearchEngine } from './search/engine.js';
@@ -66,6 +67,7 @@ export function createFhirService(
   const registry = createSearchRegistry();
   const search = new SearchEngine(registry, { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
   const searchParams = new TenantSearchParameters(registry);
+  search.useValueSetExpander(valueSetExpander({ search, searchParams }));
   // Whether or not this process records, it expands what is in the journal before sealing (server.ts).
   const auditJournal = new AuditJournalExpander({ repository, registry, intervalMs: config.auditExpandIntervalMs, maxLagMs: config.auditExpandMaxLagMs, logger: options.logger });
   const audit = config.audit === 'on' ? createAuditRecorder(config, repository, auditJournal) : undefined;

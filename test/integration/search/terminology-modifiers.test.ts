@@ -1,7 +1,7 @@
-// Token :below and :above through the is-a closure (search.html#modifiers, issue 12): the codes
-// come from concept storage in SQL, for the tenant's own code systems and shared ones; an
-// unknown system or a code without its system is a 400 naming the parameter; another tenant's
-// code system is unknown.
+// Token :below, :above, :in and :not-in (search.html#modifiers, issue 12): the codes come from
+// concept storage (the is-a closure) and cached ValueSet expansions in SQL, for the tenant's
+// own terminology and shared terminology; an unknown system or ValueSet, or a code without its
+// system, is a 400 naming the parameter; another tenant's terminology is unknown.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
@@ -32,7 +32,7 @@ const hierarchy = (url: string): JsonObject => ({
   ],
 });
 
-describe('search: token :below and :above (integration)', function () {
+describe('search: token :below, :above, :in and :not-in (integration)', function () {
   let pool: pg.Pool;
   let tenant: string;
   let send: SendAs;
@@ -112,6 +112,33 @@ describe('search: token :below and :above (integration)', function () {
     } finally {
       tenant = other;
     }
+  });
+
+  it(':in and :not-in match codes of a ValueSet, expanded once and then read from the cache', async () => {
+    const vsUrl = `urn:test:vs:${randomUUID()}`;
+    const valueSet = {
+      resourceType: 'ValueSet',
+      url: vsUrl,
+      status: 'active',
+      compose: { include: [{ system: url, filter: [{ property: 'concept', op: 'is-a', value: 'heart' }] }, { system: 'urn:test:elsewhere', concept: [{ code: 'infarct' }] }] },
+    };
+    assert.equal((await send(ANONYMOUS_ACCESS, 'POST', 'ValueSet', { body: valueSet, bodyKind: 'resource' })).status, 201);
+    const expansions = async () => (await pool.query('SELECT count(*)::int AS n FROM value_set_expansion WHERE tenant_id = $1', [tenant])).rows[0].n as number;
+    const before = await expansions();
+    assert.deepEqual(await found(`code:in=${encodeURIComponent(vsUrl)}`), ['angina', 'heart', 'infarct', 'other-system']);
+    assert.equal(await expansions(), before + 1, 'the first search stored the expansion (its read-only transaction ran again read-write)');
+    assert.deepEqual(await found(`code:in=${encodeURIComponent(vsUrl)}`), ['angina', 'heart', 'infarct', 'other-system']);
+    assert.equal(await expansions(), before + 1, 'the second one reused it');
+    assert.deepEqual(await found(`code:not-in=${encodeURIComponent(vsUrl)}`), ['asthma', 'no-code'], 'not-in: none of its codes, including no code at all');
+    const answer = await send(ANONYMOUS_ACCESS, 'GET', `Condition?code:in=${encodeURIComponent(`urn:test:unknown-vs:${randomUUID()}`)}`);
+    assert.equal(answer.status, 400);
+    assert.match(JSON.stringify(answer.body), /code:in/);
+
+    // A change to the ValueSet makes the cached expansion stale: the next search expands afresh.
+    const [stored] = (await send(ANONYMOUS_ACCESS, 'GET', `ValueSet?url=${encodeURIComponent(vsUrl)}`)).body?.entry as { resource: JsonObject }[];
+    const narrowed = { ...valueSet, id: stored.resource.id, compose: { include: [{ system: url, concept: [{ code: 'asthma' }] }] } };
+    assert.equal((await send(ANONYMOUS_ACCESS, 'PUT', `ValueSet/${String(stored.resource.id)}`, { body: narrowed, bodyKind: 'resource' })).status, 200);
+    assert.deepEqual(await found(`code:in=${encodeURIComponent(vsUrl)}`), ['asthma']);
   });
 
   it('follows a shared code system for every tenant', async () => {

@@ -22,6 +22,13 @@ export interface Config {
   maxPageSize: number;
   tenantCacheTtlMs: number;
   validateResources: boolean;
+  /**
+   * Check Coding/CodeableConcept elements against their required bindings on write (issue 12,
+   * docs/terminology.md): 'on' (default) or 'off'.
+   */
+  bindingChecks: 'on' | 'off';
+  /** A code from a code system not loaded here: let it through a required binding ('ignore', default) or refuse it ('fail'). */
+  bindingUnknownSystems: 'ignore' | 'fail';
   /** Run queued $reindex jobs in this process. */
   reindexWorker: boolean;
   reindexPollMs: number;
@@ -143,6 +150,8 @@ export const SETTINGS: readonly Setting[] = [
     default: true,
     parse: toBool,
   },
+  { env: 'HEARTH_BINDING_CHECKS', key: 'bindingChecks', schema: { enum: ['on', 'off'] }, default: 'on' },
+  { env: 'HEARTH_BINDING_UNKNOWN_SYSTEMS', key: 'bindingUnknownSystems', schema: { enum: ['ignore', 'fail'] }, default: 'ignore' },
   { env: 'HEARTH_REINDEX_WORKER', key: 'reindexWorker', schema: { type: 'boolean' }, default: true, parse: toBool },
   { env: 'HEARTH_REINDEX_POLL_MS', key: 'reindexPollMs', schema: integer(10, 3600000), default: 1000, parse: toInt },
   { env: 'HEARTH_REINDEX_START_DELAY_MS', key: 'reindexStartDelayMs', schema: integer(0, 3600000), default: 2000, parse: toInt },

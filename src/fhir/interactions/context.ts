@@ -5,7 +5,7 @@ import { assertCustomParamFits } from '../../search/custom-params.js';
 import type { SearchEngine } from '../../search/engine.js';
 import type { TenantSearchParameters } from '../../search/tenant-params.js';
 import type { ResourceStore, StoredVersion, WriteMethod } from '../../storage/resource-store.js';
-import { badRequest } from '../../core/errors.js';
+import { badRequest, issue } from '../../core/errors.js';
 import type { AuditTrailService } from '../audit-trail.js';
 import type { InteractionHooks, InteractionTarget, ResourceChange } from '../hooks.js';
 import { parseElementsParam, parseSummaryParam, applyElements, applySummary } from '../../core/summary.js';
@@ -15,6 +15,7 @@ import type { NumberLexemes } from '../json-numbers.js';
 import { etag, nextTimestamp, serializeVersion } from '../versioning.js';
 import { noteChange } from '../unit-changes.js';
 import { isTerminologyType, terminologyWritten } from '../terminology-writes.js';
+import { bindingWarnings, checkWriteBindings } from '../binding-checks.js';
 
 export interface InteractionDeps {
   validator: ResourceValidator;
@@ -24,7 +25,8 @@ export interface InteractionDeps {
   hooks: InteractionHooks;
   /** The audit trail beyond one transaction ($verify, $export-ndjson); absent where no trail is kept (unit tests). */
   auditTrail?: AuditTrailService;
-  config: Pick<Config, 'defaultPageSize' | 'maxPageSize' | 'validateResources'>;
+  /** Binding checks are off unless `bindingChecks` says 'on' (the server's configuration does by default). */
+  config: Pick<Config, 'defaultPageSize' | 'maxPageSize' | 'validateResources'> & Partial<Pick<Config, 'bindingChecks' | 'bindingUnknownSystems'>>;
 }
 
 /** A routed request, ready to run inside a tenant transaction. */
@@ -60,8 +62,11 @@ export function writeResponse(req: FhirRequest, status: number, v: StoredVersion
   switch (req.prefer.return) {
     case 'minimal':
       return { status, headers };
-    case 'OperationOutcome':
-      return { status, headers, body: { kind: 'json', value: informational(message) } };
+    case 'OperationOutcome': {
+      const outcome = informational(message);
+      (outcome.issue as unknown[]).push(...bindingWarnings(req).map(issue));
+      return { status, headers, body: { kind: 'json', value: outcome } };
+    }
     default:
       return { status, headers, body: v.content === null ? undefined : { kind: 'raw', text: v.content } };
   }
@@ -97,6 +102,7 @@ export async function storeVersion(
     deleted: resource === null,
     content: resource === null ? null : serializeVersion(resource, id, versionId, lastUpdated, target.numbers),
   };
+  if (resource !== null) await checkWriteBindings(store, deps, req, type, resource);
   const search = await deps.searchParams.load(store);
   if (type === 'SearchParameter' && resource !== null) assertCustomParamFits(resource as unknown as SearchParameter, id, search.custom);
   const searchIndex = resource === null ? null : search.indexer({ ...resource, id });

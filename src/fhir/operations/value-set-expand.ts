@@ -10,13 +10,13 @@
 // includeDefinition). Read-only: GET or POST. One entry of the operation registry (ADR 0008).
 import { randomUUID } from 'node:crypto';
 import { FhirError, badRequest } from '../../core/errors.js';
-import type { FhirResponse, JsonObject } from '../../core/types.js';
+import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js';
 import type { ResourceStore } from '../../storage/resource-store.js';
 import type { ExpansionCode } from '../../storage/terminology-store.js';
 import { cachedExpansion, DEFAULT_MAX_CODES, expansionPage, expansionWarnings } from '../../terminology/expand.js';
 import { operationInput, type OperationInput } from './operation-parameters.js';
 import type { OperationCall, OperationEntry } from './registry.js';
-import { valueSetSource } from './value-set-source.js';
+import { parameterPath, valueSetSource } from './value-set-source.js';
 
 /** Not offered: each would change what the expansion holds in a way this server does not do. */
 const NOT_SUPPORTED: Record<string, string> = {
@@ -34,7 +34,6 @@ const IGNORED_FLAGS = ['includeDesignations', 'excludeNested', 'excludeNotForUI'
 
 const ACCEPTED = ['url', 'valueSet', 'valueSetVersion', 'filter', 'offset', 'count', 'activeOnly', 'displayLanguage', 'includeDefinition', 'designation', ...IGNORED_FLAGS, ...Object.keys(NOT_SUPPORTED)];
 
-const path = (name: string) => `Parameters.parameter.where(name='${name}')`;
 
 interface ExpandRequest {
   filter?: string;
@@ -47,7 +46,8 @@ interface ExpandRequest {
   echo: JsonObject[];
 }
 
-function expandRequest(input: OperationInput): ExpandRequest {
+function expandRequest(req: FhirRequest, input: OperationInput): ExpandRequest {
+  const path = (name: string) => parameterPath(req, name);
   input.acceptOnly(ACCEPTED, 'expand');
   for (const name of input.names()) {
     const why = NOT_SUPPORTED[name];
@@ -102,7 +102,7 @@ export interface ExpandOperationOptions {
 export function valueSetExpandHandler(options: ExpandOperationOptions = {}) {
   return async (call: OperationCall, store: ResourceStore): Promise<FhirResponse> => {
     const input = operationInput(call.req);
-    const request = expandRequest(input);
+    const request = expandRequest(call.req, input);
     const { valueSet, ctx } = await valueSetSource(call, store, input, 'expand');
     const expansion = await cachedExpansion(ctx, valueSet, { activeOnly: request.activeOnly, displayLanguage: request.displayLanguage, maxCodes: options.maxCodes ?? DEFAULT_MAX_CODES });
     const offset = request.offset ?? 0;

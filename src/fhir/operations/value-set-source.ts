@@ -3,7 +3,7 @@
 // level `url` (+ `valueSetVersion`, or a `url|version` canonical), found through the tenant's
 // definitions and then the shared ones, or an inline `valueSet` resource in a POSTed Parameters.
 import { badRequest, gone, notFound } from '../../core/errors.js';
-import type { JsonObject } from '../../core/types.js';
+import type { FhirRequest, JsonObject } from '../../core/types.js';
 import type { ResourceStore } from '../../storage/resource-store.js';
 import { splitCanonical, type TerminologyContext } from '../../terminology/definitions.js';
 import { requestAccess } from '../access/read-constraint.js';
@@ -11,7 +11,10 @@ import { terminologyContext } from '../terminology-definitions.js';
 import type { OperationInput } from './operation-parameters.js';
 import type { OperationCall } from './registry.js';
 
-const path = (name: string) => `Parameters.parameter.where(name='${name}')`;
+/** A parameter's element path as operation-parameters.ts names it: the query name (GET), else in the Parameters. */
+export function parameterPath(req: FhirRequest, name: string): string {
+  return req.method === 'POST' && req.body !== undefined && req.bodyKind !== 'form' ? `Parameters.parameter.where(name='${name}')` : name;
+}
 
 export interface ValueSetSource {
   valueSet: JsonObject;
@@ -19,6 +22,7 @@ export interface ValueSetSource {
 }
 
 async function instanceValueSet(call: OperationCall, store: ResourceStore, input: OperationInput, operation: string): Promise<JsonObject> {
+  const path = (name: string) => parameterPath(call.req, name);
   for (const name of ['url', 'valueSet', 'valueSetVersion']) {
     if (input.names().includes(name)) throw badRequest(`$${operation} on ValueSet/${call.id} takes no ${name} (the instance is the value set)`, [path(name)]);
   }
@@ -29,7 +33,8 @@ async function instanceValueSet(call: OperationCall, store: ResourceStore, input
   return JSON.parse(current.content) as JsonObject;
 }
 
-async function typeValueSet(ctx: TerminologyContext, input: OperationInput, operation: string): Promise<JsonObject> {
+async function typeValueSet(ctx: TerminologyContext, req: FhirRequest, input: OperationInput, operation: string): Promise<JsonObject> {
+  const path = (name: string) => parameterPath(req, name);
   const url = input.string('url');
   const inline = input.complex('valueSet', 'resource');
   const version = input.string('valueSetVersion');
@@ -53,6 +58,6 @@ async function typeValueSet(ctx: TerminologyContext, input: OperationInput, oper
 /** The ValueSet of this call and the terminology context of its transaction. */
 export async function valueSetSource(call: OperationCall, store: ResourceStore, input: OperationInput, operation: string): Promise<ValueSetSource> {
   const ctx = terminologyContext(store, call.deps);
-  const valueSet = call.level === 'instance' ? await instanceValueSet(call, store, input, operation) : await typeValueSet(ctx, input, operation);
+  const valueSet = call.level === 'instance' ? await instanceValueSet(call, store, input, operation) : await typeValueSet(ctx, call.req, input, operation);
   return { valueSet, ctx };
 }

@@ -9,18 +9,17 @@
 // never checked. The registry entry for `validate-code` (CodeSystem and ValueSet) lives in
 // validate-code.ts, which hands ValueSet calls to valueSetValidateCode.
 import { FhirError, badRequest } from '../../core/errors.js';
-import type { FhirResponse, JsonObject } from '../../core/types.js';
+import type { FhirRequest, FhirResponse, JsonObject } from '../../core/types.js';
 import type { ResourceStore } from '../../storage/resource-store.js';
 import { DEFAULT_MAX_CODES, cachedExpansion } from '../../terminology/expand.js';
 import { canonicalOf } from '../../terminology/expansion-compose.js';
 import { type CodingInput, type ValidationResult, validateCodings } from '../../terminology/value-set-validate.js';
 import { operationInput, type OperationInput } from './operation-parameters.js';
 import type { OperationCall } from './registry.js';
-import { valueSetSource } from './value-set-source.js';
+import { parameterPath, valueSetSource } from './value-set-source.js';
 
 const ACCEPTED = ['url', 'valueSet', 'valueSetVersion', 'code', 'system', 'systemVersion', 'display', 'coding', 'codeableConcept', 'displayLanguage', 'abstract', 'context', 'date'];
 
-const path = (name: string) => `Parameters.parameter.where(name='${name}')`;
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
@@ -34,7 +33,8 @@ function codingOf(value: JsonObject): CodingInput {
 }
 
 /** The codings to check: code (+system, systemVersion, display), a coding, or a codeableConcept's codings. */
-function codingsOf(input: OperationInput): CodingInput[] {
+function codingsOf(req: FhirRequest, input: OperationInput): CodingInput[] {
+  const path = (name: string) => parameterPath(req, name);
   input.acceptOnly(ACCEPTED, 'validate-code');
   for (const name of ['context', 'date']) {
     if (input.names().includes(name)) throw new FhirError(400, { code: 'not-supported', diagnostics: `$validate-code: ${name} is not supported`, expression: [path(name)] });
@@ -78,7 +78,7 @@ function resultParameters(verdict: ValidationResult): JsonObject {
 /** ValueSet $validate-code at type or instance level (dispatched here by validate-code.ts). */
 export async function valueSetValidateCode(call: OperationCall, store: ResourceStore): Promise<FhirResponse> {
   const input = operationInput(call.req);
-  const codings = codingsOf(input);
+  const codings = codingsOf(call.req, input);
   const displayLanguage = input.string('displayLanguage');
   const { valueSet, ctx } = await valueSetSource(call, store, input, 'validate-code');
   const expansion = await cachedExpansion(ctx, valueSet, { displayLanguage, maxCodes: DEFAULT_MAX_CODES });

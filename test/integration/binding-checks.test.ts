@@ -1,7 +1,8 @@
 // Binding checks on write (issue 12; src/terminology/bindings.ts, src/fhir/binding-checks.ts):
 // a code outside a required binding's ValueSet is a 400 naming the element and the ValueSet, for
 // REST and transaction entries alike, storing nothing; codes from code systems not loaded pass
-// unless configured to fail; extensible bindings warn in the OperationOutcome a client asks for.
+// unless configured to fail; extensible bindings warn in the OperationOutcome a client asks for
+// and in $validate, which reports every finding with status 200 and stores nothing.
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { createFhirService } from '../../src/compose.js';
@@ -116,5 +117,38 @@ describe('binding checks on write (integration)', function () {
     const plain = await post(resource);
     assert.equal(plain.status, 201);
     assert.equal(plain.body?.resourceType, 'Condition');
+  });
+
+  describe('$validate', () => {
+    const validate = (path: string, body?: JsonObject, method: 'POST' | 'GET' = 'POST') =>
+      sender()(ANONYMOUS_ACCESS, method, path, body ? { body, bodyKind: 'resource' } : {});
+    const issues = (reply: { body?: JsonObject }) => (reply.body?.issue as JsonObject[]).map((i) => `${String(i.severity)} ${String(i.code)} ${((i.expression as string[] | undefined) ?? []).join(',')}`);
+
+    it('reports broken required bindings as errors and extensible ones as warnings, with status 200, storing nothing', async () => {
+      const resource = condition({ coding: [{ system: CLINICAL, code: 'cured' }] }, { category: [{ coding: [{ system: CATEGORY, code: 'wish-list' }] }] });
+      const reply = await validate('Condition/$validate', resource);
+      assert.equal(reply.status, 200);
+      assert.equal(reply.body?.resourceType, 'OperationOutcome');
+      assert.deepEqual(issues(reply).sort(), ['error code-invalid Condition.clinicalStatus', 'warning code-invalid Condition.category[0]']);
+      assert.equal(await stored('Condition'), 0);
+    });
+
+    it('reports what the R4 JSON Schema finds, and says so when all is well', async () => {
+      const broken = await validate('Condition/$validate', { ...condition({ coding: [{ system: CLINICAL, code: 'active' }] }), onsetDateTime: 'yesterday' });
+      assert.equal(broken.status, 200);
+      assert.ok(issues(broken).some((i) => i.startsWith('error') && i.includes('onsetDateTime')), JSON.stringify(broken.body));
+      const fine = await validate('Condition/$validate', { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: condition({ coding: [{ system: CLINICAL, code: 'active' }] }) }, { name: 'mode', valueCode: 'create' }] });
+      assert.deepEqual(issues(fine), ['information informational ']);
+    });
+
+    it('validates the stored instance, warns that profiles are not applied, and refuses a resource of another type', async () => {
+      const created = await post(condition({ coding: [{ system: CLINICAL, code: 'active' }] }));
+      const reply = await validate(`Condition/${String(created.body?.id)}/$validate?profile=${encodeURIComponent('http://example.org/p')}`, undefined, 'GET');
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      assert.deepEqual(issues(reply), ['warning not-supported ']);
+      assert.equal((await validate('Condition/unknown/$validate', undefined, 'GET')).status, 404);
+      assert.equal((await validate('Condition/$validate', { resourceType: 'Patient' })).status, 400);
+      assert.equal((await validate('Condition/$validate', { resourceType: 'Parameters', parameter: [{ name: 'mode', valueCode: 'replace' }] })).status, 400);
+    });
   });
 });

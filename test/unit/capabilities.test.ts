@@ -213,10 +213,17 @@ describe('GET metadata lists what the operation registry holds', () => {
   it('the built-in $reindex: at [base], on every type (type level), its definition served at OperationDefinition/hearth-reindex', async () => {
     const s = await statement(BUILT_IN_OPERATIONS);
     const reindex = { name: 'reindex', definition: 'http://h/fhir/OperationDefinition/hearth-reindex' };
+    const validate = { name: 'validate', definition: 'http://h/fhir/OperationDefinition/hearth-validate' };
     assert.deepEqual(s.rest![0].operation, [reindex]);
-    assert.deepEqual(operationsOf(s, 'Observation'), [reindex]);
-    assert.deepEqual(operationsOf(s, 'SearchParameter'), [reindex]);
+    assert.deepEqual(operationsOf(s, 'Observation'), [reindex, validate]);
+    assert.deepEqual(operationsOf(s, 'SearchParameter'), [reindex, validate]);
     assert.deepEqual(createResourceValidator().validate(JSON.parse(JSON.stringify(BUILT_IN_OPERATIONS.get('reindex')!.definition))), []);
+  });
+
+  it('the built-in $validate on every type (type and instance level), with a valid OperationDefinition', async () => {
+    const s = await statement(BUILT_IN_OPERATIONS);
+    for (const type of ['Patient', 'Condition', 'ValueSet']) assert.ok(operationsOf(s, type).some((o) => o.name === 'validate'), type);
+    assert.deepEqual(createResourceValidator().validate(JSON.parse(JSON.stringify(BUILT_IN_OPERATIONS.get('validate')!.definition))), []);
   });
 });
 

@@ -7,8 +7,9 @@ import { codeSystemSubsumesOperation } from './code-system-subsumes.js';
 import { conceptMapTranslateOperation } from './concept-map-translate.js';
 import { createOperationRegistry } from './registry.js';
 import { reindexOperation } from './reindex.js';
+import { validateOperation } from './resource-validate.js';
 import { validateCodeOperation } from './validate-code.js';
 import { expandOperation } from './value-set-expand.js';
 
 export const BUILT_IN_OPERATIONS = createOperationRegistry([reindexOperation, accessReportOperation, auditExportOperation, auditVerifyOperation, expandOperation,
-  codeSystemLookupOperation, codeSystemSubsumesOperation, validateCodeOperation, conceptMapTranslateOperation]);
+  codeSystemLookupOperation, codeSystemSubsumesOperation, validateCodeOperation, conceptMapTranslateOperation, validateOperation]);

@@ -10,6 +10,8 @@ import { projectRoot } from '../../../src/core/project-root.js';
 import { parseSearchQuery } from '../../../src/search/parse-query.js';
 import { createSearchRegistry } from '../../../src/search/registry/registry.js';
 import { countStatement, pageStatement } from '../../../src/search/sql.js';
+import { resolveTerminology } from '../../../src/search/terminology-plan.js';
+import type { TerminologyResolver } from '../../../src/search/types.js';
 
 const SHAPES: readonly [type: string, query: string][] = [
   ['Patient', 'name=smi'],
@@ -37,26 +39,38 @@ const SHAPES: readonly [type: string, query: string][] = [
   ['Location', 'near=52.37|4.9|10|km'],
   ['ValueSet', 'url=http://hl7.org/fhir/ValueSet/administrative-gender'],
   ['Encounter', 'patient=p1&_total=accurate'],
+  ['Condition', 'code:below=http://snomed.info/sct|73211009'],
+  ['Condition', 'code:above=urn:tenant-cs|x'],
+  ['Observation', 'code:in=http://hl7.org/fhir/ValueSet/observation-codes'],
+  ['Observation', 'code:not-in=http://example.org/vs'],
+  ['Patient', '_has:Condition:subject:code:below=http://snomed.info/sct|73211009'],
 ];
+
+/** Terminology as resolved before SQL (terminology-plan.ts): a shared and a tenant version, one cached expansion. */
+const RESOLVER: TerminologyResolver = {
+  hierarchy: async (system) => (system === 'http://snomed.info/sct' ? { id: '42', scope: 'shared' } : { id: '43', scope: 'tenant' }),
+  expansion: async () => '7',
+};
 
 const GOLDEN = join(projectRoot(), 'test/golden/search-sql.txt');
 
-function rendered(): string {
+async function rendered(): Promise<string> {
   const registry = createSearchRegistry();
   const options = { lenient: false, defaultCount: 20, maxCount: 100 };
-  const sections = SHAPES.map(([type, raw]) => {
-    const query = parseSearchQuery(registry, type, new URLSearchParams(raw), options);
+  const sections: string[] = [];
+  for (const [type, raw] of SHAPES) {
+    const query = await resolveTerminology(parseSearchQuery(registry, type, new URLSearchParams(raw), options), () => RESOLVER);
     const lastUpdated = registry.get(type, '_lastUpdated');
     const page = pageStatement(query, 't1', lastUpdated);
     const count = countStatement(query, 't1', lastUpdated);
-    return [`### ${type}?${raw}`, '-- page', String(page.text), `-- values ${JSON.stringify(page.values)}`, '-- count', String(count.text), `-- values ${JSON.stringify(count.values)}`].join('\n');
-  });
+    sections.push([`### ${type}?${raw}`, '-- page', String(page.text), `-- values ${JSON.stringify(page.values)}`, '-- count', String(count.text), `-- values ${JSON.stringify(count.values)}`].join('\n'));
+  }
   return `${sections.join('\n\n')}\n`;
 }
 
 describe('search SQL golden snapshots (test/golden/search-sql.txt)', () => {
-  it('every statement shape is what the golden file holds', () => {
-    const now = rendered();
+  it('every statement shape is what the golden file holds', async () => {
+    const now = await rendered();
     if (process.env.HEARTH_UPDATE_GOLDEN === '1') writeFileSync(GOLDEN, now);
     const golden = readFileSync(GOLDEN, 'utf8');
     const [nowSections, goldenSections] = [now, golden].map((text) => text.split('\n\n### '));

@@ -40,6 +40,8 @@ describe('loadConfig', () => {
       ginPendingListLimitKb: 256,
       analyzeAfterRows: 1000,
       auth: 'auto',
+      bindingChecks: 'on',
+      bindingUnknownSystems: 'ignore',
       accessTokenTtlSeconds: 3600,
       refreshTokenTtlSeconds: 30 * 86400,
       signingKeyRotationDays: 30,

@@ -215,9 +215,11 @@ describe('value set expansion (integration)', function () {
   });
 
   it('filters by text and pages the cached expansion in SQL', async () => {
+    const valueSet = { resourceType: 'ValueSet', compose: { include: [{ system: cs }] } };
+    await repo.withTenant(tenant, (store) => cachedExpansion(contextOf(store), valueSet));
     await repo.withTenant(tenant, async (store) => {
       const ctx = contextOf(store);
-      const e = await cachedExpansion(ctx, { resourceType: 'ValueSet', compose: { include: [{ system: cs }] } });
+      const e = await cachedExpansion(ctx, valueSet);
       assert.ok(e.id);
       const codes = async (text: string | undefined, offset: number, count: number) => {
         const page = await expansionPage(ctx, e, { text, offset, count });
@@ -227,6 +229,10 @@ describe('value set expansion (integration)', function () {
       assert.deepEqual(await codes('b', 0, 10), [2, 'B', 'E'], 'a word prefix of the display or code (bird, beast)');
       assert.deepEqual(await codes(undefined, 2, 2), [6, 'C', 'D']);
       assert.deepEqual(await codes(undefined, 10, 2), [6]);
+      // Codes stored before migration 0021 have no words: normalized in the statement instead.
+      const { rowCount } = await pool.query('UPDATE value_set_expansion_code SET words = NULL WHERE tenant_id = $1 AND expansion_id = $2', [tenant, e.id]);
+      assert.equal(rowCount, 6);
+      assert.deepEqual(await codes('b', 0, 10), [2, 'B', 'E']);
     });
   });
 

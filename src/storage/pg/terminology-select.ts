@@ -126,10 +126,22 @@ export function filterWords(text: string): string[] {
 
 /** Each word of `text` starts a word of `column` (lower-cased; words split on anything but letters and digits). */
 export function textMatch(column: string, text: string, binds: StatementBinds): string {
+  return wordsMatch(normalizedWords(column), text, binds);
+}
+
+/** SQL turning `column` into the form of searchWords(): ' word word …'. */
+export const normalizedWords = (column: string) => `(' ' || lower(regexp_replace(${column}, '[^[:alnum:]]+', ' ', 'g')))`;
+
+/** Each word of `text` starts a word of `haystack`, an SQL text in the form of searchWords(). */
+export function wordsMatch(haystack: string, text: string, binds: StatementBinds): string {
   const words = filterWords(text);
   if (words.length === 0) return 'true';
-  const haystack = `(' ' || lower(regexp_replace(${column}, '[^[:alnum:]]+', ' ', 'g')))`;
   return words.map((w) => `${haystack} LIKE ${binds.add(`% ${w}%`)}`).join(' AND ');
+}
+
+/** A display and code as the words a text filter matches, each after a space (stored with cached expansion codes). */
+export function searchWords(display: string | undefined, code: string): string {
+  return ` ${filterWords(`${display ?? ''} ${code}`).join(' ')}`;
 }
 
 /** The WHERE clause over `k` (a concept row) for a selection. */

@@ -16,7 +16,7 @@ import type {
   TerminologyGenerations,
   TerminologyStore,
 } from '../terminology-store.js';
-import { selectionWhere, textMatch } from './terminology-select.js';
+import { normalizedWords, searchWords, selectionWhere, wordsMatch } from './terminology-select.js';
 import {
   CODE_SYSTEM_COLUMNS, type CodeSystemRow, SHARED_TABLES, StatementBinds, TENANT_TABLES, tablesOf, toCodeSystemVersion, versionRows,
 } from './terminology-tables.js';
@@ -190,8 +190,8 @@ export class PgTerminologyStore implements TerminologyStore {
     for (let start = 0; start < codes.length; start += 5_000) {
       const batch = codes.slice(start, start + 5_000);
       await this.client.query(
-        'INSERT INTO value_set_expansion_code (tenant_id, expansion_id, ord, system, version, code, display, inactive) ' +
-          'SELECT $1, $2::bigint, * FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[])',
+        'INSERT INTO value_set_expansion_code (tenant_id, expansion_id, ord, system, version, code, display, inactive, words) ' +
+          'SELECT $1, $2::bigint, * FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[], $9::text[])',
         [
           this.tenantId,
           id,
@@ -201,6 +201,7 @@ export class PgTerminologyStore implements TerminologyStore {
           batch.map((c) => c.code),
           batch.map((c) => c.display ?? null),
           batch.map((c) => c.inactive ?? false),
+          batch.map((c) => searchWords(c.display, c.code)),
         ],
       );
     }
@@ -211,7 +212,8 @@ export class PgTerminologyStore implements TerminologyStore {
     const binds = new StatementBinds();
     const where =
       `e.tenant_id = ${binds.add(this.tenantId)} AND e.expansion_id = ${binds.add(expansionId)}::bigint` +
-      (options.text ? ` AND ${textMatch(`(coalesce(e.display, '') || ' ' || e.code)`, options.text, binds)}` : '');
+      // The words stored with each code (migration 0021), or, for codes stored before it, normalized here.
+      (options.text ? ` AND ${wordsMatch(`coalesce(e.words, ${normalizedWords(`(coalesce(e.display, '') || ' ' || e.code)`)})`, options.text, binds)}` : '');
     const { rows } = await this.client.query<ExpansionCodeRow & { total: string }>(
       `SELECT e.system, e.version, e.code, e.display, e.inactive, count(*) OVER () AS total FROM value_set_expansion_code e WHERE ${where} ` +
         `ORDER BY e.ord LIMIT ${binds.add(options.count)}::bigint OFFSET ${binds.add(options.offset)}::bigint`,

@@ -22,6 +22,9 @@ import { startServer } from './server.js';
 import { AUTH_USAGE, clientCommand, launchCommand } from './cli/auth-commands.js';
 import { USER_USAGE, userCommand } from './cli/user-commands.js';
 import { AUDIT_USAGE, auditCommand } from './cli/audit-commands.js';
+import { TERMINOLOGY_USAGE, terminologyCommand } from './cli/terminology-commands.js';
+import { preloadTerminology } from './compose-terminology.js';
+import { describePreload } from './terminology/import/preload.js';
 import { openDatabase, type Database } from './storage/pg/database.js';
 import { migrate } from './storage/pg/migrate.js';
 import { createTenant, listTenants } from './storage/pg/tenant-admin.js';
@@ -39,6 +42,7 @@ const USAGE = `Usage:
 ${AUTH_USAGE}
 ${USER_USAGE}
 ${AUDIT_USAGE}
+${TERMINOLOGY_USAGE}
 Configuration comes from the environment; see docs/configuration.md.`;
 
 /** Opens the database, brings its schema up to date, runs `work`, closes. */
@@ -221,8 +225,9 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
   if (command === 'serve') return serve(config);
   if (command === 'migrate') {
-    const applied = await withDatabase(config, async (_db, names) => names);
+    const [applied, preloaded] = await withDatabase(config, async (db, names) => [names, await preloadTerminology(db.pool)] as const);
     console.log(`Applied ${applied.length} migration(s)${applied.length ? `: ${applied.join(', ')}` : ''}; the database is up to date`);
+    console.log(`Terminology preload:\n${describePreload(preloaded)}`);
     return;
   }
   if (command === 'tenant') return tenant(config, rest);
@@ -232,6 +237,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'launch') return withDatabase(config, (db) => launchCommand(db, rest));
   if (command === 'user') return withDatabase(config, (db) => userCommand(db, rest));
   if (command === 'audit') return withDatabase(config, (db) => auditCommand(db, rest));
+  if (command === 'terminology') return withDatabase(config, (db) => terminologyCommand(db, rest));
   throw new Error(USAGE);
 }
 

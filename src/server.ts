@@ -18,6 +18,7 @@ import { ReindexJobQueue } from './storage/pg/reindex-jobs.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { openDatabase, type Database } from './storage/pg/database.js';
 import { migrate } from './storage/pg/migrate.js';
+import { preloadTerminology } from './compose-terminology.js';
 
 export interface RunningServer {
   /** e.g. http://127.0.0.1:8080 (no base path). */
@@ -35,6 +36,9 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   try {
     const migrated = await migrate(database.pool);
     if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
+    for (const p of await preloadTerminology(database.pool)) {
+      if (p.status === 'loaded') logger.info({ package: `${p.name}@${p.version}`, codeSystems: p.codeSystems, concepts: p.concepts, definitions: p.definitions, broken: p.broken, seconds: p.seconds }, 'terminology preloaded');
+    }
     const { service, repository, searchParams, maintenance, audit: recorder, auditJournal } = createFhirService(config, database, undefined, { logger });
     const worker = config.reindexWorker
       ? new ReindexWorker(

@@ -147,6 +147,11 @@ export interface TerminologyStore {
   neighbours(cs: CodeSystemRef, code: string): Promise<{ parents: string[]; children: string[] }>;
   /** Is `descendant` the same as or below `ancestor` (reflexive closure)? */
   subsumes(cs: CodeSystemRef, ancestor: string, descendant: string): Promise<boolean>;
+  /**
+   * Why this database would refuse `pattern` as a regular expression (a filter's `regex` value),
+   * or undefined when it accepts it. Checked without failing the transaction.
+   */
+  regexProblem(pattern: string): Promise<string | undefined>;
   /** Concepts matching a selection, ordered by code. */
   selectConcepts(cs: CodeSystemRef, selection: ConceptSelection): Promise<Concept[]>;
   /** Counts concepts matching a selection, stopping at `cap` (so a huge count costs at most cap rows). */

@@ -44,18 +44,15 @@ function expansionCode(cs: CodeSystemVersion, concept: Concept, display: string 
   };
 }
 
-/**
- * Regexes run in PostgreSQL (its ARE syntax): a pattern JavaScript cannot parse, or one using
- * constructs PostgreSQL lacks (named groups, \p{…}, \k<…>), is refused here as the ValueSet's
- * fault, before it could fail a statement.
- */
-function checkRegex(pattern: string, path: string): void {
-  try {
-    new RegExp(pattern);
-  } catch {
-    throw invalidDefinition(`The regex filter value '${pattern}' is not a valid regular expression`, path);
+/** Regexes run in the database: one it would refuse is the ValueSet's fault (422), found before any statement could fail. */
+async function checkRegexes(store: TerminologyStore, filters: readonly ConceptFilter[], path: string): Promise<void> {
+  for (const [i, filter] of filters.entries()) {
+    if (filter.op !== 'regex') continue;
+    const refuse = (why: string) => invalidDefinition(`The regex filter value '${filter.value.slice(0, 100)}' ${why}`, `${path}.filter[${i}].value`);
+    if (filter.value.length > 1000) throw refuse('is longer than 1,000 characters');
+    const problem = await store.regexProblem(filter.value);
+    if (problem !== undefined) throw refuse(`is not a regular expression this server can run (${problem})`);
   }
-  if (/\(\?<[A-Za-z]|\\[pPk][{<]/.test(pattern)) throw invalidDefinition(`The regex filter value '${pattern}' uses a construct this server does not support (named groups, \\p{…})`, path);
 }
 
 /** compose.include.filter as ConceptFilters, checked so concept storage accepts every one. */
@@ -72,7 +69,6 @@ export function conceptFilters(include: JsonObject, path: string): ConceptFilter
     if ((property === 'parent' || property === 'child') && op === 'regex') throw invalidDefinition(`The filter operator 'regex' does not apply to the property '${property}'`, `${where}.op`);
     if ((property === 'inactive' || property === 'status') && op !== '=') throw invalidDefinition(`Only '=' applies to the property '${property}'`, `${where}.op`);
     if (op === 'exists' && value !== 'true' && value !== 'false') throw invalidDefinition(`The 'exists' filter takes true or false, not '${value}'`, `${where}.value`);
-    if (op === 'regex') checkRegex(value, `${where}.value`);
     return { property, op: op as ConceptFilter['op'], value };
   });
 }
@@ -147,5 +143,6 @@ export async function systemPart(store: TerminologyStore, include: JsonObject, o
   const cs = await completeVersion(store, system, version);
   if (hasList) return listed(store, cs, include, options);
   if (!cs) throw systemNotLoaded(system, version, `${options.path}.system`);
+  await checkRegexes(store, filters, options.path);
   return selected(store, cs, filters, options);
 }

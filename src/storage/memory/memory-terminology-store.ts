@@ -12,6 +12,14 @@ export const emptyTerminologyStore: TerminologyStore = {
   concepts: async () => [],
   neighbours: async () => ({ parents: [], children: [] }),
   subsumes: async () => false,
+  regexProblem: async (pattern) => {
+    try {
+      new RegExp(pattern);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  },
   selectConcepts: async () => [],
   countConcepts: async () => 0,
   beginCodeSystem: needsPostgres,

@@ -111,6 +111,20 @@ export class PgTerminologyStore implements TerminologyStore {
     return (rowCount ?? 0) > 0;
   }
 
+  async regexProblem(pattern: string): Promise<string | undefined> {
+    // A savepoint keeps the transaction usable when PostgreSQL refuses the pattern (SQLSTATE 2201B).
+    await this.client.query('SAVEPOINT hearth_regex_check');
+    try {
+      await this.client.query("SELECT '' ~ $1", [pattern]);
+      await this.client.query('RELEASE SAVEPOINT hearth_regex_check');
+      return undefined;
+    } catch (error) {
+      await this.client.query('ROLLBACK TO SAVEPOINT hearth_regex_check');
+      if ((error as { code?: string }).code !== '2201B') throw error;
+      return (error as Error).message;
+    }
+  }
+
   async selectConcepts(cs: CodeSystemRef, selection: ConceptSelection): Promise<Concept[]> {
     const binds = new StatementBinds();
     const where = selectionWhere(cs, this.tenantId, selection, binds);

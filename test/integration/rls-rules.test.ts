@@ -15,7 +15,16 @@ const APP_ROLE = 'hearth_app';
 const WITHOUT_TENANT: Record<string, string> = {
   tenant: 'the tenant registry itself (read by id before any tenant is set)',
   schema_migrations: 'which migrations ran',
+  terminology_code_system: 'shared terminology (ADR 0019): read-only to the app role, written by the operator',
+  terminology_concept: 'shared terminology (ADR 0019): read-only to the app role, written by the operator',
+  terminology_concept_parent: 'shared terminology (ADR 0019): read-only to the app role, written by the operator',
+  terminology_closure: 'shared terminology (ADR 0019): read-only to the app role, written by the operator',
+  terminology_resource: 'shared terminology definitions (ADR 0019): read-only to the app role, written by the operator',
+  terminology_generation: 'the shared terminology generation counter (ADR 0019): read-only to the app role',
 };
+
+/** Of the tables above, those the app role may read but never write. */
+const READ_ONLY_TO_APP = Object.keys(WITHOUT_TENANT).filter((name) => name.startsWith('terminology_'));
 
 interface TableRow {
   name: string;
@@ -150,6 +159,16 @@ describe('tenancy rules of the schema (integration)', function () {
   it('the app role requests run as is neither superuser nor BYPASSRLS', async () => {
     const { rows } = await pool.query('SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1', [APP_ROLE]);
     assert.deepEqual(rows, [{ rolsuper: false, rolbypassrls: false }]);
+  });
+
+  it('the app role can read the shared terminology tables and write none of them', async () => {
+    for (const table of READ_ONLY_TO_APP) {
+      const { rows } = await pool.query<{ privilege: string }>(
+        `SELECT privilege_type AS privilege FROM information_schema.role_table_grants WHERE grantee = $1 AND table_name = $2 ORDER BY 1`,
+        [APP_ROLE, table],
+      );
+      assert.deepEqual(rows.map((r) => r.privilege), ['SELECT'], table);
+    }
   });
 
   it('names each broken rule for scratch tables made to break them (rolled back)', async () => {

@@ -72,6 +72,20 @@ describe('scope check (coarse, before any data)', () => {
     checkScopes(access(), { interaction: 'capabilities' });
     refused(() => checkScopes(access('system/*.*'), { interaction: 'operation', operation: 'reindex' }), /\$reindex is reserved for administrators/);
     checkScopes(ANONYMOUS_ACCESS, { interaction: 'operation', operation: 'reindex' });
+  });
+
+  it('terminology operations need read on the type they run on; $validate needs create or update (type level) or read (instance)', () => {
+    const op = (operation: string, resourceType: string, id?: string) => ({ interaction: 'operation' as const, operation, resourceType, ...(id ? { id } : {}) });
+    for (const [operation, type] of [['lookup', 'CodeSystem'], ['subsumes', 'CodeSystem'], ['validate-code', 'ValueSet'], ['expand', 'ValueSet'], ['translate', 'ConceptMap']]) {
+      checkScopes(access(`system/${type}.r`), op(operation, type));
+      checkScopes({ ...access('user/*.rs'), fhirUser: 'Practitioner/1' }, op(operation, type, '1'));
+      refused(() => checkScopes(access('system/Observation.rs'), op(operation, type)), new RegExp(`system/${type}\\.r`));
+    }
+    checkScopes(access('system/Condition.c'), op('validate', 'Condition'));
+    checkScopes(access('system/Condition.u'), op('validate', 'Condition'));
+    refused(() => checkScopes(access('system/Condition.rs'), op('validate', 'Condition')), /\$validate on Condition needs the scope system\/Condition\.c/);
+    checkScopes(access('system/Condition.r'), op('validate', 'Condition', '1'));
+    refused(() => checkScopes(access('system/Condition.c'), op('validate', 'Condition', '1')), /Condition\.r/);
     checkScopes(ANONYMOUS_ACCESS, { interaction: 'delete', resourceType: 'Patient', id: '1' });
   });
 });

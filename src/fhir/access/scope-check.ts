@@ -46,6 +46,25 @@ function requireTenantWideSearch(access: AccessContext, type: string): void {
   throw missingScope(access, 'search-type', type, `Exporting every ${type} (tenant-wide, no granular constraint)`);
 }
 
+/**
+ * Terminology operations (issue 12) read definitions: the caller needs read on the type they are
+ * invoked on (CodeSystem, ValueSet, ConceptMap), in any context.
+ */
+const TERMINOLOGY_OPERATIONS = new Set(['lookup', 'subsumes', 'validate-code', 'expand', 'translate']);
+
+/**
+ * $validate reads nothing at type level (the resource comes with the request): a caller that
+ * may create or update the type may ask whether a resource would pass. At instance level it
+ * reads the stored resource: read.
+ */
+function requireValidateGrant(access: AccessContext, target: InteractionTarget): void {
+  const type = target.resourceType ?? '*';
+  if (target.id !== undefined) return requireGrant(access, 'read', type);
+  const grants = enforceableGrants(access);
+  if (grantsFor(grants, 'create', type).length > 0 || grantsFor(grants, 'update', type).length > 0) return;
+  throw missingScope(access, 'create', type, `$validate on ${type}`);
+}
+
 /** Throws a 403 OperationOutcome naming the scope needed when `access` may not perform `target`. */
 export function checkScopes(access: AccessContext, target: InteractionTarget): void {
   if (access.isAdmin) return;
@@ -60,6 +79,8 @@ export function checkScopes(access: AccessContext, target: InteractionTarget): v
       // A patient's access report is an AuditEvent search (operations/access-report.ts).
       if (target.operation === 'access-report') return requireGrant(access, 'search-type', 'AuditEvent');
       if (target.operation === 'export-ndjson' && target.resourceType === 'AuditEvent') return requireTenantWideSearch(access, 'AuditEvent');
+      if (target.operation !== undefined && TERMINOLOGY_OPERATIONS.has(target.operation) && target.resourceType) return requireGrant(access, 'read', target.resourceType);
+      if (target.operation === 'validate' && target.resourceType) return requireValidateGrant(access, target);
       throw forbidden(`$${target.operation ?? 'operation'} is reserved for administrators`);
     case 'search-system':
       for (const type of target.resourceTypes ?? ['*']) requireGrant(access, 'search-system', type);

@@ -31,6 +31,8 @@ export interface BulkSharedTerminologyWriter {
   /** Stores (or replaces) definitions by resourceType, url and version (each needs a url). */
   putResources(definitions: readonly DefinitionLoad[]): Promise<void>;
   bumpGeneration(): Promise<void>;
+  /** Drops these versions (and their concepts) where loaded: a preload replacing its own earlier content. */
+  dropCodeSystems(versions: readonly { url: string; version: string }[]): Promise<number>;
 }
 
 export interface BulkSharedTerminology {

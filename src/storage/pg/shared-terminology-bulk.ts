@@ -157,6 +157,15 @@ class PgBulkWriter implements BulkSharedTerminologyWriter {
     }
   }
 
+  async dropCodeSystems(versions: readonly { url: string; version: string }[]): Promise<number> {
+    if (versions.length === 0) return 0;
+    const { rowCount } = await this.client.query(
+      'DELETE FROM terminology_code_system cs USING unnest($1::text[], $2::text[]) AS k (url, version) WHERE cs.url = k.url AND cs.version = k.version',
+      [versions.map((v) => v.url), versions.map((v) => v.version)],
+    );
+    return rowCount ?? 0;
+  }
+
   async bumpGeneration(): Promise<void> {
     await this.client.query('UPDATE terminology_generation SET generation = generation + 1');
   }

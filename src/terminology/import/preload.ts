@@ -13,12 +13,17 @@ import { versionKey } from '../../storage/shared-terminology-bulk.js';
 import type { JsonObject } from '../../core/types.js';
 import { codeSystemContent } from '../code-system-content.js';
 import { fhirResources } from './fhir-files.js';
+import { parentPropertyEdges } from './parent-properties.js';
 
 /** The packages, in load order: where two define the same url and version, the later's definition is kept. */
 export const PRELOAD_PACKAGES = ['hl7.fhir.r4.examples', 'hl7.terminology.r4'] as const;
 
-/** Bumped when the preload stores something differently, so existing databases load again. */
-const PRELOAD_REVISION = '1';
+/**
+ * Bumped when the preload stores something differently: a database preloaded at an earlier
+ * revision loads the package again, replacing the package's code system versions.
+ * 2: is-a edges from properties declared with the parent/child URIs (THO's `subsumedBy`).
+ */
+const PRELOAD_REVISION = '2';
 
 /** Resources read before their batch is written. */
 const CHUNK = 400;
@@ -48,7 +53,7 @@ function packageOf(name: string): { dir: string; version: string } {
 }
 
 /** Writes one chunk of resources: new complete code systems with concepts, every definition. */
-async function writeChunk(writer: BulkSharedTerminologyWriter, resources: readonly JsonObject[], source: string, summary: PackagePreload): Promise<void> {
+async function writeChunk(writer: BulkSharedTerminologyWriter, resources: readonly JsonObject[], source: string, loadedBy: string, replace: boolean, summary: PackagePreload): Promise<void> {
   const loads: CodeSystemLoad[] = [];
   const definitions: DefinitionLoad[] = [];
   for (const resource of resources) {
@@ -59,7 +64,8 @@ async function writeChunk(writer: BulkSharedTerminologyWriter, resources: readon
     }
     if (type === 'CodeSystem' && (resource.content === 'complete' || resource.content === undefined)) {
       try {
-        loads.push(codeSystemContent(resource, 'fhir'));
+        const content = codeSystemContent(resource, loadedBy);
+        loads.push({ ...content, edges: [...content.edges, ...parentPropertyEdges(resource)] });
       } catch {
         summary.broken++;
         continue;
@@ -67,6 +73,7 @@ async function writeChunk(writer: BulkSharedTerminologyWriter, resources: readon
     }
     definitions.push({ resourceType: type, resource, source });
   }
+  if (replace) await writer.dropCodeSystems(loads.map((l) => l.header));
   const loaded = await writer.loadedCodeSystems(loads.map((l) => l.header));
   const fresh = new Map<string, CodeSystemLoad>();
   for (const load of loads) {
@@ -93,17 +100,23 @@ async function preloadPackage(shared: BulkSharedTerminology, name: string): Prom
     return await shared.write(async (writer) => {
       const summary: PackagePreload = { ...skipped, status: 'loaded' };
       const source = `${name}@${version}`;
+      // Versions this preload stored are labelled with the package, so a new revision can replace them.
+      const loadedBy = `preload:${name}`;
+      const earlier: { url: string; version: string }[] = [];
+      for (let r = 1; r < Number(PRELOAD_REVISION); r++) earlier.push({ url: marker.url, version: `${version}#${r}` });
+      const replace = (await writer.loadedCodeSystems(earlier)).size > 0;
+      await writer.dropCodeSystems(earlier);
       let chunk: JsonObject[] = [];
       for await (const { resource } of fhirResources([dir], { terminologyNamesOnly: true, onBroken: () => void summary.broken++ })) {
         chunk.push(resource);
         if (chunk.length < CHUNK) continue;
-        await writeChunk(writer, chunk, source, summary);
+        await writeChunk(writer, chunk, source, loadedBy, replace, summary);
         chunk = [];
       }
-      await writeChunk(writer, chunk, source, summary);
+      await writeChunk(writer, chunk, source, loadedBy, replace, summary);
       const description = `Marks that Hearth preloaded the terminology of the FHIR package ${name} ${version} into the shared tables`;
       const resource = { resourceType: 'CodeSystem', url: marker.url, version: marker.version, name: 'HearthPreloadMarker', status: 'active', content: 'not-present', description };
-      await writer.loadCodeSystems([{ header: { url: marker.url, version: marker.version, name: resource.name, status: 'active', content: 'not-present', caseSensitive: true, source: 'preload', propertyDefs: [], resource }, concepts: [], edges: [] }]);
+      await writer.loadCodeSystems([{ header: { url: marker.url, version: marker.version, name: resource.name, status: 'active', content: 'not-present', caseSensitive: true, source: loadedBy, propertyDefs: [], resource }, concepts: [], edges: [] }]);
       await writer.bumpGeneration();
       return { ...summary, seconds: elapsed() };
     });

@@ -67,7 +67,7 @@ export function createFhirService(
   const registry = createSearchRegistry();
   const search = new SearchEngine(registry, { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
   const searchParams = new TenantSearchParameters(registry);
-  search.useValueSetExpander(valueSetExpander({ search, searchParams }));
+  search.useValueSetExpander(valueSetExpander({ search, searchParams }, config.expandMaxCodes));
   // Whether or not this process records, it expands what is in the journal before sealing (server.ts).
   const auditJournal = new AuditJournalExpander({ repository, registry, intervalMs: config.auditExpandIntervalMs, maxLagMs: config.auditExpandMaxLagMs, logger: options.logger });
   const audit = config.audit === 'on' ? createAuditRecorder(config, repository, auditJournal) : undefined;

@@ -29,6 +29,8 @@ export interface Config {
   bindingChecks: 'on' | 'off';
   /** A code from a code system not loaded here: let it through a required binding ('ignore', default) or refuse it ('fail'). */
   bindingUnknownSystems: 'ignore' | 'fail';
+  /** Most codes a ValueSet expansion may hold ($expand, $validate-code, :in); more answer 422 too-costly. */
+  expandMaxCodes: number;
   /** Run queued $reindex jobs in this process. */
   reindexWorker: boolean;
   reindexPollMs: number;
@@ -152,6 +154,7 @@ export const SETTINGS: readonly Setting[] = [
   },
   { env: 'HEARTH_BINDING_CHECKS', key: 'bindingChecks', schema: { enum: ['on', 'off'] }, default: 'on' },
   { env: 'HEARTH_BINDING_UNKNOWN_SYSTEMS', key: 'bindingUnknownSystems', schema: { enum: ['ignore', 'fail'] }, default: 'ignore' },
+  { env: 'HEARTH_EXPAND_MAX_CODES', key: 'expandMaxCodes', schema: integer(1, 10000000), default: 100000, parse: toInt },
   { env: 'HEARTH_REINDEX_WORKER', key: 'reindexWorker', schema: { type: 'boolean' }, default: true, parse: toBool },
   { env: 'HEARTH_REINDEX_POLL_MS', key: 'reindexPollMs', schema: integer(10, 3600000), default: 1000, parse: toInt },
   { env: 'HEARTH_REINDEX_START_DELAY_MS', key: 'reindexStartDelayMs', schema: integer(0, 3600000), default: 2000, parse: toInt },

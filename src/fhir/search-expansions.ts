@@ -9,13 +9,13 @@ import { cachedExpansion } from '../terminology/expand.js';
 import type { InteractionDeps } from './interactions/context.js';
 import { terminologyContext } from './terminology-definitions.js';
 
-export function valueSetExpander(deps: Pick<InteractionDeps, 'search' | 'searchParams'>): ValueSetExpander {
+export function valueSetExpander(deps: Pick<InteractionDeps, 'search' | 'searchParams'>, maxCodes?: number): ValueSetExpander {
   return async (store, canonical) => {
     const ctx = terminologyContext(store, deps);
     const { url, version } = splitCanonical(canonical);
     const valueSet = await ctx.definitions.find('ValueSet', url, version);
     if (!valueSet) return undefined;
-    const expansion = await cachedExpansion(ctx, valueSet);
+    const expansion = await cachedExpansion(ctx, valueSet, { maxCodes });
     // cachedExpansion asks for the read-write rerun itself; no id is left only where nothing can be stored.
     if (expansion.id === undefined) throw notSupported(`:in and :not-in need the expansion of ${canonical} stored in PostgreSQL`);
     return expansion.id;

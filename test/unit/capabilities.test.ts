@@ -222,7 +222,7 @@ describe('GET metadata lists what the operation registry holds', () => {
 
   it('the built-in $validate on every type (type and instance level), with a valid OperationDefinition', async () => {
     const s = await statement(BUILT_IN_OPERATIONS);
-    for (const type of ['Patient', 'Condition', 'ValueSet']) assert.ok(operationsOf(s, type).some((o) => o.name === 'validate'), type);
+    for (const type of ['Patient', 'Condition', 'ValueSet']) assert.ok((operationsOf(s, type) ?? []).some((o) => o.name === 'validate'), type);
     assert.deepEqual(createResourceValidator().validate(JSON.parse(JSON.stringify(BUILT_IN_OPERATIONS.get('validate')!.definition))), []);
   });
 });

@@ -42,6 +42,7 @@ describe('loadConfig', () => {
       auth: 'auto',
       bindingChecks: 'on',
       bindingUnknownSystems: 'ignore',
+      expandMaxCodes: 100000,
       accessTokenTtlSeconds: 3600,
       refreshTokenTtlSeconds: 30 * 86400,
       signingKeyRotationDays: 30,

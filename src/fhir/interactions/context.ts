@@ -26,7 +26,7 @@ export interface InteractionDeps {
   /** The audit trail beyond one transaction ($verify, $export-ndjson); absent where no trail is kept (unit tests). */
   auditTrail?: AuditTrailService;
   /** Binding checks are off unless `bindingChecks` says 'on' (the server's configuration does by default). */
-  config: Pick<Config, 'defaultPageSize' | 'maxPageSize' | 'validateResources'> & Partial<Pick<Config, 'bindingChecks' | 'bindingUnknownSystems'>>;
+  config: Pick<Config, 'defaultPageSize' | 'maxPageSize' | 'validateResources'> & Partial<Pick<Config, 'bindingChecks' | 'bindingUnknownSystems' | 'expandMaxCodes'>>;
 }
 
 /** A routed request, ready to run inside a tenant transaction. */

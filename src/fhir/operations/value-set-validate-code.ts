@@ -81,7 +81,7 @@ export async function valueSetValidateCode(call: OperationCall, store: ResourceS
   const codings = codingsOf(call.req, input);
   const displayLanguage = input.string('displayLanguage');
   const { valueSet, ctx } = await valueSetSource(call, store, input, 'validate-code');
-  const expansion = await cachedExpansion(ctx, valueSet, { displayLanguage, maxCodes: DEFAULT_MAX_CODES });
+  const expansion = await cachedExpansion(ctx, valueSet, { displayLanguage, maxCodes: call.deps.config.expandMaxCodes ?? DEFAULT_MAX_CODES });
   const verdict = await validateCodings(ctx, expansion, codings, canonicalOf(valueSet));
   return { status: 200, headers: {}, body: { kind: 'json', value: resultParameters(verdict) } };
 }

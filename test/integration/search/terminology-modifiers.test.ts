@@ -141,6 +141,21 @@ describe('search: token :below, :above, :in and :not-in (integration)', function
     assert.deepEqual(await found(`code:in=${encodeURIComponent(vsUrl)}`), ['asthma']);
   });
 
+  it('answers a ValueSet larger than HEARTH_EXPAND_MAX_CODES with 422 too-costly, not a timeout', async () => {
+    const capped = createFhirService(loadConfig({ HEARTH_AUDIT: 'off', HEARTH_EXPAND_MAX_CODES: '2' }), { pool, mode: 'postgres', close: async () => undefined }, undefined, { analyzeAsWritten: false });
+    try {
+      const sendCapped = requestsTo(capped.service, () => tenant);
+      const vsUrl = `urn:test:big-vs:${randomUUID()}`;
+      const valueSet = { resourceType: 'ValueSet', url: vsUrl, status: 'active', compose: { include: [{ system: url }] } };
+      assert.equal((await sendCapped(ANONYMOUS_ACCESS, 'POST', 'ValueSet', { body: valueSet, bodyKind: 'resource' })).status, 201);
+      const answer = await sendCapped(ANONYMOUS_ACCESS, 'GET', `Condition?code:in=${encodeURIComponent(vsUrl)}`);
+      assert.equal(answer.status, 422, JSON.stringify(answer.body));
+      assert.equal((answer.body?.issue as JsonObject[])[0].code, 'too-costly');
+    } finally {
+      await capped.maintenance.close();
+    }
+  });
+
   it('follows a shared code system for every tenant', async () => {
     const sharedUrl = `urn:test:shared-conditions:${randomUUID()}`;
     await new PgSharedTerminology(pool).write(async (writer) => {

@@ -1,6 +1,8 @@
 // A FHIR R4 CodeSystem resource as concept storage sees it (codesystem.html): the header, the
-// concepts (nested concepts are children of their parent, codesystem.html#hierarchy; the
-// standard `parent`/`child` properties add edges), designations and property values.
+// concepts (nested concepts are children of their parent, codesystem.html#hierarchy; properties
+// coded `parent`/`child`, or declared with the standard parent/child property URIs under a code
+// of their own — HL7 Terminology's v3 code systems say `subsumedBy` — add edges), designations
+// and property values.
 import type { JsonObject } from '../core/types.js';
 import type { CodeSystemHeader, ConceptInput, ConceptProperty, Designation, ParentEdge, PropertyDef } from '../storage/terminology-store.js';
 
@@ -15,6 +17,21 @@ const objects = (v: unknown): JsonObject[] => (Array.isArray(v) ? v.filter(isObj
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 const VALUE_TYPES = ['Code', 'Coding', 'String', 'Integer', 'Boolean', 'DateTime', 'Decimal'] as const;
+
+const PARENT_URI = 'http://hl7.org/fhir/concept-properties#parent';
+const CHILD_URI = 'http://hl7.org/fhir/concept-properties#child';
+
+/** The property codes that state is-a edges: `parent`/`child`, and any declared with their URIs. */
+function edgeProperties(resource: JsonObject): { parents: Set<string>; children: Set<string> } {
+  const parents = new Set(['parent']);
+  const children = new Set(['child']);
+  for (const p of objects(resource.property)) {
+    if (typeof p.code !== 'string') continue;
+    if (p.uri === PARENT_URI) parents.add(p.code);
+    if (p.uri === CHILD_URI) children.add(p.code);
+  }
+  return { parents, children };
+}
 
 /** concept.property[].value[x] as a ConceptProperty (undefined when it has no value). */
 function propertyOf(property: JsonObject): ConceptProperty | undefined {
@@ -82,6 +99,7 @@ export function codeSystemContent(resource: JsonObject, source = 'fhir'): CodeSy
   const concepts: ConceptInput[] = [];
   const edges: ParentEdge[] = [];
   const seen = new Set<string>();
+  const { parents, children } = edgeProperties(resource);
   const walk = (list: unknown, parent: string | undefined, path: string) => {
     objects(list).forEach((concept, i) => {
       const code = text(concept.code);
@@ -95,14 +113,14 @@ export function codeSystemContent(resource: JsonObject, source = 'fhir'): CodeSy
         ...(text(concept.display) ? { display: concept.display as string } : {}),
         active: isActive(properties),
         ...(designations.length > 0 ? { designations } : {}),
-        ...(properties.length > 0 ? { properties: properties.filter((p) => p.code !== 'parent' && p.code !== 'child') } : {}),
+        ...(properties.length > 0 ? { properties: properties.filter((p) => !parents.has(p.code) && !children.has(p.code)) } : {}),
       });
       if (parent !== undefined) edges.push({ child: code, parent });
       for (const p of properties) {
         const other = typeof p.value === 'string' ? p.value : typeof p.value === 'object' ? p.value.code : undefined;
         if (!other) continue;
-        if (p.code === 'parent') edges.push({ child: code, parent: other });
-        if (p.code === 'child') edges.push({ child: other, parent: code });
+        if (parents.has(p.code)) edges.push({ child: code, parent: other });
+        if (children.has(p.code)) edges.push({ child: other, parent: code });
       }
       walk(concept.concept, code, `${path}[${i}].concept`);
     });

@@ -69,6 +69,25 @@ describe('terminology writes (integration)', function () {
     assert.equal(await storedCodes(url), undefined, 'a deleted CodeSystem defines nothing');
   });
 
+  it('takes is-a edges from a property declared with the standard parent URI under its own code (v3 subsumedBy)', async () => {
+    const url = `urn:test:subsumed-by:${randomUUID()}`;
+    const resource = {
+      resourceType: 'CodeSystem',
+      url,
+      status: 'active',
+      content: 'complete',
+      property: [{ code: 'subsumedBy', uri: 'http://hl7.org/fhir/concept-properties#parent', type: 'code' }],
+      concept: [{ code: '_Group' }, { code: 'member', property: [{ code: 'subsumedBy', valueCode: '_Group' }] }],
+    };
+    assert.equal((await post(resource)).status, 201);
+    await repo.withTenant(tenant, async (store) => {
+      const [version] = await store.terminology.codeSystems(url);
+      assert.equal(await store.terminology.subsumes(version, '_Group', 'member'), true);
+      const [member] = await store.terminology.concepts(version, ['member']);
+      assert.equal(member.properties, undefined, 'an edge, not a property');
+    });
+  });
+
   it('loads no concepts for a CodeSystem that does not define them all', async () => {
     const url = `urn:test:fragment:${randomUUID()}`;
     assert.equal((await post(codeSystem(url, ['a'], { content: 'fragment' }))).status, 201);

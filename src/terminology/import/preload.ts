@@ -13,7 +13,6 @@ import { versionKey } from '../../storage/shared-terminology-bulk.js';
 import type { JsonObject } from '../../core/types.js';
 import { codeSystemContent } from '../code-system-content.js';
 import { fhirResources } from './fhir-files.js';
-import { parentPropertyEdges } from './parent-properties.js';
 
 /** The packages, in load order: where two define the same url and version, the later's definition is kept. */
 export const PRELOAD_PACKAGES = ['hl7.fhir.r4.examples', 'hl7.terminology.r4'] as const;
@@ -64,8 +63,7 @@ async function writeChunk(writer: BulkSharedTerminologyWriter, resources: readon
     }
     if (type === 'CodeSystem' && (resource.content === 'complete' || resource.content === undefined)) {
       try {
-        const content = codeSystemContent(resource, loadedBy);
-        loads.push({ ...content, edges: [...content.edges, ...parentPropertyEdges(resource)] });
+        loads.push(codeSystemContent(resource, loadedBy));
       } catch {
         summary.broken++;
         continue;

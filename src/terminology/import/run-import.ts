@@ -8,7 +8,6 @@ import type { TerminologyResourceType } from '../../storage/shared-terminology.j
 import { codeSystemContent, type CodeSystemContent } from '../code-system-content.js';
 import { BatchingSink, SINK_BATCH, type CodeSystemSource, type ImportProgress } from './source.js';
 import type { TerminologyTarget } from './target.js';
-import { parentPropertyEdges } from './parent-properties.js';
 
 export interface ImportOptions {
   replace?: boolean;
@@ -146,7 +145,6 @@ export async function importFhirResources(
         try {
           // Refuses a broken resource (a code twice, a concept without a code) before anything is written.
           content = codeSystemContent(resource, 'fhir');
-          content = { ...content, edges: [...content.edges, ...parentPropertyEdges(resource)] };
         } catch (error) {
           if (!options.lenient) throw new Error(`${origin}: ${(error as Error).message}`, { cause: error });
           outcome.skipped.push({ origin, reason: (error as Error).message });

@@ -14,6 +14,9 @@ import {
 
 const enc = encodeURIComponent;
 
+/** A Parameters answer, or an OperationOutcome's issues when it failed. */
+type Reply = Parameters & Pick<OperationOutcome, 'issue'>;
+
 describe('CodeSystem terminology operations (e2e, postgres)', function () {
   this.timeout(60_000);
   const hearth = useTestServer('postgres', { audit: 'off', reindexWorker: false });
@@ -33,8 +36,8 @@ describe('CodeSystem terminology operations (e2e, postgres)', function () {
     return created.body.id;
   }
 
-  const get = (path: string) => http<Parameters & OperationOutcome>(`${tenant.base}/${path}`);
-  const post = (path: string, body: Parameters) => http<Parameters & OperationOutcome>(`${tenant.base}/${path}`, { method: 'POST', json: body });
+  const get = (path: string) => http<Reply>(`${tenant.base}/${path}`);
+  const post = (path: string, body: Parameters) => http<Reply>(`${tenant.base}/${path}`, { method: 'POST', json: body });
 
   describe('$lookup', () => {
     it('GET at type level: name, version, display, designations, properties with parent, child and inactive', async () => {

@@ -5,12 +5,15 @@
 // a changed map answering at once; and fhir-kit-client calling $lookup and $translate.
 import assert from 'node:assert/strict';
 import type { OperationOutcome, Parameters, ParametersParameter } from 'fhir/r4.js';
-import { Client } from 'fhir-kit-client';
+import { Client, type FhirResource } from 'fhir-kit-client';
 import { assertOutcome, http } from '../support/http.js';
 import { useTestServer } from '../support/test-server.js';
 import { loadShared, loadTenantCodeSystem, named, one, parameters, part, tenantOfBase, uniqueUrl } from './code-system-operations-fixtures.js';
 
 const enc = encodeURIComponent;
+
+/** A Parameters answer, or an OperationOutcome's issues when it failed. */
+type Reply = Parameters & Pick<OperationOutcome, 'issue'>;
 
 interface Systems {
   map: string;
@@ -62,8 +65,8 @@ describe('ConceptMap $translate (e2e, postgres)', function () {
   const hearth = useTestServer('postgres', { audit: 'off', reindexWorker: false });
   const tenant = hearth.useTenant();
 
-  const get = (path: string, base = tenant.base) => http<Parameters & OperationOutcome>(`${base}/${path}`);
-  const post = (path: string, body: Parameters) => http<Parameters & OperationOutcome>(`${tenant.base}/${path}`, { method: 'POST', json: body });
+  const get = (path: string, base = tenant.base) => http<Reply>(`${base}/${path}`);
+  const post = (path: string, body: Parameters) => http<Reply>(`${tenant.base}/${path}`, { method: 'POST', json: body });
 
   async function store(resource: Record<string, unknown>, base = tenant.base): Promise<string> {
     const created = await http(`${base}/${resource.resourceType as string}`, { method: 'POST', json: resource });
@@ -234,7 +237,7 @@ describe('ConceptMap $translate (e2e, postgres)', function () {
     const lookup = (await client.operation({ name: '$lookup', resourceType: 'CodeSystem', method: 'GET', input: { system: csUrl, code: 'D' } })) as Parameters;
     assert.equal(one(lookup, 'display').valueString, 'Desert hawk');
     const posted = (await client.operation({
-      name: 'lookup', resourceType: 'CodeSystem', input: parameters({ name: 'coding', valueCoding: { system: csUrl, code: 'B' } }, { name: 'property', valueCode: 'child' }),
+      name: 'lookup', resourceType: 'CodeSystem', input: parameters({ name: 'coding', valueCoding: { system: csUrl, code: 'B' } }, { name: 'property', valueCode: 'child' }) as unknown as FhirResource,
     })) as Parameters;
     assert.equal(one(posted, 'display').valueString, 'Bird of prey');
     const translated = (await client.operation({
@@ -243,7 +246,7 @@ describe('ConceptMap $translate (e2e, postgres)', function () {
     assert.equal(one(translated, 'result').valueBoolean, true);
     assert.deepEqual(matchesOf(translated), [['wider', `${s.b}|raptor`, s.map]]);
     const viaPost = (await client.operation({
-      name: 'translate', resourceType: 'ConceptMap', input: parameters({ name: 'url', valueUri: s.map }, { name: 'coding', valueCoding: { system: s.a, code: 'A' } }, { name: 'targetsystem', valueUri: s.b }),
+      name: 'translate', resourceType: 'ConceptMap', input: parameters({ name: 'url', valueUri: s.map }, { name: 'coding', valueCoding: { system: s.a, code: 'A' } }, { name: 'targetsystem', valueUri: s.b }) as unknown as FhirResource,
     })) as Parameters;
     assert.deepEqual(matchesOf(viaPost), [['equivalent', `${s.b}|animal`, s.map]]);
   });

@@ -74,7 +74,7 @@ describe('$translate logic', () => {
   });
 
   it('other-map loops end', async () => {
-    const loop: ConceptMap = { resourceType: 'ConceptMap', url: 'urn:loop', status: 'active', group: [{ source: 'urn:a', target: 'urn:b', unmapped: { mode: 'other-map', url: 'urn:loop' } }] };
+    const loop: ConceptMap = { resourceType: 'ConceptMap', url: 'urn:loop', status: 'active', group: [{ source: 'urn:a', target: 'urn:b', element: [], unmapped: { mode: 'other-map', url: 'urn:loop' } }] };
     const looping = context({ 'urn:loop': loop as unknown as JsonObject });
     const r = await translateCodings(looping, [indexConceptMap(loop)], { codings: [{ system: 'urn:a', code: 'x' }], reverse: false });
     assert.equal(r.result, false);

@@ -162,7 +162,12 @@ export async function writeClosure(client: pg.ClientBase, t: TerminologyTables, 
     `UNION SELECT up.descendant, p.parent FROM up JOIN ${t.parent} p ON ${own('p')} AND p.child = up.ancestor) ` +
     `SELECT ${tenant ? '$2, ' : ''}$1::bigint, up.ancestor, up.descendant FROM up ` +
     `WHERE EXISTS (SELECT 1 FROM ${t.concept} k WHERE ${own('k')} AND k.code = up.ancestor)`;
+  // A bulk statement: hash joins are right at any size, and a nested loop chosen on a stale
+  // estimate (a new version's id is in no statistics) would rescan per row. Restored after (a
+  // failure ends the transaction, which drops the setting with it).
+  const { rows } = await client.query<{ previous: string }>("SELECT current_setting('enable_nestloop') AS previous, set_config('enable_nestloop', 'off', true)");
   const result = await client.query(sql, [id, ...(tenant ? [tenantId] : [])]);
+  await client.query("SELECT set_config('enable_nestloop', $1, true)", [rows[0].previous]);
   return result.rowCount ?? 0;
 }
 

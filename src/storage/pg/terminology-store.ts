@@ -70,18 +70,15 @@ export class PgTerminologyStore implements TerminologyStore {
   ) {}
 
   async codeSystems(url: string, version?: string): Promise<CodeSystemVersion[]> {
-    const versionCondition = version !== undefined ? ' AND version = $2' : '';
-    const values = version !== undefined ? [url, version] : [url];
-    // One client: one statement at a time.
-    const tenant = await this.client.query<CodeSystemRow>(
-      `SELECT ${CODE_SYSTEM_COLUMNS}, resource_id FROM ${TENANT_TABLES.codeSystem} WHERE tenant_id = $${values.length + 1} AND url = $1${versionCondition}`,
-      [...values, this.tenantId],
+    const versionCondition = version !== undefined ? ' AND version = $3' : '';
+    // One round trip for both sets: the tenant's own first, then shared, each newest load first.
+    const { rows } = await this.client.query<CodeSystemRow & { scope: 'tenant' | 'shared' }>(
+      `SELECT ${CODE_SYSTEM_COLUMNS}, resource_id, 'tenant' AS scope FROM ${TENANT_TABLES.codeSystem} WHERE tenant_id = $2 AND url = $1${versionCondition} ` +
+        `UNION ALL SELECT ${CODE_SYSTEM_COLUMNS}, NULL AS resource_id, 'shared' AS scope FROM ${SHARED_TABLES.codeSystem} WHERE url = $1${versionCondition}`,
+      version !== undefined ? [url, this.tenantId, version] : [url, this.tenantId],
     );
-    const shared = await this.client.query<CodeSystemRow>(`SELECT ${CODE_SYSTEM_COLUMNS} FROM ${SHARED_TABLES.codeSystem} WHERE url = $1${versionCondition}`, values);
-    return [
-      ...tenant.rows.map((r) => toCodeSystemVersion(r, 'tenant')).sort(byVersion),
-      ...shared.rows.map((r) => toCodeSystemVersion(r, 'shared')).sort(byVersion),
-    ];
+    const of = (scope: 'tenant' | 'shared') => rows.filter((r) => r.scope === scope).map((r) => toCodeSystemVersion(r, scope)).sort(byVersion);
+    return [...of('tenant'), ...of('shared')];
   }
 
   async concepts(cs: CodeSystemRef, codes: readonly string[]): Promise<Concept[]> {

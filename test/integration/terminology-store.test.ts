@@ -11,30 +11,10 @@ import type { CodeSystemRef, ConceptSelection } from '../../src/storage/terminol
 import { codeSystemContent } from '../../src/terminology/code-system-content.js';
 import { newTenant, testPool } from '../support/database.js';
 import { requireServices } from '../support/services.js';
+import { animals } from '../support/value-set-fixtures.js';
 
-/** A small polyhierarchy: D is-a B and C; B and C are-a A; E is inactive under A. */
-function sample(url: string) {
-  return {
-    resourceType: 'CodeSystem',
-    url,
-    version: '1',
-    status: 'active',
-    content: 'complete',
-    property: [{ code: 'colour', type: 'code' }, { code: 'inactive', type: 'boolean' }],
-    concept: [
-      {
-        code: 'A',
-        display: 'Animal kingdom',
-        concept: [
-          { code: 'B', display: 'Bird of prey', property: [{ code: 'colour', valueCode: 'brown' }], concept: [{ code: 'D', display: 'Desert hawk' }] },
-          { code: 'C', display: 'Cat family', property: [{ code: 'colour', valueCode: 'grey' }] },
-          { code: 'E', display: 'Extinct beast', property: [{ code: 'inactive', valueBoolean: true }] },
-        ],
-      },
-      { code: 'Z', display: 'Zebra-like', property: [{ code: 'parent', valueCode: 'A' }] },
-    ],
-  };
-}
+/** The fixture's hierarchy, plus D is-a C (a polyhierarchy): D is-a B and C; B and C are-a A; E is inactive under A. */
+const sample = animals;
 
 describe('terminology store (integration)', function () {
   let pool: pg.Pool;

@@ -1,4 +1,4 @@
-// Terminology fixtures for the expansion tests (test/integration/terminology-expand.test.ts,
+// Terminology fixtures (test/integration/terminology-expand.test.ts, terminology-store.test.ts,
 // test/e2e/value-set-operations.test.ts): a small code system and loading one into a tenant.
 import type { JsonObject } from '../../src/core/types.js';
 import type { ResourceStore } from '../../src/storage/resource-store.js';

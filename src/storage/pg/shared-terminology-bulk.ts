@@ -10,6 +10,7 @@ import type { BulkSharedTerminology, BulkSharedTerminologyWriter, CodeSystemLoad
 import type { ParentEdge } from '../terminology-store.js';
 import { versionKey } from '../shared-terminology-bulk.js';
 import { batches, propertyText } from './terminology-tables.js';
+import { inOwnerTransaction } from './owner-transaction.js';
 
 /** Definitions per statement: whole CodeSystems with their concepts can be large. */
 const DEFINITIONS_PER_STATEMENT = 500;
@@ -175,17 +176,6 @@ export class PgBulkSharedTerminology implements BulkSharedTerminology {
   constructor(private readonly pool: pg.Pool) {}
 
   async write<T>(work: (writer: BulkSharedTerminologyWriter) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(new PgBulkWriter(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
-    } finally {
-      client.release();
-    }
+    return inOwnerTransaction(this.pool, (client) => work(new PgBulkWriter(client)));
   }
 }

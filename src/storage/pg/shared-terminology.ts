@@ -6,6 +6,7 @@ import type { SharedTerminology, SharedTerminologyWriter, TerminologyResourceTyp
 import type { CodeSystemHeader, CodeSystemWriter } from '../terminology-store.js';
 import { SHARED_TABLES } from './terminology-tables.js';
 import { beginVersion } from './terminology-writer.js';
+import { inOwnerTransaction } from './owner-transaction.js';
 
 class PgSharedTerminologyWriter implements SharedTerminologyWriter {
   constructor(private readonly client: pg.ClientBase) {}
@@ -40,17 +41,6 @@ export class PgSharedTerminology implements SharedTerminology {
   constructor(private readonly pool: pg.Pool) {}
 
   async write<T>(work: (writer: SharedTerminologyWriter) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(new PgSharedTerminologyWriter(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
-    } finally {
-      client.release();
-    }
+    return inOwnerTransaction(this.pool, (client) => work(new PgSharedTerminologyWriter(client)));
   }
 }

@@ -285,7 +285,7 @@ async function writes(h: GeneratedHierarchy, figures: Figures): Promise<void> {
 function report(figures: Figures, h: GeneratedHierarchy, bigConcept: { index: number; subtree: Set<number> }, percent: { index: number; subtree: Set<number> }[], leaves: number): void {
   const coded = codedConcepts(h);
   console.log(`\nbench:terminology — ${conceptCount.toLocaleString('en-US')} generated concepts (RF2 Snapshot, seed ${seed}), ${observationCount.toLocaleString('en-US')} Observations, ${seconds} s per shape, connections ${connectionCounts.join(' and ')}`);
-  console.log(`hierarchy: ${h.codes.length} active concepts (${h.inactive.length} inactive besides), ${h.parents.filter((p) => p.length === 2).length} with two parents, depth ${Math.max(...h.levels)}, ${leaves} leaves`);
+  console.log(`hierarchy: ${h.codes.length} active concepts (${h.inactive.length} inactive besides), ${h.parents.filter((p) => p.length === 2).length} with two parents, depth ${h.levels.reduce((a, b) => Math.max(a, b), 0)}, ${leaves} leaves`);
   console.log(`ValueSet: is-a ${h.codes[bigConcept.index]} (${bigConcept.subtree.size} concepts); ~1% concepts: ${percent.map((p) => `${h.codes[p.index]} (${p.subtree.size}, ${((100 * p.subtree.size) / coded).toFixed(2)}%)`).join(', ')}`);
   console.log(`generate RF2: ${figures.generateSeconds.toFixed(1)} s; migrate (with the terminology preload): ${figures.migrateSeconds?.toFixed(1)} s`);
   console.log(`import (wall clock, \`hearth terminology import snomed\`): ${figures.importSeconds?.toFixed(1)} s — ${figures.importSummary}`);

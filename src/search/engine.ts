@@ -12,7 +12,7 @@ import type { SearchQuery } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
 import type { SearchParamDef } from './types.js';
 import { SYSTEM_WIDE_TYPES } from '../storage/table-names.js';
-import { countStatement, indexWalkEligible, pageStatement, walkFirstEligible, walkStatement, type PageStatement } from './sql.js';
+import { countStatement, drawsCodesFromTerminology, indexWalkEligible, pageStatement, walkFirstEligible, walkStatement, type PageStatement } from './sql.js';
 import { systemCountStatement, systemPageStatement, typesWithRowsStatement, type SystemBranch } from './system-sql.js';
 import { parseSystemQuery, type SystemSearchQuery } from './system.js';
 import { searchSql } from './search-sql.js';
@@ -77,6 +77,12 @@ const WALK_FIRST_ROWS = 5000;
 
 /** Rows per row of the page an index walk reads before asking the GIN index (sql.ts indexWalkEligible). */
 const INDEX_WALK_ROWS_PER_MATCH = 10;
+/**
+ * The same for codes drawn from terminology (`:below`, `:in`): a walk tests each row cheaply
+ * (PredicateContext.rowTest), while the GIN path rechecks every match against every code of the
+ * subtree, so a walk that finds a page where 1% of the rows match pays off.
+ */
+const TERMINOLOGY_WALK_ROWS_PER_MATCH = 150;
 
 export class SearchEngine {
   /** How `:in`/`:not-in` find a ValueSet's expansion (set by the composition root; terminology-plan.ts). */
@@ -136,7 +142,8 @@ export class SearchEngine {
     // resource: no walk in id order, and an order that keeps the planner on the GIN index.
     const constrained = constrains(scope, query.resourceType);
     const onIndex = constrained ? query.sort.length === 0 : indexWalkEligible(query);
-    const walkRows = constrained ? 0 : walkFirstEligible(query) ? WALK_FIRST_ROWS : onIndex ? INDEX_WALK_ROWS_PER_MATCH * (query.count + 1) : 0;
+    const rowsPerMatch = query.filters.some(drawsCodesFromTerminology) ? TERMINOLOGY_WALK_ROWS_PER_MATCH : INDEX_WALK_ROWS_PER_MATCH;
+    const walkRows = constrained ? 0 : walkFirstEligible(query) ? WALK_FIRST_ROWS : onIndex ? rowsPerMatch * (query.count + 1) : 0;
     let statement = walkRows > 0 ? walkStatement(query, store.tenantId, walkRows, lastUpdated, scope) : undefined;
     let rows = statement ? await store.query<PageRow>(statement.text, statement.values) : [];
     if (!statement || rows.length <= query.count) {

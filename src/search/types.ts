@@ -70,6 +70,11 @@ export interface SqlBinds {
 export interface PredicateContext {
   tenant: string;
   nextAlias(): string;
+  /**
+   * The statement tests a bounded walk of rows one by one (in id order) instead of asking an
+   * index: a module may then prefer a form cheap per row over an indexable one.
+   */
+  rowTest?: boolean;
 }
 
 /**

@@ -41,6 +41,8 @@ interface FilterContext extends RowsContext {
   binds: Binds;
   lastUpdatedDef?: SearchParamDef;
   nextAlias: () => string;
+  /** The conditions test a bounded walk of rows (PredicateContext.rowTest). */
+  rowTest?: boolean;
 }
 
 /** `alias` is a row of resource type `type`. */
@@ -61,6 +63,7 @@ export function filterSql(filter: Filter, alias: string, type: string, ctx: Filt
       const predicate = module.predicate(filter.def, filter.modifier, filter.values, indexColumn(alias, type, filter.def.code), ctx.binds, {
         tenant: ctx.tenant,
         nextAlias: ctx.nextAlias,
+        rowTest: ctx.rowTest,
       });
       const bounds = instantColumnBounds(filter, alias, type, ctx.binds);
       return bounds ? `(${bounds}) AND (${predicate})` : predicate;
@@ -228,9 +231,16 @@ export function matchingRowsStatement(
 }
 
 /** The WHERE conditions shared by page and count queries. */
-export function whereClause(query: SearchQuery, tenantBind: string, binds: Binds, lastUpdatedDef?: SearchParamDef, scope: ReadScope = FULL_READ_SCOPE): string {
+export function whereClause(
+  query: SearchQuery,
+  tenantBind: string,
+  binds: Binds,
+  lastUpdatedDef?: SearchParamDef,
+  scope: ReadScope = FULL_READ_SCOPE,
+  rowTest = false,
+): string {
   let n = 0;
-  const ctx: FilterContext = { binds, tenant: tenantBind, scope, lastUpdatedDef, nextAlias: () => `j${++n}` };
+  const ctx: FilterContext = { binds, tenant: tenantBind, scope, lastUpdatedDef, nextAlias: () => `j${++n}`, rowTest };
   // The searched rows' constraint may be implied by the query's own filters (reachForMatches);
   // nested statements (chains, _has, _list) keep the full scope through ctx.
   const matchScope: ReadScope = scope.unrestricted ? scope : { unrestricted: false, reach: (type, letters) => (type === query.resourceType ? reachForMatches(scope.reach(type, letters), query.filters) : scope.reach(type, letters)) };

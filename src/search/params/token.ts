@@ -206,20 +206,32 @@ function hierarchySql(def: SearchParamDef, modifier: 'below' | 'above', value: T
     hierarchy.scope === 'tenant' ? [TERMINOLOGY_TABLES.tenantClosure, `${cl}.tenant_id = ${context.tenant} AND `] : [TERMINOLOGY_TABLES.sharedClosure, ''];
   const [from, to] = modifier === 'below' ? ['ancestor', 'descendant'] : ['descendant', 'ancestor'];
   const s = binds.add(system);
-  const codes =
-    `SELECT jsonb_build_object(${binds.add(def.code)}::text, jsonb_build_array(jsonb_build_object('s', ${s}::text, 'c', ${cl}.${to}))) ` +
-    `FROM ${table} ${cl} WHERE ${tenant}${cl}.code_system_id = ${binds.add(hierarchy.id)}::bigint AND ${cl}.${from} = ${binds.add(code)}`;
+  const rows = `FROM ${table} ${cl} WHERE ${tenant}${cl}.code_system_id = ${binds.add(hierarchy.id)}::bigint AND ${cl}.${from} = ${binds.add(code)}`;
+  if (context.rowTest) {
+    const c = binds.add(code);
+    // Per row: its entries of the system, each code looked for in the subtree's codes (an array
+    // computed once per statement), cheaper than one containment per code of the subtree.
+    return entriesWhere(sp, def, binds, `e ->> 's' = ${s} AND (e ->> 'c' = ${c} OR e ->> 'c' = ANY(ARRAY(SELECT ${cl}.${to} ${rows})))`);
+  }
+  const codes = `SELECT jsonb_build_object(${binds.add(def.code)}::text, jsonb_build_array(jsonb_build_object('s', ${s}::text, 'c', ${cl}.${to}))) ${rows}`;
   return `(${containsSql(sp, binds, def.code, [{ s: system, c: code }])} OR ${sp} @> ANY(ARRAY(${codes})))`;
 }
+
+/** Some entry `e` of the parameter's index entries satisfies `condition`. */
+const entriesWhere = (sp: string, def: SearchParamDef, binds: SqlBinds, condition: string): string =>
+  `EXISTS (SELECT 1 FROM jsonb_array_elements(${sp} -> ${binds.add(def.code)}::text) e WHERE jsonb_typeof(e) = 'object' AND ${condition})`;
 
 /** `:in` of one ValueSet: the codes of its cached expansion. */
 function valueSetSql(def: SearchParamDef, modifier: string, value: TokenValue, sp: string, binds: SqlBinds, context: PredicateContext): string {
   const expansionId = value.valueSet?.expansionId;
   if (expansionId === undefined) throw unsupported(def, modifier, 'it was not resolved against terminology here');
   const e = context.nextAlias();
-  const codes =
-    `SELECT jsonb_build_object(${binds.add(def.code)}::text, jsonb_build_array(jsonb_build_object('s', ${e}.system, 'c', ${e}.code))) ` +
-    `FROM ${TERMINOLOGY_TABLES.expansionCode} ${e} WHERE ${e}.tenant_id = ${context.tenant} AND ${e}.expansion_id = ${binds.add(expansionId)}::bigint`;
+  const rows = `FROM ${TERMINOLOGY_TABLES.expansionCode} ${e} WHERE ${e}.tenant_id = ${context.tenant} AND ${e}.expansion_id = ${binds.add(expansionId)}::bigint`;
+  if (context.rowTest) {
+    // Per row (see hierarchySql): system and code as one key, looked for among the expansion's.
+    return entriesWhere(sp, def, binds, `(e ->> 's') || '|' || (e ->> 'c') = ANY(ARRAY(SELECT ${e}.system || '|' || ${e}.code ${rows}))`);
+  }
+  const codes = `SELECT jsonb_build_object(${binds.add(def.code)}::text, jsonb_build_array(jsonb_build_object('s', ${e}.system, 'c', ${e}.code))) ${rows}`;
   return `${sp} @> ANY(ARRAY(${codes}))`;
 }
 

@@ -161,11 +161,19 @@ describe('token parameters', () => {
       assert.match(text, /r\.sp @> ANY\(ARRAY\(SELECT jsonb_build_object\(.*FROM terminology_closure t1 WHERE t1\.code_system_id = \$\d+::bigint AND t1\.ancestor = \$\d+\)\)/);
       assert.ok(text.includes('t1.descendant'));
       assertOnlyPlaceholders(text, ['http://sct', "'42'"]);
-      assert.deepEqual(binds.values.slice(0, 4), ['http://sct', 'code', '42', '1'], 'system, key, version and code are binds');
+      assert.deepEqual(binds.values.slice(0, 4), ['http://sct', '42', '1', 'code'], 'system, version, code and key are binds');
       const tenantVersion = [{ ...values[0], concept: { ...values[0].concept!, hierarchy: { id: '5', scope: 'tenant' as const } } }];
       const above = tokenParam.predicate(code, 'above', tenantVersion, 'r.sp', new TestBinds(), context());
       assert.match(above, /FROM tenant_closure t1 WHERE t1\.tenant_id = \$99 AND .* t1\.descendant = /, 'a tenant version: its own rows, by tenant');
       assert.ok(above.includes('t1.ancestor))'));
+    });
+
+    it('in a walk of rows (rowTest), look each entry of the row up among the codes instead of probing with every code', async () => {
+      const below = tokenParam.predicate(code, 'below', await resolve('below', ['http://sct|1']), 'r.sp', new TestBinds(), { ...context(), rowTest: true });
+      assert.match(below, /^\(EXISTS \(SELECT 1 FROM jsonb_array_elements\(r\.sp -> \$\d+::text\) e WHERE .*e ->> 'c' = ANY\(ARRAY\(SELECT t1\.descendant FROM terminology_closure t1 /);
+      assert.ok(!below.includes('@>'), below);
+      const inSet = tokenParam.predicate(code, 'in', await resolve('in', ['http://vs']), 'r.sp', new TestBinds(), { ...context(), rowTest: true });
+      assert.match(inSet, /\(e ->> 's'\) \|\| '\|' \|\| \(e ->> 'c'\) = ANY\(ARRAY\(SELECT t1\.system \|\| '\|' \|\| t1\.code FROM value_set_expansion_code t1 WHERE t1\.tenant_id = \$99 /);
     });
 
     it(':in and :not-in probe with the cached expansion of the tenant; :not-in also matches resources without a code', async () => {

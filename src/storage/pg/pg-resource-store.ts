@@ -164,7 +164,7 @@ export class PgResourceStore implements ResourceStore {
   }
 
   get terminology(): PgTerminologyStore {
-    return (this.terminologyStore ??= new PgTerminologyStore(this.client, this.tenantId));
+    return (this.terminologyStore ??= new PgTerminologyStore(this.client, this.tenantId, this.prefetch.terminologyGenerations));
   }
 
   get audit(): PgAuditStore {

@@ -33,19 +33,29 @@ export function beginStatement(tenantId: string, options: SessionOptions = {}): 
   if (limit !== undefined && Number.isInteger(limit) && limit >= 64) settings.push(`set_config('gin_pending_list_limit', '${limit}', true)`);
   // Every write indexes with the tenant's search parameters, whose generation it must read:
   // read-write transactions fetch it here instead of in a round trip of its own (migration 0010).
-  return `BEGIN; SELECT ${settings.join(', ')}, hearth_search_generation('${tenantId}') AS generation`;
+  // Likewise the terminology generations, which binding checks on write compare their cached
+  // memberships with (issue 12, migration 0022).
+  return `BEGIN; SELECT ${settings.join(', ')}, hearth_search_generation('${tenantId}') AS generation, hearth_terminology_generations('${tenantId}') AS terminology`;
 }
 
 /** What the opening round trip already read, for the stores of the transaction. */
 export interface SessionPrefetch {
   /** The tenant's search-parameter generation (read-write transactions only). */
   searchGeneration?: string;
+  /** The shared and the tenant's terminology generations at BEGIN (read-write transactions only). */
+  terminologyGenerations?: { shared: string; tenant: string };
 }
 
 function prefetched(results: pg.QueryResult | pg.QueryResult[]): SessionPrefetch {
   const last = Array.isArray(results) ? results[results.length - 1] : results;
-  const generation = (last?.rows[0] as { generation?: string } | undefined)?.generation;
-  return generation === undefined ? {} : { searchGeneration: generation };
+  const row = last?.rows[0] as { generation?: string; terminology?: string } | undefined;
+  const prefetch: SessionPrefetch = {};
+  if (row?.generation !== undefined) prefetch.searchGeneration = row.generation;
+  if (row?.terminology !== undefined) {
+    const [shared, tenant] = row.terminology.split(':');
+    prefetch.terminologyGenerations = { shared, tenant };
+  }
+  return prefetch;
 }
 
 /** SQLSTATEs that mean "a concurrent transaction won; run the unit again". */

@@ -67,6 +67,8 @@ export class PgTerminologyStore implements TerminologyStore {
   constructor(
     private readonly client: pg.ClientBase,
     private readonly tenantId: string,
+    /** Read with BEGIN (tenant-session.ts); dropped once this transaction bumps the tenant's. */
+    private prefetchedGenerations?: TerminologyGenerations,
   ) {}
 
   async codeSystems(url: string, version?: string): Promise<CodeSystemVersion[]> {
@@ -161,6 +163,7 @@ export class PgTerminologyStore implements TerminologyStore {
   }
 
   async generations(): Promise<TerminologyGenerations> {
+    if (this.prefetchedGenerations) return this.prefetchedGenerations;
     const { rows } = await this.client.query<{ shared: string; tenant: string | null }>(
       'SELECT (SELECT generation::text FROM terminology_generation) AS shared, ' +
         '(SELECT generation::text FROM tenant_terminology_generation WHERE tenant_id = $1) AS tenant',
@@ -170,6 +173,7 @@ export class PgTerminologyStore implements TerminologyStore {
   }
 
   async bumpGeneration(): Promise<void> {
+    this.prefetchedGenerations = undefined;
     await this.client.query(
       'INSERT INTO tenant_terminology_generation (tenant_id, generation) VALUES ($1, 1) ' +
         'ON CONFLICT (tenant_id) DO UPDATE SET generation = tenant_terminology_generation.generation + 1',

@@ -144,6 +144,8 @@ describe('terminology store (integration)', function () {
       assert.deepEqual(await t.expansionPage(saved.id, { offset: 1, count: 1 }), { codes: [codes[1]], total: 3 });
       assert.deepEqual((await t.expansionPage(saved.id, { text: 'alp', offset: 0, count: 10 })).codes.map((c) => c.system), ['urn:s', 'urn:t']);
       assert.deepEqual(await t.expansionPage(saved.id, { offset: 5, count: 10 }), { codes: [], total: 3 });
+      assert.deepEqual(await t.expansionPage(saved.id, { offset: 0, count: 0 }), { codes: [], total: 3 }, 'count=0 still says how many');
+      assert.deepEqual(await t.expansionPage(saved.id, { text: 'gamma', offset: 0, count: 10 }), { codes: [], total: 0 });
       assert.deepEqual(await t.expansionContains(saved.id, 'urn:t', 'a'), codes[2]);
       assert.equal(await t.expansionContains(saved.id, 'urn:u', 'a'), undefined);
       const before = await t.generations();

@@ -234,8 +234,8 @@ export class PgTerminologyStore implements TerminologyStore {
         `ORDER BY e.ord LIMIT ${binds.add(options.count)}::bigint OFFSET ${binds.add(options.offset)}::bigint`,
       binds.values,
     );
-    if (rows.length > 0 || options.offset === 0) return { codes: rows.map(toExpansionCode), total: rows.length > 0 ? Number(rows[0].total) : 0 };
-    // Past the end: count alone.
+    if (rows.length > 0) return { codes: rows.map(toExpansionCode), total: Number(rows[0].total) };
+    // An empty page (count=0, or past the end, or nothing matches): count alone.
     const { rows: counted } = await this.client.query<{ n: string }>(`SELECT count(*) AS n FROM value_set_expansion_code e WHERE ${where}`, binds.values.slice(0, -2));
     return { codes: [], total: Number(counted[0].n) };
   }

@@ -18,6 +18,9 @@
 import { mkdirSync, rmSync, writeFileSync, createWriteStream, existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { prng } from '../test/support/prng.js';
+
+export { prng };
 
 export const SCT_URL = 'http://snomed.info/sct';
 export const CORE_MODULE = '900000000000207008';
@@ -73,18 +76,6 @@ export const WORDS = (
   'superficial superior syndrome tendon thoracic thyroid tibial tissue toe tonsil total tracheal transplant trauma tumor ulcer ' +
   'upper ureteral urinary uterine valve vascular venous vertebral viral wrist'
 ).split(' ');
-
-/** mulberry32: a small deterministic PRNG, [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Verhoeff check digit (SNOMED CT identifiers end with one).
 const D = [

@@ -15,7 +15,7 @@
 import type { AuditEvent } from 'fhir/r4.js';
 import type { JsonObject } from '../core/types.js';
 import type { NewAuditRow, TakenJournalEntry } from '../storage/audit-store.js';
-import type { FhirRepository } from '../storage/resource-store.js';
+import { WriteConflict, type FhirRepository } from '../storage/resource-store.js';
 import type { SearchRegistry } from '../search/registry/registry.js';
 import { AuditEventIndexer } from './event-index.js';
 import { expandJournalEntries } from './journal.js';
@@ -24,6 +24,8 @@ import { expandJournalEntries } from './journal.js';
 const SLICE_MS = 10;
 
 /** How long a drain waits before looking again at entries another process is expanding. */
+/** Concurrent-expander conflicts (deadlocks) a pass retries before it gives up. */
+const MAX_CONFLICTS = 10;
 const OTHERS_POLL_MS = 20;
 
 export interface AuditJournalExpanderOptions {
@@ -149,13 +151,23 @@ export class AuditJournalExpander {
   private async pass(tenantId: string): Promise<number> {
     const began = this.now().getTime();
     let total = 0;
-    for (;;) {
-      const { taken, oldest } = await this.options.repository.withTenant(tenantId, async (store) => {
-        const entries = await store.audit.takeAuditJournal(this.batchSize);
-        if (entries.length > 0) await store.audit.appendAuditEvents(await this.expand(tenantId, entries));
-        // Nothing taken: is another process expanding entries recorded before this pass began?
-        return { taken: entries, oldest: entries.length === 0 ? await store.audit.oldestAuditJournalEntry() : undefined };
-      });
+    for (let conflicts = 0; ; ) {
+      let round: { taken: readonly TakenJournalEntry[]; oldest?: Date };
+      try {
+        round = await this.options.repository.withTenant(tenantId, async (store) => {
+          const entries = await store.audit.takeAuditJournal(this.batchSize);
+          if (entries.length > 0) await store.audit.appendAuditEvents(await this.expand(tenantId, entries));
+          // Nothing taken: is another process expanding entries recorded before this pass began?
+          return { taken: entries, oldest: entries.length === 0 ? await store.audit.oldestAuditJournalEntry() : undefined };
+        });
+      } catch (error) {
+        // Another expander (a server's sealer, a load's last drain) took part of the same rows in
+        // another order: the batch rolled back, its entries are still in the journal; take again.
+        if (!(error instanceof WriteConflict) || ++conflicts > MAX_CONFLICTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * conflicts));
+        continue;
+      }
+      const { taken, oldest } = round;
       total += taken.length;
       // Done once entries recorded after the pass began are reached (under sustained load a pass
       // would otherwise never end; the next one takes those), or when nothing older is left — not

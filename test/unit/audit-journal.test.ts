@@ -11,7 +11,7 @@ import { expandsJournalFirst, readsTrail } from '../../src/audit/reads-trail.js'
 import type { InteractionTarget } from '../../src/fhir/hooks.js';
 import { createSearchRegistry } from '../../src/search/registry/registry.js';
 import type { NewAuditRow, TakenJournalEntry } from '../../src/storage/audit-store.js';
-import type { FhirRepository, ResourceStore } from '../../src/storage/resource-store.js';
+import { WriteConflict, type FhirRepository, type ResourceStore } from '../../src/storage/resource-store.js';
 import { searchInput } from '../support/audit-input.js';
 
 const input = searchInput;
@@ -102,7 +102,7 @@ describe('readsTrail', () => {
 });
 
 /** A journal of `count` entries and a repository whose transactions take from it. */
-function fakeJournal(count: number, options: { failAppend?: () => boolean } = {}) {
+function fakeJournal(count: number, options: { failAppend?: () => boolean; conflict?: () => boolean } = {}) {
   const base = Date.now() - 60_000; // recorded before the passes begin
   let journal: TakenJournalEntry[] = Array.from({ length: count }, (_, i) => {
     const e = journalEntryOf('t1', input({ recorded: new Date(base + i), patients: [`Patient/${i}`] }));
@@ -133,6 +133,7 @@ function fakeJournal(count: number, options: { failAppend?: () => boolean } = {}
       try {
         const result = await work(store);
         if (options.failAppend?.()) throw new Error('trail unavailable');
+        if (options.conflict?.()) throw new WriteConflict('deadlock detected');
         trail.push(...appended);
         return result;
       } catch (error) {
@@ -176,6 +177,15 @@ describe('AuditJournalExpander', () => {
     assert.equal(a + b, 34);
     assert.equal(fake.pending(), 0);
     assert.equal(new Set(fake.trail.map((r) => r.id)).size, fake.trail.length);
+  }).timeout(20_000);
+
+  it('takes a batch again when another expander deadlocked it (its entries rolled back into the journal)', async () => {
+    let conflicts = 2;
+    const fake = fakeJournal(12, { conflict: () => conflicts-- > 0 });
+    const expander = new AuditJournalExpander({ repository: fake.repository, registry, batchSize: 5, intervalMs: 0 });
+    assert.equal(await expander.drain('t1'), 12);
+    assert.equal(fake.pending(), 0);
+    assert.equal(new Set(fake.trail.map((r) => r.id)).size, 12, 'each entry once');
   }).timeout(20_000);
 
   it('leaves the entries in the journal when the trail cannot be written, and the background round retries them', async () => {

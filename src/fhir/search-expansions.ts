@@ -18,6 +18,6 @@ export function valueSetExpander(deps: Pick<InteractionDeps, 'search' | 'searchP
     const expansion = await cachedExpansion(ctx, valueSet, { maxCodes });
     // cachedExpansion asks for the read-write rerun itself; no id is left only where nothing can be stored.
     if (expansion.id === undefined) throw notSupported(`:in and :not-in need the expansion of ${canonical} stored in PostgreSQL`);
-    return expansion.id;
+    return { id: expansion.id, total: expansion.total };
   };
 }

@@ -18,6 +18,7 @@ import { parseSystemQuery, type SystemSearchQuery } from './system.js';
 import { searchSql } from './search-sql.js';
 import type { SearchStatement } from './where-sql.js';
 import { FULL_READ_SCOPE, type ReadScope } from './reach.js';
+import { codesDrawn } from './params/token.js';
 import { resolveTerminology, terminologyResolver, type ValueSetExpander } from './terminology-plan.js';
 
 export interface SearchPage {
@@ -78,11 +79,19 @@ const WALK_FIRST_ROWS = 5000;
 /** Rows per row of the page an index walk reads before asking the GIN index (sql.ts indexWalkEligible). */
 const INDEX_WALK_ROWS_PER_MATCH = 10;
 /**
- * The same for codes drawn from terminology (`:below`, `:in`): a walk tests each row cheaply
+ * The same for many codes drawn from terminology (`:below` a wide subtree, `:in` a large
+ * ValueSet; more than FEW_CODES): a walk tests each row cheaply
  * (PredicateContext.rowTest), while the GIN path rechecks every match against every code of the
  * subtree, so a walk that finds a page where 1% of the rows match pays off.
  */
 const TERMINOLOGY_WALK_ROWS_PER_MATCH = 150;
+/** Codes drawn from terminology up to which the index path's recheck stays cheap (a plain walk). */
+const FEW_CODES = 64;
+
+/** A filter draws many codes from terminology (a wide subtree, a large expansion). */
+function drawsManyCodes(query: SearchQuery): boolean {
+  return query.filters.some((f) => drawsCodesFromTerminology(f) && f.kind === 'index' && f.values.some((v) => codesDrawn(v) > FEW_CODES));
+}
 
 export class SearchEngine {
   /** How `:in`/`:not-in` find a ValueSet's expansion (set by the composition root; terminology-plan.ts). */
@@ -142,7 +151,7 @@ export class SearchEngine {
     // resource: no walk in id order, and an order that keeps the planner on the GIN index.
     const constrained = constrains(scope, query.resourceType);
     const onIndex = constrained ? query.sort.length === 0 : indexWalkEligible(query);
-    const rowsPerMatch = query.filters.some(drawsCodesFromTerminology) ? TERMINOLOGY_WALK_ROWS_PER_MATCH : INDEX_WALK_ROWS_PER_MATCH;
+    const rowsPerMatch = drawsManyCodes(query) ? TERMINOLOGY_WALK_ROWS_PER_MATCH : INDEX_WALK_ROWS_PER_MATCH;
     const walkRows = constrained ? 0 : walkFirstEligible(query) ? WALK_FIRST_ROWS : onIndex ? rowsPerMatch * (query.count + 1) : 0;
     let statement = walkRows > 0 ? walkStatement(query, store.tenantId, walkRows, lastUpdated, scope) : undefined;
     let rows = statement ? await store.query<PageRow>(statement.text, statement.values) : [];

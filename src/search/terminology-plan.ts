@@ -9,7 +9,7 @@ import type { Filter, SearchQuery } from './query.js';
 import type { TerminologyResolver } from './types.js';
 
 /** Finds (and caches) the expansion of a ValueSet for a tenant's transaction: wired by the composition root. */
-export type ValueSetExpander = (store: ResourceStore, canonical: string) => Promise<string | undefined>;
+export type ValueSetExpander = (store: ResourceStore, canonical: string) => Promise<{ id: string; total: number } | undefined>;
 
 /** The resolver of one transaction: hierarchies from concept storage, expansions from `expander`. */
 export function terminologyResolver(store: ResourceStore, expander: ValueSetExpander | undefined): TerminologyResolver {
@@ -17,6 +17,9 @@ export function terminologyResolver(store: ResourceStore, expander: ValueSetExpa
     async hierarchy(system) {
       const [version] = await store.terminology.codeSystems(system);
       return version && { id: version.id, scope: version.scope };
+    },
+    closureSize(version, code, direction, cap) {
+      return store.terminology.closureSize(version, code, direction, cap);
     },
     async expansion(canonical) {
       if (!expander) throw notSupported(':in and :not-in need ValueSet expansion, which this server was built without');

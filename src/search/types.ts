@@ -84,8 +84,10 @@ export interface PredicateContext {
 export interface TerminologyResolver {
   /** The version of `system` whose hierarchy `:below`/`:above` follow (the tenant's, else the shared one); undefined when unknown. */
   hierarchy(system: string): Promise<CodeSystemRef | undefined>;
-  /** The id of a cached expansion of the ValueSet `canonical` (url or url|version); undefined when the ValueSet is unknown. */
-  expansion(canonical: string): Promise<string | undefined>;
+  /** How many codes are at or below (`below`) or at or above (`above`) `code` in that version, counting up to `cap`. */
+  closureSize(version: CodeSystemRef, code: string, direction: 'below' | 'above', cap: number): Promise<number>;
+  /** A cached expansion of the ValueSet `canonical` (url or url|version) and its size; undefined when the ValueSet is unknown. */
+  expansion(canonical: string): Promise<{ id: string; total: number } | undefined>;
 }
 
 /** A parsed query value of one parameter type (shape owned by the type's module). */

@@ -46,10 +46,26 @@ export interface TokenValue extends ParsedValue {
   text?: string;
   /** :of-type. */
   ofType?: OfTypeEntry;
-  /** :below / :above: the concept, and (once resolved) the code system version whose closure holds it. */
-  concept?: { system: string; code: string; hierarchy?: CodeSystemRef };
-  /** :in / :not-in: the ValueSet canonical, and (once resolved) its cached expansion's id. */
-  valueSet?: { canonical: string; expansionId?: string };
+  /**
+   * :below / :above: the concept, and (once resolved) the code system version whose closure
+   * holds it and how many codes that draws (counted up to CODES_COUNTED).
+   */
+  concept?: { system: string; code: string; hierarchy?: CodeSystemRef; codes?: number };
+  /** :in / :not-in: the ValueSet canonical, and (once resolved) its cached expansion's id and size. */
+  valueSet?: { canonical: string; expansionId?: string; codes?: number };
+}
+
+/** Codes drawn from terminology are counted up to this (enough to tell a few from many). */
+export const CODES_COUNTED = 1_000;
+
+/**
+ * How many codes a resolved terminology value draws from concept storage (0 when not resolved or
+ * not a terminology value): the search engine walks further before asking the GIN index when they
+ * are many (engine.ts), since the index path rechecks each match against every one of them.
+ */
+export function codesDrawn(value: ParsedValue): number {
+  const token = value as TokenValue;
+  return token.concept?.codes ?? token.valueSet?.codes ?? 0;
 }
 
 /** Modifiers answered from terminology (resolved before SQL by `resolve`). */
@@ -180,7 +196,8 @@ async function resolve(def: SearchParamDef, modifier: string | undefined, values
         const concept = value.concept as NonNullable<TokenValue['concept']>;
         const hierarchy = await terminology.hierarchy(concept.system);
         if (!hierarchy) throw invalid(def, modifier, `the code system ${concept.system} is not known to this server, so it has no hierarchy`);
-        return { ...value, concept: { ...concept, hierarchy } };
+        const codes = await terminology.closureSize(hierarchy, concept.code, modifier, CODES_COUNTED);
+        return { ...value, concept: { ...concept, hierarchy, codes } };
       }),
     );
   }
@@ -188,9 +205,9 @@ async function resolve(def: SearchParamDef, modifier: string | undefined, values
     return Promise.all(
       values.map(async (value) => {
         const valueSet = value.valueSet as NonNullable<TokenValue['valueSet']>;
-        const expansionId = await terminology.expansion(valueSet.canonical);
-        if (expansionId === undefined) throw invalid(def, modifier, `the ValueSet ${valueSet.canonical} is not known to this server`);
-        return { ...value, valueSet: { ...valueSet, expansionId } };
+        const expansion = await terminology.expansion(valueSet.canonical);
+        if (expansion === undefined) throw invalid(def, modifier, `the ValueSet ${valueSet.canonical} is not known to this server`);
+        return { ...value, valueSet: { ...valueSet, expansionId: expansion.id, codes: expansion.total } };
       }),
     );
   }

@@ -11,6 +11,7 @@ export const emptyTerminologyStore: TerminologyStore = {
   codeSystems: async () => [],
   concepts: async () => [],
   neighbours: async () => ({ parents: [], children: [] }),
+  closureSize: async () => 0,
   subsumes: async () => false,
   regexProblem: async (pattern) => {
     try {

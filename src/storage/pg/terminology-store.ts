@@ -103,6 +103,17 @@ export class PgTerminologyStore implements TerminologyStore {
     return { parents: edges.filter((e) => e.child === code).map((e) => e.parent), children: edges.filter((e) => e.parent === code).map((e) => e.child) };
   }
 
+  async closureSize(cs: CodeSystemRef, code: string, direction: 'below' | 'above', cap: number): Promise<number> {
+    const binds = new StatementBinds();
+    const column = direction === 'below' ? 'ancestor' : 'descendant';
+    const where = `${versionRows(cs, this.tenantId, 'cl', binds)} AND cl.${column} = ${binds.add(code)}`;
+    const { rows } = await this.client.query<{ n: string }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM ${tablesOf(cs.scope).closure} cl WHERE ${where} LIMIT ${binds.add(cap)}::bigint) capped`,
+      binds.values,
+    );
+    return Number(rows[0].n);
+  }
+
   async subsumes(cs: CodeSystemRef, ancestor: string, descendant: string): Promise<boolean> {
     const binds = new StatementBinds();
     const where = `${versionRows(cs, this.tenantId, 'cl', binds)} AND cl.ancestor = ${binds.add(ancestor)} AND cl.descendant = ${binds.add(descendant)}`;

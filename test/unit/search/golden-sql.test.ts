@@ -49,7 +49,8 @@ const SHAPES: readonly [type: string, query: string][] = [
 /** Terminology as resolved before SQL (terminology-plan.ts): a shared and a tenant version, one cached expansion. */
 const RESOLVER: TerminologyResolver = {
   hierarchy: async (system) => (system === 'http://snomed.info/sct' ? { id: '42', scope: 'shared' } : { id: '43', scope: 'tenant' }),
-  expansion: async () => '7',
+  closureSize: async () => 12,
+  expansion: async () => ({ id: '7', total: 3 }),
 };
 
 const GOLDEN = join(projectRoot(), 'test/golden/search-sql.txt');

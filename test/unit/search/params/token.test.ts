@@ -1,6 +1,6 @@
 // Unit tests for src/search/params/token.ts (FHIR R4 search.html#token, #modifiers, #escaping).
 import assert from 'node:assert/strict';
-import { tokenParam, type TokenValue } from '../../../../src/search/params/token.js';
+import { codesDrawn, tokenParam, type TokenValue } from '../../../../src/search/params/token.js';
 import type { SearchIndex } from '../../../../src/search/types.js';
 import { assertBadRequest, assertOnlyPlaceholders, paramDef, TestBinds } from './support.js';
 
@@ -138,7 +138,8 @@ describe('token parameters', () => {
   describe('terminology modifiers', () => {
     const resolver = {
       hierarchy: async (system: string) => (system === 'http://sct' ? { id: '42', scope: 'shared' as const } : undefined),
-      expansion: async (canonical: string) => (canonical === 'http://vs' ? '7' : undefined),
+      closureSize: async (_version: unknown, code: string, direction: 'below' | 'above') => (direction === 'below' && code === '1' ? 250 : 1),
+      expansion: async (canonical: string) => (canonical === 'http://vs' ? { id: '7', total: 40 } : undefined),
     };
     const context = () => {
       let n = 0;
@@ -148,6 +149,9 @@ describe('token parameters', () => {
 
     it('resolve the code system version and the expansion before SQL, and refuse unknown ones with a 400', async () => {
       assert.deepEqual((await resolve('below', ['http://sct|1']))[0].concept?.hierarchy, { id: '42', scope: 'shared' });
+      assert.deepEqual((await resolve('below', ['http://sct|1', 'http://sct|2'])).map(codesDrawn), [250, 1], 'how many codes each draws');
+      assert.equal(codesDrawn((await resolve('in', ['http://vs']))[0]), 40);
+      assert.equal(codesDrawn(parse('x')), 0);
       assert.equal((await resolve('in', ['http://vs']))[0].valueSet?.expansionId, '7');
       await assert.rejects(resolve('below', ['http://other|1']), (e: { status: number; message: string }) => e.status === 400 && /not known/.test(e.message));
       await assert.rejects(resolve('not-in', ['http://nope']), (e: { status: number; message: string }) => e.status === 400 && /not known/.test(e.message));

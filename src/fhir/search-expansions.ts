@@ -5,12 +5,12 @@
 import type { ValueSetExpander } from '../search/terminology-plan.js';
 import { notSupported } from '../core/errors.js';
 import { splitCanonical } from '../terminology/definitions.js';
-import { cachedExpansion } from '../terminology/expand.js';
+import { cachedExpansion, expansionPage } from '../terminology/expand.js';
 import type { InteractionDeps } from './interactions/context.js';
 import { terminologyContext } from './terminology-definitions.js';
 
 export function valueSetExpander(deps: Pick<InteractionDeps, 'search' | 'searchParams'>, maxCodes?: number): ValueSetExpander {
-  return async (store, canonical) => {
+  return async (store, canonical, few) => {
     const ctx = terminologyContext(store, deps);
     const { url, version } = splitCanonical(canonical);
     const valueSet = await ctx.definitions.find('ValueSet', url, version);
@@ -18,6 +18,8 @@ export function valueSetExpander(deps: Pick<InteractionDeps, 'search' | 'searchP
     const expansion = await cachedExpansion(ctx, valueSet, { maxCodes });
     // cachedExpansion asks for the read-write rerun itself; no id is left only where nothing can be stored.
     if (expansion.id === undefined) throw notSupported(`:in and :not-in need the expansion of ${canonical} stored in PostgreSQL`);
-    return { id: expansion.id, total: expansion.total };
+    if (expansion.total > few) return { id: expansion.id, drawn: { count: expansion.total } };
+    const { codes } = await expansionPage(ctx, expansion, { offset: 0, count: few });
+    return { id: expansion.id, drawn: { count: codes.length, codes: codes.map((c) => ({ s: c.system, c: c.code })) } };
   };
 }

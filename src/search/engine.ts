@@ -18,7 +18,7 @@ import { parseSystemQuery, type SystemSearchQuery } from './system.js';
 import { searchSql } from './search-sql.js';
 import type { SearchStatement } from './where-sql.js';
 import { FULL_READ_SCOPE, type ReadScope } from './reach.js';
-import { codesDrawn } from './params/token.js';
+import { codesDrawn, FEW_CODES } from './params/token.js';
 import { resolveTerminology, terminologyResolver, type ValueSetExpander } from './terminology-plan.js';
 
 export interface SearchPage {
@@ -85,8 +85,6 @@ const INDEX_WALK_ROWS_PER_MATCH = 10;
  * subtree, so a walk that finds a page where 1% of the rows match pays off.
  */
 const TERMINOLOGY_WALK_ROWS_PER_MATCH = 150;
-/** Codes drawn from terminology up to which the index path's recheck stays cheap (a plain walk). */
-const FEW_CODES = 64;
 
 /** A filter draws many codes from terminology (a wide subtree, a large expansion). */
 function drawsManyCodes(query: SearchQuery): boolean {

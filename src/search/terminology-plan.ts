@@ -6,10 +6,10 @@ import { notSupported } from '../core/errors.js';
 import type { ResourceStore } from '../storage/resource-store.js';
 import { moduleFor } from './params/modules.js';
 import type { Filter, SearchQuery } from './query.js';
-import type { TerminologyResolver } from './types.js';
+import type { DrawnCodes, TerminologyResolver } from './types.js';
 
 /** Finds (and caches) the expansion of a ValueSet for a tenant's transaction: wired by the composition root. */
-export type ValueSetExpander = (store: ResourceStore, canonical: string) => Promise<{ id: string; total: number } | undefined>;
+export type ValueSetExpander = (store: ResourceStore, canonical: string, max: number) => Promise<{ id: string; drawn: DrawnCodes } | undefined>;
 
 /** The resolver of one transaction: hierarchies from concept storage, expansions from `expander`. */
 export function terminologyResolver(store: ResourceStore, expander: ValueSetExpander | undefined): TerminologyResolver {
@@ -18,12 +18,13 @@ export function terminologyResolver(store: ResourceStore, expander: ValueSetExpa
       const [version] = await store.terminology.codeSystems(system);
       return version && { id: version.id, scope: version.scope };
     },
-    closureSize(version, code, direction, cap) {
-      return store.terminology.closureSize(version, code, direction, cap);
+    async closureCodes(version, code, direction, max) {
+      const codes = await store.terminology.closureCodes(version, code, direction, max + 1);
+      return codes.length > max ? { count: codes.length } : { count: codes.length, codes: codes.map((c) => ({ s: version.url, c })) };
     },
-    async expansion(canonical) {
+    async expansion(canonical, max) {
       if (!expander) throw notSupported(':in and :not-in need ValueSet expansion, which this server was built without');
-      return expander(store, canonical);
+      return expander(store, canonical, max);
     },
   };
 }

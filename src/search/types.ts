@@ -84,10 +84,22 @@ export interface PredicateContext {
 export interface TerminologyResolver {
   /** The version of `system` whose hierarchy `:below`/`:above` follow (the tenant's, else the shared one); undefined when unknown. */
   hierarchy(system: string): Promise<CodeSystemRef | undefined>;
-  /** How many codes are at or below (`below`) or at or above (`above`) `code` in that version, counting up to `cap`. */
-  closureSize(version: CodeSystemRef, code: string, direction: 'below' | 'above', cap: number): Promise<number>;
-  /** A cached expansion of the ValueSet `canonical` (url or url|version) and its size; undefined when the ValueSet is unknown. */
-  expansion(canonical: string): Promise<{ id: string; total: number } | undefined>;
+  /**
+   * The codes at or below (`below`) or at or above (`above`) `code` in that version when there
+   * are at most `max`; otherwise only that there are more (`count` = max + 1).
+   */
+  closureCodes(version: CodeSystemRef & { url: string }, code: string, direction: 'below' | 'above', max: number): Promise<DrawnCodes>;
+  /**
+   * A cached expansion of the ValueSet `canonical` (url or url|version): its id, its size and,
+   * when it holds at most `max` codes, the codes. Undefined when the ValueSet is unknown.
+   */
+  expansion(canonical: string, max: number): Promise<{ id: string; drawn: DrawnCodes } | undefined>;
+}
+
+/** Codes drawn from terminology: how many, and the (system, code) pairs themselves when they are few. */
+export interface DrawnCodes {
+  count: number;
+  codes?: readonly { s: string; c: string }[];
 }
 
 /** A parsed query value of one parameter type (shape owned by the type's module). */

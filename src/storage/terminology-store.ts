@@ -145,8 +145,8 @@ export interface TerminologyStore {
   concepts(cs: CodeSystemRef, codes: readonly string[]): Promise<Concept[]>;
   /** Direct parents and children of a code. */
   neighbours(cs: CodeSystemRef, code: string): Promise<{ parents: string[]; children: string[] }>;
-  /** Codes at or below (`below`) or at or above (`above`) `code`, counted up to `cap` (reflexive closure). */
-  closureSize(cs: CodeSystemRef, code: string, direction: 'below' | 'above', cap: number): Promise<number>;
+  /** Up to `limit` codes at or below (`below`) or at or above (`above`) `code` (reflexive closure). */
+  closureCodes(cs: CodeSystemRef, code: string, direction: 'below' | 'above', limit: number): Promise<string[]>;
   /** Is `descendant` the same as or below `ancestor` (reflexive closure)? */
   subsumes(cs: CodeSystemRef, ancestor: string, descendant: string): Promise<boolean>;
   /**

@@ -20,7 +20,7 @@
 // `:in`/`:not-in` (a ValueSet canonical) from its cached expansion.
 import { TERMINOLOGY_TABLES } from '../../storage/table-names.js';
 import type { CodeSystemRef } from '../../storage/terminology-store.js';
-import type { ParamTypeModule, ParsedValue, PredicateContext, SearchIndex, SearchParamDef, SqlBinds, TerminologyResolver } from '../types.js';
+import type { DrawnCodes, ParamTypeModule, ParsedValue, PredicateContext, SearchIndex, SearchParamDef, SqlBinds, TerminologyResolver } from '../types.js';
 import {
   addEntries, anyOf, checkModifier, cleanValue, containsMatch, containsSql, invalid, isObject, missingMatch, missingSql,
   normalizeText, notSql, parseMissing, splitUnescaped, startsWithMatch, startsWithSql, stringsOf, unescapeValue, unsupported,
@@ -50,22 +50,27 @@ export interface TokenValue extends ParsedValue {
    * :below / :above: the concept, and (once resolved) the code system version whose closure
    * holds it and how many codes that draws (counted up to CODES_COUNTED).
    */
-  concept?: { system: string; code: string; hierarchy?: CodeSystemRef; codes?: number };
-  /** :in / :not-in: the ValueSet canonical, and (once resolved) its cached expansion's id and size. */
-  valueSet?: { canonical: string; expansionId?: string; codes?: number };
+  concept?: { system: string; code: string; hierarchy?: CodeSystemRef; drawn?: DrawnCodes };
+  /** :in / :not-in: the ValueSet canonical, and (once resolved) its cached expansion's id and the codes it draws. */
+  valueSet?: { canonical: string; expansionId?: string; drawn?: DrawnCodes };
 }
 
-/** Codes drawn from terminology are counted up to this (enough to tell a few from many). */
-export const CODES_COUNTED = 1_000;
+/**
+ * Up to this many codes drawn from terminology are resolved into plain containment probes, which
+ * PostgreSQL plans like any token's (a subquery's array it cannot estimate: it guessed most of the
+ * table and scanned a whole tenant index for a leaf, 155 ms at 1M Observations). More stay in SQL.
+ */
+export const FEW_CODES = 64;
 
 /**
  * How many codes a resolved terminology value draws from concept storage (0 when not resolved or
- * not a terminology value): the search engine walks further before asking the GIN index when they
- * are many (engine.ts), since the index path rechecks each match against every one of them.
+ * not a terminology value; over FEW_CODES means many): the search engine walks further before
+ * asking the GIN index when they are many (engine.ts), since the index path rechecks each match
+ * against every one of them.
  */
 export function codesDrawn(value: ParsedValue): number {
   const token = value as TokenValue;
-  return token.concept?.codes ?? token.valueSet?.codes ?? 0;
+  return token.concept?.drawn?.count ?? token.valueSet?.drawn?.count ?? 0;
 }
 
 /** Modifiers answered from terminology (resolved before SQL by `resolve`). */
@@ -196,8 +201,8 @@ async function resolve(def: SearchParamDef, modifier: string | undefined, values
         const concept = value.concept as NonNullable<TokenValue['concept']>;
         const hierarchy = await terminology.hierarchy(concept.system);
         if (!hierarchy) throw invalid(def, modifier, `the code system ${concept.system} is not known to this server, so it has no hierarchy`);
-        const codes = await terminology.closureSize(hierarchy, concept.code, modifier, CODES_COUNTED);
-        return { ...value, concept: { ...concept, hierarchy, codes } };
+        const drawn = await terminology.closureCodes({ ...hierarchy, url: concept.system }, concept.code, modifier, FEW_CODES);
+        return { ...value, concept: { ...concept, hierarchy, drawn } };
       }),
     );
   }
@@ -205,9 +210,9 @@ async function resolve(def: SearchParamDef, modifier: string | undefined, values
     return Promise.all(
       values.map(async (value) => {
         const valueSet = value.valueSet as NonNullable<TokenValue['valueSet']>;
-        const expansion = await terminology.expansion(valueSet.canonical);
+        const expansion = await terminology.expansion(valueSet.canonical, FEW_CODES);
         if (expansion === undefined) throw invalid(def, modifier, `the ValueSet ${valueSet.canonical} is not known to this server`);
-        return { ...value, valueSet: { ...valueSet, expansionId: expansion.id, codes: expansion.total } };
+        return { ...value, valueSet: { ...valueSet, expansionId: expansion.id, drawn: expansion.drawn } };
       }),
     );
   }
@@ -216,8 +221,10 @@ async function resolve(def: SearchParamDef, modifier: string | undefined, values
 
 /** `:below`/`:above` of one concept: its closure rows (reflexive) in the version's table, and the concept itself. */
 function hierarchySql(def: SearchParamDef, modifier: 'below' | 'above', value: TokenValue, sp: string, binds: SqlBinds, context: PredicateContext): string {
-  const { system, code, hierarchy } = value.concept as NonNullable<TokenValue['concept']>;
+  const { system, code, hierarchy, drawn } = value.concept as NonNullable<TokenValue['concept']>;
   if (!hierarchy) throw unsupported(def, modifier, 'it was not resolved against terminology here');
+  // Few codes: plain probes, the code itself among them (a code the system lacks matches itself).
+  if (drawn?.codes) return containsSql(sp, binds, def.code, [{ s: system, c: code }, ...drawn.codes.filter((e) => e.c !== code)]);
   const cl = context.nextAlias();
   const [table, tenant] =
     hierarchy.scope === 'tenant' ? [TERMINOLOGY_TABLES.tenantClosure, `${cl}.tenant_id = ${context.tenant} AND `] : [TERMINOLOGY_TABLES.sharedClosure, ''];
@@ -242,6 +249,8 @@ const entriesWhere = (sp: string, def: SearchParamDef, binds: SqlBinds, conditio
 function valueSetSql(def: SearchParamDef, modifier: string, value: TokenValue, sp: string, binds: SqlBinds, context: PredicateContext): string {
   const expansionId = value.valueSet?.expansionId;
   if (expansionId === undefined) throw unsupported(def, modifier, 'it was not resolved against terminology here');
+  const few = value.valueSet?.drawn?.codes;
+  if (few) return containsSql(sp, binds, def.code, few);
   const e = context.nextAlias();
   const rows = `FROM ${TERMINOLOGY_TABLES.expansionCode} ${e} WHERE ${e}.tenant_id = ${context.tenant} AND ${e}.expansion_id = ${binds.add(expansionId)}::bigint`;
   if (context.rowTest) {

@@ -11,7 +11,7 @@ export const emptyTerminologyStore: TerminologyStore = {
   codeSystems: async () => [],
   concepts: async () => [],
   neighbours: async () => ({ parents: [], children: [] }),
-  closureSize: async () => 0,
+  closureCodes: async () => [],
   subsumes: async () => false,
   regexProblem: async (pattern) => {
     try {

@@ -103,15 +103,15 @@ export class PgTerminologyStore implements TerminologyStore {
     return { parents: edges.filter((e) => e.child === code).map((e) => e.parent), children: edges.filter((e) => e.parent === code).map((e) => e.child) };
   }
 
-  async closureSize(cs: CodeSystemRef, code: string, direction: 'below' | 'above', cap: number): Promise<number> {
+  async closureCodes(cs: CodeSystemRef, code: string, direction: 'below' | 'above', limit: number): Promise<string[]> {
     const binds = new StatementBinds();
-    const column = direction === 'below' ? 'ancestor' : 'descendant';
-    const where = `${versionRows(cs, this.tenantId, 'cl', binds)} AND cl.${column} = ${binds.add(code)}`;
-    const { rows } = await this.client.query<{ n: string }>(
-      `SELECT count(*) AS n FROM (SELECT 1 FROM ${tablesOf(cs.scope).closure} cl WHERE ${where} LIMIT ${binds.add(cap)}::bigint) capped`,
+    const [from, to] = direction === 'below' ? ['ancestor', 'descendant'] : ['descendant', 'ancestor'];
+    const where = `${versionRows(cs, this.tenantId, 'cl', binds)} AND cl.${from} = ${binds.add(code)}`;
+    const { rows } = await this.client.query<{ code: string }>(
+      `SELECT cl.${to} AS code FROM ${tablesOf(cs.scope).closure} cl WHERE ${where} LIMIT ${binds.add(limit)}::bigint`,
       binds.values,
     );
-    return Number(rows[0].n);
+    return rows.map((r) => r.code);
   }
 
   async subsumes(cs: CodeSystemRef, ancestor: string, descendant: string): Promise<boolean> {

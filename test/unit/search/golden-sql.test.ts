@@ -46,11 +46,14 @@ const SHAPES: readonly [type: string, query: string][] = [
   ['Patient', '_has:Condition:subject:code:below=http://snomed.info/sct|73211009'],
 ];
 
-/** Terminology as resolved before SQL (terminology-plan.ts): a shared and a tenant version, one cached expansion. */
+/** Terminology as resolved before SQL (terminology-plan.ts): a shared and a tenant version, two cached expansions; many codes and few. */
 const RESOLVER: TerminologyResolver = {
   hierarchy: async (system) => (system === 'http://snomed.info/sct' ? { id: '42', scope: 'shared' } : { id: '43', scope: 'tenant' }),
-  closureSize: async () => 12,
-  expansion: async () => ({ id: '7', total: 3 }),
+  // Many codes under snomed's concept (the subquery form), two over the tenant's (plain probes).
+  closureCodes: async (version, code) =>
+    version.url === 'http://snomed.info/sct' ? { count: 65 } : { count: 2, codes: [{ s: version.url, c: code }, { s: version.url, c: 'parent-of-x' }] },
+  expansion: async (canonical) =>
+    canonical.includes('observation-codes') ? { id: '7', drawn: { count: 500 } } : { id: '8', drawn: { count: 1, codes: [{ s: 'http://loinc.org', c: '8867-4' }] } },
 };
 
 const GOLDEN = join(projectRoot(), 'test/golden/search-sql.txt');

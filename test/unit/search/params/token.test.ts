@@ -138,8 +138,11 @@ describe('token parameters', () => {
   describe('terminology modifiers', () => {
     const resolver = {
       hierarchy: async (system: string) => (system === 'http://sct' ? { id: '42', scope: 'shared' as const } : undefined),
-      closureSize: async (_version: unknown, code: string, direction: 'below' | 'above') => (direction === 'below' && code === '1' ? 250 : 1),
-      expansion: async (canonical: string) => (canonical === 'http://vs' ? { id: '7', total: 40 } : undefined),
+      // Many codes below 1 (kept in SQL), few elsewhere (resolved into plain probes).
+      closureCodes: async (version: { url: string }, code: string, direction: 'below' | 'above') =>
+        direction === 'below' && code === '1' ? { count: 65 } : { count: 2, codes: [{ s: version.url, c: code }, { s: version.url, c: 'p' }] },
+      expansion: async (canonical: string) =>
+        canonical === 'http://vs' ? { id: '7', drawn: { count: 100 } } : canonical === 'http://small' ? { id: '8', drawn: { count: 1, codes: [{ s: 'urn:s', c: 'a' }] } } : undefined,
     };
     const context = () => {
       let n = 0;
@@ -149,8 +152,8 @@ describe('token parameters', () => {
 
     it('resolve the code system version and the expansion before SQL, and refuse unknown ones with a 400', async () => {
       assert.deepEqual((await resolve('below', ['http://sct|1']))[0].concept?.hierarchy, { id: '42', scope: 'shared' });
-      assert.deepEqual((await resolve('below', ['http://sct|1', 'http://sct|2'])).map(codesDrawn), [250, 1], 'how many codes each draws');
-      assert.equal(codesDrawn((await resolve('in', ['http://vs']))[0]), 40);
+      assert.deepEqual((await resolve('below', ['http://sct|1', 'http://sct|2'])).map(codesDrawn), [65, 2], 'how many codes each draws');
+      assert.equal(codesDrawn((await resolve('in', ['http://vs']))[0]), 100);
       assert.equal(codesDrawn(parse('x')), 0);
       assert.equal((await resolve('in', ['http://vs']))[0].valueSet?.expansionId, '7');
       await assert.rejects(resolve('below', ['http://other|1']), (e: { status: number; message: string }) => e.status === 400 && /not known/.test(e.message));
@@ -170,6 +173,15 @@ describe('token parameters', () => {
       const above = tokenParam.predicate(code, 'above', tenantVersion, 'r.sp', new TestBinds(), context());
       assert.match(above, /FROM tenant_closure t1 WHERE t1\.tenant_id = \$99 AND .* t1\.descendant = /, 'a tenant version: its own rows, by tenant');
       assert.ok(above.includes('t1.ancestor))'));
+    });
+
+    it('with few codes, probe with each of them as a plain token would (PostgreSQL plans those well)', async () => {
+      const binds = new TestBinds();
+      const below = tokenParam.predicate(code, 'below', await resolve('below', ['http://sct|2']), 'r.sp', binds, context());
+      assert.equal(below, '((r.sp @> $1::jsonb OR r.sp @> $2::jsonb))');
+      assert.deepEqual(binds.values.map((b) => JSON.parse(b as string)), [{ code: [{ s: 'http://sct', c: '2' }] }, { code: [{ s: 'http://sct', c: 'p' }] }]);
+      const inSmall = tokenParam.predicate(code, 'in', await resolve('in', ['http://small']), 'r.sp', new TestBinds(), context());
+      assert.equal(inSmall, '((r.sp @> $1::jsonb))');
     });
 
     it('in a walk of rows (rowTest), look each entry of the row up among the codes instead of probing with every code', async () => {

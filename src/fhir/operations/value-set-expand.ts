@@ -93,79 +93,66 @@ function expandedValueSet(valueSet: JsonObject, request: ExpandRequest, expansio
   return { ...rest, resourceType: 'ValueSet', ...(request.includeDefinition && compose !== undefined ? { compose } : {}), expansion };
 }
 
-export interface ExpandOperationOptions {
-  /** Most codes an expansion may hold (default 100,000); more answer 422 too-costly. */
-  maxCodes?: number;
-}
-
-/** The $expand handler with its limit. */
-export function valueSetExpandHandler(options: ExpandOperationOptions = {}) {
-  return async (call: OperationCall, store: ResourceStore): Promise<FhirResponse> => {
-    const input = operationInput(call.req);
-    const request = expandRequest(call.req, input);
-    const { valueSet, ctx } = await valueSetSource(call, store, input, 'expand');
-    const expansion = await cachedExpansion(ctx, valueSet, { activeOnly: request.activeOnly, displayLanguage: request.displayLanguage, maxCodes: options.maxCodes ?? call.deps.config.expandMaxCodes ?? DEFAULT_MAX_CODES });
-    const offset = request.offset ?? 0;
-    const page = await expansionPage(ctx, expansion, { text: request.filter, offset, count: request.count ?? expansion.total });
-    const warnings = expansion.fromCache ? await expansionWarnings(ctx, valueSet) : expansion.warnings;
-    const parameter = [...request.echo, ...warnings.map((w) => ({ name: 'warning', valueString: w }))];
-    const body = expandedValueSet(valueSet, request, {
-      identifier: `urn:uuid:${randomUUID()}`,
-      timestamp: new Date().toISOString(),
-      total: page.total,
-      ...(request.offset !== undefined || request.count !== undefined ? { offset } : {}),
-      ...(parameter.length > 0 ? { parameter } : {}),
-      ...(page.codes.length > 0 ? { contains: page.codes.map(containsOf) } : {}),
-    });
-    return { status: 200, headers: {}, body: { kind: 'json', value: body } };
-  };
+/** $expand: the ValueSet's cached expansion, a page of it narrowed by `filter`; the size cap is HEARTH_EXPAND_MAX_CODES. */
+async function expand(call: OperationCall, store: ResourceStore): Promise<FhirResponse> {
+  const input = operationInput(call.req);
+  const request = expandRequest(call.req, input);
+  const { valueSet, ctx } = await valueSetSource(call, store, input, 'expand');
+  const expansion = await cachedExpansion(ctx, valueSet, { activeOnly: request.activeOnly, displayLanguage: request.displayLanguage, maxCodes: call.deps.config.expandMaxCodes ?? DEFAULT_MAX_CODES });
+  const offset = request.offset ?? 0;
+  const page = await expansionPage(ctx, expansion, { text: request.filter, offset, count: request.count ?? expansion.total });
+  const warnings = expansion.fromCache ? await expansionWarnings(ctx, valueSet) : expansion.warnings;
+  const parameter = [...request.echo, ...warnings.map((w) => ({ name: 'warning', valueString: w }))];
+  const body = expandedValueSet(valueSet, request, {
+    identifier: `urn:uuid:${randomUUID()}`,
+    timestamp: new Date().toISOString(),
+    total: page.total,
+    ...(request.offset !== undefined || request.count !== undefined ? { offset } : {}),
+    ...(parameter.length > 0 ? { parameter } : {}),
+    ...(page.codes.length > 0 ? { contains: page.codes.map(containsOf) } : {}),
+  });
+  return { status: 200, headers: {}, body: { kind: 'json', value: body } };
 }
 
 const parameter = (name: string, type: string, documentation: string, use: 'in' | 'out' = 'in', max = '1') => ({ name, use, min: use === 'out' ? 1 : 0, max, type, documentation });
 
-/** The registry entry, with a limit other than the default (tests, configuration). */
-export function valueSetExpandOperation(options: ExpandOperationOptions = {}): OperationEntry {
-  return {
-    name: 'expand',
-    levels: ['type', 'instance'],
-    types: ['ValueSet'],
-    readOnly: true,
-    handler: valueSetExpandHandler(options),
-    definition: {
-      resourceType: 'OperationDefinition',
-      id: 'hearth-valueset-expand',
-      name: 'ValueSetExpand',
-      title: 'Value set expansion',
-      status: 'active',
-      kind: 'operation',
-      affectsState: false,
-      code: 'expand',
-      description:
-        'The codes a ValueSet defines (R4 ValueSet $expand): from compose (include/exclude of concept lists, filters, whole ' +
-        'systems and imported value sets) or a given expansion. Answers the ValueSet with expansion.contains, paged by ' +
-        'offset/count and narrowed by filter. Expansions larger than the server limit answer 422 (too-costly); code systems ' +
-        'not loaded answer 422 (not-found). Read-only.',
-      resource: ['ValueSet'],
-      system: false,
-      type: true,
-      instance: true,
-      parameter: [
-        parameter('url', 'uri', 'The canonical url of a ValueSet (the tenant\'s own, else a shared one); url|version allowed.'),
-        parameter('valueSet', 'ValueSet', 'A ValueSet given inline (POST only).'),
-        parameter('valueSetVersion', 'string', 'The version of the ValueSet named by url.'),
-        parameter('filter', 'string', 'Only codes whose display or code has words starting with each word given.'),
-        parameter('offset', 'integer', 'Codes to skip (paging).'),
-        parameter('count', 'integer', 'Codes to return (paging); all when absent.'),
-        parameter('activeOnly', 'boolean', 'Leave out inactive codes.'),
-        parameter('displayLanguage', 'code', 'Displays in this language where the code system has designations in it.'),
-        parameter('includeDefinition', 'boolean', 'Return the compose too.'),
-        parameter('includeDesignations', 'boolean', 'Accepted; designations are not returned.'),
-        parameter('excludeNested', 'boolean', 'Accepted; the expansion is always flat.'),
-        parameter('return', 'ValueSet', 'The ValueSet with its expansion.', 'out'),
-      ],
-    },
-  };
-}
-
-/** $expand with the default limit, as registered in index.ts. */
-export const expandOperation: OperationEntry = valueSetExpandOperation();
+export const expandOperation: OperationEntry = {
+  name: 'expand',
+  levels: ['type', 'instance'],
+  types: ['ValueSet'],
+  readOnly: true,
+  handler: expand,
+  definition: {
+    resourceType: 'OperationDefinition',
+    id: 'hearth-valueset-expand',
+    name: 'ValueSetExpand',
+    title: 'Value set expansion',
+    status: 'active',
+    kind: 'operation',
+    affectsState: false,
+    code: 'expand',
+    description:
+      'The codes a ValueSet defines (R4 ValueSet $expand): from compose (include/exclude of concept lists, filters, whole ' +
+      'systems and imported value sets) or a given expansion. Answers the ValueSet with expansion.contains, paged by ' +
+      'offset/count and narrowed by filter. Expansions larger than the server limit answer 422 (too-costly); code systems ' +
+      'not loaded answer 422 (not-found). Read-only.',
+    resource: ['ValueSet'],
+    system: false,
+    type: true,
+    instance: true,
+    parameter: [
+      parameter('url', 'uri', 'The canonical url of a ValueSet (the tenant\'s own, else a shared one); url|version allowed.'),
+      parameter('valueSet', 'ValueSet', 'A ValueSet given inline (POST only).'),
+      parameter('valueSetVersion', 'string', 'The version of the ValueSet named by url.'),
+      parameter('filter', 'string', 'Only codes whose display or code has words starting with each word given.'),
+      parameter('offset', 'integer', 'Codes to skip (paging).'),
+      parameter('count', 'integer', 'Codes to return (paging); all when absent.'),
+      parameter('activeOnly', 'boolean', 'Leave out inactive codes.'),
+      parameter('displayLanguage', 'code', 'Displays in this language where the code system has designations in it.'),
+      parameter('includeDefinition', 'boolean', 'Return the compose too.'),
+      parameter('includeDesignations', 'boolean', 'Accepted; designations are not returned.'),
+      parameter('excludeNested', 'boolean', 'Accepted; the expansion is always flat.'),
+      parameter('return', 'ValueSet', 'The ValueSet with its expansion.', 'out'),
+    ],
+  },
+};

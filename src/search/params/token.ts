@@ -48,7 +48,7 @@ export interface TokenValue extends ParsedValue {
   ofType?: OfTypeEntry;
   /**
    * :below / :above: the concept, and (once resolved) the code system version whose closure
-   * holds it and how many codes that draws (counted up to CODES_COUNTED).
+   * holds it and the codes it draws (listed when FEW_CODES or fewer).
    */
   concept?: { system: string; code: string; hierarchy?: CodeSystemRef; drawn?: DrawnCodes };
   /** :in / :not-in: the ValueSet canonical, and (once resolved) its cached expansion's id and the codes it draws. */

@@ -78,6 +78,35 @@ export interface Config {
   auditObserver?: string;
   /** Months the audit trail is kept before archived months may be dropped (default six years). */
   auditRetentionMonths: number;
+  /** Run the outbox relay and delivery workers in this process (issue 13; `hearth worker` runs them alone). */
+  deliveryWorker: boolean;
+  /** Deliveries one process runs at once. */
+  deliveryConcurrency: number;
+  /** How often the relay looks for outbox rows without a NOTIFY, ms (safety net). */
+  relayPollMs: number;
+  /** A handed-over delivery not started this long after it was due is presumed lost (queue data lost) and handed again, ms. */
+  relayStaleMs: number;
+  /** How long a delivery holds its resource's lease; a worker that dies frees it after this, ms. */
+  deliveryLeaseMs: number;
+  /** Timeout of one outbound request, ms. */
+  deliveryTimeoutMs: number;
+  /** Delivery attempts before a dead letter. */
+  deliveryMaxAttempts: number;
+  /** First retry delay, ms (doubled per attempt, with full jitter). */
+  deliveryBackoffMs: number;
+  /** Longest retry delay, ms (also caps a partner's Retry-After). */
+  deliveryBackoffMaxMs: number;
+  /** Consecutive failures of a destination before its circuit opens. */
+  breakerFailureThreshold: number;
+  /** How long an open circuit stays open before one probe is let through, ms. */
+  breakerResetMs: number;
+  /**
+   * Hosts and CIDR ranges Subscription endpoints may reach although they are internal (loopback,
+   * private, link-local); nothing by default (docs/sync.md, SSRF).
+   */
+  outboundAllow: string[];
+  /** Bearer token Prometheus sends to GET /metrics when authentication is on (an admin token works too). */
+  metricsToken?: string;
 }
 
 interface Setting {
@@ -184,6 +213,25 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'HEARTH_AUDIT', key: 'audit', schema: { enum: ['on', 'off'] }, default: 'on' },
   { env: 'HEARTH_AUDIT_RETENTION_MONTHS', key: 'auditRetentionMonths', schema: integer(1, 1200), default: 72, parse: toInt },
   { env: 'HEARTH_AUDIT_OBSERVER', key: 'auditObserver', schema: { type: 'string', minLength: 1, maxLength: 1024 } },
+  { env: 'HEARTH_DELIVERY_WORKER', key: 'deliveryWorker', schema: { type: 'boolean' }, default: true, parse: toBool },
+  { env: 'HEARTH_DELIVERY_CONCURRENCY', key: 'deliveryConcurrency', schema: integer(1, 1000), default: 8, parse: toInt },
+  { env: 'HEARTH_RELAY_POLL_MS', key: 'relayPollMs', schema: integer(10, 3600000), default: 2000, parse: toInt },
+  { env: 'HEARTH_RELAY_STALE_MS', key: 'relayStaleMs', schema: integer(100, 86400000), default: 60000, parse: toInt },
+  { env: 'HEARTH_DELIVERY_LEASE_MS', key: 'deliveryLeaseMs', schema: integer(100, 3600000), default: 60000, parse: toInt },
+  { env: 'HEARTH_DELIVERY_TIMEOUT_MS', key: 'deliveryTimeoutMs', schema: integer(100, 600000), default: 10000, parse: toInt },
+  { env: 'HEARTH_DELIVERY_MAX_ATTEMPTS', key: 'deliveryMaxAttempts', schema: integer(1, 1000), default: 10, parse: toInt },
+  { env: 'HEARTH_DELIVERY_BACKOFF_MS', key: 'deliveryBackoffMs', schema: integer(1, 3600000), default: 1000, parse: toInt },
+  { env: 'HEARTH_DELIVERY_BACKOFF_MAX_MS', key: 'deliveryBackoffMaxMs', schema: integer(1, 86400000), default: 600000, parse: toInt },
+  { env: 'HEARTH_BREAKER_FAILURE_THRESHOLD', key: 'breakerFailureThreshold', schema: integer(1, 1000), default: 5, parse: toInt },
+  { env: 'HEARTH_BREAKER_RESET_MS', key: 'breakerResetMs', schema: integer(10, 3600000), default: 30000, parse: toInt },
+  {
+    env: 'HEARTH_OUTBOUND_ALLOW',
+    key: 'outboundAllow',
+    schema: { type: 'array', items: { type: 'string', minLength: 1 } },
+    default: [],
+    parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean),
+  },
+  { env: 'HEARTH_METRICS_TOKEN', key: 'metricsToken', schema: { type: 'string', minLength: 16 } },
 ];
 
 export class ConfigError extends Error {

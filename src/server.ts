@@ -16,6 +16,7 @@ import { applyAuditRetention } from './storage/pg/audit-retention.js';
 import { listTenants } from './storage/pg/tenant-admin.js';
 import { ReindexJobQueue } from './storage/pg/reindex-jobs.js';
 import { createLogger, type Logger } from './core/logger.js';
+import { HearthMetrics } from './core/metrics.js';
 import { openDatabase, type Database } from './storage/pg/database.js';
 import { migrate } from './storage/pg/migrate.js';
 import { preloadTerminology } from './compose-terminology.js';
@@ -25,6 +26,8 @@ export interface RunningServer {
   origin: string;
   port: number;
   database: Database;
+  /** Served at GET /metrics; the outbox probe and delivery report into it. */
+  metrics: HearthMetrics;
   close(): Promise<void>;
 }
 
@@ -67,7 +70,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       : undefined;
     const auth = createAuthComponents(config, database, service, logger, recorder);
     if (auth.warning) logger.warn(auth.warning);
-    const app = createApp({ config, service, logger, ready: () => repository.ping(), authenticator: auth.authenticator, authRouters: auth.routers });
+    const metrics = new HearthMetrics();
+    const app = createApp({ config, service, logger, ready: () => repository.ping(), authenticator: auth.authenticator, authRouters: auth.routers, metrics });
     const server = createServer(app);
     server.on('clientError', answerClientError);
     await new Promise<void>((resolve, reject) => {
@@ -80,7 +84,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     worker?.start();
     audit?.start();
     auditJournal.start();
-    return { origin, port, database, close: () => shutdown(server, database, config.shutdownTimeoutMs, [async () => worker?.stop(), async () => audit?.stop(), () => auditJournal.stop(), () => maintenance.close(), () => auth.close()]) };
+    return { origin, port, database, metrics, close: () => shutdown(server, database, config.shutdownTimeoutMs, [async () => worker?.stop(), async () => audit?.stop(), () => auditJournal.stop(), () => maintenance.close(), () => auth.close()]) };
   } catch (error) {
     await database.close();
     throw error;

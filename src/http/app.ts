@@ -11,6 +11,7 @@ import helmet from 'helmet';
 import type { Config } from '../core/config.js';
 import { FhirError, toOutcome } from '../core/errors.js';
 import type { FhirService } from '../fhir/service.js';
+import type { HearthMetrics } from '../core/metrics.js';
 import type { Logger } from '../core/logger.js';
 import type { Authenticator } from './authenticate.js';
 import { matchBase, rawQueryOf, toFhirRequest, type BaseMatch } from './fhir-request.js';
@@ -18,6 +19,8 @@ import { AuditUnavailable } from '../fhir/audit-unavailable.js';
 import type { AccessContext, FhirRequest, HttpMethod } from '../core/types.js';
 import { negotiateResponseType, type ResponseMediaType } from './negotiation.js';
 import { requestIdFrom } from './request-id.js';
+import { metricsRoute } from './metrics-route.js';
+import { requestMetrics } from './request-metrics.js';
 import { sendFhir, sendOutcome } from './send.js';
 
 export interface AppDeps {
@@ -33,6 +36,8 @@ export interface AppDeps {
    * endpoints and pages, and the admin API (which reads the caller from res.locals.access).
    */
   authRouters?: Router[];
+  /** Prometheus metrics: HTTP requests are observed and GET /metrics serves them (absent: neither). */
+  metrics?: HearthMetrics;
 }
 
 /** Paths below a base that belong to the authorization server and the admin API, not to FHIR. */
@@ -55,9 +60,19 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestContext(logger));
+  // Scrapes are not counted: Prometheus records its own scrape durations.
+  if (deps.metrics) app.use(requestMetrics(deps.metrics.http, ['/metrics']));
   app.use(helmet());
   app.use(cors({ origin: config.corsOrigins, exposedHeaders: EXPOSED }));
   app.use(compression({ filter: shouldCompress }));
+  if (deps.metrics) {
+    app.get('/metrics', metricsRoute({
+      metrics: deps.metrics,
+      authenticator: deps.authenticator,
+      metricsToken: config.metricsToken,
+      defaultAudience: (req) => baseUrlOf(config, req, '/fhir'),
+    }));
+  }
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -116,6 +131,8 @@ async function handleFhir(deps: AppDeps, req: Request, res: Response): Promise<v
       ? PUBLIC_ACCESS
       : await deps.authenticator.accessFor(req.get('authorization'), { tenantId: match.tenantId, audience: baseUrl });
     request = toFhirRequest(req, match, baseUrl, res.locals.requestId, { maxDepth: deps.config.maxJsonDepth }, access);
+    // What POST [base] is, for the request metrics (the service decides the same way).
+    if (request.method === 'POST' && request.path.length === 0) res.locals.bundleType = (request.body as { type?: unknown } | undefined)?.type === 'batch' ? 'batch' : 'transaction';
   } catch (error) {
     await recordRejected(deps, req, match, baseUrl, res.locals.requestId, access, error);
     throw error;

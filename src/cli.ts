@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `hearth` command: serve, migrate, tenant create|list, reindex, load, and the SMART
 // registrations: client add|list|remove, user add|list|remove|policy, launch create; and the
-// audit trail's maintenance: audit verify|seal|partitions|archive.
+// audit trail's maintenance: audit verify|seal|partitions|archive; and outbound sync:
+// sync add|list|remove|status|dead-letters.
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './core/config.js';
 import { isResourceType } from './core/resource-types.js';
@@ -19,10 +20,12 @@ import { createFhirService } from './compose.js';
 import { expandSources } from './load/sources.js';
 import { createLogger } from './core/logger.js';
 import { startServer } from './server.js';
+import { startWorker } from './worker.js';
 import { AUTH_USAGE, clientCommand, launchCommand } from './cli/auth-commands.js';
 import { USER_USAGE, userCommand } from './cli/user-commands.js';
 import { AUDIT_USAGE, auditCommand } from './cli/audit-commands.js';
 import { TERMINOLOGY_USAGE, terminologyCommand } from './cli/terminology-commands.js';
+import { SYNC_USAGE, syncCommand } from './cli/sync-commands.js';
 import { preloadTerminology } from './compose-terminology.js';
 import { describePreload } from './terminology/import/preload.js';
 import { openDatabase, type Database } from './storage/pg/database.js';
@@ -31,6 +34,7 @@ import { createTenant, listTenants } from './storage/pg/tenant-admin.js';
 
 const USAGE = `Usage:
   hearth serve                                   start the FHIR server
+  hearth worker                                  run the outbox relay and delivery workers only (docs/sync.md)
   hearth migrate                                 apply database migrations
   hearth tenant create <id> [--name N] [--dedicated-partition]
   hearth tenant list
@@ -43,6 +47,7 @@ ${AUTH_USAGE}
 ${USER_USAGE}
 ${AUDIT_USAGE}
 ${TERMINOLOGY_USAGE}
+${SYNC_USAGE}
 Configuration comes from the environment; see docs/configuration.md.`;
 
 /** Opens the database, brings its schema up to date, runs `work`, closes. */
@@ -65,6 +70,26 @@ async function serve(config: Config): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: draining in-flight requests');
     server.close().then(
+      () => process.exit(0),
+      (error) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function worker(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const running = await startWorker(config, logger);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'worker shutting down: finishing deliveries in flight');
+    running.close().then(
       () => process.exit(0),
       (error) => {
         logger.error({ err: error }, 'shutdown failed');
@@ -224,6 +249,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const config = loadConfig();
   if (command === 'serve') return serve(config);
+  if (command === 'worker') return worker(config);
   if (command === 'migrate') {
     const [applied, preloaded] = await withDatabase(config, async (db, names) => [names, await preloadTerminology(db.pool)] as const);
     console.log(`Applied ${applied.length} migration(s)${applied.length ? `: ${applied.join(', ')}` : ''}; the database is up to date`);
@@ -238,6 +264,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'user') return withDatabase(config, (db) => userCommand(db, rest));
   if (command === 'audit') return withDatabase(config, (db) => auditCommand(db, rest));
   if (command === 'terminology') return withDatabase(config, (db) => terminologyCommand(db, rest));
+  if (command === 'sync') return withDatabase(config, (db) => syncCommand(db, rest));
   throw new Error(USAGE);
 }
 

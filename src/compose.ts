@@ -16,6 +16,8 @@ import { projectRoot } from './core/project-root.js';
 import { NO_HOOKS, type InteractionHooks } from './fhir/hooks.js';
 import { valueSetExpander } from './fhir/search-expansions.js';
 import { FhirService } from './fhir/service.js';
+import { OutboxRecorder } from './jobs/outbox/outbox-recorder.js';
+import { SsrfGuard, type Resolver } from './jobs/net/ssrf-guard.js';
 import { createResourceValidator } from './fhir/validation/resource-schema.js';
 import { SearchEngine } from './search/engine.js';
 import { createSearchRegistry } from './search/registry/registry.js';
@@ -36,9 +38,15 @@ export interface FhirComposition {
   audit?: AuditRecorder;
   /** Expands the audit journal into the trail: the server starts it and drains it before sealing. */
   auditJournal: AuditJournalExpander;
+  /** The transactional outbox's write side (issue 13): hooks every version written. */
+  outbox: OutboxRecorder;
+  /** The guard Subscription endpoints pass at creation (and deliveries at every connection). */
+  ssrfGuard: SsrfGuard;
 }
 
 export interface CompositionOptions {
+  /** DNS for the SSRF guard of Subscription endpoints (tests inject one). */
+  resolver?: Resolver;
   logger?: MaintenanceLog;
   /**
    * Analyze tables in the background as writes accumulate (HEARTH_ANALYZE_AFTER_ROWS). A bulk
@@ -71,12 +79,22 @@ export function createFhirService(
   // Whether or not this process records, it expands what is in the journal before sealing (server.ts).
   const auditJournal = new AuditJournalExpander({ repository, registry, intervalMs: config.auditExpandIntervalMs, maxLagMs: config.auditExpandMaxLagMs, logger: options.logger });
   const audit = config.audit === 'on' ? createAuditRecorder(config, repository, auditJournal) : undefined;
+  // Every version written owes its sync destinations and Subscriptions an outbox row (issue 13).
+  const ssrfGuard = new SsrfGuard({ allow: config.outboundAllow, ...(options.resolver ? { resolver: options.resolver } : {}) });
+  const outbox = new OutboxRecorder({
+    searchParams,
+    checkEndpoint: async (url) => {
+      const checked = await ssrfGuard.checkUrl(url);
+      return checked.ok ? undefined : checked.reason;
+    },
+  });
+  const withOutbox = outbox.hooks(hooks);
   const service = new FhirService(
     repository,
-    { validator: createResourceValidator(), searchParams, search, hooks: audit ? audit.hooks(hooks) : hooks, config, auditTrail: createAuditTrailService(database.pool, auditHasher) },
+    { validator: createResourceValidator(), searchParams, search, hooks: audit ? audit.hooks(withOutbox) : withOutbox, config, auditTrail: createAuditTrailService(database.pool, auditHasher) },
     { softwareVersion: softwareVersion(), tenantCacheTtlMs: config.tenantCacheTtlMs, bundleMaxEntries: config.bundleMaxEntries },
   );
-  return { service, repository, searchParams, maintenance, audit, auditJournal };
+  return { service, repository, searchParams, maintenance, audit, auditJournal, outbox, ssrfGuard };
 }
 
 /** Records every interaction (issue 11): observer id from HEARTH_AUDIT_OBSERVER, else the public base URL, else this host. */

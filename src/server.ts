@@ -17,6 +17,9 @@ import { listTenants } from './storage/pg/tenant-admin.js';
 import { ReindexJobQueue } from './storage/pg/reindex-jobs.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { HearthMetrics } from './core/metrics.js';
+import { createDelivery, tenantBase } from './compose-delivery.js';
+import type { Resolver } from './jobs/net/ssrf-guard.js';
+import type { BullmqQueueOptions } from './jobs/queue/bullmq-queue.js';
 import { openDatabase, type Database } from './storage/pg/database.js';
 import { migrate } from './storage/pg/migrate.js';
 import { preloadTerminology } from './compose-terminology.js';
@@ -34,7 +37,15 @@ export interface RunningServer {
 /** A worker that stops renewing its job's lease for this long is presumed dead. */
 const REINDEX_LEASE_MS = 60_000;
 
-export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+/** What tests inject (the production server takes none). */
+export interface StartOptions {
+  /** DNS for the SSRF guard of Subscription endpoints, at creation and at delivery. */
+  resolver?: Resolver;
+  /** BullMQ tuning of the delivery queue. */
+  bullmq?: BullmqQueueOptions;
+}
+
+export async function startServer(config: Config, logger: Logger = createLogger(config.logLevel), options: StartOptions = {}): Promise<RunningServer> {
   const database = await openDatabase(config);
   try {
     const migrated = await migrate(database.pool);
@@ -42,7 +53,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     for (const p of await preloadTerminology(database.pool)) {
       if (p.status === 'loaded') logger.info({ package: `${p.name}@${p.version}`, codeSystems: p.codeSystems, concepts: p.concepts, definitions: p.definitions, broken: p.broken, seconds: p.seconds }, 'terminology preloaded');
     }
-    const { service, repository, searchParams, maintenance, audit: recorder, auditJournal } = createFhirService(config, database, undefined, { logger });
+    const { service, repository, searchParams, maintenance, audit: recorder, auditJournal } = createFhirService(config, database, undefined, { logger, ...(options.resolver ? { resolver: options.resolver } : {}) });
     const worker = config.reindexWorker
       ? new ReindexWorker(
           new ReindexJobQueue(database.pool, REINDEX_LEASE_MS),
@@ -71,6 +82,12 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const auth = createAuthComponents(config, database, service, logger, recorder);
     if (auth.warning) logger.warn(auth.warning);
     const metrics = new HearthMetrics();
+    // Outbound delivery (issue 13): relay and workers beside the API unless they run apart (`hearth worker`).
+    // Its links name this server as it listens (HEARTH_PORT=0 picks the port at listen).
+    let listening = config.port;
+    const delivery = config.deliveryWorker
+      ? createDelivery(config, database, service, logger, { metrics, ...options, baseUrlOf: (tenantId) => tenantBase({ ...config, port: listening })(tenantId) })
+      : undefined;
     const app = createApp({ config, service, logger, ready: () => repository.ping(), authenticator: auth.authenticator, authRouters: auth.routers, metrics });
     const server = createServer(app);
     server.on('clientError', answerClientError);
@@ -79,12 +96,14 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       server.listen(config.port, config.host, resolve);
     });
     const { port } = server.address() as AddressInfo;
+    listening = port;
     const origin = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url: `${origin}/fhir`, database: database.mode }, 'Hearth listening');
     worker?.start();
     audit?.start();
     auditJournal.start();
-    return { origin, port, database, metrics, close: () => shutdown(server, database, config.shutdownTimeoutMs, [async () => worker?.stop(), async () => audit?.stop(), () => auditJournal.stop(), () => maintenance.close(), () => auth.close()]) };
+    await delivery?.start();
+    return { origin, port, database, metrics, close: () => shutdown(server, database, config.shutdownTimeoutMs, [async () => delivery?.close(), async () => worker?.stop(), async () => audit?.stop(), () => auditJournal.stop(), () => maintenance.close(), () => auth.close()]) };
   } catch (error) {
     await database.close();
     throw error;

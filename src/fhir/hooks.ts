@@ -43,6 +43,8 @@ export interface ResourceChange {
    * trail knows whose data it was). Read it, never parse it on the hot path without need.
    */
   content: string | null;
+  /** The search index of the version written (null for a delete): what sync rules and Subscription criteria match in memory. */
+  searchIndex?: object | null;
 }
 
 /**

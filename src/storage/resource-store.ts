@@ -4,6 +4,7 @@
 // resource tables are reached through typed stores on it (docs/storage.md "Typed stores").
 import type { AuditJournalEntry, AuditStore } from './audit-store.js';
 import type { LoadLedgerStore } from './load-ledger-store.js';
+import type { OutboxEntry, OutboxStore } from './outbox-store.js';
 import type { ReindexJobStore } from './reindex-job-store.js';
 import type { SearchParameterStore } from './search-parameter-store.js';
 import type { SearchSql } from './search-sql.js';
@@ -95,7 +96,7 @@ export interface ResourceStore {
    * what bundles use so that a thousand resources do not cost a thousand round trips. `audit`
    * rows are appended with them, atomically, by the same statements (what `audit` would append).
    */
-  writeVersions(versions: readonly NewVersion[], audit?: readonly AuditJournalEntry[]): Promise<void>;
+  writeVersions(versions: readonly NewVersion[], audit?: readonly AuditJournalEntry[], outbox?: readonly OutboxEntry[]): Promise<void>;
   /**
    * Serializes units of work that take the same keys until the transaction ends (used so two
    * concurrent conditional creates with the same criteria cannot both create).
@@ -118,6 +119,8 @@ export interface ResourceStore {
   readonly audit: AuditStore;
   /** Code systems, concepts and cached expansions the tenant sees (issue 12). */
   readonly terminology: TerminologyStore;
+  /** Sync rules, Subscriptions and the outbox rows of this transaction's changes (issue 13). */
+  readonly outbox: OutboxStore;
 }
 
 export interface TenantInfo {

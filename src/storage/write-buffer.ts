@@ -16,6 +16,7 @@
 // sends them first.
 import type { AuditJournalEntry, AuditStore } from './audit-store.js';
 import type { LoadLedgerStore } from './load-ledger-store.js';
+import type { OutboxEntry, OutboxStore } from './outbox-store.js';
 import type { ReindexJobStore } from './reindex-job-store.js';
 import type { HistoryQuery, NewVersion, ResourceStore, SearchSql, StoredVersion } from './resource-store.js';
 import type { SearchParameterState, SearchParameterStore } from './search-parameter-store.js';
@@ -36,8 +37,12 @@ export class WriteBuffer implements ResourceStore {
   /** Audit journal entries held until the next flush. */
   private heldAudit: AuditJournalEntry[] = [];
 
+  /** Outbox rows held until the next flush (issue 13): they ride on the versions' last statement. */
+  private heldOutbox: OutboxEntry[] = [];
+
   readonly searchParameters: SearchParameterStore;
   readonly audit: AuditStore;
+  readonly outbox: OutboxStore;
 
   constructor(private readonly inner: ResourceStore, private readonly maxHeld = MAX_HELD) {
     this.searchParameters = {
@@ -71,6 +76,21 @@ export class WriteBuffer implements ResourceStore {
       readAuditEvent: async (id) => {
         await this.flush();
         return this.inner.audit.readAuditEvent(id);
+      },
+    };
+    this.outbox = {
+      // Destinations and Subscriptions: a held Subscription goes first, so the rules see it.
+      rulesGeneration: async () => {
+        await this.flushIfHolding('Subscription');
+        return this.inner.outbox.rulesGeneration();
+      },
+      readRules: async () => {
+        await this.flushIfHolding('Subscription');
+        return this.inner.outbox.readRules();
+      },
+      append: async (entries) => {
+        this.heldOutbox.push(...entries);
+        if (this.heldOutbox.length >= this.maxHeld) await this.flush();
       },
     };
   }
@@ -117,21 +137,27 @@ export class WriteBuffer implements ResourceStore {
     if (this.held.length >= this.maxHeld) await this.flush();
   }
 
-  async writeVersions(versions: readonly NewVersion[], audit: readonly AuditJournalEntry[] = []): Promise<void> {
+  async writeVersions(versions: readonly NewVersion[], audit: readonly AuditJournalEntry[] = [], outbox: readonly OutboxEntry[] = []): Promise<void> {
     for (const v of versions) await this.writeVersion(v);
     if (audit.length > 0) await this.audit.appendAuditJournal(audit);
+    if (outbox.length > 0) await this.outbox.append(outbox);
   }
 
   /** Sends every held write; held audit entries ride with the versions' last statement. */
   async flush(): Promise<void> {
     const batch = this.held;
     const rows = this.heldAudit;
+    const outbox = this.heldOutbox;
     this.held = [];
     this.heldAudit = [];
+    this.heldOutbox = [];
     this.heldKeys.clear();
     this.heldTypes.clear();
-    if (batch.length > 0) await this.inner.writeVersions(batch, rows);
-    else if (rows.length > 0) await this.inner.audit.appendAuditJournal(rows);
+    if (batch.length > 0) await this.inner.writeVersions(batch, rows, outbox);
+    else {
+      if (rows.length > 0) await this.inner.audit.appendAuditJournal(rows);
+      if (outbox.length > 0) await this.inner.outbox.append(outbox);
+    }
   }
 
   async readCurrent(type: string, id: string, options?: { forUpdate?: boolean }): Promise<StoredVersion | undefined> {

@@ -110,7 +110,7 @@ export async function storeVersion(
   if (type === 'SearchParameter') deps.searchParams.forget(store);
   if (isTerminologyType(type)) await terminologyWritten(store, type, id, resource === null ? null : { ...resource, id });
   const action: ResourceChange['action'] = resource === null ? 'delete' : previous && !previous.deleted ? 'update' : 'create';
-  const change: ResourceChange = { action, resourceType: type, id, versionId, lastUpdated, content: version.content ?? previous?.content ?? null };
+  const change: ResourceChange = { action, resourceType: type, id, versionId, lastUpdated, content: version.content ?? previous?.content ?? null, searchIndex };
   noteChange(store, change);
   await deps.hooks.resourceChanged(store, req, change);
   return version;

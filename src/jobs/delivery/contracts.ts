@@ -4,33 +4,10 @@
 // delivery (the outbox row); the queue only says when to look at it, so a queue that loses its
 // data (Redis restarted without persistence) loses nothing: the relay hands stale rows again.
 
-/** How Hearth authenticates to a sync destination. Secrets never leave the server through the admin API. */
-export type DestinationAuth =
-  | { kind: 'none' }
-  | { kind: 'bearer'; token: string }
-  /** SMART Backend Services (client credentials, private_key_jwt with a key Hearth holds). */
-  | { kind: 'smart-backend'; tokenUrl: string; clientId: string; scope: string; privateJwk: Record<string, unknown>; alg?: string };
+// Destinations are stored rows: their types live with the store (src/storage/delivery-store.ts).
+import type { DestinationAuth, SyncDestination, SyncMode } from '../../storage/delivery-store.js';
 
-/** 'put': PUT [base]/[type]/[id] (same id); 'conditional': PUT [base]/[type]?identifier=system|value (the first identifier). */
-export type SyncMode = 'put' | 'conditional';
-
-export interface SyncDestination {
-  tenantId: string;
-  /** The operator's name for it (an id: letters, digits, '-', '.'). */
-  id: string;
-  /** FHIR base URL of the partner, e.g. https://iis.example.org/fhir (no trailing slash). */
-  endpoint: string;
-  /** Resource types sent there. */
-  resourceTypes: string[];
-  /** Optional search criteria, each `Type?query` (e.g. `Immunization?status=completed`); a type without one sends every resource. */
-  criteria: string[];
-  auth: DestinationAuth;
-  mode: SyncMode;
-  enabled: boolean;
-  /** Which transport sends it ('fhir' today; an HL7 v2 VXU transport can be added beside it). */
-  transport: string;
-  createdAt: Date;
-}
+export type { DestinationAuth, SyncDestination, SyncMode };
 
 /** One resource version to send to a sync destination. */
 export interface SyncItem {

@@ -5,6 +5,7 @@
 // version guard matches pg-resource-store.ts: a write whose base version moved is a WriteConflict.
 // A read given a RowReach (SMART data constraint) decides it on the current row's search index,
 // as the PostgreSQL store's SQL does (src/search/reach.ts gives both).
+import { NO_OUTBOX, type OutboxStore } from '../outbox-store.js';
 import type { AuditJournalEntry, AuditStore, StoredAuditRow } from '../audit-store.js';
 import type { LoadLedgerEntry, LoadLedgerStore, LoadSourceKey } from '../load-ledger-store.js';
 import type { ReindexJob, ReindexJobStore } from '../reindex-job-store.js';
@@ -203,6 +204,8 @@ export class MemoryResourceStore implements ResourceStore {
   };
 
   readonly terminology: TerminologyStore = emptyTerminologyStore;
+  /** No sync destinations or Subscriptions are delivered from the in-memory store (unit tests). */
+  readonly outbox: OutboxStore = NO_OUTBOX;
 
   readonly audit: AuditStore = {
     appendAuditJournal: async (entries) => {

@@ -16,6 +16,8 @@ import { PgTerminologyStore } from './terminology-store.js';
 import { PgReindexJobStore } from './reindex-job-store.js';
 import { PgSearchParameterStore } from './search-parameter-store.js';
 import type { SessionPrefetch } from './tenant-session.js';
+import type { OutboxEntry } from '../outbox-store.js';
+import { outboxInsert, outboxJson, PgOutboxStore } from './outbox-store.js';
 
 interface VersionRow {
   resource_type?: string;
@@ -74,13 +76,15 @@ function statementsFor(type: string): TypeStatements {
  * `withAudit`, the audit journal entries of $3 are appended by the same statement (one round trip
  * less for every write; ADRs 0015, 0016). Its row count stays the versions' (the guard's conflicts).
  */
-function multiWriteStatement(type: string, withAudit = false): string {
+function multiWriteStatement(type: string, withAudit = false, withOutbox = false): string {
   const t = tablesFor(type);
   return (
     `WITH v AS (SELECT * FROM json_to_recordset($2::json) ` +
     `AS v(id text, version_id int, last_updated timestamptz, deleted boolean, content text, method text, status int, sp jsonb)), ` +
     `h AS (INSERT INTO ${t.history} (tenant_id, ${HISTORY_COLUMNS}) SELECT $1, ${HISTORY_COLUMNS} FROM v) ` +
     (withAudit ? `, a AS (${auditJournalInsert('$1', '$3')}) ` : '') +
+    // The outbox rows of the changes (issue 13) ride on the same statement.
+    (withOutbox ? `, o AS (${outboxInsert('$1', withAudit ? '$4' : '$3')}) ` : '') +
     `INSERT INTO ${t.current} AS c (tenant_id, ${COLUMNS}, sp) SELECT $1, ${COLUMNS}, sp FROM v ` +
     `ON CONFLICT (tenant_id, id) DO UPDATE SET version_id = EXCLUDED.version_id, ` +
     `last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, content = EXCLUDED.content, sp = EXCLUDED.sp ` +
@@ -129,6 +133,7 @@ export class PgResourceStore implements ResourceStore {
   private loadLedgerStore?: PgLoadLedgerStore;
   private auditStore?: PgAuditStore;
   private terminologyStore?: PgTerminologyStore;
+  private outboxStore?: PgOutboxStore;
 
   /** Rows written per resource type by this transaction (table maintenance counts them after commit). */
   readonly written = new Map<string, number>();
@@ -165,6 +170,10 @@ export class PgResourceStore implements ResourceStore {
 
   get terminology(): PgTerminologyStore {
     return (this.terminologyStore ??= new PgTerminologyStore(this.client, this.tenantId, this.prefetch.terminologyGenerations));
+  }
+
+  get outbox(): PgOutboxStore {
+    return (this.outboxStore ??= new PgOutboxStore(this.client, this.tenantId, this.prefetch.outboxRulesGeneration));
   }
 
   get audit(): PgAuditStore {
@@ -235,7 +244,7 @@ export class PgResourceStore implements ResourceStore {
     this.tally(v.resourceType, 1);
   }
 
-  async writeVersions(versions: readonly NewVersion[], audit: readonly AuditJournalEntry[] = []): Promise<void> {
+  async writeVersions(versions: readonly NewVersion[], audit: readonly AuditJournalEntry[] = [], outbox: readonly OutboxEntry[] = []): Promise<void> {
     const groups = [...groupBy(versions, (v) => v.resourceType)];
     for (const [index, [type, list]] of groups.entries()) {
       // All rows as one JSON document (one native JSON.stringify; PostgreSQL reads it with
@@ -246,12 +255,16 @@ export class PgResourceStore implements ResourceStore {
         id: v.id, version_id: v.versionId, last_updated: v.lastUpdated.toISOString(), deleted: v.deleted,
         content: v.content, method: v.method, status: v.status, sp: v.searchIndex,
       }));
-      const withAudit = index === groups.length - 1 && audit.length > 0;
+      const last = index === groups.length - 1;
+      const withAudit = last && audit.length > 0;
+      const withOutbox = last && outbox.length > 0;
       const values = [this.tenantId, JSON.stringify(rows)];
       if (withAudit) values.push(auditJournalJson(this.tenantId, audit));
+      if (withOutbox) values.push(outboxJson(outbox));
       let result: pg.QueryResult;
       try {
-        result = await this.client.query({ name: `wm${withAudit ? 'j' : ''}_${tablesFor(type).currentName}`, text: multiWriteStatement(type, withAudit), values });
+        const name = `wm${withAudit ? 'j' : ''}${withOutbox ? 'o' : ''}_${tablesFor(type).currentName}`;
+        result = await this.client.query({ name, text: multiWriteStatement(type, withAudit, withOutbox), values });
       } catch (error) {
         throw withAudit && failedForTrail(error) ? new AuditAppendFailed(error) : error;
       }
@@ -259,6 +272,7 @@ export class PgResourceStore implements ResourceStore {
       this.tally(type, list.length);
     }
     if (groups.length === 0 && audit.length > 0) await this.audit.appendAuditJournal(audit);
+    if (groups.length === 0 && outbox.length > 0) await this.outbox.append(outbox);
   }
 
   async history(query: HistoryQuery): Promise<StoredVersion[]> {

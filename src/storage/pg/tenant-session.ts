@@ -34,8 +34,10 @@ export function beginStatement(tenantId: string, options: SessionOptions = {}): 
   // Every write indexes with the tenant's search parameters, whose generation it must read:
   // read-write transactions fetch it here instead of in a round trip of its own (migration 0010).
   // Likewise the terminology generations, which binding checks on write compare their cached
-  // memberships with (issue 12, migration 0022).
-  return `BEGIN; SELECT ${settings.join(', ')}, hearth_search_generation('${tenantId}') AS generation, hearth_terminology_generations('${tenantId}') AS terminology`;
+  // memberships with (issue 12, migration 0022), and the outbox rules generation, which says
+  // whether the sync destinations and Subscriptions compiled in memory are current (issue 13,
+  // migration 0023).
+  return `BEGIN; SELECT ${settings.join(', ')}, hearth_search_generation('${tenantId}') AS generation, hearth_terminology_generations('${tenantId}') AS terminology, hearth_outbox_rules_generation('${tenantId}') AS outbox`;
 }
 
 /** What the opening round trip already read, for the stores of the transaction. */
@@ -44,17 +46,20 @@ export interface SessionPrefetch {
   searchGeneration?: string;
   /** The shared and the tenant's terminology generations at BEGIN (read-write transactions only). */
   terminologyGenerations?: { shared: string; tenant: string };
+  /** The tenant's outbox rules generation (read-write transactions only). */
+  outboxRulesGeneration?: string;
 }
 
 function prefetched(results: pg.QueryResult | pg.QueryResult[]): SessionPrefetch {
   const last = Array.isArray(results) ? results[results.length - 1] : results;
-  const row = last?.rows[0] as { generation?: string; terminology?: string } | undefined;
+  const row = last?.rows[0] as { generation?: string; terminology?: string; outbox?: string } | undefined;
   const prefetch: SessionPrefetch = {};
   if (row?.generation !== undefined) prefetch.searchGeneration = row.generation;
   if (row?.terminology !== undefined) {
     const [shared, tenant] = row.terminology.split(':');
     prefetch.terminologyGenerations = { shared, tenant };
   }
+  if (row?.outbox !== undefined) prefetch.outboxRulesGeneration = row.outbox;
   return prefetch;
 }
 

@@ -45,6 +45,9 @@ class MemoryStore implements ResourceStore {
   get audit(): never {
     throw new Error('not used by include.ts');
   }
+  get outbox(): never {
+    throw new Error('not used');
+  }
   get terminology(): never {
     throw new Error('not used by include.ts');
   }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import type { AuditJournalEntry, NewAuditRow } from '../../../src/storage/audit-store.js';
 import type { NewVersion, ResourceStore, SearchSql } from '../../../src/storage/resource-store.js';
+import { NO_OUTBOX } from '../../../src/storage/outbox-store.js';
 import { emptyTerminologyStore } from '../../../src/storage/memory/memory-terminology-store.js';
 import { WriteBuffer } from '../../../src/storage/write-buffer.js';
 
@@ -32,6 +33,7 @@ function recorder() {
       cancel: async (id) => void calls.push(`reindexJobs.cancel ${id}`),
     },
     terminology: emptyTerminologyStore,
+    outbox: NO_OUTBOX,
     loadLedger: {
       find: async (key) => (calls.push(`loadLedger.find ${key.path}`), undefined),
       progress: async (key) => void calls.push(`loadLedger.progress ${key.path}`),

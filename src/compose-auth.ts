@@ -1,6 +1,6 @@
 // The composition root of SMART (issue 10; docs/adr/0009-layers-and-composition.md): the
 // authenticator that turns bearer tokens into access contexts, and the routers of the
-// authorization server (token side, front channel) and the admin API, with the shared rate
+// authorization server (token side, front channel) and the admin APIs (clients, sync), with the shared rate
 // limiters, for src/server.ts to hand to the HTTP app.
 import type { Config } from './core/config.js';
 import type { Logger } from './core/logger.js';
@@ -13,6 +13,7 @@ import type { Database } from './storage/pg/database.js';
 import type { AuthDeps } from './auth/contracts.js';
 import type { SecurityAuditSink } from './audit/security-sink.js';
 import { ExternalIssuer } from './auth/external-issuer.js';
+import { createSyncAdminRouter } from './auth/admin/sync-admin-router.js';
 import { createFrontChannelRouter } from './auth/front-channel.js';
 import { createAttemptLimiters } from './auth/rate-limit.js';
 import { createAccessTokenVerifier, createAuthorizationServerApi, createTokenSideRouter, isAdminToken } from './auth/token-side.js';
@@ -45,6 +46,8 @@ export function createAuthComponents(config: Config, database: Database, service
   const routers = [
     createTokenSideRouter({ ...deps, limiter: limiters.client }),
     createFrontChannelRouter({ ...deps, authServer: createAuthorizationServerApi(deps), limiters: { login: limiters.login, loginRequests: limiters.loginRequests } }),
+    // The sync admin API (issue 13) beside the token side's admin API, behind the same guard.
+    createSyncAdminRouter({ config, database }),
   ];
   return { authenticator, routers, warning: decision.warning, close: () => limiters.close() };
 }

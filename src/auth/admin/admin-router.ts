@@ -34,7 +34,8 @@ export function clientJson(client: StoredClient): Record<string, unknown> {
   return out;
 }
 
-class AdminError extends Error {
+/** An admin API refusal: its HTTP status and error code (shared by the sync admin API). */
+export class AdminError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -44,7 +45,8 @@ class AdminError extends Error {
   }
 }
 
-async function jsonBody(req: Request): Promise<Record<string, unknown>> {
+/** The request's JSON object body (application/json), or an AdminError 415/400. */
+export async function jsonBody(req: Request): Promise<Record<string, unknown>> {
   const type = (req.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
   if (type !== 'application/json') throw new AdminError(415, 'invalid_request', 'the body must be application/json');
   const body: unknown = req.body;
@@ -67,7 +69,8 @@ const optionalString = (body: Record<string, unknown>, name: string): string | u
   return v;
 };
 
-function requireAdmin(tenantOf: (req: Request) => string | undefined) {
+/** The admin guard: 401 without a caller, 403 unless an admin of the request's tenant (or of no tenant). */
+export function requireAdmin(tenantOf: (req: Request) => string | undefined) {
   return (req: Request, res: Response, next: NextFunction) => {
     const access = res.locals.access as AccessContext | undefined;
     if (!access) {

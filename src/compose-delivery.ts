@@ -64,11 +64,12 @@ export function createDelivery(config: Config, database: Database, service: Fhir
   const baseUrlOf = options.baseUrlOf ?? tenantBase(config);
   const metrics = options.metrics?.delivery ?? NO_DELIVERY_METRICS;
   const restHook = createRestHookTransport({ config, ...(options.resolver ? { resolver: options.resolver } : {}) });
+  const breakers = new OpossumBreakers(breakerOptionsFrom(config));
   const worker = new DeliveryWorker(
     {
       store,
       queue,
-      breakers: new OpossumBreakers(breakerOptionsFrom(config)),
+      breakers,
       syncTransports: { fhir: createFhirSyncTransport({ config }) },
       restHook,
       metrics,
@@ -94,6 +95,7 @@ export function createDelivery(config: Config, database: Database, service: Fhir
       await relay.stop();
       await queue.close();
       restHook.close();
+      breakers.shutdown();
     },
   };
 }

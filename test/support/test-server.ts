@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'fhir-kit-client';
 import { loadConfig, type Config } from '../../src/core/config.js';
-import { startServer, type RunningServer } from '../../src/server.js';
+import { startServer, type RunningServer, type StartOptions } from '../../src/server.js';
 import { createTenant } from '../../src/storage/pg/tenant-admin.js';
 import { requireServices, TEST_DATABASE_URL } from './services.js';
 
@@ -22,7 +22,7 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(mode: DatabaseMode, overrides: Partial<Config> = {}): Promise<TestServer> {
+export async function startTestServer(mode: DatabaseMode, overrides: Partial<Config> = {}, start: StartOptions = {}): Promise<TestServer> {
   const dataDir = mode === 'embedded' ? await mkdtemp(join(tmpdir(), 'hearth-e2e-')) : undefined;
   // Open on loopback unless a test asks for `auth: 'required'`: the FHIR tests run as the
   // anonymous administrator; the SMART tests present tokens (which an open server honours too).
@@ -32,7 +32,7 @@ export async function startTestServer(mode: DatabaseMode, overrides: Partial<Con
   if (mode === 'postgres') env.DATABASE_URL = TEST_DATABASE_URL;
   else env.HEARTH_DATA_DIR = dataDir;
   const config = loadConfig(env, overrides);
-  const server = await startServer(config);
+  const server = await startServer(config, undefined, start);
   return {
     mode,
     origin: server.origin,
@@ -67,14 +67,14 @@ export interface TenantFixture {
  * Call inside a describe(): registers a before() that requires the real services (fail in
  * CI, skip elsewhere) and starts a server in `mode`, and an after() that stops it.
  */
-export function useTestServer(mode: DatabaseMode, overrides: Partial<Config> = {}): TestServerFixture {
+export function useTestServer(mode: DatabaseMode, overrides: Partial<Config> = {}, start: StartOptions = {}): TestServerFixture {
   let server: TestServer | undefined;
   before(async function () {
     // Starting a server (the embedded mode initialises PGlite and migrates) took over mocha's
     // 30 s on two busy cores in CI; a slow start is not a failure of the suite's tests.
     this.timeout(Math.max(this.timeout(), 120_000));
     await requireServices(this);
-    server = await startTestServer(mode, overrides);
+    server = await startTestServer(mode, overrides, start);
   });
   after(async () => {
     await server?.stop();

@@ -73,8 +73,8 @@ describe('Subscriptions (rest-hook, e2e, PostgreSQL)', function () {
     const id = created.body.id as string;
     await partner.until(() => partner.requests.some((r) => r.method === 'POST' && r.url === '/hook'), 10_000, 'the handshake');
     await waitFor(() => read(id), (s) => s.status === 'active', 10_000, 'the Subscription to become active');
-    const hr = (await tenant.client.create({ resourceType: 'Observation', body: observation() })) as { id: string };
-    const other = (await tenant.client.create({ resourceType: 'Observation', body: observation({ coding: [{ system: 'http://loinc.org', code: '8310-5' }] }) })) as { id: string };
+    const hr = (await tenant.client.create({ resourceType: 'Observation', body: observation() })) as unknown as { id: string };
+    const other = (await tenant.client.create({ resourceType: 'Observation', body: observation({ coding: [{ system: 'http://loinc.org', code: '8310-5' }] }) })) as unknown as { id: string };
     await partner.until(() => partner.requests.some((r) => r.method === 'PUT' && r.url === `/hook/Observation/${hr.id}`));
     const put = partner.requests.find((r) => r.url === `/hook/Observation/${hr.id}`)!;
     assert.equal(put.headers.authorization, 'Bearer s3cret');

@@ -93,7 +93,7 @@ describe('Subscriptions (rest-hook, e2e, PostgreSQL)', function () {
     assert.equal(partner.requests[0].method, 'POST');
     assert.equal(partner.requests[0].url, '/hook');
     assert.equal(partner.requests[0].body, '');
-    await tenant.client.update({ resourceType: 'Subscription', id, body: { ...created.body, status: 'off' } });
+    await tenant.client.update({ resourceType: 'Subscription', id, body: { ...created.body, resourceType: 'Subscription', status: 'off' } as never });
     await tenant.client.create({ resourceType: 'Observation', body: observation() });
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(partner.requests.length, 1, 'nothing after off');

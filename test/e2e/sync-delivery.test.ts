@@ -30,7 +30,7 @@ describe('outbound sync to a partner (e2e, PostgreSQL)', function () {
 
   it('sends every Immunization created, over REST and inside transactions, once; a rolled-back transaction sends nothing', async () => {
     await addDestination(pool(), tenantId, { id: 'iis', endpoint: `${partner.origin}/fhir`, resourceTypes: ['Immunization'] });
-    const single = (await tenant.client.create({ resourceType: 'Immunization', body: immunization('p1') })) as { id: string };
+    const single = (await tenant.client.create({ resourceType: 'Immunization', body: immunization('p1') })) as unknown as { id: string };
     const bundle = await post({
       resourceType: 'Bundle',
       type: 'transaction',
@@ -68,7 +68,7 @@ describe('outbound sync to a partner (e2e, PostgreSQL)', function () {
 
   it('keeps per-resource order: never an older version after a newer one, and ends on the latest', async () => {
     await addDestination(pool(), tenantId, { id: 'iis', endpoint: `${partner.origin}/fhir`, resourceTypes: ['Immunization'] });
-    const created = (await tenant.client.create({ resourceType: 'Immunization', body: immunization('p1') })) as { id: string };
+    const created = (await tenant.client.create({ resourceType: 'Immunization', body: immunization('p1') })) as unknown as { id: string };
     for (let i = 0; i < 6; i++) {
       await tenant.client.update({ resourceType: 'Immunization', id: created.id, body: { ...immunization('p1'), id: created.id, lotNumber: `lot-${i}` } });
     }
@@ -82,8 +82,8 @@ describe('outbound sync to a partner (e2e, PostgreSQL)', function () {
 
   it('sends only what matches the destination criteria, and a delete of what it sent', async () => {
     await addDestination(pool(), tenantId, { id: 'iis', endpoint: `${partner.origin}/fhir`, resourceTypes: ['Immunization'], criteria: ['Immunization?status=completed'] });
-    const done = (await tenant.client.create({ resourceType: 'Immunization', body: immunization('p1', 'completed') })) as { id: string };
-    const notDone = (await tenant.client.create({ resourceType: 'Immunization', body: immunization('p1', 'not-done', { statusReason: { text: 'refused' } }) })) as { id: string };
+    const done = (await tenant.client.create({ resourceType: 'Immunization', body: immunization('p1', 'completed') })) as unknown as { id: string };
+    const notDone = (await tenant.client.create({ resourceType: 'Immunization', body: immunization('p1', 'not-done', { statusReason: { text: 'refused' } }) })) as unknown as { id: string };
     await partner.until(() => partner.resources.has(`Immunization/${done.id}`));
     await tenant.client.delete({ resourceType: 'Immunization', id: done.id });
     await partner.until(() => partner.requests.some((r) => r.method === 'DELETE' && r.url === `/fhir/Immunization/${done.id}`));
@@ -96,7 +96,7 @@ describe('outbound sync to a partner (e2e, PostgreSQL)', function () {
     partner.failNext(4, { status: 503, body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient' }] } });
     // One resource first, so one call is in flight at a time: three failures open the circuit,
     // the probe after resetMs fails and re-opens it, the next probe succeeds and closes it.
-    const first = ((await tenant.client.create({ resourceType: 'Immunization', body: immunization('p0') })) as { id: string }).id;
+    const first = ((await tenant.client.create({ resourceType: 'Immunization', body: immunization('p0') })) as unknown as { id: string }).id;
     await partner.until(() => partner.resources.has(`Immunization/${first}`), 20_000);
     const calls = puts(`/fhir/Immunization/${first}`).map((r) => r.at);
     assert.equal(calls.length, 5, 'three failures, a failed probe, a successful probe');
@@ -104,7 +104,7 @@ describe('outbound sync to a partner (e2e, PostgreSQL)', function () {
     assert.ok(calls[3] - calls[2] >= reset - 20, `no call while open (${calls[3] - calls[2]} ms after the third failure)`);
     assert.ok(calls[4] - calls[3] >= reset - 20, `open again after the failed probe (${calls[4] - calls[3]} ms)`);
     const ids: string[] = [];
-    for (let i = 1; i < 4; i++) ids.push(((await tenant.client.create({ resourceType: 'Immunization', body: immunization(`p${i}`) })) as { id: string }).id);
+    for (let i = 1; i < 4; i++) ids.push(((await tenant.client.create({ resourceType: 'Immunization', body: immunization(`p${i}`) })) as unknown as { id: string }).id);
     await partner.until(() => ids.every((id) => partner.resources.has(`Immunization/${id}`)), 20_000);
     const { rows } = await pool().query('SELECT state, opened_count FROM delivery_breaker WHERE tenant_id = $1 AND destination = $2', [tenantId, 'sync:flaky']);
     assert.equal(rows[0]?.opened_count, 2, `the circuit opened twice (${JSON.stringify(rows)})`);
@@ -115,7 +115,7 @@ describe('outbound sync to a partner (e2e, PostgreSQL)', function () {
   it("honours a partner's Retry-After on 429", async () => {
     await addDestination(pool(), tenantId, { id: 'limited', endpoint: `${partner.origin}/fhir`, resourceTypes: ['Immunization'] });
     partner.failNext(1, { status: 429, headers: { 'Retry-After': '1' } });
-    const created = (await tenant.client.create({ resourceType: 'Immunization', body: immunization('p1') })) as { id: string };
+    const created = (await tenant.client.create({ resourceType: 'Immunization', body: immunization('p1') })) as unknown as { id: string };
     await partner.until(() => partner.resources.has(`Immunization/${created.id}`));
     const [first, second] = puts(`/fhir/Immunization/${created.id}`);
     assert.ok(second.at - first.at >= 950, `waited ${second.at - first.at} ms`);
@@ -125,7 +125,7 @@ describe('outbound sync to a partner (e2e, PostgreSQL)', function () {
     await addDestination(pool(), tenantId, { id: 'strict', endpoint: `${partner.origin}/fhir`, resourceTypes: ['Immunization'] });
     const outcome = { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'required', diagnostics: 'lotNumber is required here', expression: ['Immunization.lotNumber'] }] };
     partner.answer = () => ({ status: 400, body: outcome });
-    const created = (await tenant.client.create({ resourceType: 'Immunization', body: immunization('p1') })) as { id: string };
+    const created = (await tenant.client.create({ resourceType: 'Immunization', body: immunization('p1') })) as unknown as { id: string };
     const [dead] = await waitFor(() => outboxOf(pool(), tenantId), (rows) => rows[0]?.status === 'dead', 10_000, 'a dead letter');
     assert.equal(dead.attempts, 1, 'not retried');
     assert.equal(dead.last_status, 400);

@@ -8,7 +8,7 @@
 --   the delivery in flight, so versions arrive in order (never 2 after 3) and two workers never
 --   send one resource at once.
 -- delivery_breaker: each destination's circuit as last reported by a worker (the admin API and
---   `hearth sync status` read it from any process).
+--   `hearth sync status` read it from any process), keyed 'sync:<id>' or 'subscription:<id>'.
 -- outbox_rules_generation: moves whenever a destination or a Subscription changes, read with
 --   BEGIN by every writing transaction, so each process knows when its compiled rules are stale.
 CREATE TABLE sync_destination (
@@ -93,7 +93,7 @@ CREATE TABLE delivery_breaker (
 );
 ALTER TABLE delivery_breaker ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON delivery_breaker TO hearth_app USING (tenant_id = current_setting('app.tenant_id')) WITH CHECK (tenant_id = current_setting('app.tenant_id'));
-GRANT SELECT, INSERT, UPDATE ON delivery_breaker TO hearth_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON delivery_breaker TO hearth_app;
 
 CREATE TABLE outbox_rules_generation (
   tenant_id text PRIMARY KEY,

@@ -99,8 +99,11 @@ describe('PgSyncAdminStore (integration)', function () {
     for (const target of ['iis', 'other']) {
       await pool.query("INSERT INTO delivery_cursor (tenant_id, channel, target, resource_type, resource_id, delivered_version) VALUES ($1, 'sync', $2, 'Immunization', 'imm-1', 1)", [tenant, target]);
     }
+    await new PgDeliveryStore(pool).recordBreaker(tenant, 'sync:iis', 'open');
+    await new PgDeliveryStore(pool).recordBreaker(tenant, 'sync:other', 'open');
     assert.equal(await withStore((s) => s.removeDestination('iis')), true);
     assert.equal(await withStore((s) => s.getDestination('iis')), undefined);
+    assert.equal(await count('SELECT count(*) AS n FROM delivery_breaker WHERE tenant_id = $1', [tenant]), 1, "the removed destination's breaker goes, the other's stays");
     const rows = await pool.query<{ id: string; target: string; channel: string; status: string }>('SELECT id::text, target, channel, status FROM outbox WHERE tenant_id = $1 ORDER BY target, channel', [tenant]);
     assert.deepEqual(rows.rows.map((r) => [r.target, r.channel, r.status]), [['iis', 'subscription', 'pending'], ['iis', 'sync', 'dead'], ['other', 'sync', 'pending']]);
     assert.equal(rows.rows.find((r) => r.status === 'dead')?.id, dead);
@@ -117,7 +120,7 @@ describe('PgSyncAdminStore (integration)', function () {
     await insertRow({ target: 'iis', status: 'queued', ageSeconds: 10 });
     await insertRow({ target: 'iis', status: 'dead', ageSeconds: 3600 });
     await insertRow({ target: 'iis', channel: 'subscription', ageSeconds: 7200 });
-    await new PgDeliveryStore(pool).recordBreaker(tenant, 'iis', 'open');
+    await new PgDeliveryStore(pool).recordBreaker(tenant, 'sync:iis', 'open'); // as the worker records it (destinationLabel)
     const status = await withStore((s) => s.status());
     assert.equal(status.length, 2);
     const [iis, quiet] = status;

@@ -70,6 +70,7 @@ export class PgSyncAdminStore implements SyncAdminStore {
     const removed = await this.sql.query('DELETE FROM sync_destination WHERE tenant_id = $1 AND id = $2', [this.tenantId, id]);
     await this.sql.query(`DELETE FROM outbox WHERE tenant_id = $1 AND channel = 'sync' AND target = $2 AND status <> 'dead'`, [this.tenantId, id]);
     await this.sql.query(`DELETE FROM delivery_cursor WHERE tenant_id = $1 AND channel = 'sync' AND target = $2`, [this.tenantId, id]);
+    await this.sql.query(`DELETE FROM delivery_breaker WHERE tenant_id = $1 AND destination = 'sync:' || $2`, [this.tenantId, id]);
     return (removed.rowCount ?? 0) > 0;
   }
 
@@ -80,7 +81,8 @@ export class PgSyncAdminStore implements SyncAdminStore {
         'FROM sync_destination d ' +
         'LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE status <> \'dead\') AS backlog, min(created_at) FILTER (WHERE status <> \'dead\') AS oldest, ' +
         "count(*) FILTER (WHERE status = 'dead') AS dead FROM outbox WHERE tenant_id = d.tenant_id AND channel = 'sync' AND target = d.id) o ON true " +
-        'LEFT JOIN delivery_breaker b ON b.tenant_id = d.tenant_id AND b.destination = d.id ' +
+        // Breakers are recorded per delivery label: 'sync:<id>' (and 'subscription:<id>').
+        "LEFT JOIN delivery_breaker b ON b.tenant_id = d.tenant_id AND b.destination = 'sync:' || d.id " +
         'WHERE d.tenant_id = $1 ORDER BY d.id',
       [this.tenantId],
     );

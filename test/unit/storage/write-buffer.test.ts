@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { AuditJournalEntry, NewAuditRow } from '../../../src/storage/audit-store.js';
 import type { NewVersion, ResourceStore, SearchSql } from '../../../src/storage/resource-store.js';
-import { NO_OUTBOX } from '../../../src/storage/outbox-store.js';
+import { NO_OUTBOX, type OutboxEntry } from '../../../src/storage/outbox-store.js';
 import { emptyTerminologyStore } from '../../../src/storage/memory/memory-terminology-store.js';
 import { WriteBuffer } from '../../../src/storage/write-buffer.js';
 
@@ -18,8 +18,11 @@ function recorder() {
       return ids.filter((id) => id !== 'absent').map((id) => ({ resourceType: type, id, versionId: 3, lastUpdated: new Date(0), deleted: false, content: '{}' }));
     },
     writeVersion: async (v) => void calls.push(`writeVersion ${v.resourceType}/${v.id}`),
-    writeVersions: async (vs, audit = []) =>
-      void calls.push(`writeVersions ${vs.map((v) => `${v.resourceType}/${v.id}`).join(',')}${audit.length > 0 ? ` with audit ${audit.map((r) => r.id).join(',')}` : ''}`),
+    writeVersions: async (vs, audit = [], outbox = []) =>
+      void calls.push(
+        `writeVersions ${vs.map((v) => `${v.resourceType}/${v.id}`).join(',')}${audit.length > 0 ? ` with audit ${audit.map((r) => r.id).join(',')}` : ''}` +
+          `${outbox.length > 0 ? ` with outbox ${outbox.map((o) => o.id).join(',')}` : ''}`,
+      ),
     lockKeys: async (keys) => void calls.push(`lockKeys ${keys.join(',')}`),
     history: async () => (calls.push('history'), []),
     query: async () => (calls.push('query'), []),
@@ -33,7 +36,11 @@ function recorder() {
       cancel: async (id) => void calls.push(`reindexJobs.cancel ${id}`),
     },
     terminology: emptyTerminologyStore,
-    outbox: NO_OUTBOX,
+    outbox: {
+      rulesGeneration: async () => (calls.push('rulesGeneration'), '0'),
+      readRules: async () => (calls.push('readRules'), NO_OUTBOX.readRules()),
+      append: async (entries) => void calls.push(`outbox.append ${entries.map((o) => o.id).join(',')}`),
+    },
     loadLedger: {
       find: async (key) => (calls.push(`loadLedger.find ${key.path}`), undefined),
       progress: async (key) => void calls.push(`loadLedger.progress ${key.path}`),
@@ -57,7 +64,32 @@ const version = (type: string, id: string, versionId = 1): NewVersion => ({
 const auditEntry = (id: string): AuditJournalEntry => ({ tenantId: 't1', id, recorded: new Date(0), entry: '{}' });
 const auditRow = (id: string): NewAuditRow => ({ tenantId: 't1', id, recorded: new Date(0), content: '{}', sp: null, patients: [] });
 
+const outboxEntry = (id: string): OutboxEntry => ({ id, channel: 'sync', target: 'iis', resourceType: 'Immunization', resourceId: id, versionId: 1, action: 'create' });
+
 describe('WriteBuffer', () => {
+  it('holds outbox rows and sends them with the versions (one statement); a held Subscription goes before the rules are read', async () => {
+    const { store, calls } = recorder();
+    const buffer = new WriteBuffer(store);
+    await buffer.writeVersion(version('Immunization', 'a'));
+    await buffer.outbox.append([outboxEntry('o1')]);
+    await buffer.writeVersion(version('Immunization', 'b'));
+    await buffer.outbox.append([outboxEntry('o2')]);
+    await buffer.audit.appendAuditJournal([auditEntry('e1')]);
+    assert.deepEqual(calls, []);
+    await buffer.flush();
+    assert.deepEqual(calls, ['writeVersions Immunization/a,Immunization/b with audit e1 with outbox o1,o2']);
+    await buffer.outbox.append([outboxEntry('o3')]);
+    await buffer.flush();
+    assert.deepEqual(calls.slice(1), ['outbox.append o3'], 'alone when no version is held');
+    await buffer.writeVersion(version('Immunization', 'c'));
+    await buffer.outbox.rulesGeneration();
+    assert.deepEqual(calls.slice(2), ['rulesGeneration'], 'an Immunization held does not change the rules');
+    await buffer.writeVersion(version('Subscription', 's'));
+    await buffer.outbox.readRules();
+    assert.deepEqual(calls.slice(3), ['writeVersions Immunization/c,Subscription/s', 'readRules']);
+  });
+
+
   it('holds audit journal entries and sends them with the versions they record (one statement), and before the trail is read', async () => {
     const { store, calls } = recorder();
     const buffer = new WriteBuffer(store);

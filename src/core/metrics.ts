@@ -104,14 +104,14 @@ export class HearthMetrics {
     // them empty when there is no probe or it failed (a scrape never fails for it).
     const metrics = this;
     new Gauge({
-      name: 'hearth_outbox_backlog', help: 'Outbox rows not yet handed to the queue, by channel', labelNames: ['channel'], registers,
+      name: 'hearth_outbox_backlog', help: 'Outbox rows not yet delivered nor dead-lettered (pending or queued), by channel', labelNames: ['channel'], registers,
       async collect() {
         this.reset();
         for (const { channel, count } of (await metrics.snapshot())?.backlog ?? []) this.set({ channel }, count);
       },
     });
     new Gauge({
-      name: 'hearth_outbox_oldest_age_seconds', help: 'Age of the oldest outbox row not yet handed to the queue (0 when there is none)', registers,
+      name: 'hearth_outbox_oldest_age_seconds', help: 'Age of the oldest outbox row not yet delivered nor dead-lettered (0 when there is none)', registers,
       async collect() {
         const snapshot = await metrics.snapshot();
         // 0 for an empty outbox, so that an alert on age works; absent only when the probe failed

@@ -133,9 +133,27 @@ describe('outbound sync to a partner (e2e, PostgreSQL)', function () {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(puts(`/fhir/Immunization/${created.id}`).length, 1, 'one call only');
     partner.answer = () => 'ok';
-    await pool().query("UPDATE outbox SET status = 'pending', attempts = 0, dead_at = NULL WHERE tenant_id = $1 AND id = $2::uuid", [tenantId, dead.id]);
+    // Through the admin API, as an operator replays it (the open mode's caller is an administrator).
+    const replay = await fetch(`${tenant.base}/admin/sync/dead-letters/${dead.id}/replay`, { method: 'POST' });
+    assert.equal(replay.status, 202);
     await partner.until(() => partner.resources.has(`Immunization/${created.id}`));
     await waitFor(() => outboxOf(pool(), tenantId), (rows) => rows.length === 0, 10_000, 'the outbox to drain');
+  });
+
+  it('reports deliveries, dead letters, the outbox backlog and the queue at /metrics', async () => {
+    await addDestination(pool(), tenantId, { id: 'metered', endpoint: `${partner.origin}/fhir`, resourceTypes: ['Immunization'] });
+    const created = (await tenant.client.create({ resourceType: 'Immunization', body: immunization('p1') })) as unknown as { id: string };
+    await partner.until(() => partner.resources.has(`Immunization/${created.id}`));
+    partner.answer = () => ({ status: 422, body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid' }] } });
+    await tenant.client.create({ resourceType: 'Immunization', body: immunization('p2') });
+    await waitFor(() => outboxOf(pool(), tenantId), (rows) => rows[0]?.status === 'dead', 10_000, 'a dead letter');
+    const text = await (await fetch(`${hearth.server.origin}/metrics`)).text();
+    assert.match(text, /hearth_delivery_attempts_total\{destination="sync:metered",outcome="delivered"\} [1-9]/);
+    assert.match(text, /hearth_delivery_attempts_total\{destination="sync:metered",outcome="reject"\} 1/);
+    assert.match(text, /hearth_delivery_dead_letters_total\{destination="sync:metered"\} 1/);
+    assert.match(text, /hearth_delivery_lag_seconds_count\{destination="sync:metered"\} [1-9]/);
+    assert.match(text, /hearth_outbox_oldest_age_seconds [0-9.e+-]+/);
+    assert.match(text, /hearth_queue_depth\{state="waiting"\} \d+/);
   });
 
   it('writes no outbox row for a tenant without destinations, and none for types no destination takes', async () => {
@@ -146,5 +164,32 @@ describe('outbound sync to a partner (e2e, PostgreSQL)', function () {
     assert.equal(rows[0].n, 0);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(partner.requests.length, 0);
+  });
+});
+
+describe('outbound sync to a partner (e2e, embedded PGlite, in-process queue, no LISTEN)', function () {
+  this.timeout(60_000);
+  const hearth = useTestServer('embedded', FAST_DELIVERY);
+  const tenant = hearth.useTenant();
+  let partner: PartnerServer;
+  beforeEach(async () => {
+    partner = await new PartnerServer().start();
+  });
+  afterEach(async () => {
+    await partner.stop();
+  });
+
+  it('delivers, retries a 503 and dead-letters a 400, with its one connection', async () => {
+    const pool = hearth.server.server.database.pool;
+    const tenantId = tenantOf(tenant.base);
+    await addDestination(pool, tenantId, { id: 'iis', endpoint: `${partner.origin}/fhir`, resourceTypes: ['Immunization'] });
+    partner.failNext(1, { status: 503 });
+    const ok = (await tenant.client.create({ resourceType: 'Immunization', body: immunization('p1') })) as unknown as { id: string };
+    await partner.until(() => partner.resources.has(`Immunization/${ok.id}`));
+    assert.equal(partner.requests.length, 2, 'the 503, then the retry');
+    partner.answer = () => ({ status: 400, body: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'invalid' }] } });
+    await tenant.client.create({ resourceType: 'Immunization', body: immunization('p2') });
+    const [dead] = await waitFor(() => outboxOf(pool, tenantId), (rows) => rows.length === 1 && rows[0].status === 'dead', 15_000, 'a dead letter');
+    assert.equal(dead.attempts, 1);
   });
 });

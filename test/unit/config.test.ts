@@ -56,6 +56,18 @@ describe('loadConfig', () => {
       auditExpandMaxLagMs: 30000,
       audit: 'on',
       auditRetentionMonths: 72,
+      deliveryWorker: true,
+      deliveryConcurrency: 8,
+      relayPollMs: 2000,
+      relayStaleMs: 60000,
+      deliveryLeaseMs: 60000,
+      deliveryTimeoutMs: 10000,
+      deliveryMaxAttempts: 10,
+      deliveryBackoffMs: 1000,
+      deliveryBackoffMaxMs: 600000,
+      breakerFailureThreshold: 5,
+      breakerResetMs: 30000,
+      outboundAllow: [],
     });
     assert.equal(config.databaseUrl, undefined, 'embedded mode unless DATABASE_URL is set');
     assert.equal(config.redisUrl, undefined);

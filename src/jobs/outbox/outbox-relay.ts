@@ -60,7 +60,7 @@ export class OutboxRelay {
     this.nudgeTimer ??= setTimeout(() => {
       this.nudgeTimer = undefined;
       void this.run();
-    }, 5);
+    }, 25);
   }
 
   /** One round: every wanted tenant until it has nothing left to hand over. */

@@ -89,6 +89,13 @@ export function toDestination(r: DestinationRecord): SyncDestination {
 /** Rows the relay may hand over: pending ones, and queued ones whose job did not start within `stale` ms of being due. */
 const WORK = `(status = 'pending' OR (status = 'queued' AND due_at < now() - $2 * interval '1 millisecond'))`;
 
+/** Releases the lease of the resource keyed by $1..$5 when it is still $6 (a CTE of the outcome statements). */
+const RELEASE =
+  'UPDATE delivery_cursor SET lease_token = NULL, lease_until = NULL ' +
+  'WHERE tenant_id = $1 AND channel = $2 AND target = $3 AND resource_type = $4 AND resource_id = $5 AND lease_token = $6::uuid';
+
+const keyOf = (row: OutboxRow): unknown[] => [row.tenantId, row.channel, row.target, row.resourceType, row.resourceId];
+
 async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
@@ -131,131 +138,134 @@ export class PgDeliveryStore implements DeliveryStore {
     });
   }
 
+  // A delivery costs few round trips (docs/benchmarks.md, "Issue 13"): the claim is one statement
+  // that checks the row's hand and takes the resource's lease, then one that reads the target and
+  // the resource; the outcome is one statement. No explicit transaction: the lease is what
+  // excludes other workers, and every statement is atomic on its own.
   async claim(tenantId: string, outboxId: string, hand: number, leaseMs: number): Promise<Claim> {
-    return inTransaction(this.pool, async (client) => {
-      const found = await client.query<OutboxRecord>(`SELECT ${ROW_COLUMNS} FROM outbox WHERE tenant_id = $1 AND id = $2::uuid FOR UPDATE`, [tenantId, outboxId]);
-      const record = found.rows[0];
-      if (!record || record.status !== 'queued' || record.hand !== hand) return { kind: 'stale' } as const;
-      const row = toOutboxRow(record);
-      const lease = randomUUID();
-      const cursor = await client.query<{ delivered_version: number }>(
-        'INSERT INTO delivery_cursor AS d (tenant_id, channel, target, resource_type, resource_id, lease_token, lease_until) ' +
-          `VALUES ($1, $2, $3, $4, $5, $6::uuid, now() + $7 * interval '1 millisecond') ` +
-          'ON CONFLICT (tenant_id, channel, target, resource_type, resource_id) DO UPDATE SET lease_token = EXCLUDED.lease_token, lease_until = EXCLUDED.lease_until ' +
-          'WHERE d.lease_until IS NULL OR d.lease_until < now() RETURNING delivered_version',
-        [tenantId, row.channel, row.target, row.resourceType, row.resourceId, lease, leaseMs],
-      );
-      if (cursor.rows.length === 0) return { kind: 'busy' } as const;
-      const delivered = cursor.rows[0].delivered_version;
-      const target = await this.target(client, row);
-      if (!target.present) {
-        // Removed, disabled or no longer active: nothing goes there, and nothing moves its cursor.
-        await client.query('DELETE FROM outbox WHERE tenant_id = $1 AND id = $2::uuid', [tenantId, outboxId]);
-        await this.release(client, row, lease);
-        return { kind: 'done' } as const;
-      }
-      const resource = await this.resource(client, row);
-      const nothingToSend =
-        (row.action !== 'handshake' && (row.versionId <= delivered || !resource || resource.versionId <= delivered)) ||
+    const lease = randomUUID();
+    const { rows } = await this.pool.query<OutboxRecord & { leased: boolean; delivered_version: number | null }>({
+      name: 'delivery_claim',
+      text:
+        // FOR UPDATE by key waits for a relay still committing the hand-over (an in-process queue
+        // runs the job at once) and then yields the row it committed; status and hand are checked
+        // after (in the WHERE, the row's old version would not match and would not be waited for).
+        `WITH l AS (SELECT ${ROW_COLUMNS} FROM outbox WHERE tenant_id = $1 AND id = $2::uuid FOR UPDATE), ` +
+        `o AS (SELECT * FROM l WHERE status = 'queued' AND hand = $3), ` +
+        'c AS (INSERT INTO delivery_cursor AS d (tenant_id, channel, target, resource_type, resource_id, lease_token, lease_until) ' +
+        `SELECT tenant_id, channel, target, resource_type, resource_id, $4::uuid, now() + $5 * interval '1 millisecond' FROM o ` +
+        'ON CONFLICT (tenant_id, channel, target, resource_type, resource_id) DO UPDATE SET lease_token = EXCLUDED.lease_token, lease_until = EXCLUDED.lease_until ' +
+        'WHERE d.lease_until IS NULL OR d.lease_until < now() RETURNING delivered_version) ' +
+        'SELECT o.*, EXISTS (SELECT 1 FROM c) AS leased, (SELECT delivered_version FROM c) AS delivered_version FROM o',
+      values: [tenantId, outboxId, hand, lease, leaseMs],
+    });
+    const record = rows[0];
+    if (!record) return { kind: 'stale' };
+    if (!record.leased) return { kind: 'busy' };
+    const row = toOutboxRow(record);
+    const delivered = record.delivered_version ?? 0;
+    const context = await this.context(row);
+    if (!context.target) {
+      // Removed, disabled or no longer active: nothing goes there, and nothing moves its cursor.
+      await this.pool.query({
+        name: 'delivery_drop',
+        text: `WITH r AS (${RELEASE}) DELETE FROM outbox WHERE tenant_id = $1 AND id = $7::uuid`,
+        values: [...keyOf(row), lease, row.id],
+      });
+      return { kind: 'done' };
+    }
+    const resource = context.resource;
+    const nothingToSend =
+      row.action !== 'handshake' &&
+      (row.versionId <= delivered || !resource || resource.versionId <= delivered ||
         // A delete of what this destination never received.
-        (row.action !== 'handshake' && resource?.deleted === true && delivered === 0);
-      if (nothingToSend) {
-        await this.forget(client, row, row.action === 'handshake' ? row.versionId : Math.max(delivered, resource?.versionId ?? 0), false);
-        return { kind: 'done' } as const;
-      }
-      return { kind: 'deliver', row, lease, resource: resource!, ...target.value } as const;
-    });
-  }
-
-  /** The destination or the Subscription; absent (nothing to send) when removed, disabled or no longer active. */
-  private async target(client: pg.PoolClient, row: OutboxRow): Promise<{ present: boolean; value: { destination?: SyncDestination; subscription?: { content: string } } }> {
-    if (row.channel === 'sync') {
-      const { rows } = await client.query<DestinationRecord>(`SELECT ${DESTINATION_COLUMNS} FROM sync_destination WHERE tenant_id = $1 AND id = $2 AND enabled`, [row.tenantId, row.target]);
-      return rows[0] ? { present: true, value: { destination: toDestination(rows[0]) } } : { present: false, value: {} };
+        (resource.deleted && delivered === 0));
+    if (nothingToSend) {
+      await this.complete(row, lease, Math.max(delivered, resource?.versionId ?? 0));
+      return { kind: 'done' };
     }
-    const { rows } = await client.query<{ content: string }>(`SELECT content FROM "subscription" WHERE tenant_id = $1 AND id = $2 AND NOT deleted`, [row.tenantId, row.target]);
-    if (!rows[0]) return { present: false, value: {} };
-    const status = (JSON.parse(rows[0].content) as { status?: string }).status;
-    const wanted = row.action === 'handshake' ? status === 'requested' : status === 'active';
-    return wanted ? { present: true, value: { subscription: rows[0] } } : { present: false, value: {} };
+    return { kind: 'deliver', row, lease, resource: resource!, ...context.target };
   }
 
-  /** The resource's current version (and, for a delete, the content before it). */
-  private async resource(client: pg.PoolClient, row: OutboxRow): Promise<ClaimedResource | undefined> {
+  /** The destination (or Subscription) and the resource as it is now, in one statement. */
+  private async context(row: OutboxRow): Promise<{ target?: { destination?: SyncDestination; subscription?: { content: string } }; resource?: ClaimedResource }> {
     const t = tablesFor(row.resourceType);
-    const { rows } = await client.query<{ version_id: number; deleted: boolean; content: string | null }>(
-      `SELECT version_id, deleted, content FROM ${t.current} WHERE tenant_id = $1 AND id = $2`,
-      [row.tenantId, row.resourceId],
-    );
-    const current = rows[0];
-    if (!current) return undefined;
-    let previousContent: string | null = null;
-    if (current.deleted) {
-      const before = await client.query<{ content: string | null }>(
-        `SELECT content FROM ${t.history} WHERE tenant_id = $1 AND id = $2 AND NOT deleted ORDER BY version_id DESC LIMIT 1`,
-        [row.tenantId, row.resourceId],
-      );
-      previousContent = before.rows[0]?.content ?? null;
-    }
-    return { versionId: current.version_id, deleted: current.deleted, content: current.content, previousContent };
-  }
-
-  /** Delivered (or nothing to deliver) up to `versionId`: the cursor moves, the resource's live rows up to it go, the lease is released. */
-  private async forget(client: pg.PoolClient, row: OutboxRow, versionId: number, checkLease: string | false): Promise<boolean> {
-    const key = [row.tenantId, row.channel, row.target, row.resourceType, row.resourceId];
-    const cursor = await client.query(
-      'UPDATE delivery_cursor SET delivered_version = greatest(delivered_version, $6), lease_token = NULL, lease_until = NULL ' +
-        `WHERE tenant_id = $1 AND channel = $2 AND target = $3 AND resource_type = $4 AND resource_id = $5${checkLease ? ' AND lease_token = $7::uuid' : ''}`,
-      checkLease ? [...key, row.action === 'handshake' ? 0 : versionId, checkLease] : [...key, row.action === 'handshake' ? 0 : versionId],
-    );
-    if (checkLease && cursor.rowCount === 0) return false;
-    if (row.action === 'handshake') {
-      await client.query('DELETE FROM outbox WHERE tenant_id = $1 AND id = $2::uuid', [row.tenantId, row.id]);
-    } else {
-      await client.query(
-        `DELETE FROM outbox WHERE tenant_id = $1 AND channel = $2 AND target = $3 AND resource_type = $4 AND resource_id = $5 AND version_id <= $6 AND action <> 'handshake' AND status <> 'dead'`,
-        [...key, versionId],
-      );
-    }
-    return true;
-  }
-
-  async complete(row: OutboxRow, lease: string, versionId: number): Promise<void> {
-    await inTransaction(this.pool, async (client) => {
-      // A lease lost (expired and taken) means another worker owns the resource now: its cursor wins.
-      await this.forget(client, row, versionId, lease);
+    const target =
+      row.channel === 'sync'
+        ? `(SELECT to_jsonb(d) FROM (SELECT ${DESTINATION_COLUMNS} FROM sync_destination WHERE tenant_id = $1 AND id = $2 AND enabled) d)`
+        : `(SELECT content FROM "subscription" WHERE tenant_id = $1 AND id = $2 AND NOT deleted)`;
+    const { rows } = await this.pool.query<{ target: DestinationRecord | string | null; version_id: number | null; deleted: boolean | null; content: string | null; previous: string | null }>({
+      name: `delivery_context_${row.channel}_${t.currentName}`,
+      text:
+        `SELECT ${target} AS target, r.version_id, r.deleted, r.content, ` +
+        `CASE WHEN r.deleted THEN (SELECT content FROM ${t.history} h WHERE h.tenant_id = $1 AND h.id = $3 AND NOT h.deleted ORDER BY h.version_id DESC LIMIT 1) END AS previous ` +
+        `FROM (SELECT 1) one LEFT JOIN ${t.current} r ON r.tenant_id = $1 AND r.id = $3`,
+      values: [row.tenantId, row.target, row.resourceId],
     });
+    const r = rows[0];
+    const resource: ClaimedResource | undefined =
+      r?.version_id === null || r?.version_id === undefined ? undefined : { versionId: r.version_id, deleted: r.deleted === true, content: r.content, previousContent: r.previous };
+    if (!r?.target) return { resource };
+    if (row.channel === 'sync') {
+      const d = r.target as DestinationRecord;
+      return { target: { destination: toDestination({ ...d, created_at: new Date(d.created_at) }) }, resource };
+    }
+    const content = r.target as string;
+    const status = (JSON.parse(content) as { status?: string }).status;
+    const wanted = row.action === 'handshake' ? status === 'requested' : status === 'active';
+    return wanted ? { target: { subscription: { content } }, resource } : { resource };
   }
 
-  private async release(client: pg.PoolClient, row: OutboxRow, lease: string): Promise<void> {
-    await client.query(
-      'UPDATE delivery_cursor SET lease_token = NULL, lease_until = NULL WHERE tenant_id = $1 AND channel = $2 AND target = $3 AND resource_type = $4 AND resource_id = $5 AND lease_token = $6::uuid',
-      [row.tenantId, row.channel, row.target, row.resourceType, row.resourceId, lease],
-    );
+  /** Delivered (or nothing to deliver) up to `versionId`: the cursor moves and the lease goes, then the resource's live rows up to it, in one statement; nothing when the lease was lost. */
+  async complete(row: OutboxRow, lease: string, versionId: number): Promise<void> {
+    if (row.action === 'handshake') {
+      await this.pool.query({
+        name: 'delivery_complete_handshake',
+        text: `WITH r AS (${RELEASE} RETURNING 1) DELETE FROM outbox WHERE tenant_id = $1 AND id = $7::uuid AND EXISTS (SELECT 1 FROM r)`,
+        values: [...keyOf(row), lease, row.id],
+      });
+      return;
+    }
+    // A lease lost (expired and taken) means another worker owns the resource now: its cursor wins.
+    await this.pool.query({
+      name: 'delivery_complete',
+      text:
+        'WITH c AS (UPDATE delivery_cursor SET delivered_version = greatest(delivered_version, $7), lease_token = NULL, lease_until = NULL ' +
+        'WHERE tenant_id = $1 AND channel = $2 AND target = $3 AND resource_type = $4 AND resource_id = $5 AND lease_token = $6::uuid RETURNING 1) ' +
+        `DELETE FROM outbox WHERE tenant_id = $1 AND channel = $2 AND target = $3 AND resource_type = $4 AND resource_id = $5 AND version_id <= $7 ` +
+        `AND action <> 'handshake' AND status <> 'dead' AND EXISTS (SELECT 1 FROM c)`,
+      values: [...keyOf(row), lease, versionId],
+    });
   }
 
   async fail(row: OutboxRow, lease: string, failure: { status?: number; reason: string; outcome?: unknown; dead: boolean; delayMs: number }): Promise<number> {
-    return inTransaction(this.pool, async (client) => {
-      await this.release(client, row, lease);
-      const { rows } = await client.query<{ hand: number }>(
-        `UPDATE outbox SET attempts = attempts + 1, last_status = $3, last_error = $4, last_outcome = $5::jsonb, ` +
-          `status = CASE WHEN $6 THEN 'dead' ELSE 'queued' END, dead_at = CASE WHEN $6 THEN now() END, ` +
-          `hand = hand + 1, due_at = now() + $7 * interval '1 millisecond' WHERE tenant_id = $1 AND id = $2::uuid RETURNING hand`,
-        [row.tenantId, row.id, failure.status ?? null, failure.reason.slice(0, 2000), failure.outcome === undefined ? null : JSON.stringify(failure.outcome), failure.dead, failure.delayMs],
-      );
-      return rows[0]?.hand ?? row.hand + 1;
+    const { rows } = await this.pool.query<{ hand: number }>({
+      name: 'delivery_fail',
+      text:
+        `WITH r AS (${RELEASE}) UPDATE outbox SET attempts = attempts + 1, last_status = $8, last_error = $9, last_outcome = $10::jsonb, ` +
+        `status = CASE WHEN $11 THEN 'dead' ELSE 'queued' END, dead_at = CASE WHEN $11 THEN now() END, ` +
+        `hand = hand + 1, due_at = now() + $12 * interval '1 millisecond' WHERE tenant_id = $1 AND id = $7::uuid RETURNING hand`,
+      values: [
+        ...keyOf(row),
+        lease,
+        row.id,
+        failure.status ?? null,
+        failure.reason.slice(0, 2000),
+        failure.outcome === undefined ? null : JSON.stringify(failure.outcome),
+        failure.dead,
+        failure.delayMs,
+      ],
     });
+    return rows[0]?.hand ?? row.hand + 1;
   }
 
   async postpone(row: OutboxRow, lease: string, delayMs: number): Promise<number> {
-    return inTransaction(this.pool, async (client) => {
-      await this.release(client, row, lease);
-      const { rows } = await client.query<{ hand: number }>(
-        `UPDATE outbox SET hand = hand + 1, due_at = now() + $3 * interval '1 millisecond' WHERE tenant_id = $1 AND id = $2::uuid RETURNING hand`,
-        [row.tenantId, row.id, delayMs],
-      );
-      return rows[0]?.hand ?? row.hand + 1;
+    const { rows } = await this.pool.query<{ hand: number }>({
+      name: 'delivery_postpone',
+      text: `WITH r AS (${RELEASE}) UPDATE outbox SET hand = hand + 1, due_at = now() + $8 * interval '1 millisecond' WHERE tenant_id = $1 AND id = $7::uuid RETURNING hand`,
+      values: [...keyOf(row), lease, row.id, delayMs],
     });
+    return rows[0]?.hand ?? row.hand + 1;
   }
 
   async recordBreaker(tenantId: string, destination: string, state: 'closed' | 'open' | 'half-open'): Promise<void> {

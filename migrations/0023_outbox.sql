@@ -58,15 +58,9 @@ ALTER TABLE outbox ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON outbox TO hearth_app USING (tenant_id = current_setting('app.tenant_id')) WITH CHECK (tenant_id = current_setting('app.tenant_id'));
 GRANT SELECT, INSERT, UPDATE, DELETE ON outbox TO hearth_app;
 
--- Wakes relays (LISTEN hearth_outbox) when the transaction that wrote outbox rows commits.
-CREATE FUNCTION hearth_outbox_notify() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
-BEGIN
-  PERFORM pg_notify('hearth_outbox', current_setting('app.tenant_id', true));
-  RETURN NULL;
-END
-$fn$;
-CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION hearth_outbox_notify();
+-- Relays LISTEN on 'hearth_outbox'; the process that committed outbox rows sends the NOTIFY
+-- after its commit, coalesced (src/storage/pg/outbox-notifier.ts): a trigger notifying from every
+-- writing transaction serialized their commits on PostgreSQL's notification lock.
 
 CREATE TABLE delivery_cursor (
   tenant_id text NOT NULL,

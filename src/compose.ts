@@ -24,6 +24,7 @@ import { createSearchRegistry } from './search/registry/registry.js';
 import { TenantSearchParameters } from './search/tenant-params.js';
 import type { Database } from './storage/pg/database.js';
 import { PgRepository } from './storage/pg/pg-repository.js';
+import { OutboxNotifier } from './storage/pg/outbox-notifier.js';
 import { TableMaintenance, type MaintenanceLog } from './storage/pg/table-maintenance.js';
 
 export interface FhirComposition {
@@ -42,6 +43,8 @@ export interface FhirComposition {
   outbox: OutboxRecorder;
   /** The guard Subscription endpoints pass at creation (and deliveries at every connection). */
   ssrfGuard: SsrfGuard;
+  /** Wakes relays after commits that appended outbox rows; close it before the database. */
+  outboxNotifier: OutboxNotifier;
 }
 
 export interface CompositionOptions {
@@ -71,7 +74,9 @@ export function createFhirService(
 ): FhirComposition {
   const analyzeAfterRows = options.analyzeAsWritten === false ? 0 : config.analyzeAfterRows;
   const maintenance = new TableMaintenance(database.pool, { minRows: analyzeAfterRows, fraction: 0.1 }, options.logger);
-  const repository = new PgRepository(database.pool, { maintenance, ginPendingListLimitKb: config.ginPendingListLimitKb, auditHasher });
+  // Relays learn of committed outbox rows from this process's notifier (ADR 0020).
+  const outboxNotifier = new OutboxNotifier(database.mode === 'postgres' ? database.pool : undefined);
+  const repository = new PgRepository(database.pool, { maintenance, ginPendingListLimitKb: config.ginPendingListLimitKb, auditHasher, outboxCommitted: (tenantId) => outboxNotifier.committed(tenantId) });
   const registry = createSearchRegistry();
   const search = new SearchEngine(registry, { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
   const searchParams = new TenantSearchParameters(registry);
@@ -94,7 +99,7 @@ export function createFhirService(
     { validator: createResourceValidator(), searchParams, search, hooks: audit ? audit.hooks(withOutbox) : withOutbox, config, auditTrail: createAuditTrailService(database.pool, auditHasher) },
     { softwareVersion: softwareVersion(), tenantCacheTtlMs: config.tenantCacheTtlMs, bundleMaxEntries: config.bundleMaxEntries },
   );
-  return { service, repository, searchParams, maintenance, audit, auditJournal, outbox, ssrfGuard };
+  return { service, repository, searchParams, maintenance, audit, auditJournal, outbox, ssrfGuard, outboxNotifier };
 }
 
 /** Records every interaction (issue 11): observer id from HEARTH_AUDIT_OBSERVER, else the public base URL, else this host. */

@@ -53,7 +53,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     for (const p of await preloadTerminology(database.pool)) {
       if (p.status === 'loaded') logger.info({ package: `${p.name}@${p.version}`, codeSystems: p.codeSystems, concepts: p.concepts, definitions: p.definitions, broken: p.broken, seconds: p.seconds }, 'terminology preloaded');
     }
-    const { service, repository, searchParams, maintenance, audit: recorder, auditJournal } = createFhirService(config, database, undefined, { logger, ...(options.resolver ? { resolver: options.resolver } : {}) });
+    const { service, repository, searchParams, maintenance, audit: recorder, auditJournal, outboxNotifier } = createFhirService(config, database, undefined, { logger, ...(options.resolver ? { resolver: options.resolver } : {}) });
     const worker = config.reindexWorker
       ? new ReindexWorker(
           new ReindexJobQueue(database.pool, REINDEX_LEASE_MS),
@@ -88,6 +88,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     const delivery = config.deliveryWorker
       ? createDelivery(config, database, service, logger, { metrics, ...options, baseUrlOf: (tenantId) => tenantBase({ ...config, port: listening })(tenantId) })
       : undefined;
+    if (delivery) outboxNotifier.subscribe((tenantId) => delivery.relay.nudge(tenantId));
     const app = createApp({ config, service, logger, ready: () => repository.ping(), authenticator: auth.authenticator, authRouters: auth.routers, metrics });
     const server = createServer(app);
     server.on('clientError', answerClientError);
@@ -103,7 +104,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     audit?.start();
     auditJournal.start();
     await delivery?.start();
-    return { origin, port, database, metrics, close: () => shutdown(server, database, config.shutdownTimeoutMs, [async () => delivery?.close(), async () => worker?.stop(), async () => audit?.stop(), () => auditJournal.stop(), () => maintenance.close(), () => auth.close()]) };
+    return { origin, port, database, metrics, close: () => shutdown(server, database, config.shutdownTimeoutMs, [async () => delivery?.close(), async () => worker?.stop(), async () => audit?.stop(), () => auditJournal.stop(), () => maintenance.close(), async () => outboxNotifier.close(), () => auth.close()]) };
   } catch (error) {
     await database.close();
     throw error;

@@ -18,8 +18,9 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   const database = await openDatabase(config);
   try {
     await migrate(database.pool);
-    const { service, auditJournal, maintenance } = createFhirService(config, database, undefined, { logger });
+    const { service, auditJournal, maintenance, outboxNotifier } = createFhirService(config, database, undefined, { logger });
     const delivery = createDelivery(config, database, service, logger);
+    outboxNotifier.subscribe((tenantId) => delivery.relay.nudge(tenantId));
     auditJournal.start();
     await delivery.start();
     logger.info({ queue: config.redisUrl ? 'bullmq' : 'in-process', concurrency: config.deliveryConcurrency }, 'Hearth delivery worker running');
@@ -29,6 +30,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
         await delivery.close();
         await auditJournal.stop();
         await maintenance.close();
+        outboxNotifier.close();
         await database.close();
       },
     };

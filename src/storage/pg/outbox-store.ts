@@ -28,6 +28,7 @@ export class PgOutboxStore implements OutboxStore {
     private readonly client: pg.PoolClient,
     private readonly tenantId: string,
     private prefetchedGeneration?: string,
+    private readonly appended: () => void = () => undefined,
   ) {}
 
   async rulesGeneration(): Promise<string> {
@@ -54,5 +55,6 @@ export class PgOutboxStore implements OutboxStore {
   async append(entries: readonly OutboxEntry[]): Promise<void> {
     if (entries.length === 0) return;
     await this.client.query({ name: 'outbox_append', text: APPEND, values: [this.tenantId, outboxJson(entries)] });
+    this.appended();
   }
 }

@@ -28,6 +28,8 @@ export interface PgRepositoryOptions {
   ginPendingListLimitKb?: number;
   /** Hashes audit rows as they are appended (src/audit/chain/hasher.ts; storage may not import it). */
   auditHasher?: AuditHasher;
+  /** Told, after the commit, of each transaction that appended outbox rows (relays are woken). */
+  outboxCommitted?: (tenantId: string) => void;
 }
 
 export class PgRepository implements FhirRepository {
@@ -45,6 +47,7 @@ export class PgRepository implements FhirRepository {
       { readOnly: options.readOnly, ginPendingListLimitKb: this.options.ginPendingListLimitKb },
     );
     if (store && store.written.size > 0) this.options.maintenance?.recordWrites(store.written);
+    if (store?.outboxAppended) this.options.outboxCommitted?.(tenantId);
     return result;
   }
 

@@ -135,6 +135,9 @@ export class PgResourceStore implements ResourceStore {
   private terminologyStore?: PgTerminologyStore;
   private outboxStore?: PgOutboxStore;
 
+  /** Whether this transaction appended outbox rows (the repository wakes relays after the commit). */
+  outboxAppended = false;
+
   /** Rows written per resource type by this transaction (table maintenance counts them after commit). */
   readonly written = new Map<string, number>();
 
@@ -173,7 +176,7 @@ export class PgResourceStore implements ResourceStore {
   }
 
   get outbox(): PgOutboxStore {
-    return (this.outboxStore ??= new PgOutboxStore(this.client, this.tenantId, this.prefetch.outboxRulesGeneration));
+    return (this.outboxStore ??= new PgOutboxStore(this.client, this.tenantId, this.prefetch.outboxRulesGeneration, () => (this.outboxAppended = true)));
   }
 
   get audit(): PgAuditStore {
@@ -260,7 +263,10 @@ export class PgResourceStore implements ResourceStore {
       const withOutbox = last && outbox.length > 0;
       const values = [this.tenantId, JSON.stringify(rows)];
       if (withAudit) values.push(auditJournalJson(this.tenantId, audit));
-      if (withOutbox) values.push(outboxJson(outbox));
+      if (withOutbox) {
+        values.push(outboxJson(outbox));
+        this.outboxAppended = true;
+      }
       let result: pg.QueryResult;
       try {
         const name = `wm${withAudit ? 'j' : ''}${withOutbox ? 'o' : ''}_${tablesFor(type).currentName}`;

@@ -61,15 +61,14 @@ async function withDatabase<T>(config: Config, work: (db: Database, applied: str
   }
 }
 
-async function serve(config: Config): Promise<void> {
-  const logger = createLogger(config.logLevel);
-  const server = await startServer(config, logger);
+/** Runs until SIGTERM or SIGINT, then `close()` and exit (1 when closing failed). */
+function closeOnSignal(logger: ReturnType<typeof createLogger>, what: string, close: () => Promise<void>): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: draining in-flight requests');
-    server.close().then(
+    logger.info({ signal }, what);
+    close().then(
       () => process.exit(0),
       (error) => {
         logger.error({ err: error }, 'shutdown failed');
@@ -81,24 +80,16 @@ async function serve(config: Config): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+async function serve(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const server = await startServer(config, logger);
+  closeOnSignal(logger, 'shutting down: draining in-flight requests', () => server.close());
+}
+
 async function worker(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const running = await startWorker(config, logger);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'worker shutting down: finishing deliveries in flight');
-    running.close().then(
-      () => process.exit(0),
-      (error) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  closeOnSignal(logger, 'worker shutting down: finishing deliveries in flight', () => running.close());
 }
 
 async function tenant(config: Config, args: string[]): Promise<void> {

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import type { Claim, ClaimedResource, DeliveryStore, HandedJob, OutboxRow, SyncDestination } from '../delivery-store.js';
 import type { OutboxChannel } from '../outbox-store.js';
 import { tablesFor } from '../table-names.js';
+import { inOwnerTransaction } from './owner-transaction.js';
 
 const ROW_COLUMNS =
   'tenant_id, id::text AS id, channel, target, resource_type, resource_id, version_id, action, created_at, status, hand, due_at, attempts, last_status, last_error, last_outcome, dead_at';
@@ -96,21 +97,6 @@ const RELEASE =
 
 const keyOf = (row: OutboxRow): unknown[] => [row.tenantId, row.channel, row.target, row.resourceType, row.resourceId];
 
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
 export class PgDeliveryStore implements DeliveryStore {
   constructor(private readonly pool: pg.Pool) {}
 
@@ -123,7 +109,7 @@ export class PgDeliveryStore implements DeliveryStore {
   }
 
   async handOver(tenantId: string, limit: number, staleMs: number, accept: (jobs: HandedJob[]) => Promise<void>): Promise<number> {
-    return inTransaction(this.pool, async (client) => {
+    return inOwnerTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ id: string; hand: number; delay_ms: number }>(
         `SELECT id::text AS id, hand, greatest(0, coalesce(extract(epoch FROM due_at - now()) * 1000, 0))::float8 AS delay_ms FROM outbox ` +
           `WHERE tenant_id = $1 AND status <> 'dead' AND ${WORK} ORDER BY created_at LIMIT $3 FOR UPDATE SKIP LOCKED`,

@@ -1,7 +1,7 @@
 // Real services for the integration and end-to-end tiers. With HEARTH_REQUIRE_SERVICES=1
 // (CI) a missing PostgreSQL fails the run; otherwise those tiers are skipped with a message,
-// so `npm test` still runs the unit tier on a machine without it. Nothing uses Redis yet, so
-// the tests do not require it; the first feature that does adds it here (TEST_REDIS_URL).
+// so `npm test` still runs the unit tier on a machine without it. Redis (the delivery queue,
+// issue 13) is required the same way by test/support/redis-service.ts (TEST_REDIS_URL).
 import pg from 'pg';
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/hearth_test';

@@ -6,11 +6,15 @@ import type { Config } from './core/config.js';
 import type { Logger } from './core/logger.js';
 import { createDelivery, type Delivery } from './compose-delivery.js';
 import { createFhirService } from './compose.js';
+import { HearthMetrics } from './core/metrics.js';
+import { startMetricsServer } from './http/metrics-server.js';
 import { openDatabase } from './storage/pg/database.js';
 import { migrate } from './storage/pg/migrate.js';
 
 export interface RunningWorker {
   delivery: Delivery;
+  /** The port of its GET /metrics (HEARTH_WORKER_METRICS_PORT), when it serves one. */
+  metricsPort?: number;
   close(): Promise<void>;
 }
 
@@ -19,14 +23,18 @@ export async function startWorker(config: Config, logger: Logger): Promise<Runni
   try {
     await migrate(database.pool);
     const { service, auditJournal, maintenance, outboxNotifier } = createFhirService(config, database, undefined, { logger });
-    const delivery = createDelivery(config, database, service, logger);
+    const metrics = new HearthMetrics();
+    const delivery = createDelivery(config, database, service, logger, { metrics });
     outboxNotifier.subscribe((tenantId) => delivery.relay.nudge(tenantId));
+    const scrape = config.workerMetricsPort === undefined ? undefined : await startMetricsServer({ metrics, host: config.host, port: config.workerMetricsPort, token: config.metricsToken });
     auditJournal.start();
     await delivery.start();
     logger.info({ queue: config.redisUrl ? 'bullmq' : 'in-process', concurrency: config.deliveryConcurrency }, 'Hearth delivery worker running');
     return {
       delivery,
+      ...(scrape ? { metricsPort: scrape.port } : {}),
       async close() {
+        await scrape?.close();
         await delivery.close();
         await auditJournal.stop();
         await maintenance.close();

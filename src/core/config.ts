@@ -107,6 +107,8 @@ export interface Config {
   outboundAllow: string[];
   /** Bearer token Prometheus sends to GET /metrics when authentication is on (an admin token works too). */
   metricsToken?: string;
+  /** Port of a `hearth worker` process's GET /metrics (on HEARTH_HOST); unset: none. */
+  workerMetricsPort?: number;
 }
 
 interface Setting {
@@ -232,6 +234,7 @@ export const SETTINGS: readonly Setting[] = [
     parse: (raw) => raw.split(',').map((s) => s.trim()).filter(Boolean),
   },
   { env: 'HEARTH_METRICS_TOKEN', key: 'metricsToken', schema: { type: 'string', minLength: 16 } },
+  { env: 'HEARTH_WORKER_METRICS_PORT', key: 'workerMetricsPort', schema: integer(0, 65535), parse: toInt },
 ];
 
 export class ConfigError extends Error {

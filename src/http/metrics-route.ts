@@ -47,7 +47,7 @@ export async function authorizeScrape(deps: MetricsRouteDeps, req: Request): Pro
 }
 
 /** Constant-time comparison; hashing first makes the lengths equal (and leaks nothing about them). */
-function sameSecret(presented: string, expected: string): boolean {
+export function sameSecret(presented: string, expected: string): boolean {
   const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
   return timingSafeEqual(digest(presented), digest(expected));
 }

@@ -102,12 +102,12 @@ describe('delivery survives a worker killed mid-delivery (e2e, hearth worker pro
   const hearth = useTestServer('postgres', { ...FAST_DELIVERY, deliveryWorker: false, get redisUrl() { return redis.url; } } as never);
   const tenant = hearth.useTenant();
   after(async () => {
-    for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
     await partner?.stop();
     await redis.stop();
   });
 
-  const startWorker = (): ChildProcess => {
+  const startWorker = (extra: NodeJS.ProcessEnv = {}): ChildProcess => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'worker'], {
       env: {
         ...process.env,
@@ -119,6 +119,7 @@ describe('delivery survives a worker killed mid-delivery (e2e, hearth worker pro
         HEARTH_DELIVERY_LEASE_MS: '2000',
         HEARTH_DELIVERY_TIMEOUT_MS: '60000',
         HEARTH_AUDIT_SEAL_INTERVAL_MS: '0',
+        ...extra,
       },
       stdio: 'ignore',
     });
@@ -146,5 +147,26 @@ describe('delivery survives a worker killed mid-delivery (e2e, hearth worker pro
     assert.equal(stored.writes, 1, 'applied once');
     assert.equal(stored.versionId, '1');
     assert.equal(partner.requests.filter((r) => r.method === 'PUT').length, 2, 'the hung attempt and the redelivery');
+  });
+
+  it('serves its delivery metrics on HEARTH_WORKER_METRICS_PORT, to the metrics token only', async () => {
+    partner = await new PartnerServer().start();
+    const pool = hearth.server.server.database.pool;
+    const tenantId = tenantOf(tenant.base);
+    await addDestination(pool, tenantId, { id: 'metered-worker', endpoint: `${partner.origin}/fhir`, resourceTypes: ['Immunization'] });
+    // The earlier test's worker stops, so this one makes every delivery.
+    for (const w of workers.splice(0)) if (w.exitCode === null && w.signalCode === null) await new Promise((resolve) => (w.once('exit', resolve), w.kill('SIGTERM')));
+    const port = await freePort();
+    const token = 'worker-metrics-token-0123456789';
+    startWorker({ HEARTH_WORKER_METRICS_PORT: String(port), HEARTH_METRICS_TOKEN: token, HEARTH_HOST: '127.0.0.1' });
+    const scrape = (headers: Record<string, string> = {}) => fetch(`http://127.0.0.1:${port}/metrics`, { headers });
+    await waitFor(() => scrape().then((r) => r.status, () => 0), (status) => status === 401, 60_000, 'the worker to listen');
+    const created = (await tenant.client.create({ resourceType: 'Immunization', body: immunization('p1') })) as unknown as { id: string };
+    await partner.until(() => partner.resources.has(`Immunization/${created.id}`), 60_000, 'the worker to deliver');
+    assert.equal((await scrape()).status, 401);
+    assert.equal((await scrape({ authorization: 'Bearer wrong-token-0123456789' })).status, 401);
+    const text = await waitFor(async () => (await scrape({ authorization: `Bearer ${token}` })).text(), (t) => /outcome="delivered"/.test(t), 10_000, 'the delivery counted');
+    assert.match(text, /hearth_delivery_attempts_total\{destination="sync:metered-worker",outcome="delivered"\} 1/);
+    assert.match(text, /hearth_queue_depth\{state="waiting"\}/);
   });
 });

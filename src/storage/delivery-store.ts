@@ -94,16 +94,8 @@ export interface DeliveryStore {
   backlog(): Promise<{ byChannel: { channel: OutboxChannel; count: number }[]; oldestAgeSeconds: number | null }>;
 }
 
-export interface DestinationInput {
-  id: string;
-  endpoint: string;
-  resourceTypes: string[];
-  criteria: string[];
-  auth: DestinationAuth;
-  mode: SyncMode;
-  transport: string;
-  enabled: boolean;
-}
+/** A destination as an operator gives it: the stored one without what the store adds. */
+export type DestinationInput = Omit<SyncDestination, 'tenantId' | 'createdAt'>;
 
 export interface DestinationStatus {
   id: string;

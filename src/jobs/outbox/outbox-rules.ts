@@ -33,6 +33,9 @@ function compileOrNull(registry: SearchRegistry, criteria: string): CompiledCrit
   }
 }
 
+/** The resource type a criteria string (`Type?query`, `/Type`) is about. */
+const criteriaType = (criteria: string): string => criteria.replace(/^\//, '').split('?')[0];
+
 export function compileRules(registry: SearchRegistry, source: OutboxRuleSource): OutboxRules {
   const byType = new Map<string, Rule[]>();
   const add = (type: string, rule: Rule) => {
@@ -42,12 +45,10 @@ export function compileRules(registry: SearchRegistry, source: OutboxRuleSource)
   };
   for (const d of source.destinations) {
     for (const type of d.resourceTypes) {
-      const criteria = d.criteria
-        .filter((c) => c.replace(/^\//, '').split('?')[0] === type)
-        .map((c) => compileOrNull(registry, c))
-        .filter((c): c is CompiledCriteria => c !== null);
-      const declared = d.criteria.some((c) => c.replace(/^\//, '').split('?')[0] === type);
-      if (declared && criteria.length === 0) continue;
+      const declared = d.criteria.filter((c) => criteriaType(c) === type);
+      const criteria = declared.map((c) => compileOrNull(registry, c)).filter((c): c is CompiledCriteria => c !== null);
+      // Criteria declared for the type, none of which compiles any more: send nothing rather than everything.
+      if (declared.length > 0 && criteria.length === 0) continue;
       add(type, { channel: 'sync', target: d.id, criteria });
     }
   }

@@ -1,11 +1,14 @@
 // npm run bench:crud — loopback load on create, read by id and update (issue: foundation).
 // Starts Hearth (built, in its own process) on real PostgreSQL unless BENCH_BASE points at a
-// running server, seeds patients, then runs autocannon per interaction and prints
-// req/s, p50 and p99. Loopback only.
+// running server, seeds patients one by one, adds the realistic population's patients without
+// clinical data in batch bundles (bench/population.ts), then runs autocannon per interaction and
+// prints req/s, p50 and p99; reads and updates pick among all of them. Loopback only.
 //   BENCH_DATABASE_URL  default postgresql://postgres@127.0.0.1:5432/hearth_bench
 //   BENCH_CONNECTIONS   default 32;  BENCH_SECONDS default 15;  BENCH_SEED default 2000
+//   BENCH_EXTRA_PATIENTS default 15000 (0: none)
 import type autocannon from 'autocannon';
 import { benchPatient as patient, seedPatients } from './patients.js';
+import { addExtraPatients, envCount } from './population.js';
 import { printTable, runAutocannon, startBenchServer, type BenchRow } from './support.js';
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -13,6 +16,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 15);
 const seedCount = Number(process.env.BENCH_SEED ?? 2000);
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/hearth_bench';
 const port = Number(process.env.BENCH_PORT ?? 18181);
+const extraCount = envCount('BENCH_EXTRA_PATIENTS', 15000);
 const JSON_HEADERS = { 'content-type': 'application/fhir+json' };
 
 async function main(): Promise<void> {
@@ -21,8 +25,9 @@ async function main(): Promise<void> {
   const run = (name: string, options: autocannon.Options) => runAutocannon(name, { connections, duration: seconds, ...options });
   try {
     const ids = await seedPatients(base, seedCount);
+    ids.push(...(await addExtraPatients(base, extraCount, { first: seedCount })));
     const pick = () => ids[Math.floor(Math.random() * ids.length)];
-    let n = seedCount;
+    let n = seedCount + extraCount;
     const rows: BenchRow[] = [];
     rows.push(await run('read Patient/{id}', {
       url: base,
@@ -43,7 +48,7 @@ async function main(): Promise<void> {
         },
       }],
     }));
-    printTable(`bench:crud — ${connections} connections, ${seconds} s each, ${seedCount} seeded patients, ${base}`, rows);
+    printTable(`bench:crud — ${connections} connections, ${seconds} s each, ${seedCount} seeded patients + ${extraCount} without clinical data, ${base}`, rows);
   } finally {
     await server.stop();
   }

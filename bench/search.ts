@@ -7,7 +7,13 @@
 //                  8 connections, 10 s
 // Resources are PUT one by one with the bundle's urn:uuid as id and references rewritten to
 // Type/id (the same data a transaction would store).
-// Re-running reuses a loaded database (BENCH_RELOAD=1 forces a reload); BENCH_ONLY=<regex> picks
+// Beside the workload, the realistic population (bench/population.ts): BENCH_EXTRA_PATIENTS
+// (default 15,000; 0 disables) Patients without clinical data, ids bench-extra-<n>, and BENCH_RARE
+// (default 20) Observations of http://loinc.org|99999-9 on as many workload patients, ids
+// bench-rare-<n>, in batch bundles; with them the shapes S2r (S2 for a patient without data),
+// S6 (the rare code) and S5r (_has with the rare code).
+// Re-running reuses a loaded database (BENCH_RELOAD=1 forces a reload; a database without the
+// extra patients or rare-code Observations gets them added first); BENCH_ONLY=<regex> picks
 // shapes by name; BENCH_BUNDLES, BENCH_CONNECTIONS, BENCH_SECONDS, BENCH_DATABASE_URL,
 // BENCH_PORT override the defaults; BENCH_CROSSCHECK_GENERATOR (see bench/workload.ts) loads
 // another generator's bundles instead. BENCH_VARIANTS compares server settings on the same data
@@ -17,6 +23,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
+import { addExtraPatients, addRareObservations, envCount, RARE_CODE } from './population.js';
 import { benchVariants, drainJournal, inParallel, printTable, runAutocannon, startBenchServer, type BenchRow, type BenchVariant } from './support.js';
 import { workloadBundles, workloadFile } from './workload.js';
 
@@ -26,8 +33,18 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? (shared ? 8 : 16));
 const seconds = Number(process.env.BENCH_SECONDS ?? (shared ? 10 : 15));
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? `postgresql://postgres@127.0.0.1:5432/hearth_bench_search_${bundles}`;
 const port = Number(process.env.BENCH_PORT ?? 18183);
+const extraCount = envCount('BENCH_EXTRA_PATIENTS', 15000);
+const rareCount = envCount('BENCH_RARE', 20);
+const EXTRA_PREFIX = 'bench-extra-';
+const RARE_PREFIX = 'bench-rare-';
 
-interface Loaded { patients: string[]; encounters: string[] }
+interface Loaded {
+  /** Workload patients (every one has Observations of 8867-4). */
+  patients: string[];
+  encounters: string[];
+  /** Patients without clinical data. */
+  extras: string[];
+}
 
 type Json = Record<string, unknown>;
 
@@ -51,7 +68,7 @@ async function* generatedBundles(): AsyncGenerator<{ entry: { fullUrl: string; r
 }
 
 async function load(base: string): Promise<Loaded> {
-  const loaded: Loaded = { patients: [], encounters: [] };
+  const loaded: Loaded = { patients: [], encounters: [], extras: [] };
   const started = Date.now();
   let resources = 0;
   const batch: Json[] = [];
@@ -88,14 +105,40 @@ async function alreadyLoaded(): Promise<Loaded | undefined> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const count = await client.query("SELECT count(*)::int AS n FROM patient WHERE tenant_id = 'default'").catch(() => ({ rows: [{ n: 0 }] }));
+    const workload = "tenant_id = 'default' AND id NOT LIKE 'bench-extra-%'";
+    const count = await client.query(`SELECT count(*)::int AS n FROM patient WHERE ${workload}`).catch(() => ({ rows: [{ n: 0 }] }));
     if (count.rows[0].n < bundles) return undefined;
-    const patients = (await client.query("SELECT id FROM patient WHERE tenant_id = 'default' LIMIT 5000")).rows.map((r) => r.id);
+    const patients = (await client.query(`SELECT id FROM patient WHERE ${workload} LIMIT 5000`)).rows.map((r) => r.id);
     const encounters = (await client.query("SELECT id FROM encounter WHERE tenant_id = 'default' LIMIT 5000")).rows.map((r) => r.id);
-    return { patients, encounters };
+    return { patients, encounters, extras: [] };
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Adds the extra patients and the rare-code Observations unless the database holds them all
+ * (counted by their ids' prefixes); the data counts as loaded only with them.
+ */
+async function addPopulation(base: string, data: Loaded): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  let present: { extras: number; rare: number };
+  try {
+    const { rows } = await client.query<{ extras: number; rare: number }>(
+      `SELECT (SELECT count(*)::int FROM patient WHERE tenant_id = 'default' AND id LIKE '${EXTRA_PREFIX}%' AND NOT deleted) AS extras,
+              (SELECT count(*)::int FROM observation WHERE tenant_id = 'default' AND id LIKE '${RARE_PREFIX}%' AND NOT deleted) AS rare`,
+    );
+    present = rows[0];
+  } finally {
+    await client.end();
+  }
+  if (present.extras < extraCount) await addExtraPatients(base, extraCount, { idPrefix: EXTRA_PREFIX });
+  if (present.rare < rareCount) await addRareObservations(base, data.patients, rareCount, { idPrefix: RARE_PREFIX });
+  if (present.extras > extraCount || present.rare > rareCount) {
+    console.log(`note: the database holds ${present.extras} extra patients and ${present.rare} rare-code Observations, more than asked (${extraCount}, ${rareCount}); drop ${new URL(databaseUrl).pathname.slice(1)} for exactly that population`);
+  }
+  data.extras = Array.from({ length: extraCount }, (_, i) => `${EXTRA_PREFIX}${i}`);
 }
 
 async function analyze(): Promise<{ resources: number; bytes: number }> {
@@ -115,7 +158,10 @@ async function main(): Promise<void> {
     for (const variant of round % 2 ? variants : [...variants].reverse()) {
       const server = await startBenchServer(databaseUrl, port, { env: variant.env });
       try {
-        data ??= (await alreadyLoaded()) ?? (await load(server.base));
+        if (!data) {
+          data = (await alreadyLoaded()) ?? (await load(server.base));
+          await addPopulation(server.base, data);
+        }
         await measure(server.base, data, variant, round, variants.length > 1 || rounds > 1);
       } finally {
         await server.stop();
@@ -156,8 +202,17 @@ async function measure(base: string, data: Loaded, variant: BenchVariant, round:
     await shape('Encounter?patient=X&_revinclude=Observation:encounter', () => `Encounter?patient=${pick(data.patients)}&_revinclude=Observation:encounter`);
     await shape('Patient?_has:Observation:patient:code=8867-4', () => 'Patient?_has:Observation:patient:code=8867-4');
     await shape('Observation?subject:Patient.name=Smith', () => 'Observation?subject:Patient.name=Smith');
+    // The realistic population's shapes: most patients have no data, one code is rare.
+    if (data.extras.length) {
+      await shape('S2r Observation?patient=X(no data)&code=8867-4&_sort=-date&_count=20', () => `Observation?patient=${pick(data.extras)}&code=http://loinc.org|8867-4&_sort=-date&_count=20`);
+    }
+    if (rareCount) {
+      await shape('S6 Observation?code=99999-9 (rare)', () => `Observation?code=${RARE_CODE}`);
+      await shape('S5r Patient?_has:Observation:patient:code=99999-9 (rare)', () => `Patient?_has:Observation:patient:code=${RARE_CODE.split('|')[1]}`);
+    }
     const arm = labelled ? ` — ${variant.name || 'as configured'}, round ${round}` : '';
-    printTable(`bench:search — ${resources} resources (${bundles} bundles), ${(bytes / 1e6).toFixed(0)} MB database (${((bytes / resources) * 1000 / 1e6).toFixed(1)} MB per 1,000), ${connections} connections, ${seconds} s each${arm}`, rows);
+    const population = ` + ${extraCount} patients without clinical data, ${rareCount} rare-code Observations`;
+    printTable(`bench:search — ${resources} resources (${bundles} bundles${population}), ${(bytes / 1e6).toFixed(0)} MB database (${((bytes / resources) * 1000 / 1e6).toFixed(1)} MB per 1,000), ${connections} connections, ${seconds} s each${arm}`, rows);
     for (const [name, url] of [
       ['_summary=count, Observation?code=8867-4', 'Observation?code=http://loinc.org|8867-4&_summary=count'],
       ['_total=accurate, value-quantity search', 'Observation?code=http://loinc.org|8867-4&value-quantity=gt100&_count=50&_total=accurate'],

@@ -30,6 +30,12 @@ export interface PgRepositoryOptions {
   auditHasher?: AuditHasher;
   /** Told, after the commit, of each transaction that appended outbox rows (relays are woken). */
   outboxCommitted?: (tenantId: string) => void;
+  /**
+   * Read-only units open no transaction block until a statement needs one; reads and searches
+   * then take one round trip each (tenant-session.ts, ADR 0021). Default on; false restores
+   * BEGIN … COMMIT around every read-only unit.
+   */
+  deferReadBegin?: boolean;
 }
 
 export class PgRepository implements FhirRepository {
@@ -44,7 +50,7 @@ export class PgRepository implements FhirRepository {
       this.pool,
       tenantId,
       (client, prefetch) => work((store = new PgResourceStore(client, tenantId, prefetch, this.options.auditHasher))),
-      { readOnly: options.readOnly, ginPendingListLimitKb: this.options.ginPendingListLimitKb },
+      { readOnly: options.readOnly, deferBegin: options.readOnly && this.options.deferReadBegin !== false, ginPendingListLimitKb: this.options.ginPendingListLimitKb },
     );
     if (store && store.written.size > 0) this.options.maintenance?.recordWrites(store.written);
     if (store?.outboxAppended) this.options.outboxCommitted?.(tenantId);

@@ -153,6 +153,14 @@ export class PgResourceStore implements ResourceStore {
     return this.auditHasher;
   }
 
+  /**
+   * A self-contained statement (no lock, nothing a later statement depends on): one round trip
+   * in a read-only session with no transaction block open yet (tenant-session.ts, ADR 0021).
+   */
+  private alone<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    return this.prefetch.session ? this.prefetch.session.alone<R>(config) : this.client.query<R>(config);
+  }
+
   private tally(type: string, rows: number): void {
     this.written.set(type, (this.written.get(type) ?? 0) + rows);
     if (type === 'SearchParameter') this.searchParameterStore?.invalidate();
@@ -186,8 +194,9 @@ export class PgResourceStore implements ResourceStore {
   async readCurrent(type: string, id: string, options: { forUpdate?: boolean } & ReadOptions = {}) {
     if (options.reach) return this.readReached(type, id, options.reach, options.forUpdate ?? false);
     const s = statementsFor(type);
-    const query = options.forUpdate ? s.readCurrentForUpdate : s.readCurrent;
-    const { rows } = await this.client.query<VersionRow>({ ...query, values: [this.tenantId, id] });
+    const { rows } = options.forUpdate
+      ? await this.client.query<VersionRow>({ ...s.readCurrentForUpdate, values: [this.tenantId, id] })
+      : await this.alone<VersionRow>({ ...s.readCurrent, values: [this.tenantId, id] });
     return rows[0] && toVersion(type, rows[0]);
   }
 
@@ -212,7 +221,7 @@ export class PgResourceStore implements ResourceStore {
     const text =
       `SELECT ${COLUMNS} FROM ${t.current} c WHERE c.tenant_id = ${binds.add(this.tenantId)} AND c.id = ${binds.add(id)}` +
       `${where ? ` AND (${where})` : ''}${forUpdate ? ' FOR UPDATE' : ''}`;
-    const { rows } = await this.client.query<VersionRow>(text, binds.values);
+    const { rows } = forUpdate ? await this.client.query<VersionRow>(text, binds.values) : await this.alone<VersionRow>({ text, values: binds.values });
     return rows[0] && toVersion(type, rows[0]);
   }
 
@@ -225,13 +234,13 @@ export class PgResourceStore implements ResourceStore {
       const tenant = binds.add(this.tenantId);
       const key = binds.add(id);
       const reached = where ? ` AND EXISTS (SELECT 1 FROM ${t.current} c WHERE c.tenant_id = ${tenant} AND c.id = ${key} AND (${where}))` : '';
-      const { rows } = await this.client.query<VersionRow>(
-        `SELECT ${HISTORY_COLUMNS} FROM ${t.history} WHERE tenant_id = ${tenant} AND id = ${key} AND version_id = ${binds.add(versionId)}${reached}`,
-        binds.values,
-      );
+      const { rows } = await this.alone<VersionRow>({
+        text: `SELECT ${HISTORY_COLUMNS} FROM ${t.history} WHERE tenant_id = ${tenant} AND id = ${key} AND version_id = ${binds.add(versionId)}${reached}`,
+        values: binds.values,
+      });
       return rows[0] && toVersion(type, rows[0]);
     }
-    const { rows } = await this.client.query<VersionRow>({
+    const { rows } = await this.alone<VersionRow>({
       ...statementsFor(type).readVersion,
       values: [this.tenantId, id, versionId],
     });
@@ -296,12 +305,12 @@ export class PgResourceStore implements ResourceStore {
       branches.length === 1
         ? branches[0]
         : `SELECT * FROM (${branches.join(' UNION ALL ')}) u ${order} LIMIT ${limit}`;
-    const { rows } = await this.client.query<VersionRow>(text, binds.values);
+    const { rows } = await this.alone<VersionRow>({ text, values: binds.values });
     return rows.map((row) => toVersion(row.resource_type as string, row));
   }
 
   async query<T extends object>(text: SearchSql, values: unknown[]): Promise<T[]> {
-    return (await this.client.query<T>(text, values)).rows;
+    return (await this.alone<T>({ text, values })).rows;
   }
 
   async lockKeys(keys: string[]): Promise<void> {

@@ -3,6 +3,7 @@
 // connection is safe to share through PgBouncer in transaction mode.
 import type pg from 'pg';
 import { WriteConflict } from '../resource-store.js';
+import { queryAsTenant } from './tenant-pipeline.js';
 
 // Role, settings and tenant in ONE simple-protocol round trip and one SELECT: on this kind of
 // machine every round trip costs Node a write syscall besides the network wait, and every SET
@@ -23,6 +24,13 @@ export interface SessionOptions {
    * search indexes' pending lists its inserts may leave for every search to read.
    */
   ginPendingListLimitKb?: number;
+  /**
+   * Read-only only: open no transaction block until a statement needs one. Statements run
+   * through `SessionPrefetch.session.alone` before that each take one round trip, settings
+   * included (tenant-pipeline.ts; ADR 0021). In READ COMMITTED every statement takes its own
+   * snapshot anyway, so a read-only unit sees nothing different.
+   */
+  deferBegin?: boolean;
 }
 
 export function beginStatement(tenantId: string, options: SessionOptions = {}): string {
@@ -48,6 +56,17 @@ export interface SessionPrefetch {
   terminologyGenerations?: { shared: string; tenant: string };
   /** The tenant's outbox rules generation (read-write transactions only). */
   outboxRulesGeneration?: string;
+  /** A read-only session opened with `deferBegin`. */
+  session?: DeferredSession;
+}
+
+/** A read-only session whose transaction block opens only when a statement needs one. */
+export interface DeferredSession {
+  /**
+   * Runs one self-contained statement (no cursor, no setting for later statements): alone in
+   * one round trip while no transaction block is open, inside the block once one is.
+   */
+  alone<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>>;
 }
 
 function prefetched(results: pg.QueryResult | pg.QueryResult[]): SessionPrefetch {
@@ -72,6 +91,7 @@ export async function inTenantTransaction<T>(
   work: (client: pg.PoolClient, prefetch: SessionPrefetch) => Promise<T>,
   session: SessionOptions = {},
 ): Promise<T> {
+  if (session.readOnly && session.deferBegin) return inDeferredReadSession(pool, tenantId, work);
   const client = await pool.connect();
   let broken = false;
   try {
@@ -84,6 +104,62 @@ export async function inTenantTransaction<T>(
       await client.query('ROLLBACK');
     } catch {
       broken = true;
+    }
+    const code = (error as { code?: string }).code;
+    if (code && RETRYABLE.has(code)) throw new WriteConflict((error as Error).message);
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/**
+ * A read-only unit that opens its transaction block lazily: `client.query` (any statement the
+ * stores did not mark self-contained) begins it first, as inTenantTransaction would have;
+ * `session.alone` runs a statement in one round trip while none is open. A unit that only ran
+ * such statements never sends BEGIN or COMMIT.
+ */
+async function inDeferredReadSession<T>(
+  pool: pg.Pool,
+  tenantId: string,
+  work: (client: pg.PoolClient, prefetch: SessionPrefetch) => Promise<T>,
+): Promise<T> {
+  if (!TENANT_ID.test(tenantId)) throw new Error(`Invalid tenant id ${JSON.stringify(tenantId)}`);
+  const client = await pool.connect();
+  let begun = false;
+  let broken = false;
+  const lazyQuery = (...args: unknown[]): unknown => {
+    const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+    if (begun) return query(...args);
+    const [config, , callback] = args as [{ submit?: unknown }, unknown, unknown];
+    if (typeof config?.submit === 'function' || typeof callback === 'function' || typeof args[1] === 'function') {
+      throw new Error('A deferred read session takes promise queries only until its transaction block is open');
+    }
+    begun = true;
+    const opening = client.query(beginStatement(tenantId, { readOnly: true }));
+    return opening.then(() => query(...args));
+  };
+  const deferred = new Proxy(client, {
+    get(target, property) {
+      if (property === 'query') return lazyQuery;
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const session: DeferredSession = {
+    alone: <R extends pg.QueryResultRow>(config: pg.QueryConfig) => (begun ? client.query<R>(config) : queryAsTenant<R>(client, tenantId, config)),
+  };
+  try {
+    const result = await work(deferred, { session });
+    if (begun) await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    if (begun) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
     }
     const code = (error as { code?: string }).code;
     if (code && RETRYABLE.has(code)) throw new WriteConflict((error as Error).message);

@@ -16,13 +16,10 @@
 //   BENCH_SEED         default 2000;  BENCH_ADMIN_URL default postgresql://postgres@127.0.0.1:5432/postgres
 //   BENCH_VARIANTS     settings compared for every build, e.g. 'audit-off:HEARTH_AUDIT=off;audit-on:HEARTH_AUDIT=on'
 //                      (issue 11: the audit trail's cost), alternated with the builds
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type autocannon from 'autocannon';
 import pg from 'pg';
 import { benchPatient, seedPatients } from './patients.js';
-import { benchVariants, cpuMs, drainJournal, runAutocannon, startBenchServer, type BenchRow, type BenchVariant } from './support.js';
+import { benchVariants, cpuMs, prepareBuild, drainJournal, runAutocannon, startBenchServer, type BenchRow, type BenchVariant } from './support.js';
 
 const refs = (process.env.BENCH_REFS ?? '0f63135,HEAD').split(',').map((r) => r.trim()).filter(Boolean);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -40,20 +37,6 @@ interface Build {
   dir: string;
   /** Server settings of this arm (BENCH_VARIANTS). */
   variant: BenchVariant;
-}
-
-function prepare(ref: string): Omit<Build, 'variant'> {
-  // '.': this checkout as it stands (built with npm run build), uncommitted changes included.
-  if (ref === '.') return { ref: 'working tree', sha: 'worktree', dir: '.' };
-  const sha = execFileSync('git', ['rev-parse', '--short', ref], { encoding: 'utf8' }).trim();
-  const dir = join('bench-builds', sha);
-  if (!existsSync(join(dir, 'dist', 'src', 'cli.js'))) {
-    mkdirSync(dir, { recursive: true });
-    execFileSync('sh', ['-c', `git archive ${sha} | tar -x -C ${dir}`], { stdio: 'inherit' });
-    execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit' });
-    execFileSync('npm', ['run', 'build', '--silent'], { cwd: dir, stdio: 'inherit' });
-  }
-  return { ref, sha, dir };
 }
 
 async function backendPids(admin: pg.Client, database: string): Promise<number[]> {
@@ -117,7 +100,7 @@ async function measure(build: Build, round: number, admin: pg.Client): Promise<R
 }
 
 async function main(): Promise<void> {
-  const builds: Build[] = refs.map(prepare).flatMap((b) => benchVariants().map((variant) => ({ ...b, variant })));
+  const builds: Build[] = refs.map((ref) => prepareBuild(ref)).flatMap((b) => benchVariants().map((variant) => ({ ...b, variant })));
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   const rows: Row[] = [];

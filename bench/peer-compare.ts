@@ -31,6 +31,12 @@
 // Calibration: pgbench -S -c 32 -j 2 -T 10 on a scale-10 pgbench database (initialised with
 // pgbench -i -s 10 -q when missing) at the start and at the end; without a peer, the peer column
 // holds Medplum's recorded figures scaled by this run's pgbench -S tps (the mean of both) / 16,000.
+// A better calibration for a Node server: the reference build ff79e3d, the Hearth that was measured
+// beside Medplum in the recorded run, is built under bench-builds/ (git archive, npm ci) and run
+// here on the same content, interleaved like the peer; Medplum's figures are then scaled per
+// figure by (ff79e3d now ÷ ff79e3d then). BENCH_REFERENCE names another ref, or '' for none.
+// After the load, Hearth's audit journal (ADR 0016) is let expand before anything is measured, and
+// the time it took is printed: that work belongs to the load.
 // Also printed: Hearth's rotating read / pgbench -S tps (goal >= 0.35).
 //   --peer URL | BENCH_PEER                    the peer's FHIR base, e.g. http://127.0.0.1:8103/fhir/R4
 //   --peer-token TOKEN | BENCH_PEER_TOKEN      sent to the peer as Authorization: Bearer TOKEN
@@ -53,7 +59,7 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { benchPatient } from './patients.js';
 import { addExtraPatients, addRareObservations, COMMON_CODE, envCount, idFromLocation, median, RARE_CODE } from './population.js';
-import { inParallel, runAutocannon, startBenchServer } from './support.js';
+import { drainJournal, inParallel, prepareBuild, runAutocannon, startBenchServer } from './support.js';
 import { WORKLOAD_SEED, workloadBundles } from './workload.js';
 
 // ---- settings ---------------------------------------------------------------------------------
@@ -96,6 +102,22 @@ const RECORDED: Record<string, number> = {
   'ingest-c8': 287, 'ingest-c1': 183, 'create': 168, 'update': 172, 'read-hot': 1411, 'read-rotating': 1176,
   S1: 290, S2: 580, S3: 285, S4: 196, S5: 303,
 };
+/** The same, after VACUUM (issue 14's second search table). */
+const RECORDED_VACUUMED: Record<string, number> = { S1: 362, S2: 281, S3: 231, S4: 168, S5: 278 };
+/**
+ * The Hearth build measured beside Medplum in that hour (the issue's Hearth column; main at the
+ * time) and its figures. Run again here, it calibrates the recorded Medplum figures by a server of
+ * the same kind on the same workload: Medplum × (reference now ÷ reference then). pgbench -S,
+ * which costs PostgreSQL alone, moves with the machine differently from a Node server.
+ */
+const REFERENCE_REF = 'ff79e3d';
+const RECORDED_REFERENCE: Record<string, number> = {
+  'ingest-c8': 2309, 'ingest-c1': 1829, 'create': 474, 'update': 542, 'read-hot': 1735, 'read-rotating': 1603,
+  S1: 320, S2: 492, S3: 486, S4: 195, S5: 85,
+};
+const RECORDED_REFERENCE_VACUUMED: Record<string, number> = { S1: 947, S2: 914, S3: 485, S4: 455, S5: 586 };
+/** BENCH_REFERENCE: another ref for the reference build, or empty for none. */
+const referenceRef = process.env.BENCH_REFERENCE ?? REFERENCE_REF;
 /** The pgbench -S tps of the machine the recorded figures were taken on. */
 const RECORDED_PGBENCH_TPS = 16_000;
 const READ_GOAL = 0.35;
@@ -111,7 +133,7 @@ const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 // ---- servers and their content ------------------------------------------------------------------
 
 interface Target {
-  label: 'Hearth' | 'peer';
+  label: 'Hearth' | 'peer' | 'reference';
   base: string;
   path: string;
   headers: Record<string, string>;
@@ -384,48 +406,72 @@ const meanTps = (c: Calibration) => (c.start && c.end ? (c.start + c.end) / 2 : 
 const fmt = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? `${(a / b).toFixed(2)}` : '–');
 
-function peerHeading(hasPeer: boolean, scale: number | undefined): string {
-  if (hasPeer) return 'peer';
-  return scale === undefined ? `Medplum (recorded ${RECORDED_DATE}, unscaled: no pgbench calibration)` : `Medplum (recorded ${RECORDED_DATE}, scaled by pgbench)`;
+/** Recorded Medplum figures, and what they are scaled by (undefined: not scaled). */
+interface Scales {
+  /** This run's pgbench -S tps ÷ the recorded run's. */
+  pgbench?: number;
+  /** Whether the reference build ran: Medplum × (reference now ÷ reference recorded), per figure. */
+  reference: boolean;
 }
 
 interface Row {
   name: string;
-  hearth?: number;
-  peer?: number;
-  hearthP99?: number;
-  peerP99?: number;
+  /** Median req/s (resources/s for ingest) and p99 ms per target. */
+  rps: Map<Target['label'], number>;
+  p99: Map<Target['label'], number>;
+  /** The recorded Medplum figure and the reference build's recorded figure for this row. */
+  medplum?: number;
+  referenceThen?: number;
   note?: string;
 }
 
-function printRows(title: string, rows: Row[], hasPeer: boolean, scale: number | undefined): void {
+function printRows(title: string, rows: Row[], labels: Target['label'][], scales: Scales): void {
+  const hasPeer = labels.includes('peer');
+  const heads = ['figure', 'Hearth', 'Hearth p99 ms'];
+  if (hasPeer) heads.push('peer', 'peer p99 ms', 'Hearth ÷ peer');
+  if (scales.reference) heads.push(`${REFERENCE_REF} now`, `Medplum × ${REFERENCE_REF} now/then`, 'Hearth ÷ that');
+  if (scales.pgbench !== undefined) heads.push('Medplum × pgbench now/then', 'Hearth ÷ that');
   console.log(`\n${title}`);
-  console.log(`| figure | Hearth | ${peerHeading(hasPeer, scale)} | ratio | Hearth p99 ms | peer p99 ms |`);
-  console.log('|---|---|---|---|---|---|');
+  console.log(`| ${heads.join(' | ')} |`);
+  console.log(`|${heads.map(() => '---').join('|')}|`);
   for (const r of rows) {
-    console.log(`| ${r.name}${r.note ? ` (${r.note})` : ''} | ${fmt(r.hearth)} | ${fmt(r.peer)} | ${ratio(r.hearth, r.peer)} | ${fmt(r.hearthP99)} | ${fmt(r.peerP99)} |`);
+    const hearth = r.rps.get('Hearth');
+    const cells = [`${r.name}${r.note ? ` (${r.note})` : ''}`, fmt(hearth), fmt(r.p99.get('Hearth'))];
+    if (hasPeer) cells.push(fmt(r.rps.get('peer')), fmt(r.p99.get('peer')), ratio(hearth, r.rps.get('peer')));
+    if (scales.reference) {
+      const now = r.rps.get('reference');
+      const scaled = r.medplum !== undefined && now !== undefined && r.referenceThen ? (r.medplum * now) / r.referenceThen : undefined;
+      cells.push(fmt(now), fmt(scaled), ratio(hearth, scaled));
+    }
+    if (scales.pgbench !== undefined) {
+      const scaled = r.medplum === undefined ? undefined : r.medplum * scales.pgbench;
+      cells.push(fmt(scaled), ratio(hearth, scaled));
+    }
+    console.log(`| ${cells.join(' | ')} |`);
   }
 }
 
-/** Table rows from samples: medians per target; the recorded figure (scaled) without a peer. */
-function rowsOf(shapes: Shape[], samples: Samples, hasPeer: boolean, scale: number | undefined): Row[] {
+/** Table rows from samples: medians per target, beside the recorded figures. */
+function rowsOf(shapes: Shape[], samples: Samples, labels: Target['label'][], vacuumed = false): Row[] {
   return shapes.map((shape) => {
-    const of = (label: Target['label']) => samples.get(shape.key)?.get(label) ?? [];
-    const hearth = of('Hearth');
-    const peer = of('peer');
-    const failed = (list: Sample[], label: string) => {
+    const rps = new Map<Target['label'], number>();
+    const p99 = new Map<Target['label'], number>();
+    const failures: string[] = [];
+    for (const label of labels) {
+      const list = samples.get(shape.key)?.get(label) ?? [];
+      if (!list.length) continue;
+      rps.set(label, median(list.map((s) => s.rps)));
+      p99.set(label, median(list.map((s) => s.p99)));
       const n = list.reduce((sum, s) => sum + s.non2xx + s.errors, 0);
-      return n ? `${label}: ${n} errors` : undefined;
-    };
-    const note = [failed(hearth, 'Hearth'), failed(peer, 'peer')].filter(Boolean).join(', ') || undefined;
-    const recorded = RECORDED[shape.key];
+      if (n) failures.push(`${label}: ${n} errors`);
+    }
     return {
       name: shape.name,
-      hearth: hearth.length ? median(hearth.map((s) => s.rps)) : undefined,
-      hearthP99: hearth.length ? median(hearth.map((s) => s.p99)) : undefined,
-      peer: hasPeer ? (peer.length ? median(peer.map((s) => s.rps)) : undefined) : recorded === undefined ? undefined : recorded * (scale ?? 1),
-      peerP99: peer.length ? median(peer.map((s) => s.p99)) : undefined,
-      note,
+      rps,
+      p99,
+      medplum: (vacuumed ? RECORDED_VACUUMED : RECORDED)[shape.key],
+      referenceThen: (vacuumed ? RECORDED_REFERENCE_VACUUMED : RECORDED_REFERENCE)[shape.key],
+      note: failures.join(', ') || undefined,
     };
   });
 }
@@ -462,11 +508,21 @@ async function main(): Promise<void> {
 
   if (!runningHearth) await recreateHearthDatabase(databaseUrl!);
   const server = await startBenchServer(databaseUrl ?? '', port);
+  // The reference build (the Hearth of the recorded run), on its own database, when asked for.
+  const reference = referenceRef ? prepareBuild(referenceRef) : undefined;
+  const referenceDb = reference ? withDatabase(adminUrl, 'hearth_bench_peer_reference') : undefined;
+  if (referenceDb) await recreateHearthDatabase(referenceDb);
+  const referenceServer = reference ? await startBenchServer(referenceDb!, port + 1, { cwd: reference.dir }) : undefined;
   try {
     const hearth = target('Hearth', server.base, {}, server.pid ?? (Number(process.env.BENCH_HEARTH_PID) || undefined), databaseUrl);
-    const targets = [hearth, ...(peerBase ? [target('peer', peerBase, peerHeaders, peerPid, peerDatabaseUrl)] : [])];
-    const hasPeer = targets.length > 1;
-    console.log(`bench:peer — Hearth ${hearth.base}${hasPeer ? `, peer ${peerBase}` : ', no peer'}; ${bundles} + ${c1Bundles} bundles, ${extraCount} patients without clinical data, ${rareCount} rare-code Observations; ${runs} run(s) of ${seconds} s per figure`);
+    const targets = [
+      hearth,
+      ...(peerBase ? [target('peer', peerBase, peerHeaders, peerPid, peerDatabaseUrl)] : []),
+      ...(referenceServer ? [target('reference', referenceServer.base, {}, referenceServer.pid, referenceDb)] : []),
+    ];
+    const labels = targets.map((t) => t.label);
+    const hasPeer = labels.includes('peer');
+    console.log(`bench:peer — Hearth ${hearth.base}${hasPeer ? `, peer ${peerBase}` : ', no peer'}${reference ? `, reference build ${reference.sha}` : ''}; ${bundles} + ${c1Bundles} bundles, ${extraCount} patients without clinical data, ${rareCount} rare-code Observations; ${runs} run(s) of ${seconds} s per figure`);
 
     // 1. ingest: the full set at concurrency 8, then a new slice at concurrency 1.
     const main8 = Array.from(workloadBundles(bundles), (b) => JSON.stringify(b));
@@ -483,23 +539,24 @@ async function main(): Promise<void> {
       process.stderr.write(`${t.label}: ingested ${c1Bundles} bundles at concurrency 1: ${fmt(ingest1.get(t.label)!.perSecond)} resources/s\n`);
     }
 
-    // 2. the realistic population.
+    // 2. the realistic population; then Hearth's deferred audit work (the journal's expansion,
+    // ADR 0016) is let finish, and its duration reported: it belongs to the load, and measured
+    // under it the first figures would be the expansion's, not the searches'.
     for (const t of targets) await populate(t);
     await describeContent(targets);
     const backlog = await journalBacklog(hearth.databaseUrl);
-    if (backlog) console.log(`Hearth's audit journal holds ${backlog} entries not yet expanded as the measurements start (ADR 0016)`);
+    if (backlog && hearth.databaseUrl) {
+      const drained = await drainJournal(hearth.databaseUrl);
+      console.log(`Hearth's audit journal held ${backlog} entries after the load; expanded in ${drained?.seconds.toFixed(1) ?? '?'} s before the measurements (ADR 0016)`);
+    }
 
     // 3. reads and searches on equal content, [VACUUM ANALYZE and searches again], then writes.
     const readsAndSearches = await measure('reads and searches', [...READS, ...SEARCHES], targets);
     let vacuumed: { samples: Samples; which: string } | undefined;
     if (vacuum) {
       const tidied = targets.filter((t) => t.databaseUrl);
-      if (!tidied.length) {
-        console.log("BENCH_VACUUM=1: Hearth's database URL is unknown (BENCH_DATABASE_URL), no second search table");
-      } else {
-        for (const t of tidied) await vacuumAnalyze(t.databaseUrl!);
-        vacuumed = { samples: await measure('searches after VACUUM ANALYZE', SEARCHES, targets), which: tidied.map((t) => t.label).join(' and ') };
-      }
+      for (const t of tidied) await vacuumAnalyze(t.databaseUrl!);
+      vacuumed = { samples: await measure('searches after VACUUM ANALYZE', SEARCHES, targets), which: tidied.map((t) => t.label).join(' and ') };
     }
     const writes = await measure('writes', WRITES, targets);
 
@@ -511,25 +568,28 @@ async function main(): Promise<void> {
 
     // 4. the report.
     const tps = meanTps(calibration);
-    const scale = tps ? tps / RECORDED_PGBENCH_TPS : undefined;
+    const scales: Scales = { pgbench: tps ? tps / RECORDED_PGBENCH_TPS : undefined, reference: Boolean(reference) };
     console.log(`\nbench:peer — ${bundles} workload bundles (${bundles * 51} resources) + ${c1Bundles} at concurrency 1, ${extraCount} patients without clinical data, ${rareCount} Observations of ${RARE_CODE}; median of ${runs} interleaved run(s), ${seconds} s each; searches right after the load (no VACUUM or ANALYZE)`);
-    if (tps) console.log(`pgbench -S tps: start ${fmt(calibration.start)}, end ${fmt(calibration.end)}${hasPeer ? '' : `; recorded Medplum figures scaled by ${fmt(tps)} / ${fmt(RECORDED_PGBENCH_TPS)} = ${scale!.toFixed(2)}`}`);
+    console.log(`Medplum: its figures recorded on ${RECORDED_DATE} (issue 14), scaled two ways: by the reference build ${REFERENCE_REF} (the Hearth measured beside it then) run again now, per figure; and by pgbench -S.`);
+    if (tps) console.log(`pgbench -S tps: start ${fmt(calibration.start)}, end ${fmt(calibration.end)}; then ${fmt(RECORDED_PGBENCH_TPS)}; factor ${scales.pgbench!.toFixed(2)}`);
     const ingestRow = (name: string, key: string, results: Map<Target['label'], Ingest>): Row => ({
       name,
-      hearth: results.get('Hearth')?.perSecond,
-      peer: hasPeer ? results.get('peer')?.perSecond : RECORDED[key] * (scale ?? 1),
+      rps: new Map([...results].map(([label, r]) => [label, r.perSecond])),
+      p99: new Map(),
+      medplum: RECORDED[key],
+      referenceThen: RECORDED_REFERENCE[key],
     });
     printRows('Ingest (resources/s)', [
       ingestRow(`ingest, concurrency 8 (${bundles} transaction bundles)`, 'ingest-c8', ingest8),
       ...(c1Bundles ? [ingestRow(`ingest, concurrency 1 (${c1Bundles} transaction bundles)`, 'ingest-c1', ingest1)] : []),
-    ], hasPeer, scale);
-    printRows('Reads and searches (req/s), as loaded', rowsOf([...READS, ...SEARCHES], readsAndSearches, hasPeer, scale), hasPeer, scale);
-    if (vacuumed) printRows(`Searches (req/s) after VACUUM ANALYZE of ${vacuumed.which}`, rowsOf(SEARCHES, vacuumed.samples, hasPeer, scale), hasPeer, scale);
-    printRows('Writes (req/s), after the searches', rowsOf(WRITES, writes, hasPeer, scale), hasPeer, scale);
+    ], labels, scales);
+    printRows('Reads and searches (req/s), as loaded', rowsOf([...READS, ...SEARCHES], readsAndSearches, labels), labels, scales);
+    if (vacuumed) printRows(`Searches (req/s) after VACUUM ANALYZE of ${vacuumed.which}`, rowsOf(SEARCHES, vacuumed.samples, labels, true), labels, scales);
+    printRows('Writes (req/s), after the searches', rowsOf(WRITES, writes, labels), labels, scales);
 
-    console.log('\n| peak RSS (VmHWM) | Hearth | peer |');
-    console.log('|---|---|---|');
-    console.log(`| MB | ${fmt(rss.get('Hearth'))} | ${hasPeer ? fmt(rss.get('peer')) + (peerPid ? '' : ' (no --peer-pid)') : '–'} |`);
+    console.log(`\n| peak RSS (VmHWM) | ${labels.join(' | ')} |`);
+    console.log(`|---|${labels.map(() => '---').join('|')}|`);
+    console.log(`| MB | ${labels.map((l) => fmt(rss.get(l)) + (l === 'peer' && !peerPid ? ' (no --peer-pid)' : '')).join(' | ')} |`);
 
     const rotating = readsAndSearches.get('read-rotating')?.get('Hearth');
     if (tps && rotating?.length) {
@@ -538,6 +598,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await server.stop();
+    await referenceServer?.stop();
   }
 }
 

@@ -1,7 +1,8 @@
 // Shared plumbing for the benchmarks: a Hearth server in its own process on a benchmark
 // database, and autocannon runs printed as a table. Loopback only.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 
@@ -146,4 +147,29 @@ export async function drainJournal(url: string): Promise<{ left: number; seconds
   } finally {
     await client.end();
   }
+}
+
+/** A build of Hearth to run beside this one: a git ref exported and built once under bench-builds/. */
+export interface PreparedBuild {
+  ref: string;
+  sha: string;
+  /** The checkout to start `dist/src/cli.js` from ('.' is this one). */
+  dir: string;
+}
+
+/**
+ * Exports `ref` with `git archive` into bench-builds/<sha> (ignored by git), installs and builds it
+ * once; '.' is this checkout as it stands (built with npm run build), uncommitted changes included.
+ */
+export function prepareBuild(ref: string): PreparedBuild {
+  if (ref === '.') return { ref: 'working tree', sha: 'worktree', dir: '.' };
+  const sha = execFileSync('git', ['rev-parse', '--short', ref], { encoding: 'utf8' }).trim();
+  const dir = join('bench-builds', sha);
+  if (!existsSync(join(dir, 'dist', 'src', 'cli.js'))) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('sh', ['-c', `git archive ${sha} | tar -x -C ${dir}`], { stdio: 'inherit' });
+    execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit' });
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: dir, stdio: 'inherit' });
+  }
+  return { ref, sha, dir };
 }

@@ -35,8 +35,8 @@
 // beside Medplum in the recorded run, is built under bench-builds/ (git archive, npm ci) and run
 // here on the same content, interleaved like the peer; Medplum's figures are then scaled per
 // figure by (ff79e3d now ÷ ff79e3d then). BENCH_REFERENCE names another ref, or '' for none.
-// After the load, Hearth's audit journal (ADR 0016) is let expand before anything is measured, and
-// the time it took is printed: that work belongs to the load.
+// After the load, and after every figure, Hearth's audit journal (ADR 0016) is let expand before the
+// next is measured (the time after the load is printed): that work belongs to what recorded it.
 // Also printed: Hearth's rotating read / pgbench -S tps (goal >= 0.35).
 //   --peer URL | BENCH_PEER                    the peer's FHIR base, e.g. http://127.0.0.1:8103/fhir/R4
 //   --peer-token TOKEN | BENCH_PEER_TOKEN      sent to the peer as Authorization: Bearer TOKEN
@@ -384,6 +384,9 @@ async function measure(group: string, shapes: Shape[], targets: Target[]): Promi
     for (const shape of shapes) {
       for (const t of order) {
         const s = await sample(t, shape);
+        // Hearth expands the shape's audit journal entries after it (ADR 0016): let that finish
+        // here, so that the next figure is not taken under this one's deferred work.
+        if (t.label !== 'peer' && t.databaseUrl) await drainJournal(t.databaseUrl);
         const list = samples.get(shape.key)!.get(t.label) ?? [];
         list.push(s);
         samples.get(shape.key)!.set(t.label, list);

@@ -64,7 +64,10 @@ export function createApp(deps: AppDeps): express.Express {
   if (deps.metrics) app.use(requestMetrics(deps.metrics.http, ['/metrics']));
   app.use(helmet());
   app.use(cors({ origin: config.corsOrigins, exposedHeaders: EXPOSED }));
-  app.use(compression({ filter: shouldCompress }));
+  // A client that accepts no encoding gets nothing compressed: it need not pay compression's
+  // wrapping of every response either (issue 14, a read's Node CPU).
+  const compress = compression({ filter: shouldCompress });
+  app.use((req, res, next) => (req.headers['accept-encoding'] ? compress(req, res, next) : next()));
   if (deps.metrics) {
     app.get('/metrics', metricsRoute({
       metrics: deps.metrics,
@@ -99,10 +102,12 @@ export function createApp(deps: AppDeps): express.Express {
 
 function requestContext(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
-    const started = process.hrtime.bigint();
     const requestId = requestIdFrom(req.headers['x-request-id']);
     res.locals.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    // Below info the request log is never written: no listener, no timing (issue 14).
+    if (!logger.isLevelEnabled('info')) return next();
     res.on('finish', () => {
       // Path only: query strings carry search values (PHI) and are never logged.
       logger.info({

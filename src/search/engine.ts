@@ -7,7 +7,7 @@ import type { ResourceStore, StoredVersion } from '../storage/resource-store.js'
 import { encodeCursor, type CursorValue } from './cursor.js';
 import { resolveIncludes } from './include.js';
 import { parseSearchQuery, type ParseOptions } from './parse-query.js';
-import { correlateJoins, JOIN_WALK_ROWS_PER_MATCH, joinWalkEligible, planJoins } from './plan.js';
+import { correlateJoins, JOIN_WALK_MAX_ROWS_PER_MATCH, JOIN_WALK_ROWS_PER_MATCH, joinWalkEligible, planJoins } from './plan.js';
 import type { SearchQuery } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
 import type { SearchParamDef } from './types.js';
@@ -135,9 +135,21 @@ export class SearchEngine {
   private async joinWalk(store: ResourceStore, parsed: SearchQuery, scope: ReadScope, lastUpdated?: SearchParamDef): Promise<PageRun | undefined> {
     if (!joinWalkEligible(parsed) || constrains(scope, parsed.resourceType)) return undefined;
     const query = correlateJoins(parsed);
-    const statement = walkStatement(query, store.tenantId, JOIN_WALK_ROWS_PER_MATCH * (query.count + 1), lastUpdated, scope);
-    const rows = await store.query<PageRow>(statement.text, statement.values);
-    return rows.length > query.count ? { query, statement, rows, total: undefined } : undefined;
+    const wanted = query.count + 1;
+    const walk = async (rowsWalked: number) => {
+      const statement = walkStatement(query, store.tenantId, rowsWalked, lastUpdated, scope);
+      return { query, statement, rows: await store.query<PageRow>(statement.text, statement.values), total: undefined };
+    };
+    const first = await walk(JOIN_WALK_ROWS_PER_MATCH * wanted);
+    if (first.rows.length >= wanted) return first;
+    // Some matches, not a page: where most rows match nothing (patients without observations)
+    // the density seen says how far the page lies. One longer walk when that is near, rather
+    // than listing every source of a broad join (tens of ms; docs/benchmarks.md, issue 14).
+    if (first.rows.length === 0) return undefined;
+    const needed = Math.ceil(((JOIN_WALK_ROWS_PER_MATCH * wanted * wanted) / first.rows.length) * 1.5);
+    if (needed > JOIN_WALK_MAX_ROWS_PER_MATCH * wanted) return undefined;
+    const second = await walk(needed);
+    return second.rows.length >= wanted ? second : undefined;
   }
 
   /** Joins planned, the total counted, then the page: walk-first where eligible, else the planner's. */

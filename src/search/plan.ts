@@ -67,6 +67,11 @@ export function correlateJoins(query: SearchQuery): SearchQuery {
 
 /** Rows a join walk reads per row of the page before giving way to planning. */
 export const JOIN_WALK_ROWS_PER_MATCH = 10;
+/**
+ * A walk that found some matches but not a page walks once more, as far as the density it saw
+ * says a page lies (with half again to spare), when that is within this many rows per match.
+ */
+export const JOIN_WALK_MAX_ROWS_PER_MATCH = 50;
 
 /**
  * Pages worth a join walk first: in id order (the primary key gives the walk order), with a

@@ -168,7 +168,7 @@ export class PgResourceStore implements ResourceStore {
 
   // Typed stores for the other tenant tables, made on first use (most transactions need none).
   get searchParameters(): PgSearchParameterStore {
-    return (this.searchParameterStore ??= new PgSearchParameterStore(this.client, this.tenantId, this.prefetch.searchGeneration));
+    return (this.searchParameterStore ??= new PgSearchParameterStore(this.client, this.tenantId, this.prefetch.searchGeneration, (config) => this.alone(config)));
   }
 
   get reindexJobs(): PgReindexJobStore {

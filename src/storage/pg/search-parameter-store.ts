@@ -18,6 +18,11 @@ export class PgSearchParameterStore implements SearchParameterStore {
     private readonly tenantId: string,
     /** Read with BEGIN (tenant-session.ts); good until the transaction writes a SearchParameter. */
     private prefetched?: string,
+    /**
+     * Runs a self-contained statement: in a read-only session, alone in one round trip, without
+     * opening a transaction block (tenant-session.ts, ADR 0021). The generation is one.
+     */
+    private readonly alone: (config: pg.QueryConfig) => Promise<pg.QueryResult> = (config) => this.client.query(config),
   ) {}
 
   /** The transaction wrote a SearchParameter: the generation read at BEGIN no longer holds. */
@@ -27,8 +32,8 @@ export class PgSearchParameterStore implements SearchParameterStore {
 
   async generation(): Promise<string> {
     if (this.prefetched !== undefined) return this.prefetched;
-    const { rows } = await this.client.query<{ generation: string }>({ name: 'hearth_search_generation', text: GENERATION, values: [this.tenantId] });
-    return rows[0].generation;
+    const { rows } = await this.alone({ name: 'hearth_search_generation', text: GENERATION, values: [this.tenantId] });
+    return (rows[0] as { generation: string }).generation;
   }
 
   async readState(): Promise<SearchParameterState> {

@@ -156,6 +156,33 @@ describe('chain and _has plans agree with the unplanned SQL (src/search/plan.ts)
     });
   });
 
+  it('walks once more as far as the density it saw says a page lies, before listing the sources', async () => {
+    // Two patients of 40 have a 'sparse-1' Observation: pat-15 among the first 20 ids in page
+    // order (pat-0, pat-1, pat-10 … pat-19, pat-2, …) and pat-33 beyond them. A page of 1 (2 rows
+    // wanted) walks 20 rows and finds 1: the second walk (60 rows) finds both, and no listing runs.
+    for (const [id, patient] of [['sparse-a', 'pat-15'], ['sparse-b', 'pat-33']]) {
+      const res = await http(`${base}/Observation/${id}`, {
+        method: 'PUT',
+        json: { resourceType: 'Observation', id, status: 'final', code: { coding: [{ system: 'http://loinc.org', code: 'sparse-1' }] }, subject: { reference: `Patient/${patient}` } },
+      });
+      assert.ok(res.status < 300, res.text);
+    }
+    await withStore(async (store) => {
+      const statements: string[] = [];
+      const spy: ResourceStore = Object.create(store, {
+        query: { value: (text: SearchSql, values: unknown[]) => (statements.push(text), store.query(text, values)) },
+      });
+      const query = { ...engine().parse('Patient', new URLSearchParams('_has:Observation:patient:code=sparse-1'), false), count: 1 };
+      const page = await engine().run(spy, query);
+      assert.deepEqual(page.matches.map((m) => m.id), ['pat-15']);
+      assert.ok(page.next, 'a next page');
+      assert.equal(statements.length, 2, statements.join('\n'));
+      assert.ok(statements.every((s) => /hearth_reference_probe/.test(s) && !/ AS refs /.test(s)), statements.join('\n'));
+      const second = await engine().run(store, { ...query, page: page.next });
+      assert.deepEqual(second.matches.map((m) => m.id), ['pat-33']);
+    });
+  });
+
   it('lists a _has as the ids its sources refer to, and a chain with its targets', async () => {
     await withStore(async (store) => {
       const query = engine().parse('Patient', new URLSearchParams('_has:Observation:patient:code=8867-4'), false);

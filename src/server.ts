@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createAuthComponents } from './compose-auth.js';
 import { createFhirService } from './compose.js';
 import type { Config } from './core/config.js';
-import { createApp } from './http/app.js';
+import { createHttp } from './http/app.js';
 import { answerClientError } from './http/client-error.js';
 import { ReindexWorker } from './jobs/reindex-worker.js';
 import { AuditMaintenance } from './jobs/audit-maintenance.js';
@@ -89,8 +89,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       ? createDelivery(config, database, service, logger, { metrics, ...options, baseUrlOf: (tenantId) => tenantBase({ ...config, port: listening })(tenantId) })
       : undefined;
     if (delivery) outboxNotifier.subscribe((tenantId) => delivery.relay.nudge(tenantId));
-    const app = createApp({ config, service, logger, ready: () => repository.ping(), authenticator: auth.authenticator, authRouters: auth.routers, metrics });
-    const server = createServer(app);
+    const { listener } = createHttp({ config, service, logger, ready: () => repository.ping(), authenticator: auth.authenticator, authRouters: auth.routers, metrics });
+    const server = createServer(listener);
     server.on('clientError', answerClientError);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

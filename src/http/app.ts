@@ -7,6 +7,7 @@ import compression from 'compression';
 import { shouldCompress } from './compress-filter.js';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet from 'helmet';
 import type { Config } from '../core/config.js';
 import { FhirError, toOutcome } from '../core/errors.js';
@@ -55,19 +56,38 @@ export function baseUrlOf(config: Config, req: Request, basePath: string): strin
 const EXPOSED = ['Location', 'Content-Location', 'ETag', 'Last-Modified', 'X-Request-Id', 'X-Progress'];
 
 export function createApp(deps: AppDeps): express.Express {
+  return createHttp(deps).app;
+}
+
+/** A connect-style middleware: what Express runs, and what the FHIR lane runs without Express's router. */
+type Middleware = (req: Request, res: Response, next: (error?: unknown) => void) => void;
+
+/**
+ * The Express application and the HTTP server's request listener. The listener sends FHIR
+ * interactions down a lane of their own: the same middleware in the same order (request id and
+ * log, metrics, security headers, CORS, compression, body) and the same handler, run one after
+ * the other without Express's router, whose per-request matching of every layer cost about as
+ * much as the rest of a read's HTTP handling together (issue 14, docs/benchmarks.md). Everything
+ * else (health, metrics, the authorization server, the admin API) goes through Express.
+ */
+export function createHttp(deps: AppDeps): { app: express.Express; listener: (req: IncomingMessage, res: ServerResponse) => void } {
   const { config, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(requestContext(logger));
+  const common: Middleware[] = [requestContext(logger)];
   // Scrapes are not counted: Prometheus records its own scrape durations.
-  if (deps.metrics) app.use(requestMetrics(deps.metrics.http, ['/metrics']));
-  app.use(helmet());
-  app.use(cors({ origin: config.corsOrigins, exposedHeaders: EXPOSED }));
+  if (deps.metrics) common.push(requestMetrics(deps.metrics.http, ['/metrics']));
+  common.push(helmet() as Middleware, cors({ origin: config.corsOrigins, exposedHeaders: EXPOSED }) as Middleware);
   // A client that accepts no encoding gets nothing compressed: it need not pay compression's
   // wrapping of every response either (issue 14, a read's Node CPU).
-  const compress = compression({ filter: shouldCompress });
-  app.use((req, res, next) => (req.headers['accept-encoding'] ? compress(req, res, next) : next()));
+  const compress = compression({ filter: shouldCompress }) as Middleware;
+  common.push((req, res, next) => (req.headers['accept-encoding'] ? compress(req, res, next) : next()));
+  const body = express.raw({ type: () => true, limit: config.maxBodyBytes }) as Middleware;
+  const fhir: Middleware = (req, res, next) => void handleFhir(deps, req, res).catch(next);
+  const failure = (error: unknown, req: Request, res: Response) => sendFailure(logger, error, req, res);
+
+  app.use(...common);
   if (deps.metrics) {
     app.get('/metrics', metricsRoute({
       metrics: deps.metrics,
@@ -94,10 +114,50 @@ export function createApp(deps: AppDeps): express.Express {
   const authRoutes = express.Router();
   for (const router of deps.authRouters ?? []) authRoutes.use(router);
   app.use(TENANT_BASES, (req, res, next) => (AUTH_ROUTE.test(req.path) ? authRoutes(req, res, next) : next()));
-  app.use(express.raw({ type: () => true, limit: config.maxBodyBytes }));
-  app.use((req, res, next) => void handleFhir(deps, req, res).catch(next));
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => sendFailure(logger, error, req, res));
-  return app;
+  app.use(body);
+  app.use(fhir);
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => failure(error, req, res));
+
+  const lane = [...common, body, fhir];
+  const listener = (incoming: IncomingMessage, outgoing: ServerResponse): void => {
+    if (!inFhirLane(incoming.url ?? '/')) return void app(incoming, outgoing);
+    // What Express's app.handle does before its router: the request and response gain
+    // Express's API (req.get, req.path, res.status, res.locals …) the middleware relies on.
+    const req = incoming as Request;
+    const res = outgoing as Response;
+    req.res = res;
+    res.req = req;
+    Object.setPrototypeOf(req, app.request);
+    Object.setPrototypeOf(res, app.response);
+    res.locals = Object.create(null) as Record<string, unknown>;
+    req.baseUrl = '';
+    req.originalUrl = req.url;
+    let index = 0;
+    const next = (error?: unknown): void => {
+      if (error !== undefined) return failure(error, req, res);
+      const middleware = lane[index++];
+      if (!middleware) return;
+      try {
+        middleware(req, res, next);
+      } catch (thrown) {
+        failure(thrown, req, res);
+      }
+    };
+    next();
+  };
+  return { app, listener };
+}
+
+/** Whether `url` is a FHIR interaction below a tenant base (not the authorization server's or the admin API's). */
+function inFhirLane(url: string): boolean {
+  const query = url.indexOf('?');
+  let match: BaseMatch | undefined;
+  try {
+    match = matchBase(query === -1 ? url : url.slice(0, query));
+  } catch {
+    return false; // a path that does not decode: Express's route answers it as before
+  }
+  return match !== undefined && !AUTH_ROUTE.test(`/${match.segments.join('/')}`);
 }
 
 function requestContext(logger: Logger) {

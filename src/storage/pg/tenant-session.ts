@@ -93,17 +93,34 @@ export async function inTenantTransaction<T>(
 ): Promise<T> {
   if (session.readOnly && session.deferBegin) return inDeferredReadSession(pool, tenantId, work);
   const client = await pool.connect();
+  return settle(
+    client,
+    async () => {
+      const opened = (await client.query(beginStatement(tenantId, session))) as unknown as pg.QueryResult | pg.QueryResult[];
+      return work(client, prefetched(opened));
+    },
+    () => true,
+  );
+}
+
+/**
+ * Runs `run` on `client` and ends the unit: COMMIT when a block is open and all went well,
+ * ROLLBACK when it is open and something failed (a lost race rethrown as WriteConflict); the
+ * client goes back to the pool, destroyed when even ROLLBACK failed.
+ */
+async function settle<T>(client: pg.PoolClient, run: () => Promise<T>, blockOpen: () => boolean): Promise<T> {
   let broken = false;
   try {
-    const opened = (await client.query(beginStatement(tenantId, session))) as unknown as pg.QueryResult | pg.QueryResult[];
-    const result = await work(client, prefetched(opened));
-    await client.query('COMMIT');
+    const result = await run();
+    if (blockOpen()) await client.query('COMMIT');
     return result;
   } catch (error) {
-    try {
-      await client.query('ROLLBACK');
-    } catch {
-      broken = true;
+    if (blockOpen()) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
     }
     const code = (error as { code?: string }).code;
     if (code && RETRYABLE.has(code)) throw new WriteConflict((error as Error).message);
@@ -127,7 +144,6 @@ async function inDeferredReadSession<T>(
   if (!TENANT_ID.test(tenantId)) throw new Error(`Invalid tenant id ${JSON.stringify(tenantId)}`);
   const client = await pool.connect();
   let begun = false;
-  let broken = false;
   const lazyQuery = (...args: unknown[]): unknown => {
     const query = client.query.bind(client) as (...a: unknown[]) => unknown;
     if (begun) return query(...args);
@@ -149,22 +165,5 @@ async function inDeferredReadSession<T>(
   const session: DeferredSession = {
     alone: <R extends pg.QueryResultRow>(config: pg.QueryConfig) => (begun ? client.query<R>(config) : queryAsTenant<R>(client, tenantId, config)),
   };
-  try {
-    const result = await work(deferred, { session });
-    if (begun) await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    if (begun) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        broken = true;
-      }
-    }
-    const code = (error as { code?: string }).code;
-    if (code && RETRYABLE.has(code)) throw new WriteConflict((error as Error).message);
-    throw error;
-  } finally {
-    client.release(broken);
-  }
+  return settle(client, () => work(deferred, { session }), () => begun);
 }

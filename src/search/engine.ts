@@ -7,7 +7,7 @@ import type { ResourceStore, StoredVersion } from '../storage/resource-store.js'
 import { encodeCursor, type CursorValue } from './cursor.js';
 import { resolveIncludes } from './include.js';
 import { parseSearchQuery, type ParseOptions } from './parse-query.js';
-import { correlateJoins, JOIN_WALK_MAX_ROWS_PER_MATCH, JOIN_WALK_ROWS_PER_MATCH, joinWalkEligible, planJoins } from './plan.js';
+import { correlateJoins, JOIN_QUICK_LIST_LIMIT, JOIN_WALK_MAX_ROWS_PER_MATCH, JOIN_WALK_ROWS_PER_MATCH, joinsListed, joinWalkEligible, planJoins } from './plan.js';
 import type { SearchQuery } from './query.js';
 import type { SearchRegistry } from './registry/registry.js';
 import type { SearchParamDef } from './types.js';
@@ -134,6 +134,9 @@ export class SearchEngine {
    */
   private async joinWalk(store: ResourceStore, parsed: SearchQuery, scope: ReadScope, lastUpdated?: SearchParamDef): Promise<PageRun | undefined> {
     if (!joinWalkEligible(parsed) || constrains(scope, parsed.resourceType)) return undefined;
+    // A join with few inner matches is listed at once, and its page is one exact lookup.
+    const listed = await planJoins(store, parsed, lastUpdated, scope, JOIN_QUICK_LIST_LIMIT);
+    if (joinsListed(listed)) return this.plannedPage(store, parsed, scope, lastUpdated, listed);
     const query = correlateJoins(parsed);
     const wanted = query.count + 1;
     const walk = async (rowsWalked: number) => {
@@ -153,8 +156,8 @@ export class SearchEngine {
   }
 
   /** Joins planned, the total counted, then the page: walk-first where eligible, else the planner's. */
-  private async plannedPage(store: ResourceStore, parsed: SearchQuery, scope: ReadScope, lastUpdated?: SearchParamDef): Promise<PageRun> {
-    const query = await planJoins(store, parsed, lastUpdated, scope);
+  private async plannedPage(store: ResourceStore, parsed: SearchQuery, scope: ReadScope, lastUpdated?: SearchParamDef, planned?: SearchQuery): Promise<PageRun> {
+    const query = planned ?? (await planJoins(store, parsed, lastUpdated, scope));
     const total = await this.total(store, query, scope);
     if (query.count === 0) return { query, statement: pageStatement(query, store.tenantId, lastUpdated, { scope }), rows: [], total };
     // A constrained type (a patient's compartment) is selective, like a filter naming a

@@ -26,28 +26,29 @@ export const PLAN_LIMIT = 1000;
 export const CHAIN_PROBE_MAX = 20;
 
 /** `scope`: the caller's reach (reach.ts); a probe lists only targets and sources the caller may search. */
-export async function planJoins(store: ResourceStore, query: SearchQuery, lastUpdatedDef?: SearchParamDef, scope: ReadScope = FULL_READ_SCOPE): Promise<SearchQuery> {
+/** `limit`: inner matches listed in full up to this many (PLAN_LIMIT; fewer for a quick look, see JOIN_QUICK_LIST_LIMIT). */
+export async function planJoins(store: ResourceStore, query: SearchQuery, lastUpdatedDef?: SearchParamDef, scope: ReadScope = FULL_READ_SCOPE, limit = PLAN_LIMIT): Promise<SearchQuery> {
   if (!query.filters.some((f) => f.kind === 'chain' || f.kind === 'has')) return query;
   const filters: Filter[] = [];
   for (const filter of query.filters) {
-    if (filter.kind === 'chain') filters.push(await planChain(store, filter, scope, lastUpdatedDef));
-    else if (filter.kind === 'has') filters.push(await planHas(store, filter, query.resourceType, scope, lastUpdatedDef));
+    if (filter.kind === 'chain') filters.push(await planChain(store, filter, scope, limit, lastUpdatedDef));
+    else if (filter.kind === 'has') filters.push(await planHas(store, filter, query.resourceType, scope, limit, lastUpdatedDef));
     else filters.push(filter);
   }
   return { ...query, filters };
 }
 
-async function planChain(store: ResourceStore, filter: ChainFilter, scope: ReadScope, lastUpdatedDef?: SearchParamDef): Promise<ChainFilter> {
-  const statement = matchingRowsStatement(filter.targetType, filter.inner, store.tenantId, PLAN_LIMIT + 1, lastUpdatedDef, undefined, scope);
+async function planChain(store: ResourceStore, filter: ChainFilter, scope: ReadScope, limit: number, lastUpdatedDef?: SearchParamDef): Promise<ChainFilter> {
+  const statement = matchingRowsStatement(filter.targetType, filter.inner, store.tenantId, limit + 1, lastUpdatedDef, undefined, scope);
   const rows = await store.query<{ id: string }>(statement.text, statement.values);
-  if (rows.length > PLAN_LIMIT) return { ...filter, resolved: 'correlated' };
+  if (rows.length > limit) return { ...filter, resolved: 'correlated' };
   return { ...filter, resolved: { refs: rows.map((r) => `${filter.targetType}/${r.id}`), probe: rows.length <= CHAIN_PROBE_MAX } };
 }
 
-async function planHas(store: ResourceStore, filter: HasFilter, type: string, scope: ReadScope, lastUpdatedDef?: SearchParamDef): Promise<Filter> {
-  const statement = matchingRowsStatement(filter.sourceType, filter.inner, store.tenantId, PLAN_LIMIT + 1, lastUpdatedDef, filter.referenceDef.code, scope);
+async function planHas(store: ResourceStore, filter: HasFilter, type: string, scope: ReadScope, limit: number, lastUpdatedDef?: SearchParamDef): Promise<Filter> {
+  const statement = matchingRowsStatement(filter.sourceType, filter.inner, store.tenantId, limit + 1, lastUpdatedDef, filter.referenceDef.code, scope);
   const rows = await store.query<{ id: string; refs: unknown }>(statement.text, statement.values);
-  if (rows.length > PLAN_LIMIT) return { ...filter, resolved: 'correlated' };
+  if (rows.length > limit) return { ...filter, resolved: 'correlated' };
   const ids = new Set<string>();
   for (const row of rows) {
     for (const ref of Array.isArray(row.refs) ? row.refs : []) {
@@ -63,6 +64,18 @@ async function planHas(store: ResourceStore, filter: HasFilter, type: string, sc
 export function correlateJoins(query: SearchQuery): SearchQuery {
   const filters = query.filters.map((f): Filter => (f.kind === 'chain' || f.kind === 'has' ? { ...f, resolved: 'correlated' } : f));
   return { ...query, filters };
+}
+
+/**
+ * Before a join walk, each join's inner matches are listed up to this many: a join with few
+ * sources or targets (a rare code where most patients have nothing) is then answered by one exact
+ * lookup, where a walk would probe row after row and find nothing (docs/benchmarks.md, issue 14).
+ */
+export const JOIN_QUICK_LIST_LIMIT = 100;
+
+/** Whether every top-level chain and _has of `query` was listed (none left to correlate). */
+export function joinsListed(query: SearchQuery): boolean {
+  return query.filters.every((f) => (f.kind !== 'chain' && f.kind !== 'has') || (f.kind === 'chain' && f.resolved !== undefined && f.resolved !== 'correlated'));
 }
 
 /** Rows a join walk reads per row of the page before giving way to planning. */

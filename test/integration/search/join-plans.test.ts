@@ -137,50 +137,74 @@ describe('chain and _has plans agree with the unplanned SQL (src/search/plan.ts)
     });
   }
 
-  it('answers a broad _has page from the join walk, without listing the sources first', async () => {
-    await withStore(async (store) => {
+  /** PUTs Observations of `code`, the i-th on patient `patientOf(i)`, ten at a time. */
+  const observations = async (code: string, count: number, patientOf: (i: number) => string) => {
+    for (let i = 0; i < count; i += 10) {
+      await Promise.all(Array.from({ length: Math.min(10, count - i) }, async (_, k) => {
+        const id = `${code}-${i + k}`;
+        const res = await http(`${base}/Observation/${id}`, {
+          method: 'PUT',
+          json: { resourceType: 'Observation', id, status: 'final', code: { coding: [{ system: 'http://loinc.org', code }] }, subject: { reference: `Patient/${patientOf(i + k)}` } },
+        });
+        assert.ok(res.status < 300, res.text);
+      }));
+    }
+  };
+  /** The engine's statements for `search` (a page of `count`), and the page. */
+  const traced = (search: string, count: number) =>
+    withStore(async (store) => {
       const statements: string[] = [];
       const spy: ResourceStore = Object.create(store, {
         query: { value: (text: SearchSql, values: unknown[]) => (statements.push(text), store.query(text, values)) },
       });
-      const query = { ...engine().parse('Patient', new URLSearchParams('_has:Observation:patient:code=8867-4'), false), count: 3 };
+      const query = { ...engine().parse('Patient', new URLSearchParams(search), false), count };
       const page = await engine().run(spy, query);
-      assert.equal(page.matches.length, 3);
-      assert.equal(statements.length, 1, statements.join('\n'));
-      assert.match(statements[0], /hearth_reference_probe/);
-      // A selective one does not fill a page from the walk and is planned: listing, then the page.
-      statements.length = 0;
+      const next = page.next ? (await engine().run(store, { ...query, page: page.next })).matches.map((m) => m.id) : [];
+      return { statements, ids: page.matches.map((m) => m.id), next };
+    });
+  const LISTING = / AS refs /;
+  const WALK = /hearth_reference_probe/;
+
+  it('answers a broad _has page from the join walk after a short look at its sources, never listing them all', async () => {
+    await observations('broad-1', 120, (i) => `pat-${i % 40}`);
+    const { statements, ids } = await traced('_has:Observation:patient:code=broad-1', 3);
+    assert.equal(ids.length, 3);
+    assert.equal(statements.length, 2, statements.join('\n'));
+    assert.match(statements[0], LISTING, 'the short look: at most JOIN_QUICK_LIST_LIMIT + 1 sources');
+    assert.match(statements[1], WALK);
+    // A selective chain does not fill a page from the walk and is planned: listing, then the page.
+    await withStore(async (store) => {
+      const statements2: string[] = [];
+      const spy: ResourceStore = Object.create(store, {
+        query: { value: (text: SearchSql, values: unknown[]) => (statements2.push(text), store.query(text, values)) },
+      });
       const selective = { ...engine().parse('Observation', new URLSearchParams('subject:Patient.identifier=urn:mrn|MRN-3'), false), count: 3 };
       await engine().run(spy, selective);
-      assert.ok(statements.length >= 2, statements.join('\n'));
+      assert.ok(statements2.length >= 2, statements2.join('\n'));
     });
   });
 
+  it('answers a _has with few sources by listing them and one lookup, without walking', async () => {
+    await observations('rare-1', 2, (i) => (i === 0 ? 'pat-7' : 'pat-21'));
+    const { statements, ids, next } = await traced('_has:Observation:patient:code=rare-1', 1);
+    assert.deepEqual([...ids, ...next], ['pat-21', 'pat-7']);
+    assert.equal(statements.length, 2, statements.join('\n'));
+    assert.match(statements[0], LISTING);
+    assert.ok(!WALK.test(statements[1]), statements[1]);
+  });
+
   it('walks once more as far as the density it saw says a page lies, before listing the sources', async () => {
-    // Two patients of 40 have a 'sparse-1' Observation: pat-15 among the first 20 ids in page
-    // order (pat-0, pat-1, pat-10 … pat-19, pat-2, …) and pat-33 beyond them. A page of 1 (2 rows
-    // wanted) walks 20 rows and finds 1: the second walk (60 rows) finds both, and no listing runs.
-    for (const [id, patient] of [['sparse-a', 'pat-15'], ['sparse-b', 'pat-33']]) {
-      const res = await http(`${base}/Observation/${id}`, {
-        method: 'PUT',
-        json: { resourceType: 'Observation', id, status: 'final', code: { coding: [{ system: 'http://loinc.org', code: 'sparse-1' }] }, subject: { reference: `Patient/${patient}` } },
-      });
-      assert.ok(res.status < 300, res.text);
-    }
-    await withStore(async (store) => {
-      const statements: string[] = [];
-      const spy: ResourceStore = Object.create(store, {
-        query: { value: (text: SearchSql, values: unknown[]) => (statements.push(text), store.query(text, values)) },
-      });
-      const query = { ...engine().parse('Patient', new URLSearchParams('_has:Observation:patient:code=sparse-1'), false), count: 1 };
-      const page = await engine().run(spy, query);
-      assert.deepEqual(page.matches.map((m) => m.id), ['pat-15']);
-      assert.ok(page.next, 'a next page');
-      assert.equal(statements.length, 2, statements.join('\n'));
-      assert.ok(statements.every((s) => /hearth_reference_probe/.test(s) && !/ AS refs /.test(s)), statements.join('\n'));
-      const second = await engine().run(store, { ...query, page: page.next });
-      assert.deepEqual(second.matches.map((m) => m.id), ['pat-33']);
-    });
+    // 102 'sparse-1' Observations (more than the short look takes) on two patients of 40: pat-15
+    // among the first 20 ids in page order (pat-0, pat-1, pat-10 … pat-19, pat-2, …) and pat-33
+    // beyond them. A page of 1 (2 rows wanted) walks 20 rows and finds 1: the second walk (60
+    // rows) finds both, and the sources are never listed in full.
+    await observations('sparse-1', 102, (i) => (i % 2 ? 'pat-33' : 'pat-15'));
+    const { statements, ids, next } = await traced('_has:Observation:patient:code=sparse-1', 1);
+    assert.deepEqual(ids, ['pat-15']);
+    assert.deepEqual(next, ['pat-33']);
+    assert.equal(statements.length, 3, statements.join('\n'));
+    assert.match(statements[0], LISTING);
+    assert.ok(statements.slice(1).every((s) => WALK.test(s) && !LISTING.test(s)), statements.join('\n'));
   });
 
   it('lists a _has as the ids its sources refer to, and a chain with its targets', async () => {

@@ -134,9 +134,6 @@ export class SearchEngine {
    */
   private async joinWalk(store: ResourceStore, parsed: SearchQuery, scope: ReadScope, lastUpdated?: SearchParamDef): Promise<PageRun | undefined> {
     if (!joinWalkEligible(parsed) || constrains(scope, parsed.resourceType)) return undefined;
-    // A join with few inner matches is listed at once, and its page is one exact lookup.
-    const listed = await planJoins(store, parsed, lastUpdated, scope, JOIN_QUICK_LIST_LIMIT);
-    if (joinsListed(listed)) return this.plannedPage(store, parsed, scope, lastUpdated, listed);
     const query = correlateJoins(parsed);
     const wanted = query.count + 1;
     const walk = async (rowsWalked: number) => {
@@ -145,10 +142,15 @@ export class SearchEngine {
     };
     const first = await walk(JOIN_WALK_ROWS_PER_MATCH * wanted);
     if (first.rows.length >= wanted) return first;
-    // Some matches, not a page: where most rows match nothing (patients without observations)
-    // the density seen says how far the page lies. One longer walk when that is near, rather
-    // than listing every source of a broad join (tens of ms; docs/benchmarks.md, issue 14).
-    if (first.rows.length === 0) return undefined;
+    if (first.rows.length === 0) {
+      // Nothing near the start: a join with few inner matches (a rare code where most patients
+      // have nothing) is listed and its page is one exact lookup; a walk would probe on and on.
+      const listed = await planJoins(store, parsed, lastUpdated, scope, JOIN_QUICK_LIST_LIMIT);
+      return joinsListed(listed) ? this.plannedPage(store, parsed, scope, lastUpdated, listed) : undefined;
+    }
+    // Some matches, not a page: the density seen says how far the page lies. One longer walk
+    // when that is near, rather than listing every source of a broad join (tens of ms;
+    // docs/benchmarks.md, issue 14).
     const needed = Math.ceil(((JOIN_WALK_ROWS_PER_MATCH * wanted * wanted) / first.rows.length) * 1.5);
     if (needed > JOIN_WALK_MAX_ROWS_PER_MATCH * wanted) return undefined;
     const second = await walk(needed);

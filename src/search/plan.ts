@@ -67,9 +67,10 @@ export function correlateJoins(query: SearchQuery): SearchQuery {
 }
 
 /**
- * Before a join walk, each join's inner matches are listed up to this many: a join with few
- * sources or targets (a rare code where most patients have nothing) is then answered by one exact
- * lookup, where a walk would probe row after row and find nothing (docs/benchmarks.md, issue 14).
+ * When a join walk's first rows hold no match, each join's inner matches are listed up to this
+ * many: a join with few sources or targets (a rare code where most patients have nothing) is then
+ * answered by one exact lookup, where a longer walk would probe row after row and find nothing
+ * (docs/benchmarks.md, issue 14).
  */
 export const JOIN_QUICK_LIST_LIMIT = 100;
 
@@ -78,8 +79,11 @@ export function joinsListed(query: SearchQuery): boolean {
   return query.filters.every((f) => (f.kind !== 'chain' && f.kind !== 'has') || (f.kind === 'chain' && f.resolved !== undefined && f.resolved !== 'correlated'));
 }
 
-/** Rows a join walk reads per row of the page before giving way to planning. */
-export const JOIN_WALK_ROWS_PER_MATCH = 10;
+/**
+ * Rows a join walk reads first per row of the page: enough to see whether matches are dense
+ * (then the page is there) and to measure their density when they are not.
+ */
+export const JOIN_WALK_ROWS_PER_MATCH = 2;
 /**
  * A walk that found some matches but not a page walks once more, as far as the density it saw
  * says a page lies (with half again to spare), when that is within this many rows per match.

@@ -165,13 +165,12 @@ describe('chain and _has plans agree with the unplanned SQL (src/search/plan.ts)
   const LISTING = / AS refs /;
   const WALK = /hearth_reference_probe/;
 
-  it('answers a broad _has page from the join walk after a short look at its sources, never listing them all', async () => {
+  it('answers a broad _has page from the join walk, without listing the sources first', async () => {
     await observations('broad-1', 120, (i) => `pat-${i % 40}`);
     const { statements, ids } = await traced('_has:Observation:patient:code=broad-1', 3);
     assert.equal(ids.length, 3);
-    assert.equal(statements.length, 2, statements.join('\n'));
-    assert.match(statements[0], LISTING, 'the short look: at most JOIN_QUICK_LIST_LIMIT + 1 sources');
-    assert.match(statements[1], WALK);
+    assert.equal(statements.length, 1, statements.join('\n'));
+    assert.match(statements[0], WALK);
     // A selective chain does not fill a page from the walk and is planned: listing, then the page.
     await withStore(async (store) => {
       const statements2: string[] = [];
@@ -184,27 +183,28 @@ describe('chain and _has plans agree with the unplanned SQL (src/search/plan.ts)
     });
   });
 
-  it('answers a _has with few sources by listing them and one lookup, without walking', async () => {
+  it('lists a _has whose walk met no match near the start, and answers it with one lookup when its sources are few', async () => {
+    // Page order: pat-0, pat-1, pat-10, pat-11, … A page of 1 walks 4 rows first; 'rare-1' is on
+    // pat-7 and pat-21 only.
     await observations('rare-1', 2, (i) => (i === 0 ? 'pat-7' : 'pat-21'));
     const { statements, ids, next } = await traced('_has:Observation:patient:code=rare-1', 1);
     assert.deepEqual([...ids, ...next], ['pat-21', 'pat-7']);
-    assert.equal(statements.length, 2, statements.join('\n'));
-    assert.match(statements[0], LISTING);
-    assert.ok(!WALK.test(statements[1]), statements[1]);
+    assert.equal(statements.length, 3, statements.join('\n'));
+    assert.match(statements[0], WALK);
+    assert.match(statements[1], LISTING);
+    assert.ok(!WALK.test(statements[2]) && !LISTING.test(statements[2]), statements[2]);
   });
 
   it('walks once more as far as the density it saw says a page lies, before listing the sources', async () => {
-    // 102 'sparse-1' Observations (more than the short look takes) on two patients of 40: pat-15
-    // among the first 20 ids in page order (pat-0, pat-1, pat-10 … pat-19, pat-2, …) and pat-33
-    // beyond them. A page of 1 (2 rows wanted) walks 20 rows and finds 1: the second walk (60
-    // rows) finds both, and the sources are never listed in full.
-    await observations('sparse-1', 102, (i) => (i % 2 ? 'pat-33' : 'pat-15'));
+    // 'sparse-1' on pat-10 (third in page order: pat-0, pat-1, pat-10, …) and pat-18 (eleventh).
+    // A page of 1 (2 rows wanted) walks 4 rows and finds 1: the second walk, of 12 rows, finds
+    // both, and the sources are never listed.
+    await observations('sparse-1', 2, (i) => (i === 0 ? 'pat-10' : 'pat-18'));
     const { statements, ids, next } = await traced('_has:Observation:patient:code=sparse-1', 1);
-    assert.deepEqual(ids, ['pat-15']);
-    assert.deepEqual(next, ['pat-33']);
-    assert.equal(statements.length, 3, statements.join('\n'));
-    assert.match(statements[0], LISTING);
-    assert.ok(statements.slice(1).every((s) => WALK.test(s) && !LISTING.test(s)), statements.join('\n'));
+    assert.deepEqual(ids, ['pat-10']);
+    assert.deepEqual(next, ['pat-18']);
+    assert.equal(statements.length, 2, statements.join('\n'));
+    assert.ok(statements.every((s) => WALK.test(s) && !LISTING.test(s)), statements.join('\n'));
   });
 
   it('lists a _has as the ids its sources refer to, and a chain with its targets', async () => {

@@ -81,9 +81,11 @@ export function joinsListed(query: SearchQuery): boolean {
 
 /**
  * Rows a join walk reads first per row of the page: enough to see whether matches are dense
- * (then the page is there) and to measure their density when they are not.
+ * (then the page is there) and to measure their density when they are not. (2 and 5 were
+ * measured and lost: where the first ids in page order hold no match, a shorter walk only sends
+ * a broad join to its listing sooner; docs/benchmarks.md, issue 14.)
  */
-export const JOIN_WALK_ROWS_PER_MATCH = 2;
+export const JOIN_WALK_ROWS_PER_MATCH = 10;
 /**
  * A walk that found some matches but not a page walks once more, as far as the density it saw
  * says a page lies (with half again to spare), when that is within this many rows per match.

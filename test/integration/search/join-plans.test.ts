@@ -184,11 +184,11 @@ describe('chain and _has plans agree with the unplanned SQL (src/search/plan.ts)
   });
 
   it('lists a _has whose walk met no match near the start, and answers it with one lookup when its sources are few', async () => {
-    // Page order: pat-0, pat-1, pat-10, pat-11, … A page of 1 walks 4 rows first; 'rare-1' is on
-    // pat-7 and pat-21 only.
-    await observations('rare-1', 2, (i) => (i === 0 ? 'pat-7' : 'pat-21'));
+    // Page order: pat-0, pat-1, pat-10 … pat-19, pat-2, pat-20 … pat-29, pat-3, … pat-9. A page
+    // of 1 walks 20 rows first (up to pat-26); 'rare-1' is on pat-7 and pat-9 only.
+    await observations('rare-1', 2, (i) => (i === 0 ? 'pat-7' : 'pat-9'));
     const { statements, ids, next } = await traced('_has:Observation:patient:code=rare-1', 1);
-    assert.deepEqual([...ids, ...next], ['pat-21', 'pat-7']);
+    assert.deepEqual([...ids, ...next], ['pat-7', 'pat-9']);
     assert.equal(statements.length, 3, statements.join('\n'));
     assert.match(statements[0], WALK);
     assert.match(statements[1], LISTING);
@@ -196,13 +196,13 @@ describe('chain and _has plans agree with the unplanned SQL (src/search/plan.ts)
   });
 
   it('walks once more as far as the density it saw says a page lies, before listing the sources', async () => {
-    // 'sparse-1' on pat-10 (third in page order: pat-0, pat-1, pat-10, …) and pat-18 (eleventh).
-    // A page of 1 (2 rows wanted) walks 4 rows and finds 1: the second walk, of 12 rows, finds
-    // both, and the sources are never listed.
-    await observations('sparse-1', 2, (i) => (i === 0 ? 'pat-10' : 'pat-18'));
+    // 'sparse-1' on pat-10 (third in page order: pat-0, pat-1, pat-10, …) and pat-3 (24th, after
+    // pat-29). A page of 1 (2 rows wanted) walks 20 rows and finds 1: the second walk, of 60
+    // rows, finds both, and the sources are never listed.
+    await observations('sparse-1', 2, (i) => (i === 0 ? 'pat-10' : 'pat-3'));
     const { statements, ids, next } = await traced('_has:Observation:patient:code=sparse-1', 1);
     assert.deepEqual(ids, ['pat-10']);
-    assert.deepEqual(next, ['pat-18']);
+    assert.deepEqual(next, ['pat-3']);
     assert.equal(statements.length, 2, statements.join('\n'));
     assert.ok(statements.every((s) => WALK.test(s) && !LISTING.test(s)), statements.join('\n'));
   });

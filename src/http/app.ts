@@ -165,9 +165,9 @@ function requestContext(logger: Logger) {
     const requestId = requestIdFrom(req.headers['x-request-id']);
     res.locals.requestId = requestId;
     res.setHeader('X-Request-Id', requestId);
-    const started = process.hrtime.bigint();
     // Below info the request log is never written: no listener, no timing (issue 14).
     if (!logger.isLevelEnabled('info')) return next();
+    const started = process.hrtime.bigint();
     res.on('finish', () => {
       // Path only: query strings carry search values (PHI) and are never logged.
       logger.info({

@@ -144,8 +144,8 @@ async function inDeferredReadSession<T>(
   if (!TENANT_ID.test(tenantId)) throw new Error(`Invalid tenant id ${JSON.stringify(tenantId)}`);
   const client = await pool.connect();
   let begun = false;
+  const query = client.query.bind(client) as (...a: unknown[]) => unknown;
   const lazyQuery = (...args: unknown[]): unknown => {
-    const query = client.query.bind(client) as (...a: unknown[]) => unknown;
     if (begun) return query(...args);
     const [config, , callback] = args as [{ submit?: unknown }, unknown, unknown];
     if (typeof config?.submit === 'function' || typeof callback === 'function' || typeof args[1] === 'function') {

@@ -19,7 +19,7 @@
 import type autocannon from 'autocannon';
 import pg from 'pg';
 import { benchPatient, seedPatients } from './patients.js';
-import { benchVariants, cpuMs, prepareBuild, drainJournal, runAutocannon, startBenchServer, type BenchRow, type BenchVariant } from './support.js';
+import { benchVariants, cpuMs, treeCpuMs, prepareBuild, drainJournal, runAutocannon, startBenchServer, type BenchRow, type BenchVariant } from './support.js';
 
 const refs = (process.env.BENCH_REFS ?? '0f63135,HEAD').split(',').map((r) => r.trim()).filter(Boolean);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -83,11 +83,11 @@ async function measure(build: Build, round: number, admin: pg.Client): Promise<R
     for (const [name, options] of shapes) {
       if (only && !only.test(name)) continue;
       const pids = await backendPids(admin, database);
-      const before = { server: cpuMs(pid), db: pids.map(cpuMs) };
+      const before = { server: treeCpuMs(pid), db: pids.map(cpuMs) };
       const row = await runAutocannon(name, { connections, duration: seconds, ...options });
       const drained = await drainJournal(url.toString());
       const total = row.rps * seconds;
-      const serverCpu = cpuMs(pid) - before.server;
+      const serverCpu = treeCpuMs(pid) - before.server;
       const dbCpu = pids.reduce((sum, pid, i) => sum + Math.max(0, cpuMs(pid) - before.db[i]), 0);
       const label = `${build.ref} (${build.sha})${build.variant.name ? ` ${build.variant.name}` : ''}`;
       rows.push({ ...row, build: label, round, serverCpuMs: serverCpu / total, databaseCpuMs: dbCpu / total, journalLeft: drained?.left, drainSeconds: drained?.seconds });

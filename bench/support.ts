@@ -1,7 +1,7 @@
 // Shared plumbing for the benchmarks: a Hearth server in its own process on a benchmark
 // database, and autocannon runs printed as a table. Loopback only.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -100,6 +100,30 @@ export function cpuMs(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * CPU milliseconds used so far by a process and every live process under it: a server in
+ * cluster mode (HEARTH_PROCESSES > 1) serves from its children, not from the primary.
+ */
+export function treeCpuMs(pid: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const parent = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // gone since readdir
+    }
+  }
+  let total = 0;
+  const todo = [pid];
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    total += cpuMs(next);
+    todo.push(...(children.get(next) ?? []));
+  }
+  return total;
 }
 
 /** Server settings under comparison: a name and the environment that turns them on. */

@@ -3,6 +3,7 @@
 // registrations: client add|list|remove, user add|list|remove|policy, launch create; and the
 // audit trail's maintenance: audit verify|seal|partitions|archive; and outbound sync:
 // sync add|list|remove|status|dead-letters.
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './core/config.js';
 import { isResourceType } from './core/resource-types.js';
@@ -20,6 +21,7 @@ import { createFhirService } from './compose.js';
 import { expandSources } from './load/sources.js';
 import { createLogger } from './core/logger.js';
 import { startServer } from './server.js';
+import { clusterMetricsSource, runPrimary } from './cluster.js';
 import { startWorker } from './worker.js';
 import { AUTH_USAGE, clientCommand, launchCommand } from './cli/auth-commands.js';
 import { USER_USAGE, userCommand } from './cli/user-commands.js';
@@ -82,7 +84,13 @@ function closeOnSignal(logger: ReturnType<typeof createLogger>, what: string, cl
 
 async function serve(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
+  if (config.processes > 1 && cluster.isPrimary) {
+    // The schema and the terminology packages once, before the processes race for them.
+    const prepare = () => withDatabase(config, async (db) => void (await preloadTerminology(db.pool)));
+    return runPrimary({ processes: config.processes, shutdownTimeoutMs: config.shutdownTimeoutMs, prepare }, logger);
+  }
   const server = await startServer(config, logger);
+  if (cluster.isWorker) server.metrics.readFrom(clusterMetricsSource(server.metrics.registry));
   closeOnSignal(logger, 'shutting down: draining in-flight requests', () => server.close());
 }
 

@@ -80,6 +80,8 @@ export interface Config {
   auditRetentionMonths: number;
   /** Run the outbox relay and delivery workers in this process (issue 13; `hearth worker` runs them alone). */
   deliveryWorker: boolean;
+  /** API processes sharing the port (node:cluster, src/cluster.ts); PostgreSQL mode only when > 1. */
+  processes: number;
   /** Deliveries one process runs at once. */
   deliveryConcurrency: number;
   /** How often the relay looks for outbox rows without a NOTIFY, ms (safety net). */
@@ -215,6 +217,7 @@ export const SETTINGS: readonly Setting[] = [
   { env: 'HEARTH_AUDIT', key: 'audit', schema: { enum: ['on', 'off'] }, default: 'on' },
   { env: 'HEARTH_AUDIT_RETENTION_MONTHS', key: 'auditRetentionMonths', schema: integer(1, 1200), default: 72, parse: toInt },
   { env: 'HEARTH_AUDIT_OBSERVER', key: 'auditObserver', schema: { type: 'string', minLength: 1, maxLength: 1024 } },
+  { env: 'HEARTH_PROCESSES', key: 'processes', schema: integer(1, 64), default: 1, parse: toInt },
   { env: 'HEARTH_DELIVERY_WORKER', key: 'deliveryWorker', schema: { type: 'boolean' }, default: true, parse: toBool },
   { env: 'HEARTH_DELIVERY_CONCURRENCY', key: 'deliveryConcurrency', schema: integer(1, 1000), default: 8, parse: toInt },
   { env: 'HEARTH_RELAY_POLL_MS', key: 'relayPollMs', schema: integer(10, 3600000), default: 2000, parse: toInt },
@@ -266,6 +269,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const config = { ...values, ...overrides } as Config;
   if (config.defaultPageSize > config.maxPageSize) {
     throw new ConfigError('Invalid configuration: HEARTH_DEFAULT_PAGE_SIZE exceeds HEARTH_MAX_PAGE_SIZE');
+  }
+  if (config.processes > 1 && !config.databaseUrl) {
+    throw new ConfigError('Invalid configuration: HEARTH_PROCESSES > 1 needs DATABASE_URL (the embedded database serves one process)');
   }
   return Object.freeze(config);
 }

@@ -58,6 +58,7 @@ export class HearthMetrics {
   readonly http: HttpMetricsSink;
   readonly delivery: DeliveryMetricsSink;
   private probe: OutboxProbe | undefined;
+  private source: (() => Promise<string>) | undefined;
   /** The scrape in flight: the three probe gauges collect at once and share one probe call. */
   private pending: Promise<OutboxSnapshot | undefined> | undefined;
   private readonly probeTimeoutMs: number;
@@ -83,7 +84,9 @@ export class HearthMetrics {
     const attemptSeconds = new Histogram({ name: 'hearth_delivery_duration_seconds', help: 'Duration of one delivery attempt that called the partner', labelNames: ['destination'], buckets: ATTEMPT_BUCKETS, registers });
     const lag = new Histogram({ name: 'hearth_delivery_lag_seconds', help: 'End-to-end delivery lag: from the outbox row\'s creation to the partner\'s answer', labelNames: ['destination'], buckets: LAG_BUCKETS, registers });
     const deadLetters = new Counter({ name: 'hearth_delivery_dead_letters_total', help: 'Deliveries given up and kept as dead letters', labelNames: ['destination'], registers });
-    const breaker = new Gauge({ name: 'hearth_delivery_breaker_state', help: 'Circuit breaker state per destination: 0 closed, 1 half-open, 2 open', labelNames: ['destination'], registers });
+    // aggregator: in cluster mode (src/cluster.ts) the primary folds the processes' values; gauges
+    // that each process reads from the same database or partner take the largest, not the sum.
+    const breaker = new Gauge({ name: 'hearth_delivery_breaker_state', help: 'Circuit breaker state per destination: 0 closed, 1 half-open, 2 open', labelNames: ['destination'], registers, aggregator: 'max' });
     this.delivery = {
       attempt: (destination, outcome, seconds) => {
         const label = this.destinationLabel(destination);
@@ -104,14 +107,14 @@ export class HearthMetrics {
     // them empty when there is no probe or it failed (a scrape never fails for it).
     const metrics = this;
     new Gauge({
-      name: 'hearth_outbox_backlog', help: 'Outbox rows not yet delivered nor dead-lettered (pending or queued), by channel', labelNames: ['channel'], registers,
+      name: 'hearth_outbox_backlog', help: 'Outbox rows not yet delivered nor dead-lettered (pending or queued), by channel', labelNames: ['channel'], registers, aggregator: 'max',
       async collect() {
         this.reset();
         for (const { channel, count } of (await metrics.snapshot())?.backlog ?? []) this.set({ channel }, count);
       },
     });
     new Gauge({
-      name: 'hearth_outbox_oldest_age_seconds', help: 'Age of the oldest outbox row not yet delivered nor dead-lettered (0 when there is none)', registers,
+      name: 'hearth_outbox_oldest_age_seconds', help: 'Age of the oldest outbox row not yet delivered nor dead-lettered (0 when there is none)', registers, aggregator: 'max',
       async collect() {
         const snapshot = await metrics.snapshot();
         // 0 for an empty outbox, so that an alert on age works; absent only when the probe failed
@@ -121,7 +124,7 @@ export class HearthMetrics {
       },
     });
     new Gauge({
-      name: 'hearth_queue_depth', help: 'Delivery jobs in the queue: waiting (due), delayed (not yet due), active (running)', labelNames: ['state'], registers,
+      name: 'hearth_queue_depth', help: 'Delivery jobs in the queue: waiting (due), delayed (not yet due), active (running)', labelNames: ['state'], registers, aggregator: 'max',
       async collect() {
         this.reset();
         const queue = (await metrics.snapshot())?.queue;
@@ -142,7 +145,12 @@ export class HearthMetrics {
 
   /** The exposition text for GET /metrics. */
   text(): Promise<string> {
-    return this.registry.metrics();
+    return this.source ? this.source() : this.registry.metrics();
+  }
+
+  /** Cluster mode: GET /metrics reads every process's registry, aggregated by the primary. */
+  readFrom(source: () => Promise<string>): void {
+    this.source = source;
   }
 
   /** One probe call per scrape, shared by the gauges collecting together; undefined on failure or timeout. */

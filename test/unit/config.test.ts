@@ -57,6 +57,7 @@ describe('loadConfig', () => {
       audit: 'on',
       auditRetentionMonths: 72,
       deliveryWorker: true,
+      processes: 1,
       deliveryConcurrency: 8,
       relayPollMs: 2000,
       relayStaleMs: 60000,
@@ -73,6 +74,13 @@ describe('loadConfig', () => {
     assert.equal(config.redisUrl, undefined);
     assert.equal(config.publicBaseUrl, undefined);
     assert.ok(Object.isFrozen(config));
+  });
+
+  it('HEARTH_PROCESSES: 1 to 64 API processes; more than one only with DATABASE_URL', () => {
+    assert.equal(loadConfig({ HEARTH_PROCESSES: '4', DATABASE_URL: 'postgresql://u@db/h' }).processes, 4);
+    rejects({ HEARTH_PROCESSES: '0' }, 'HEARTH_PROCESSES');
+    rejects({ HEARTH_PROCESSES: '65', DATABASE_URL: 'postgresql://u@db/h' }, 'HEARTH_PROCESSES');
+    rejects({ HEARTH_PROCESSES: '2' }, 'HEARTH_PROCESSES', 'DATABASE_URL');
   });
 
   it('treats an empty variable as unset', () => {

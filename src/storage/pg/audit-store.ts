@@ -6,6 +6,8 @@
 // version statement (auditJournalInsert, docs/adr/0015-audit-rows-without-round-trips.md).
 // Each row's hash is computed here with the AuditHasher handed in (src/audit/chain/hasher.ts).
 import type pg from 'pg';
+import { Binds, boundRows, rowChunks, valuesInsert, type RowField } from './row-values.js';
+import { onCoordinator } from './tenant-session.js';
 import { AuditAppendFailed, canonicalInstant, type AuditHasher, type AuditJournalEntry, type AuditStore, type NewAuditRow, type StoredAuditRow, type TakenJournalEntry } from '../audit-store.js';
 
 // The rows go as ONE JSON document read by json_to_recordset (like the resource tables'
@@ -23,16 +25,36 @@ export function auditInsert(tenant: string, rows: string): string {
 
 const APPEND = auditInsert('$1', '$2');
 
-/** The rows as the JSON document auditInsert reads, each hashed (ADR 0013). */
+/** The rows as auditInsert reads them, each hashed (ADR 0013). */
+export function auditRecordRows(tenantId: string, rows: readonly NewAuditRow[], hasher: AuditHasher): Record<string, unknown>[] {
+  return rows.map((row) => {
+    if (row.tenantId !== tenantId) throw new Error(`Audit row for tenant ${row.tenantId} in a transaction of tenant ${tenantId}`);
+    const recorded = canonicalInstant(row.recorded);
+    const hash = hasher.rowHash({ tenantId: row.tenantId, id: row.id, recorded, content: row.content, patients: row.patients }).toString('hex');
+    return { id: row.id, recorded, content: row.content, sp: row.sp, patients: row.patients, hash };
+  });
+}
+
+/** The rows as the JSON document auditInsert reads. */
 export function auditRecordsJson(tenantId: string, rows: readonly NewAuditRow[], hasher: AuditHasher): string {
-  return JSON.stringify(
-    rows.map((row) => {
-      if (row.tenantId !== tenantId) throw new Error(`Audit row for tenant ${row.tenantId} in a transaction of tenant ${tenantId}`);
-      const recorded = canonicalInstant(row.recorded);
-      const hash = hasher.rowHash({ tenantId: row.tenantId, id: row.id, recorded, content: row.content, patients: row.patients }).toString('hex');
-      return { id: row.id, recorded, content: row.content, sp: row.sp, patients: row.patients, hash };
-    }),
+  return JSON.stringify(auditRecordRows(tenantId, rows, hasher));
+}
+
+/** The same rows as a multi-row INSERT … VALUES (distributed mode; row-values.ts). */
+const RECORD_FIELDS: readonly RowField[] = [
+  { name: 'id', type: 'text' }, { name: 'recorded', type: 'timestamptz' }, { name: 'content', type: 'text' },
+  { name: 'sp', type: 'jsonb' }, { name: 'patients', type: 'text[]' }, { name: 'hash', type: 'text' },
+];
+function auditValuesInsert(tenantId: string, rows: readonly Record<string, unknown>[]): pg.QueryConfig {
+  const binds = new Binds();
+  const tenant = binds.add(tenantId);
+  const text = valuesInsert(
+    'audit_trail',
+    'tenant_id, id, version_id, last_updated, deleted, content, sp, recorded, patients, hash',
+    boundRows(rows, RECORD_FIELDS, binds),
+    (r) => `${tenant}, ${r('id')}, 1, ${r('recorded')}, false, ${r('content')}, ${r('sp')}, ${r('recorded')}, ${r('patients')}, decode(${r('hash')}, 'hex')`,
   );
+  return { text, values: binds.values };
 }
 
 /** The INSERT of the journal entries in bind parameter `entries` (auditJournalJson) for tenant `tenant` (ADR 0016). */
@@ -45,14 +67,29 @@ export function auditJournalInsert(tenant: string, entries: string): string {
 
 const APPEND_JOURNAL = auditJournalInsert('$1', '$2');
 
+/** The entries as auditJournalInsert reads them. */
+export function auditJournalRows(tenantId: string, entries: readonly AuditJournalEntry[]): Record<string, unknown>[] {
+  return entries.map((e) => {
+    if (e.tenantId !== tenantId) throw new Error(`Audit journal entry for tenant ${e.tenantId} in a transaction of tenant ${tenantId}`);
+    return { id: e.id, recorded: canonicalInstant(e.recorded), entry: e.entry };
+  });
+}
+
 /** The entries as the JSON document auditJournalInsert reads. */
 export function auditJournalJson(tenantId: string, entries: readonly AuditJournalEntry[]): string {
-  return JSON.stringify(
-    entries.map((e) => {
-      if (e.tenantId !== tenantId) throw new Error(`Audit journal entry for tenant ${e.tenantId} in a transaction of tenant ${tenantId}`);
-      return { id: e.id, recorded: canonicalInstant(e.recorded), entry: e.entry };
-    }),
-  );
+  return JSON.stringify(auditJournalRows(tenantId, entries));
+}
+
+const JOURNAL_FIELDS: readonly RowField[] = [{ name: 'id', type: 'text' }, { name: 'recorded', type: 'timestamptz' }, { name: 'entry', type: 'text' }];
+
+/** The journal entries as multi-row INSERTs … VALUES (distributed mode; row-values.ts), chunked. */
+export function auditJournalValuesInserts(tenantId: string, entries: readonly AuditJournalEntry[]): pg.QueryConfig[] {
+  return rowChunks(auditJournalRows(tenantId, entries), JOURNAL_FIELDS.length).map((chunk) => {
+    const binds = new Binds();
+    const tenant = binds.add(tenantId);
+    const text = valuesInsert('audit_journal', 'tenant_id, id, recorded, entry', boundRows(chunk, JOURNAL_FIELDS, binds), (r) => `${tenant}, ${r('id')}, ${r('recorded')}, ${r('entry')}`);
+    return { text, values: binds.values };
+  });
 }
 
 // Oldest first, deleted by the same statement: the caller inserts their events in this
@@ -89,6 +126,14 @@ export class PgAuditStore implements AuditStore {
 
   async appendAuditEvents(rows: readonly NewAuditRow[]): Promise<void> {
     if (rows.length === 0) return;
+    if (onCoordinator(this.client)) {
+      try {
+        for (const chunk of rowChunks(auditRecordRows(this.tenantId, rows, this.hasher), RECORD_FIELDS.length)) await this.client.query(auditValuesInsert(this.tenantId, chunk));
+      } catch (error) {
+        throw new AuditAppendFailed(error);
+      }
+      return;
+    }
     const records = auditRecordsJson(this.tenantId, rows, this.hasher);
     try {
       // Named: parsed and planned once per connection, whatever the number of rows.
@@ -101,6 +146,10 @@ export class PgAuditStore implements AuditStore {
   async appendAuditJournal(entries: readonly AuditJournalEntry[]): Promise<void> {
     if (entries.length === 0) return;
     try {
+      if (onCoordinator(this.client)) {
+        for (const insert of auditJournalValuesInserts(this.tenantId, entries)) await this.client.query(insert);
+        return;
+      }
       await this.client.query({ name: 'hearth_audit_journal_append', text: APPEND_JOURNAL, values: [this.tenantId, auditJournalJson(this.tenantId, entries)] });
     } catch (error) {
       throw new AuditAppendFailed(error);

@@ -5,6 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { projectRoot } from '../../core/project-root.js';
+import { citusInstalled, distribute, type DistributionReport } from './distributed.js';
 
 /** Arbitrary constant identifying Hearth's migration lock. */
 const MIGRATION_LOCK_KEY = 7_423_114_001;
@@ -12,6 +13,8 @@ const MIGRATION_LOCK_KEY = 7_423_114_001;
 export interface MigrationResult {
   applied: string[];
   alreadyApplied: number;
+  /** On a Citus coordinator: what this run distributed (distributed.ts; issue 15). */
+  distribution?: DistributionReport;
 }
 
 export function migrationsDir(): string {
@@ -45,6 +48,8 @@ export async function migrate(pool: pg.Pool, dir: string = migrationsDir()): Pro
         }
         applied.push(file);
       }
+      // Distributed mode: tables the migrations created are distributed under the same lock.
+      if (await citusInstalled(client)) return { applied, alreadyApplied: done.size, distribution: await distribute(client) };
       return { applied, alreadyApplied: done.size };
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);

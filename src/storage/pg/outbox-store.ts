@@ -3,6 +3,8 @@
 // ride on a version statement use outboxInsert() inside writeVersions' CTE (no round trip of
 // their own, like the audit journal: docs/adr/0015-audit-rows-without-round-trips.md).
 import type pg from 'pg';
+import { Binds, boundRows, rowChunks, valuesInsert, type RowField } from './row-values.js';
+import { onCoordinator } from './tenant-session.js';
 import type { OutboxEntry, OutboxRuleSource, OutboxStore } from '../outbox-store.js';
 
 /** The INSERT of the rows in bind parameter `rows` (outboxJson) for tenant `tenant`. */
@@ -14,11 +16,34 @@ export function outboxInsert(tenant: string, rows: string): string {
   );
 }
 
+/** The entries as outboxInsert reads them. */
+function outboxRows(entries: readonly OutboxEntry[]): Record<string, unknown>[] {
+  return entries.map((e) => ({ id: e.id, channel: e.channel, target: e.target, resource_type: e.resourceType, resource_id: e.resourceId, version_id: e.versionId, action: e.action }));
+}
+
 /** The entries as the JSON document outboxInsert reads. */
 export function outboxJson(entries: readonly OutboxEntry[]): string {
-  return JSON.stringify(
-    entries.map((e) => ({ id: e.id, channel: e.channel, target: e.target, resource_type: e.resourceType, resource_id: e.resourceId, version_id: e.versionId, action: e.action })),
-  );
+  return JSON.stringify(outboxRows(entries));
+}
+
+const OUTBOX_FIELDS: readonly RowField[] = [
+  { name: 'id', type: 'uuid' }, { name: 'channel', type: 'text' }, { name: 'target', type: 'text' }, { name: 'resource_type', type: 'text' },
+  { name: 'resource_id', type: 'text' }, { name: 'version_id', type: 'int' }, { name: 'action', type: 'text' },
+];
+
+/** The entries as multi-row INSERTs … VALUES (distributed mode; row-values.ts), chunked. */
+function outboxValuesInserts(tenantId: string, entries: readonly OutboxEntry[]): pg.QueryConfig[] {
+  return rowChunks(outboxRows(entries), OUTBOX_FIELDS.length).map((chunk) => {
+    const binds = new Binds();
+    const tenant = binds.add(tenantId);
+    const text = valuesInsert(
+      'outbox',
+      'tenant_id, id, channel, target, resource_type, resource_id, version_id, action',
+      boundRows(chunk, OUTBOX_FIELDS, binds),
+      (r) => [tenant, ...OUTBOX_FIELDS.map((f) => r(f.name))].join(', '),
+    );
+    return { text, values: binds.values };
+  });
 }
 
 const APPEND = outboxInsert('$1', '$2');
@@ -54,7 +79,11 @@ export class PgOutboxStore implements OutboxStore {
 
   async append(entries: readonly OutboxEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.client.query({ name: 'outbox_append', text: APPEND, values: [this.tenantId, outboxJson(entries)] });
+    if (onCoordinator(this.client)) {
+      for (const insert of outboxValuesInserts(this.tenantId, entries)) await this.client.query(insert);
+    } else {
+      await this.client.query({ name: 'outbox_append', text: APPEND, values: [this.tenantId, outboxJson(entries)] });
+    }
     this.appended();
   }
 }

@@ -1,11 +1,11 @@
 // FhirRepository on PostgreSQL (or embedded PGlite): tenant transactions and the tenant registry.
 import { AuditAppendFailed, type AuditHasher, type AuditJournalEntry } from '../audit-store.js';
-import { auditJournalJson } from './audit-store.js';
+import { auditJournalJson, auditJournalValuesInserts } from './audit-store.js';
 import type pg from 'pg';
 import type { FhirRepository, ResourceStore, TenantInfo } from '../resource-store.js';
 import { PgResourceStore } from './pg-resource-store.js';
 import type { TableMaintenance } from './table-maintenance.js';
-import { inTenantTransaction } from './tenant-session.js';
+import { inTenantTransaction, isDistributed } from './tenant-session.js';
 
 interface TenantRow {
   id: string;
@@ -65,6 +65,13 @@ export class PgRepository implements FhirRepository {
   async appendAuditJournal(tenantId: string, entries: readonly AuditJournalEntry[]): Promise<void> {
     if (entries.length === 0) return;
     try {
+      if (await isDistributed(this.pool)) {
+        // The function sets the tenant with set_config, which Citus does not pass to its workers.
+        await inTenantTransaction(this.pool, tenantId, async (client) => {
+          for (const insert of auditJournalValuesInserts(tenantId, entries)) await client.query(insert);
+        });
+        return;
+      }
       await this.pool.query({ name: 'hearth_audit_journal_alone', text: 'SELECT hearth_audit_journal_append($1, $2::json)', values: [tenantId, auditJournalJson(tenantId, entries)] });
     } catch (error) {
       throw new AuditAppendFailed(error);

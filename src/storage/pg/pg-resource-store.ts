@@ -15,9 +15,10 @@ import { PgLoadLedgerStore } from './load-ledger-store.js';
 import { PgTerminologyStore } from './terminology-store.js';
 import { PgReindexJobStore } from './reindex-job-store.js';
 import { PgSearchParameterStore } from './search-parameter-store.js';
-import type { SessionPrefetch } from './tenant-session.js';
+import { onCoordinator, type SessionPrefetch } from './tenant-session.js';
 import type { OutboxEntry } from '../outbox-store.js';
 import { outboxInsert, outboxJson, PgOutboxStore } from './outbox-store.js';
+import { Binds, boundRows, rowChunks, valuesInsert, type RowField } from './row-values.js';
 
 interface VersionRow {
   resource_type?: string;
@@ -92,6 +93,32 @@ function multiWriteStatement(type: string, withAudit = false, withOutbox = false
   );
 }
 
+/** A version row's fields (writeVersions), for the distributed mode's INSERT … VALUES. */
+const VERSION_FIELDS: readonly RowField[] = [
+  { name: 'id', type: 'text' }, { name: 'version_id', type: 'int' }, { name: 'last_updated', type: 'timestamptz' }, { name: 'deleted', type: 'boolean' },
+  { name: 'content', type: 'text' }, { name: 'method', type: 'text' }, { name: 'status', type: 'int' }, { name: 'sp', type: 'jsonb' },
+];
+
+/**
+ * multiWriteStatement's guard in distributed mode (row-values.ts): history and current rows as
+ * multi-row VALUES of the same bound fields, so Citus routes the statement to the tenant's shard.
+ */
+function valuesWriteStatement(type: string, tenantId: string, rows: readonly Record<string, unknown>[]): pg.QueryConfig {
+  const t = tablesFor(type);
+  const binds = new Binds();
+  const tenant = binds.add(tenantId);
+  const bound = boundRows(rows, VERSION_FIELDS, binds);
+  const common = (r: (f: string) => string) => `${tenant}, ${r('id')}, ${r('version_id')}, ${r('last_updated')}, ${r('deleted')}, ${r('content')}`;
+  const history = valuesInsert(t.history, `tenant_id, ${HISTORY_COLUMNS}`, bound, (r) => `${common(r)}, ${r('method')}, ${r('status')}`);
+  const current = valuesInsert(`${t.current} AS c`, `tenant_id, ${COLUMNS}, sp`, bound, (r) => `${common(r)}, ${r('sp')}`);
+  const text =
+    `WITH h AS (${history}) ${current} ` +
+    `ON CONFLICT (tenant_id, id) DO UPDATE SET version_id = EXCLUDED.version_id, ` +
+    `last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, content = EXCLUDED.content, sp = EXCLUDED.sp ` +
+    `WHERE c.version_id = EXCLUDED.version_id - 1`;
+  return { text, values: binds.values };
+}
+
 /** SQLSTATEs of a lost race, which the unit retries: never the trail's fault. */
 const RACE = new Set(['40001', '40P01', '23505']);
 
@@ -118,14 +145,6 @@ function toVersion(type: string, row: VersionRow): StoredVersion {
   };
 }
 
-/** Collects bind values and hands out $n placeholders. */
-class Binds {
-  readonly values: unknown[] = [];
-  add(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
 
 export class PgResourceStore implements ResourceStore {
   private searchParameterStore?: PgSearchParameterStore;
@@ -257,6 +276,7 @@ export class PgResourceStore implements ResourceStore {
   }
 
   async writeVersions(versions: readonly NewVersion[], audit: readonly AuditJournalEntry[] = [], outbox: readonly OutboxEntry[] = []): Promise<void> {
+    if (onCoordinator(this.client)) return this.writeVersionsDistributed(versions, audit, outbox);
     const groups = [...groupBy(versions, (v) => v.resourceType)];
     for (const [index, [type, list]] of groups.entries()) {
       // All rows as one JSON document (one native JSON.stringify; PostgreSQL reads it with
@@ -288,6 +308,25 @@ export class PgResourceStore implements ResourceStore {
     }
     if (groups.length === 0 && audit.length > 0) await this.audit.appendAuditJournal(audit);
     if (groups.length === 0 && outbox.length > 0) await this.outbox.append(outbox);
+  }
+
+  /**
+   * writeVersions on a Citus coordinator: each type's rows in VALUES chunks, then the journal
+   * entries and outbox rows in statements of their own (row-values.ts, ADR 0024). Same guard.
+   */
+  private async writeVersionsDistributed(versions: readonly NewVersion[], audit: readonly AuditJournalEntry[], outbox: readonly OutboxEntry[]): Promise<void> {
+    for (const [type, list] of groupBy(versions, (v) => v.resourceType)) {
+      const rows = list.map((v) => ({
+        id: v.id, version_id: v.versionId, last_updated: v.lastUpdated.toISOString(), deleted: v.deleted,
+        content: v.content, method: v.method, status: v.status, sp: v.searchIndex,
+      }));
+      let written = 0;
+      for (const chunk of rowChunks(rows, VERSION_FIELDS.length)) written += (await this.client.query(valuesWriteStatement(type, this.tenantId, chunk))).rowCount ?? 0;
+      if (written !== list.length) throw new WriteConflict(`${list.length - written} of ${list.length} ${type} resources changed concurrently`);
+      this.tally(type, list.length);
+    }
+    if (audit.length > 0) await this.audit.appendAuditJournal(audit);
+    if (outbox.length > 0) await this.outbox.append(outbox);
   }
 
   async history(query: HistoryQuery): Promise<StoredVersion[]> {

@@ -3,6 +3,7 @@
 // connection is safe to share through PgBouncer in transaction mode.
 import type pg from 'pg';
 import { WriteConflict } from '../resource-store.js';
+import { citusInstalled } from './distributed.js';
 import { queryAsTenant } from './tenant-pipeline.js';
 
 // Role, settings and tenant in ONE simple-protocol round trip and one SELECT: on this kind of
@@ -11,8 +12,11 @@ import { queryAsTenant } from './tenant-pipeline.js';
 // fraction of that (docs/benchmarks.md, "Single writes"). No bind parameter can go with a
 // multi-statement query, so the tenant goes in as a literal: only ids of tenant.id's own CHECK
 // pattern are accepted (no quote can occur), checked here again although callers look tenants
-// up first. (The distributed mode will need `SET LOCAL app.tenant_id`, which Citus propagates to
-// its workers and set_config does not.)
+// up first.
+// On a Citus coordinator (distributed.ts, ADR 0024) the settings are `SET LOCAL` statements
+// instead, with citus.propagate_set_commands = 'local': Citus replays those on every worker
+// connection the transaction opens, and set_config() it does not. It costs PostgreSQL a few
+// statements more per transaction, so the single-node form stays the default.
 // JIT off: request statements are short, and plans whose jsonb estimates are far off would
 // otherwise pay JIT compilation (hundreds of ms) for nothing.
 const TENANT_ID = /^[A-Za-z0-9.-]{1,64}$/;
@@ -46,6 +50,60 @@ export function beginStatement(tenantId: string, options: SessionOptions = {}): 
   // whether the sync destinations and Subscriptions compiled in memory are current (issue 13,
   // migration 0023).
   return `BEGIN; SELECT ${settings.join(', ')}, hearth_search_generation('${tenantId}') AS generation, hearth_terminology_generations('${tenantId}') AS terminology, hearth_outbox_rules_generation('${tenantId}') AS outbox`;
+}
+
+/**
+ * The opening of a distributed-mode transaction, as separate queries (run in order). Citus
+ * replays a propagated `SET LOCAL` on the workers by the text of the query that carried it, so
+ * the tenant's SET must be a query of its own: in a multi-statement string the workers would run
+ * every statement of it. Role, JIT and the propagation switch are coordinator-only (set_config);
+ * the workers' connections are opened as the current role, hearth_app, already.
+ */
+export function distributedBeginQueries(tenantId: string, options: SessionOptions = {}): string[] {
+  if (!TENANT_ID.test(tenantId)) throw new Error(`Invalid tenant id ${JSON.stringify(tenantId)}`);
+  const settings = [`set_config('role', 'hearth_app', true)`, `set_config('jit', 'off', true)`, `set_config('citus.propagate_set_commands', 'local', true)`];
+  const limit = options.ginPendingListLimitKb;
+  if (!options.readOnly && limit !== undefined && Number.isInteger(limit) && limit >= 64) settings.push(`set_config('gin_pending_list_limit', '${limit}', true)`);
+  const queries = [`${options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN'}; SELECT ${settings.join(', ')}`, `SET LOCAL app.tenant_id = '${tenantId}'`];
+  if (!options.readOnly) {
+    queries.push(`SELECT hearth_search_generation('${tenantId}') AS generation, hearth_terminology_generations('${tenantId}') AS terminology, hearth_outbox_rules_generation('${tenantId}') AS outbox`);
+  }
+  return queries;
+}
+
+/** Per pool: whether its database is a Citus coordinator (asked once, on the first transaction). */
+const distributedPools = new WeakMap<pg.Pool, Promise<boolean>>();
+
+/** Whether tenant sessions on `pool` take the distributed form (a Citus coordinator). */
+export function isDistributed(pool: pg.Pool): Promise<boolean> {
+  let known = distributedPools.get(pool);
+  if (!known) {
+    known = citusInstalled(pool);
+    distributedPools.set(pool, known);
+    // A failed question (database down) is asked again next time.
+    known.catch(() => distributedPools.delete(pool));
+  }
+  return known;
+}
+
+/**
+ * Runs `pool`'s tenant sessions in the distributed form whatever its database. The form is valid
+ * PostgreSQL on one node too (a `citus.` setting is a mere placeholder there), which lets the
+ * single-node test tier cover the statements the Citus tier depends on.
+ */
+export function useDistributedSessions(pool: pg.Pool): void {
+  distributedPools.set(pool, Promise.resolve(true));
+}
+
+/** Connections to a Citus coordinator, tagged by inTenantTransaction (a pool's clients stay on its database). */
+const coordinatorClients = new WeakSet<object>();
+
+/**
+ * Whether `client` (in a tenant transaction) is connected to a Citus coordinator: the stores'
+ * batched appends then go as INSERT … VALUES (row-values.ts, ADR 0024).
+ */
+export function onCoordinator(client: object): boolean {
+  return coordinatorClients.has(client);
 }
 
 /** What the opening round trip already read, for the stores of the transaction. */
@@ -91,12 +149,20 @@ export async function inTenantTransaction<T>(
   work: (client: pg.PoolClient, prefetch: SessionPrefetch) => Promise<T>,
   session: SessionOptions = {},
 ): Promise<T> {
-  if (session.readOnly && session.deferBegin) return inDeferredReadSession(pool, tenantId, work);
+  const distributed = await isDistributed(pool);
+  // The one-round-trip read (tenant-pipeline.ts) sets the tenant with set_config: single node only.
+  if (session.readOnly && session.deferBegin && !distributed) return inDeferredReadSession(pool, tenantId, work);
   const client = await pool.connect();
+  if (distributed) coordinatorClients.add(client);
   return settle(
     client,
     async () => {
-      const opened = (await client.query(beginStatement(tenantId, session))) as unknown as pg.QueryResult | pg.QueryResult[];
+      let opened: pg.QueryResult | pg.QueryResult[] = [];
+      if (distributed) {
+        for (const query of distributedBeginQueries(tenantId, session)) opened = await client.query(query);
+      } else {
+        opened = (await client.query(beginStatement(tenantId, session))) as unknown as pg.QueryResult | pg.QueryResult[];
+      }
       return work(client, prefetched(opened));
     },
     () => true,

@@ -11,6 +11,9 @@ import { sealAuditTrail } from '../../src/storage/pg/audit-seal.js';
 import { PgAuditStore } from '../../src/storage/pg/audit-store.js';
 import { verifyAuditTrail } from '../../src/storage/pg/audit-verify.js';
 import { PgRepository } from '../../src/storage/pg/pg-repository.js';
+import { TENANT_TABLES } from '../../src/storage/pg/terminology-tables.js';
+import { beginVersion } from '../../src/storage/pg/terminology-writer.js';
+import { PgTerminologyStore } from '../../src/storage/pg/terminology-store.js';
 import { inTenantTransaction, onCoordinator, useDistributedSessions } from '../../src/storage/pg/tenant-session.js';
 import { WriteConflict, type NewVersion } from '../../src/storage/resource-store.js';
 import type { OutboxEntry } from '../../src/storage/outbox-store.js';
@@ -116,5 +119,29 @@ describe('distributed session form on a single node (integration)', function () 
     await new PgRepository(pool).appendAuditJournal(tenant, [{ tenantId: tenant, id: randomUUID(), recorded: new Date(), entry: '{"e":1}' }]);
     const { rows: journal } = await pool.query<{ entry: string }>('SELECT entry FROM audit_journal WHERE tenant_id = $1', [tenant]);
     assert.deepEqual(journal, [{ entry: '{"e":1}' }]);
+  });
+
+  it("loads a tenant's code system and caches an expansion as VALUES, with the closure and every code", async () => {
+    const tenant = await newTenant(pool);
+    sent.length = 0;
+    const loaded = await inTenantTransaction(pool, tenant, async (client) => {
+      const writer = await beginVersion(client, TENANT_TABLES, tenant, { url: 'http://example.org/cs', version: '1', content: 'complete', caseSensitive: true, source: 'fhir', propertyDefs: [] });
+      await writer.addConcepts([{ code: 'root', display: 'Root' }, { code: 'a', display: 'A "quoted"' }, { code: 'b', designations: [{ value: 'Bee' }] }]);
+      await writer.addParents([{ child: 'a', parent: 'root' }, { child: 'b', parent: 'a' }, { child: 'b', parent: 'a' }]);
+      const finished = await writer.finish();
+      const store = new PgTerminologyStore(client, tenant);
+      const saved = await store.saveExpansion('fp-1', { url: 'http://example.org/vs' }, [{ system: 'http://example.org/cs', code: 'a', display: 'A' }, { system: 'http://example.org/cs', code: 'b' }]);
+      return { finished, saved, page: await store.expansionPage(saved.id, { offset: 0, count: 10 }) };
+    });
+    assert.deepEqual(loaded.finished, { concepts: 3, closureRows: 6 }); // reflexive 3 + a<root, b<a, b<root
+    assert.equal(loaded.saved.total, 2);
+    assert.deepEqual(loaded.page.codes.map((c) => c.code), ['a', 'b']);
+    assert.deepEqual(sent.filter((t) => /FROM unnest\(/.test(t)), []);
+    assert.ok(sent.some((t) => /^INSERT INTO tenant_concept \(tenant_id, code_system_id, code, display, active, designations, properties\) VALUES /.test(t)));
+    assert.ok(sent.some((t) => /^INSERT INTO value_set_expansion_code .* VALUES /.test(t)));
+    assert.ok(sent.some((t) => /^INSERT INTO tenant_closure \(tenant_id, code_system_id, ancestor, descendant\) VALUES /.test(t)));
+    assert.deepEqual(sent.filter((t) => /^INSERT INTO tenant_\w+ .*\bSELECT\b/.test(t)), []);
+    const { rows } = await pool.query<{ display: string; designations: unknown }>('SELECT display, designations FROM tenant_concept WHERE tenant_id = $1 ORDER BY code', [tenant]);
+    assert.deepEqual(rows, [{ display: 'A "quoted"', designations: null }, { display: null, designations: [{ value: 'Bee' }] }, { display: 'Root', designations: null }]);
   });
 });

@@ -188,8 +188,9 @@ export class UserStore {
   async setAuthPolicy(tenantId: string, policy: AuthPolicy): Promise<void> {
     await inTenantTransaction(this.pool, tenantId, async (client) => {
       await client.query(
-        `INSERT INTO smart_auth_policy (tenant_id, require_totp) VALUES ($1, $2)
-         ON CONFLICT (tenant_id) DO UPDATE SET require_totp = EXCLUDED.require_totp, updated_at = now()`,
+        // now() in VALUES, not in DO UPDATE: Citus refuses functions that are not IMMUTABLE there.
+        `INSERT INTO smart_auth_policy (tenant_id, require_totp, updated_at) VALUES ($1, $2, now())
+         ON CONFLICT (tenant_id) DO UPDATE SET require_totp = EXCLUDED.require_totp, updated_at = EXCLUDED.updated_at`,
         [tenantId, policy.requireTotp],
       );
     });

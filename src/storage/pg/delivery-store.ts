@@ -138,10 +138,11 @@ export class PgDeliveryStore implements DeliveryStore {
         // after (in the WHERE, the row's old version would not match and would not be waited for).
         `WITH l AS (SELECT ${ROW_COLUMNS} FROM outbox WHERE tenant_id = $1 AND id = $2::uuid FOR UPDATE), ` +
         `o AS (SELECT * FROM l WHERE status = 'queued' AND hand = $3), ` +
-        'c AS (INSERT INTO delivery_cursor AS d (tenant_id, channel, target, resource_type, resource_id, lease_token, lease_until) ' +
-        `SELECT tenant_id, channel, target, resource_type, resource_id, $4::uuid, now() + $5 * interval '1 millisecond' FROM o ` +
-        'ON CONFLICT (tenant_id, channel, target, resource_type, resource_id) DO UPDATE SET lease_token = EXCLUDED.lease_token, lease_until = EXCLUDED.lease_until ' +
-        'WHERE d.lease_until IS NULL OR d.lease_until < now() RETURNING delivered_version) ' +
+        // The claim's time rides in leased_at: Citus allows no now() in the ON CONFLICT WHERE (migration 0024).
+        'c AS (INSERT INTO delivery_cursor AS d (tenant_id, channel, target, resource_type, resource_id, lease_token, lease_until, leased_at) ' +
+        `SELECT tenant_id, channel, target, resource_type, resource_id, $4::uuid, now() + $5 * interval '1 millisecond', now() FROM o ` +
+        'ON CONFLICT (tenant_id, channel, target, resource_type, resource_id) DO UPDATE SET lease_token = EXCLUDED.lease_token, lease_until = EXCLUDED.lease_until, ' +
+        'leased_at = EXCLUDED.leased_at WHERE d.lease_until IS NULL OR d.lease_until < EXCLUDED.leased_at RETURNING delivered_version) ' +
         'SELECT o.*, EXISTS (SELECT 1 FROM c) AS leased, (SELECT delivered_version FROM c) AS delivered_version FROM o',
       values: [tenantId, outboxId, hand, lease, leaseMs],
     });
@@ -256,8 +257,9 @@ export class PgDeliveryStore implements DeliveryStore {
 
   async recordBreaker(tenantId: string, destination: string, state: 'closed' | 'open' | 'half-open'): Promise<void> {
     await this.pool.query(
-      'INSERT INTO delivery_breaker AS b (tenant_id, destination, state, opened_count) VALUES ($1, $2, $3, CASE WHEN $3 = \'open\' THEN 1 ELSE 0 END) ' +
-        "ON CONFLICT (tenant_id, destination) DO UPDATE SET state = EXCLUDED.state, changed_at = now(), opened_count = b.opened_count + CASE WHEN EXCLUDED.state = 'open' THEN 1 ELSE 0 END",
+      // now() in VALUES, not in DO UPDATE: Citus refuses functions that are not IMMUTABLE there.
+      'INSERT INTO delivery_breaker AS b (tenant_id, destination, state, opened_count, changed_at) VALUES ($1, $2, $3, CASE WHEN $3 = \'open\' THEN 1 ELSE 0 END, now()) ' +
+        "ON CONFLICT (tenant_id, destination) DO UPDATE SET state = EXCLUDED.state, changed_at = EXCLUDED.changed_at, opened_count = b.opened_count + CASE WHEN EXCLUDED.state = 'open' THEN 1 ELSE 0 END",
       [tenantId, destination, state],
     );
   }

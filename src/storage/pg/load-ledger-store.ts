@@ -7,16 +7,17 @@ const FIND =
   'SELECT completed_at IS NOT NULL AS completed, lines_done, resources FROM load_ledger ' +
   'WHERE tenant_id = $1 AND path = $2 AND size_bytes = $3 AND sha256 = $4';
 
-// GREATEST: two units' progress writes may arrive in either order.
+// GREATEST: two units' progress writes may arrive in either order. now() goes in VALUES and
+// DO UPDATE takes it from EXCLUDED: Citus refuses functions that are not IMMUTABLE there.
 const PROGRESS =
-  'INSERT INTO load_ledger (tenant_id, path, size_bytes, sha256, lines_done, resources) VALUES ($1, $2, $3, $4, $5, $6) ' +
+  'INSERT INTO load_ledger (tenant_id, path, size_bytes, sha256, lines_done, resources, updated_at) VALUES ($1, $2, $3, $4, $5, $6, now()) ' +
   'ON CONFLICT (tenant_id, path, size_bytes, sha256) DO UPDATE SET lines_done = GREATEST(load_ledger.lines_done, EXCLUDED.lines_done), ' +
-  'resources = GREATEST(load_ledger.resources, EXCLUDED.resources), updated_at = now()';
+  'resources = GREATEST(load_ledger.resources, EXCLUDED.resources), updated_at = EXCLUDED.updated_at';
 
 const COMPLETE =
-  'INSERT INTO load_ledger (tenant_id, path, size_bytes, sha256, resources, completed_at) VALUES ($1, $2, $3, $4, $5, now()) ' +
+  'INSERT INTO load_ledger (tenant_id, path, size_bytes, sha256, resources, completed_at, updated_at) VALUES ($1, $2, $3, $4, $5, now(), now()) ' +
   'ON CONFLICT (tenant_id, path, size_bytes, sha256) DO UPDATE SET resources = EXCLUDED.resources, ' +
-  'completed_at = now(), updated_at = now()';
+  'completed_at = EXCLUDED.completed_at, updated_at = EXCLUDED.updated_at';
 
 export class PgLoadLedgerStore implements LoadLedgerStore {
   constructor(

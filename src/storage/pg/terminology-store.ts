@@ -1,6 +1,8 @@
 // TerminologyStore on PostgreSQL (migrations/0020) for one tenant, inside its transaction: reads
 // see the shared tables and the tenant's own (row-level security keeps other tenants' out);
 // writes go to the tenant's own only (hearth_app may not write the shared ones).
+import { Binds, boundRows, rowChunks, valuesInsert, type RowField } from './row-values.js';
+import { onCoordinator } from './tenant-session.js';
 import type pg from 'pg';
 import type { JsonObject } from '../../core/types.js';
 import type {
@@ -62,6 +64,12 @@ function toExpansionCode(row: ExpansionCodeRow): ExpansionCode {
 
 /** The most recently loaded first. */
 const byVersion = (a: CodeSystemVersion, b: CodeSystemVersion) => b.loadedAt.getTime() - a.loadedAt.getTime();
+
+/** A cached expansion's code as value_set_expansion_code stores it (the distributed mode's VALUES). */
+const EXPANSION_CODE_FIELDS: readonly RowField[] = [
+  { name: 'ord', type: 'int' }, { name: 'system', type: 'text' }, { name: 'version', type: 'text' }, { name: 'code', type: 'text' },
+  { name: 'display', type: 'text' }, { name: 'inactive', type: 'boolean' }, { name: 'words', type: 'text' },
+];
 
 export class PgTerminologyStore implements TerminologyStore {
   constructor(
@@ -213,6 +221,10 @@ export class PgTerminologyStore implements TerminologyStore {
     );
     if (rows.length === 0) return (await this.findExpansion(fingerprint)) as CachedExpansion;
     const id = rows[0].id;
+    if (onCoordinator(this.client)) {
+      await this.saveExpansionCodesAsValues(id, codes);
+      return { id, total: codes.length };
+    }
     for (let start = 0; start < codes.length; start += 5_000) {
       const batch = codes.slice(start, start + 5_000);
       await this.client.query(
@@ -232,6 +244,23 @@ export class PgTerminologyStore implements TerminologyStore {
       );
     }
     return { id, total: codes.length };
+  }
+
+  /** saveExpansion's codes on a Citus coordinator: INSERT … VALUES chunks (row-values.ts, ADR 0024). */
+  private async saveExpansionCodesAsValues(id: string, codes: readonly ExpansionCode[]): Promise<void> {
+    const rows = codes.map((c, ord) => ({ ord, system: c.system, version: c.version ?? null, code: c.code, display: c.display ?? null, inactive: c.inactive ?? false, words: searchWords(c.display, c.code) }));
+    for (const chunk of rowChunks(rows, EXPANSION_CODE_FIELDS.length, 2)) {
+      const binds = new Binds();
+      const tenant = binds.add(this.tenantId);
+      const expansion = `${binds.add(id)}::bigint`;
+      const text = valuesInsert(
+        'value_set_expansion_code',
+        'tenant_id, expansion_id, ord, system, version, code, display, inactive, words',
+        boundRows(chunk, EXPANSION_CODE_FIELDS, binds),
+        (r) => [tenant, expansion, ...EXPANSION_CODE_FIELDS.map((f) => r(f.name))].join(', '),
+      );
+      await this.client.query(text, binds.values);
+    }
   }
 
   async expansionPage(expansionId: string, options: { text?: string; offset: number; count: number }): Promise<{ codes: ExpansionCode[]; total: number }> {

@@ -3,6 +3,8 @@
 // row-level security). Statements are built once per set from these names (never from input),
 // and a tenant statement always names its tenant_id, as row-level security and Citus routing
 // both want.
+import { Binds, boundRows, valuesInsert, type RowField } from './row-values.js';
+import { onCoordinator } from './tenant-session.js';
 import type pg from 'pg';
 import { TERMINOLOGY_TABLES } from '../table-names.js';
 import type { CodeSystemRef, CodeSystemVersion, ConceptInput, ConceptProperty, TerminologyScope } from '../terminology-store.js';
@@ -122,6 +124,14 @@ function conceptColumns(concepts: readonly ConceptInput[]) {
 /** Inserts concepts of one version; a code given twice fails the load (its PRIMARY KEY). */
 export async function insertConcepts(client: pg.ClientBase, t: TerminologyTables, tenantId: string, id: string, concepts: readonly ConceptInput[]) {
   const tenant = t.scope === 'tenant';
+  if (tenant && onCoordinator(client)) {
+    for (const batch of batches(concepts)) {
+      const [code, display, active, designations, properties] = conceptColumns(batch);
+      const rows = batch.map((_, i) => ({ code: code[i], display: display[i], active: active[i], designations: designations[i], properties: properties[i] }));
+      await client.query(tenantValuesInsert(t.concept, 'code, display, active, designations, properties', CONCEPT_FIELDS, tenantId, id, rows));
+    }
+    return;
+  }
   const sql =
     `INSERT INTO ${t.concept} (${tenant ? 'tenant_id, ' : ''}code_system_id, code, display, active, designations, properties) ` +
     `SELECT ${tenant ? '$7, ' : ''}$6::bigint, * FROM unnest($1::text[], $2::text[], $3::boolean[], $4::jsonb[], $5::jsonb[])`;
@@ -138,12 +148,37 @@ export async function insertParents(
   edges: readonly { child: string; parent: string }[],
 ) {
   const tenant = t.scope === 'tenant';
+  if (tenant && onCoordinator(client)) {
+    for (const batch of batches(edges)) {
+      const insert = tenantValuesInsert(t.parent, 'child, parent', EDGE_FIELDS, tenantId, id, batch as unknown as Record<string, unknown>[]);
+      await client.query({ ...insert, text: `${insert.text} ON CONFLICT DO NOTHING` });
+    }
+    return;
+  }
   const sql =
     `INSERT INTO ${t.parent} (${tenant ? 'tenant_id, ' : ''}code_system_id, child, parent) ` +
     `SELECT ${tenant ? '$4, ' : ''}$3::bigint, * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`;
   for (const batch of batches(edges)) {
     await client.query(sql, [batch.map((e) => e.child), batch.map((e) => e.parent), id, ...(tenant ? [tenantId] : [])]);
   }
+}
+
+// On a Citus coordinator a tenant's rows go as INSERT … VALUES (row-values.ts, ADR 0024): an
+// INSERT … SELECT FROM unnest would be COPYed into the shards, which row-level security refuses.
+const CONCEPT_FIELDS: readonly RowField[] = [
+  { name: 'code', type: 'text' }, { name: 'display', type: 'text' }, { name: 'active', type: 'boolean' },
+  { name: 'designations', type: 'jsonb' }, { name: 'properties', type: 'jsonb' },
+];
+const EDGE_FIELDS: readonly RowField[] = [{ name: 'child', type: 'text' }, { name: 'parent', type: 'text' }];
+const CLOSURE_FIELDS: readonly RowField[] = [{ name: 'ancestor', type: 'text' }, { name: 'descendant', type: 'text' }];
+
+/** A tenant table's rows of one code system version as one INSERT … VALUES (BATCH rows bind at most 25,002 values). */
+function tenantValuesInsert(table: string, columns: string, fields: readonly RowField[], tenantId: string, id: string, rows: readonly Record<string, unknown>[]): pg.QueryConfig {
+  const binds = new Binds();
+  const tenant = binds.add(tenantId);
+  const version = `${binds.add(id)}::bigint`;
+  const text = valuesInsert(table, `tenant_id, code_system_id, ${columns}`, boundRows(rows, fields, binds), (r) => [tenant, version, ...fields.map((f) => r(f.name))].join(', '));
+  return { text, values: binds.values };
 }
 
 /**
@@ -155,20 +190,28 @@ export async function insertParents(
 export async function writeClosure(client: pg.ClientBase, t: TerminologyTables, tenantId: string, id: string): Promise<number> {
   const tenant = t.scope === 'tenant';
   const own = (alias: string) => `${tenant ? `${alias}.tenant_id = $2 AND ` : ''}${alias}.code_system_id = $1::bigint`;
-  const sql =
-    `INSERT INTO ${t.closure} (${tenant ? 'tenant_id, ' : ''}code_system_id, ancestor, descendant) ` +
+  const closure = (columns: string) =>
     `WITH RECURSIVE up (descendant, ancestor) AS (` +
     `SELECT k.code, k.code FROM ${t.concept} k WHERE ${own('k')} ` +
     `UNION SELECT up.descendant, p.parent FROM up JOIN ${t.parent} p ON ${own('p')} AND p.child = up.ancestor) ` +
-    `SELECT ${tenant ? '$2, ' : ''}$1::bigint, up.ancestor, up.descendant FROM up ` +
-    `WHERE EXISTS (SELECT 1 FROM ${t.concept} k WHERE ${own('k')} AND k.code = up.ancestor)`;
+    `SELECT ${columns} FROM up WHERE EXISTS (SELECT 1 FROM ${t.concept} k WHERE ${own('k')} AND k.code = up.ancestor)`;
+  const values = [id, ...(tenant ? [tenantId] : [])];
   // A bulk statement: hash joins are right at any size, and a nested loop chosen on a stale
   // estimate (a new version's id is in no statistics) would rescan per row. Restored after (a
   // failure ends the transaction, which drops the setting with it).
   const { rows } = await client.query<{ previous: string }>("SELECT current_setting('enable_nestloop') AS previous, set_config('enable_nestloop', 'off', true)");
-  const result = await client.query(sql, [id, ...(tenant ? [tenantId] : [])]);
+  let written: number;
+  if (tenant && onCoordinator(client)) {
+    // On Citus an INSERT … SELECT with a recursive CTE is COPYed into the shard, which row-level
+    // security refuses: the closure is read (one router query) and written as VALUES.
+    const pairs = (await client.query<{ ancestor: string; descendant: string }>(closure('up.ancestor, up.descendant'), values)).rows;
+    for (const batch of batches(pairs)) await client.query(tenantValuesInsert(t.closure, 'ancestor, descendant', CLOSURE_FIELDS, tenantId, id, batch as unknown as Record<string, unknown>[]));
+    written = pairs.length;
+  } else {
+    written = (await client.query(`INSERT INTO ${t.closure} (${tenant ? 'tenant_id, ' : ''}code_system_id, ancestor, descendant) ${closure(`${tenant ? '$2, ' : ''}$1::bigint, up.ancestor, up.descendant`)}`, values)).rowCount ?? 0;
+  }
   await client.query("SELECT set_config('enable_nestloop', $1, true)", [rows[0].previous]);
-  return result.rowCount ?? 0;
+  return written;
 }
 
 export async function countConceptsOf(client: pg.ClientBase, t: TerminologyTables, tenantId: string, id: string): Promise<number> {

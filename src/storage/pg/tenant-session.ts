@@ -72,18 +72,24 @@ export function distributedBeginQueries(tenantId: string, options: SessionOption
 }
 
 /** Per pool: whether its database is a Citus coordinator (asked once, on the first transaction). */
-const distributedPools = new WeakMap<pg.Pool, Promise<boolean>>();
+const distributedPools = new WeakMap<object, Promise<boolean>>();
 
 /** Whether tenant sessions on `pool` take the distributed form (a Citus coordinator). */
 export function isDistributed(pool: pg.Pool): Promise<boolean> {
-  let known = distributedPools.get(pool);
+  const key = poolKey(pool);
+  let known = distributedPools.get(key);
   if (!known) {
     known = citusInstalled(pool);
-    distributedPools.set(pool, known);
+    distributedPools.set(key, known);
     // A failed question (database down) is asked again next time.
-    known.catch(() => distributedPools.delete(pool));
+    known.catch(() => distributedPools.delete(key));
   }
   return known;
+}
+
+/** A pool's identity for the mode: its options, which a wrapper around it (Object.create) shares. */
+function poolKey(pool: pg.Pool): object {
+  return (pool as unknown as { options?: object }).options ?? pool;
 }
 
 /**
@@ -92,7 +98,7 @@ export function isDistributed(pool: pg.Pool): Promise<boolean> {
  * single-node test tier cover the statements the Citus tier depends on.
  */
 export function useDistributedSessions(pool: pg.Pool): void {
-  distributedPools.set(pool, Promise.resolve(true));
+  distributedPools.set(poolKey(pool), Promise.resolve(true));
 }
 
 /** Connections to a Citus coordinator, tagged by inTenantTransaction (a pool's clients stay on its database). */

@@ -31,7 +31,7 @@ import { SYNC_USAGE, syncCommand } from './cli/sync-commands.js';
 import { preloadTerminology } from './compose-terminology.js';
 import { describePreload } from './terminology/import/preload.js';
 import { openDatabase, type Database } from './storage/pg/database.js';
-import { migrate } from './storage/pg/migrate.js';
+import { migrate, type MigrationResult } from './storage/pg/migrate.js';
 import { createTenant, listTenants } from './storage/pg/tenant-admin.js';
 
 const USAGE = `Usage:
@@ -53,11 +53,10 @@ ${SYNC_USAGE}
 Configuration comes from the environment; see docs/configuration.md.`;
 
 /** Opens the database, brings its schema up to date, runs `work`, closes. */
-async function withDatabase<T>(config: Config, work: (db: Database, applied: string[]) => Promise<T>): Promise<T> {
+async function withDatabase<T>(config: Config, work: (db: Database, migrated: MigrationResult) => Promise<T>): Promise<T> {
   const db = await openDatabase(config);
   try {
-    const { applied } = await migrate(db.pool);
-    return await work(db, applied);
+    return await work(db, await migrate(db.pool));
   } finally {
     await db.close();
   }
@@ -250,8 +249,15 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'serve') return serve(config);
   if (command === 'worker') return worker(config);
   if (command === 'migrate') {
-    const [applied, preloaded] = await withDatabase(config, async (db, names) => [names, await preloadTerminology(db.pool)] as const);
+    const [{ applied, distribution }, preloaded] = await withDatabase(config, async (db, migrated) => [migrated, await preloadTerminology(db.pool)] as const);
     console.log(`Applied ${applied.length} migration(s)${applied.length ? `: ${applied.join(', ')}` : ''}; the database is up to date`);
+    if (distribution) {
+      // A Citus coordinator (docs/scaling.md): what this run distributed; nothing on a later run.
+      console.log(
+        `Citus: ${distribution.distributed.length} table(s) distributed by tenant_id, ${distribution.referenced.length} made reference tables; ` +
+          `jsonb_contains LEAKPROOF on ${distribution.workers} worker(s)`,
+      );
+    }
     console.log(`Terminology preload:\n${describePreload(preloaded)}`);
     return;
   }

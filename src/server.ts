@@ -50,6 +50,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   try {
     const migrated = await migrate(database.pool);
     if (migrated.applied.length > 0) logger.info({ applied: migrated.applied }, 'migrations applied');
+    const distributed = migrated.distribution;
+    if (distributed && distributed.distributed.length + distributed.referenced.length > 0) {
+      logger.info({ distributed: distributed.distributed.length, referenced: distributed.referenced.length, workers: distributed.workers }, 'Citus: tables distributed');
+    }
     for (const p of await preloadTerminology(database.pool)) {
       if (p.status === 'loaded') logger.info({ package: `${p.name}@${p.version}`, codeSystems: p.codeSystems, concepts: p.concepts, definitions: p.definitions, broken: p.broken, seconds: p.seconds }, 'terminology preloaded');
     }

@@ -17,7 +17,8 @@ import { migrate } from '../../src/storage/pg/migrate.js';
 import { inTenantTransaction, isDistributed } from '../../src/storage/pg/tenant-session.js';
 import { newTenant, testPool } from '../support/database.js';
 import { http } from '../support/http.js';
-import { requireServices } from '../support/services.js';
+import { hearth } from '../support/cli.js';
+import { requireServices, TEST_DATABASE_URL } from '../support/services.js';
 import { useTestServer } from '../support/test-server.js';
 
 interface TableRow {
@@ -85,6 +86,12 @@ describe('distributed mode on Citus (citus tier)', function () {
     const again = await migrate(pool);
     assert.deepEqual(again.applied, []);
     assert.deepEqual(again.distribution, { distributed: [], referenced: [], workers: again.distribution?.workers });
+  });
+
+  it('`hearth migrate` on the coordinator says what it distributed', async () => {
+    const run = await hearth(['migrate'], { DATABASE_URL: TEST_DATABASE_URL });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /Citus: 0 table\(s\) distributed by tenant_id, 0 made reference tables; jsonb_contains LEAKPROOF on [2-9]\d* worker\(s\)/);
   });
 
   describe('a tenant session on the workers', () => {

@@ -13,10 +13,10 @@ import { queryAsTenant } from './tenant-pipeline.js';
 // multi-statement query, so the tenant goes in as a literal: only ids of tenant.id's own CHECK
 // pattern are accepted (no quote can occur), checked here again although callers look tenants
 // up first.
-// On a Citus coordinator (distributed.ts, ADR 0024) the settings are `SET LOCAL` statements
-// instead, with citus.propagate_set_commands = 'local': Citus replays those on every worker
-// connection the transaction opens, and set_config() it does not. It costs PostgreSQL a few
-// statements more per transaction, so the single-node form stays the default.
+// On a Citus coordinator (distributed.ts, ADR 0024) the tenant is set by a `SET LOCAL` query of
+// its own, with citus.propagate_set_commands = 'local': Citus replays it on every worker
+// connection the transaction opens, and set_config() it does not (distributedBeginQueries). It
+// costs one or two round trips more per transaction, so the single-node form stays the default.
 // JIT off: request statements are short, and plans whose jsonb estimates are far off would
 // otherwise pay JIT compilation (hundreds of ms) for nothing.
 const TENANT_ID = /^[A-Za-z0-9.-]{1,64}$/;

@@ -145,6 +145,13 @@ function toVersion(type: string, row: VersionRow): StoredVersion {
   };
 }
 
+/** A version as writeVersions' row (the JSON document's object, or a VALUES row's fields). */
+function versionRow(v: NewVersion): Record<string, unknown> {
+  return {
+    id: v.id, version_id: v.versionId, last_updated: v.lastUpdated.toISOString(), deleted: v.deleted,
+    content: v.content, method: v.method, status: v.status, sp: v.searchIndex,
+  };
+}
 
 export class PgResourceStore implements ResourceStore {
   private searchParameterStore?: PgSearchParameterStore;
@@ -283,10 +290,7 @@ export class PgResourceStore implements ResourceStore {
       // json_to_recordset): cheaper in Node than binding column arrays, whose text encoding
       // escapes every content string in JavaScript, and the statement does not depend on the
       // row count. The last type's statement carries the audit rows.
-      const rows = list.map((v) => ({
-        id: v.id, version_id: v.versionId, last_updated: v.lastUpdated.toISOString(), deleted: v.deleted,
-        content: v.content, method: v.method, status: v.status, sp: v.searchIndex,
-      }));
+      const rows = list.map(versionRow);
       const last = index === groups.length - 1;
       const withAudit = last && audit.length > 0;
       const withOutbox = last && outbox.length > 0;
@@ -316,10 +320,7 @@ export class PgResourceStore implements ResourceStore {
    */
   private async writeVersionsDistributed(versions: readonly NewVersion[], audit: readonly AuditJournalEntry[], outbox: readonly OutboxEntry[]): Promise<void> {
     for (const [type, list] of groupBy(versions, (v) => v.resourceType)) {
-      const rows = list.map((v) => ({
-        id: v.id, version_id: v.versionId, last_updated: v.lastUpdated.toISOString(), deleted: v.deleted,
-        content: v.content, method: v.method, status: v.status, sp: v.searchIndex,
-      }));
+      const rows = list.map(versionRow);
       let written = 0;
       for (const chunk of rowChunks(rows, VERSION_FIELDS.length)) written += (await this.client.query(valuesWriteStatement(type, this.tenantId, chunk))).rowCount ?? 0;
       if (written !== list.length) throw new WriteConflict(`${list.length - written} of ${list.length} ${type} resources changed concurrently`);

@@ -73,6 +73,8 @@ export function distributedBeginQueries(tenantId: string, options: SessionOption
 
 /** Per pool: whether its database is a Citus coordinator (asked once, on the first transaction). */
 const distributedPools = new WeakMap<object, Promise<boolean>>();
+/** The same answers once known. */
+const settledModes = new WeakMap<object, boolean>();
 
 /** Whether tenant sessions on `pool` take the distributed form (a Citus coordinator). */
 export function isDistributed(pool: pg.Pool): Promise<boolean> {
@@ -81,6 +83,7 @@ export function isDistributed(pool: pg.Pool): Promise<boolean> {
   if (!known) {
     known = citusInstalled(pool);
     distributedPools.set(key, known);
+    known.then((on) => settledModes.set(key, on), () => undefined);
     // A failed question (database down) is asked again next time.
     known.catch(() => distributedPools.delete(key));
   }
@@ -99,6 +102,7 @@ function poolKey(pool: pg.Pool): object {
  */
 export function useDistributedSessions(pool: pg.Pool): void {
   distributedPools.set(poolKey(pool), Promise.resolve(true));
+  settledModes.set(poolKey(pool), true);
 }
 
 /** Connections to a Citus coordinator, tagged by inTenantTransaction (a pool's clients stay on its database). */
@@ -155,7 +159,8 @@ export async function inTenantTransaction<T>(
   work: (client: pg.PoolClient, prefetch: SessionPrefetch) => Promise<T>,
   session: SessionOptions = {},
 ): Promise<T> {
-  const distributed = await isDistributed(pool);
+  // Known after the pool's first transaction: no await on the hot path from then on.
+  const distributed = settledModes.get(poolKey(pool)) ?? (await isDistributed(pool));
   // The one-round-trip read (tenant-pipeline.ts) sets the tenant with set_config: single node only.
   if (session.readOnly && session.deferBegin && !distributed) return inDeferredReadSession(pool, tenantId, work);
   const client = await pool.connect();

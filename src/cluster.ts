@@ -97,14 +97,12 @@ export async function runPrimary(options: PrimaryOptions, logger: Logger): Promi
 
   for (let i = 0; i < options.processes; i++) fork();
   logger.info({ processes: options.processes, pid: process.pid }, 'Hearth cluster primary started');
-  process.on('SIGTERM', () => {
-    logger.info({ signal: 'SIGTERM' }, 'shutting down: draining every process');
-    stopAll(0);
-  });
-  process.on('SIGINT', () => {
-    logger.info({ signal: 'SIGINT' }, 'shutting down: draining every process');
-    stopAll(0);
-  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      logger.info({ signal }, 'shutting down: draining every process');
+      stopAll(0);
+    });
+  }
 }
 
 /**

@@ -2,7 +2,7 @@
 // tenant transaction on a Citus coordinator (tenant-session.ts) and the multi-row VALUES inserts
 // (row-values.ts). The cluster behaviour itself is in test/citus (npm run test:citus).
 import assert from 'node:assert/strict';
-import { Binds, boundRows, MAX_BINDS, rowChunks, valuesInsert } from '../../src/storage/pg/row-values.js';
+import { Binds, boundRows, MAX_BINDS, rowChunks, valuesInsert, valuesInserts } from '../../src/storage/pg/row-values.js';
 import { distributedBeginQueries } from '../../src/storage/pg/tenant-session.js';
 
 describe('distributedBeginQueries', () => {
@@ -60,4 +60,21 @@ describe('row-values: INSERT … VALUES for the distributed mode', () => {
     assert.equal(chunks.length, Math.ceil(25_000 / Math.floor((MAX_BINDS - 1) / 8)));
     assert.deepEqual(rowChunks([], 8), []);
   });
+
+  it('valuesInserts binds the lead once per statement, casts it, and appends the suffix to every chunk', () => {
+    const rows = Array.from({ length: 20_000 }, (_, i) => ({ child: `c${i}`, parent: 'p' }));
+    const fields = [{ name: 'child', type: 'text' }, { name: 'parent', type: 'text' }];
+    const inserts = valuesInserts('t', 'tenant_id, version, child, parent', fields, rows, { lead: [{ value: 't1' }, { value: '7', type: 'bigint' }], suffix: 'ON CONFLICT DO NOTHING' });
+    assert.equal(inserts.length, 2);
+    for (const insert of inserts) {
+      assert.ok(insert.values!.length <= MAX_BINDS);
+      assert.deepEqual(insert.values!.slice(0, 2), ['t1', '7']);
+      assert.match(insert.text, /^INSERT INTO t \(tenant_id, version, child, parent\) VALUES \(\$1, \$2::bigint, \$3::text, \$4::text\), /);
+      assert.match(insert.text, / ON CONFLICT DO NOTHING$/);
+    }
+    assert.equal(inserts.reduce((n, i) => n + (i.values!.length - 2) / 2, 0), 20_000);
+    const [projected] = valuesInserts('t', 'a, b', fields, rows.slice(0, 1), { lead: [{ value: 't1' }], project: (r, [tenant]) => `${r('child')}, ${tenant}` });
+    assert.equal(projected.text, 'INSERT INTO t (a, b) VALUES ($2::text, $1)');
+  });
 });
+

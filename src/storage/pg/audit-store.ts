@@ -6,7 +6,7 @@
 // version statement (auditJournalInsert, docs/adr/0015-audit-rows-without-round-trips.md).
 // Each row's hash is computed here with the AuditHasher handed in (src/audit/chain/hasher.ts).
 import type pg from 'pg';
-import { Binds, boundRows, rowChunks, valuesInsert, type RowField } from './row-values.js';
+import { valuesInserts, type RowField } from './row-values.js';
 import { onCoordinator } from './tenant-session.js';
 import { AuditAppendFailed, canonicalInstant, type AuditHasher, type AuditJournalEntry, type AuditStore, type NewAuditRow, type StoredAuditRow, type TakenJournalEntry } from '../audit-store.js';
 
@@ -45,16 +45,12 @@ const RECORD_FIELDS: readonly RowField[] = [
   { name: 'id', type: 'text' }, { name: 'recorded', type: 'timestamptz' }, { name: 'content', type: 'text' },
   { name: 'sp', type: 'jsonb' }, { name: 'patients', type: 'text[]' }, { name: 'hash', type: 'text' },
 ];
-function auditValuesInsert(tenantId: string, rows: readonly Record<string, unknown>[]): pg.QueryConfig {
-  const binds = new Binds();
-  const tenant = binds.add(tenantId);
-  const text = valuesInsert(
-    'audit_trail',
-    'tenant_id, id, version_id, last_updated, deleted, content, sp, recorded, patients, hash',
-    boundRows(rows, RECORD_FIELDS, binds),
-    (r) => `${tenant}, ${r('id')}, 1, ${r('recorded')}, false, ${r('content')}, ${r('sp')}, ${r('recorded')}, ${r('patients')}, decode(${r('hash')}, 'hex')`,
-  );
-  return { text, values: binds.values };
+/** The rows as INSERT … VALUES statements (distributed mode), as auditInsert stores them. */
+function auditValuesInserts(tenantId: string, rows: readonly Record<string, unknown>[]): pg.QueryConfig[] {
+  return valuesInserts('audit_trail', 'tenant_id, id, version_id, last_updated, deleted, content, sp, recorded, patients, hash', RECORD_FIELDS, rows, {
+    lead: [{ value: tenantId }],
+    project: (r, [tenant]) => `${tenant}, ${r('id')}, 1, ${r('recorded')}, false, ${r('content')}, ${r('sp')}, ${r('recorded')}, ${r('patients')}, decode(${r('hash')}, 'hex')`,
+  });
 }
 
 /** The INSERT of the journal entries in bind parameter `entries` (auditJournalJson) for tenant `tenant` (ADR 0016). */
@@ -84,12 +80,7 @@ const JOURNAL_FIELDS: readonly RowField[] = [{ name: 'id', type: 'text' }, { nam
 
 /** The journal entries as multi-row INSERTs … VALUES (distributed mode; row-values.ts), chunked. */
 export function auditJournalValuesInserts(tenantId: string, entries: readonly AuditJournalEntry[]): pg.QueryConfig[] {
-  return rowChunks(auditJournalRows(tenantId, entries), JOURNAL_FIELDS.length).map((chunk) => {
-    const binds = new Binds();
-    const tenant = binds.add(tenantId);
-    const text = valuesInsert('audit_journal', 'tenant_id, id, recorded, entry', boundRows(chunk, JOURNAL_FIELDS, binds), (r) => `${tenant}, ${r('id')}, ${r('recorded')}, ${r('entry')}`);
-    return { text, values: binds.values };
-  });
+  return valuesInserts('audit_journal', 'tenant_id, id, recorded, entry', JOURNAL_FIELDS, auditJournalRows(tenantId, entries), { lead: [{ value: tenantId }] });
 }
 
 // Oldest first, deleted by the same statement: the caller inserts their events in this
@@ -128,7 +119,7 @@ export class PgAuditStore implements AuditStore {
     if (rows.length === 0) return;
     if (onCoordinator(this.client)) {
       try {
-        for (const chunk of rowChunks(auditRecordRows(this.tenantId, rows, this.hasher), RECORD_FIELDS.length)) await this.client.query(auditValuesInsert(this.tenantId, chunk));
+        for (const insert of auditValuesInserts(this.tenantId, auditRecordRows(this.tenantId, rows, this.hasher))) await this.client.query(insert);
       } catch (error) {
         throw new AuditAppendFailed(error);
       }

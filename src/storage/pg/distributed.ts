@@ -66,8 +66,8 @@ function referencedFirst(tables: TableRow[]): TableRow[] {
   return ordered;
 }
 
-export async function distribute(pool: pg.ClientBase): Promise<DistributionReport> {
-  const { rows: tables } = await pool.query<TableRow>(
+export async function distribute(client: pg.ClientBase): Promise<DistributionReport> {
+  const { rows: tables } = await client.query<TableRow>(
     `SELECT c.relname AS name,
             EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped) AS tenant,
             ARRAY(SELECT k.confrelid::regclass::text FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'f') AS refs
@@ -84,30 +84,30 @@ export async function distribute(pool: pg.ClientBase): Promise<DistributionRepor
   // guard are row triggers; each touches only its own tenant's rows, on the same shard group.
   // Citus allows triggers on distributed tables only with this setting, at distribution and for
   // every later DDL that creates one (tenant and audit partitions): set it for the database too.
-  await pool.query('SET citus.enable_unsafe_triggers = on');
-  await pool.query(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET citus.enable_unsafe_triggers = on', current_database()); END $$`);
+  await client.query('SET citus.enable_unsafe_triggers = on');
+  await client.query(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET citus.enable_unsafe_triggers = on', current_database()); END $$`);
 
-  const { rows: role } = await pool.query<{ login: boolean }>("SELECT rolcanlogin AS login FROM pg_roles WHERE rolname = 'hearth_app'");
-  if (role[0] && !role[0].login) await pool.query('ALTER ROLE hearth_app LOGIN');
+  const { rows: role } = await client.query<{ login: boolean }>("SELECT rolcanlogin AS login FROM pg_roles WHERE rolname = 'hearth_app'");
+  if (role[0] && !role[0].login) await client.query('ALTER ROLE hearth_app LOGIN');
 
-  const { rows: marked } = await pool.query<{ success: boolean; result: string }>('SELECT success, result FROM run_command_on_workers($1)', [LEAKPROOF]);
+  const { rows: marked } = await client.query<{ success: boolean; result: string }>('SELECT success, result FROM run_command_on_workers($1)', [LEAKPROOF]);
   const failed = marked.filter((m) => !m.success);
   if (failed.length > 0) throw new Error(`Could not mark jsonb_contains LEAKPROOF on ${failed.length} worker(s): ${failed[0].result}`);
   report.workers = marked.length;
 
   for (const table of referencedFirst(tables)) {
     if (table.tenant) {
-      await pool.query('SELECT create_distributed_table($1::regclass, $2)', [table.name, 'tenant_id']);
+      await client.query('SELECT create_distributed_table($1::regclass, $2)', [table.name, 'tenant_id']);
       report.distributed.push(table.name);
     } else {
-      await pool.query('SELECT create_reference_table($1::regclass)', [table.name]);
+      await client.query('SELECT create_reference_table($1::regclass)', [table.name]);
       report.referenced.push(table.name);
     }
   }
   // Rows present before (the preloaded terminology) were copied to the shards; drop the
   // coordinator's stale local copies, referencing tables first (their foreign keys).
   for (const name of [...report.distributed, ...report.referenced].reverse()) {
-    await pool.query('SELECT truncate_local_data_after_distributing_table($1::regclass)', [name]);
+    await client.query('SELECT truncate_local_data_after_distributing_table($1::regclass)', [name]);
   }
   return report;
 }

@@ -3,7 +3,7 @@
 // ride on a version statement use outboxInsert() inside writeVersions' CTE (no round trip of
 // their own, like the audit journal: docs/adr/0015-audit-rows-without-round-trips.md).
 import type pg from 'pg';
-import { Binds, boundRows, rowChunks, valuesInsert, type RowField } from './row-values.js';
+import { valuesInserts, type RowField } from './row-values.js';
 import { onCoordinator } from './tenant-session.js';
 import type { OutboxEntry, OutboxRuleSource, OutboxStore } from '../outbox-store.js';
 
@@ -30,21 +30,6 @@ const OUTBOX_FIELDS: readonly RowField[] = [
   { name: 'id', type: 'uuid' }, { name: 'channel', type: 'text' }, { name: 'target', type: 'text' }, { name: 'resource_type', type: 'text' },
   { name: 'resource_id', type: 'text' }, { name: 'version_id', type: 'int' }, { name: 'action', type: 'text' },
 ];
-
-/** The entries as multi-row INSERTs … VALUES (distributed mode; row-values.ts), chunked. */
-function outboxValuesInserts(tenantId: string, entries: readonly OutboxEntry[]): pg.QueryConfig[] {
-  return rowChunks(outboxRows(entries), OUTBOX_FIELDS.length).map((chunk) => {
-    const binds = new Binds();
-    const tenant = binds.add(tenantId);
-    const text = valuesInsert(
-      'outbox',
-      'tenant_id, id, channel, target, resource_type, resource_id, version_id, action',
-      boundRows(chunk, OUTBOX_FIELDS, binds),
-      (r) => [tenant, ...OUTBOX_FIELDS.map((f) => r(f.name))].join(', '),
-    );
-    return { text, values: binds.values };
-  });
-}
 
 const APPEND = outboxInsert('$1', '$2');
 
@@ -80,7 +65,9 @@ export class PgOutboxStore implements OutboxStore {
   async append(entries: readonly OutboxEntry[]): Promise<void> {
     if (entries.length === 0) return;
     if (onCoordinator(this.client)) {
-      for (const insert of outboxValuesInserts(this.tenantId, entries)) await this.client.query(insert);
+      // INSERT … VALUES on a Citus coordinator (row-values.ts, ADR 0024).
+      const inserts = valuesInserts('outbox', `tenant_id, ${OUTBOX_FIELDS.map((f) => f.name).join(', ')}`, OUTBOX_FIELDS, outboxRows(entries), { lead: [{ value: this.tenantId }] });
+      for (const insert of inserts) await this.client.query(insert);
     } else {
       await this.client.query({ name: 'outbox_append', text: APPEND, values: [this.tenantId, outboxJson(entries)] });
     }

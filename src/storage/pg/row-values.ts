@@ -8,6 +8,7 @@
 // shard as one INSERT, under the same policies as any statement. So in distributed mode the
 // same rows are bound one parameter per field, in chunks that stay under PostgreSQL's limit of
 // 65,535 parameters per statement.
+import type pg from 'pg';
 
 /** Collects bind values and hands out $n placeholders. */
 export class Binds {
@@ -29,9 +30,10 @@ export interface RowField {
 export type BoundRow = (field: string) => string;
 
 /** Binds each row's fields on first use (json and jsonb values as their JSON text). */
-export function boundRows(rows: readonly Record<string, unknown>[], fields: readonly RowField[], binds: Binds): BoundRow[] {
+export function boundRows(rows: readonly object[], fields: readonly RowField[], binds: Binds): BoundRow[] {
   const types = new Map(fields.map((f) => [f.name, f.type]));
-  return rows.map((row) => {
+  return rows.map((item) => {
+    const row = item as Record<string, unknown>;
     const placed = new Map<string, string>();
     return (field) => {
       let sql = placed.get(field);
@@ -63,3 +65,31 @@ export function rowChunks<T>(rows: readonly T[], perRow: number, fixed = 1): T[]
   for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
   return chunks;
 }
+
+/** A bound value that leads every row of valuesInserts (the tenant, the row's parent), with its cast. */
+export interface LeadValue {
+  value: unknown;
+  type?: string;
+}
+
+export interface ValuesInsertOptions {
+  /** Bound once per statement and placed ahead of each row's fields (usually the tenant). */
+  lead: readonly LeadValue[];
+  /** One row's expressions in column order (default: the lead placeholders, then `fields` in order). */
+  project?: (row: BoundRow, lead: readonly string[]) => string;
+  /** Appended to each statement, e.g. `ON CONFLICT DO NOTHING`. */
+  suffix?: string;
+}
+
+/** `rows` as INSERT … VALUES statements into `table (columns)`, chunked under MAX_BINDS. */
+export function valuesInserts(table: string, columns: string, fields: readonly RowField[], rows: readonly object[], options: ValuesInsertOptions): pg.QueryConfig[] {
+  const { lead, project, suffix } = options;
+  return rowChunks(rows, fields.length, lead.length).map((chunk) => {
+    const binds = new Binds();
+    const leads = lead.map((l) => `${binds.add(l.value)}${l.type ? `::${l.type}` : ''}`);
+    const rowSql = project ? (r: BoundRow) => project(r, leads) : (r: BoundRow) => [...leads, ...fields.map((f) => r(f.name))].join(', ');
+    const text = valuesInsert(table, columns, boundRows(chunk, fields, binds), rowSql);
+    return { text: suffix ? `${text} ${suffix}` : text, values: binds.values };
+  });
+}
+

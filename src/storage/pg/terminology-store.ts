@@ -1,7 +1,7 @@
 // TerminologyStore on PostgreSQL (migrations/0020) for one tenant, inside its transaction: reads
 // see the shared tables and the tenant's own (row-level security keeps other tenants' out);
 // writes go to the tenant's own only (hearth_app may not write the shared ones).
-import { Binds, boundRows, rowChunks, valuesInsert, type RowField } from './row-values.js';
+import { valuesInserts, type RowField } from './row-values.js';
 import { onCoordinator } from './tenant-session.js';
 import type pg from 'pg';
 import type { JsonObject } from '../../core/types.js';
@@ -249,18 +249,10 @@ export class PgTerminologyStore implements TerminologyStore {
   /** saveExpansion's codes on a Citus coordinator: INSERT … VALUES chunks (row-values.ts, ADR 0024). */
   private async saveExpansionCodesAsValues(id: string, codes: readonly ExpansionCode[]): Promise<void> {
     const rows = codes.map((c, ord) => ({ ord, system: c.system, version: c.version ?? null, code: c.code, display: c.display ?? null, inactive: c.inactive ?? false, words: searchWords(c.display, c.code) }));
-    for (const chunk of rowChunks(rows, EXPANSION_CODE_FIELDS.length, 2)) {
-      const binds = new Binds();
-      const tenant = binds.add(this.tenantId);
-      const expansion = `${binds.add(id)}::bigint`;
-      const text = valuesInsert(
-        'value_set_expansion_code',
-        'tenant_id, expansion_id, ord, system, version, code, display, inactive, words',
-        boundRows(chunk, EXPANSION_CODE_FIELDS, binds),
-        (r) => [tenant, expansion, ...EXPANSION_CODE_FIELDS.map((f) => r(f.name))].join(', '),
-      );
-      await this.client.query(text, binds.values);
-    }
+    const inserts = valuesInserts('value_set_expansion_code', 'tenant_id, expansion_id, ord, system, version, code, display, inactive, words', EXPANSION_CODE_FIELDS, rows, {
+      lead: [{ value: this.tenantId }, { value: id, type: 'bigint' }],
+    });
+    for (const insert of inserts) await this.client.query(insert);
   }
 
   async expansionPage(expansionId: string, options: { text?: string; offset: number; count: number }): Promise<{ codes: ExpansionCode[]; total: number }> {

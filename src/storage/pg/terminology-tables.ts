@@ -3,7 +3,7 @@
 // row-level security). Statements are built once per set from these names (never from input),
 // and a tenant statement always names its tenant_id, as row-level security and Citus routing
 // both want.
-import { Binds, boundRows, valuesInsert, type RowField } from './row-values.js';
+import { valuesInserts, type RowField } from './row-values.js';
 import { onCoordinator } from './tenant-session.js';
 import type pg from 'pg';
 import { TERMINOLOGY_TABLES } from '../table-names.js';
@@ -109,27 +109,28 @@ export function* batches<T>(items: readonly T[]): Iterable<readonly T[]> {
   for (let i = 0; i < items.length; i += BATCH) yield items.slice(i, i + BATCH);
 }
 
-function conceptColumns(concepts: readonly ConceptInput[]) {
-  return [
-    concepts.map((c) => c.code),
-    concepts.map((c) => c.display ?? null),
-    concepts.map((c) => c.active ?? true),
-    concepts.map((c) => (c.designations && c.designations.length > 0 ? JSON.stringify(c.designations) : null)),
-    concepts.map((c) =>
-      c.properties && c.properties.length > 0 ? JSON.stringify(c.properties.map((p) => ({ ...p, text: p.text ?? propertyText(p) }))) : null,
-    ),
-  ];
+/** A concept as its row's fields (designations and properties as JSON text, or null). */
+function conceptRow(c: ConceptInput) {
+  return {
+    code: c.code,
+    display: c.display ?? null,
+    active: c.active ?? true,
+    designations: c.designations && c.designations.length > 0 ? JSON.stringify(c.designations) : null,
+    properties: c.properties && c.properties.length > 0 ? JSON.stringify(c.properties.map((p) => ({ ...p, text: p.text ?? propertyText(p) }))) : null,
+  };
+}
+
+/** The concepts as the column arrays insertConcepts' unnest reads, in CONCEPT_FIELDS order. */
+function conceptColumns(concepts: readonly ConceptInput[]): unknown[][] {
+  const rows = concepts.map(conceptRow);
+  return CONCEPT_FIELDS.map((f) => rows.map((r) => r[f.name as keyof typeof r]));
 }
 
 /** Inserts concepts of one version; a code given twice fails the load (its PRIMARY KEY). */
 export async function insertConcepts(client: pg.ClientBase, t: TerminologyTables, tenantId: string, id: string, concepts: readonly ConceptInput[]) {
   const tenant = t.scope === 'tenant';
   if (tenant && onCoordinator(client)) {
-    for (const batch of batches(concepts)) {
-      const [code, display, active, designations, properties] = conceptColumns(batch);
-      const rows = batch.map((_, i) => ({ code: code[i], display: display[i], active: active[i], designations: designations[i], properties: properties[i] }));
-      await client.query(tenantValuesInsert(t.concept, 'code, display, active, designations, properties', CONCEPT_FIELDS, tenantId, id, rows));
-    }
+    for (const insert of tenantValuesInserts(t.concept, CONCEPT_FIELDS, tenantId, id, concepts.map(conceptRow))) await client.query(insert);
     return;
   }
   const sql =
@@ -149,10 +150,7 @@ export async function insertParents(
 ) {
   const tenant = t.scope === 'tenant';
   if (tenant && onCoordinator(client)) {
-    for (const batch of batches(edges)) {
-      const insert = tenantValuesInsert(t.parent, 'child, parent', EDGE_FIELDS, tenantId, id, batch as unknown as Record<string, unknown>[]);
-      await client.query({ ...insert, text: `${insert.text} ON CONFLICT DO NOTHING` });
-    }
+    for (const insert of tenantValuesInserts(t.parent, EDGE_FIELDS, tenantId, id, edges, 'ON CONFLICT DO NOTHING')) await client.query(insert);
     return;
   }
   const sql =
@@ -172,13 +170,10 @@ const CONCEPT_FIELDS: readonly RowField[] = [
 const EDGE_FIELDS: readonly RowField[] = [{ name: 'child', type: 'text' }, { name: 'parent', type: 'text' }];
 const CLOSURE_FIELDS: readonly RowField[] = [{ name: 'ancestor', type: 'text' }, { name: 'descendant', type: 'text' }];
 
-/** A tenant table's rows of one code system version as one INSERT … VALUES (BATCH rows bind at most 25,002 values). */
-function tenantValuesInsert(table: string, columns: string, fields: readonly RowField[], tenantId: string, id: string, rows: readonly Record<string, unknown>[]): pg.QueryConfig {
-  const binds = new Binds();
-  const tenant = binds.add(tenantId);
-  const version = `${binds.add(id)}::bigint`;
-  const text = valuesInsert(table, `tenant_id, code_system_id, ${columns}`, boundRows(rows, fields, binds), (r) => [tenant, version, ...fields.map((f) => r(f.name))].join(', '));
-  return { text, values: binds.values };
+/** A tenant table's rows of one code system version as INSERT … VALUES statements (row-values.ts). */
+function tenantValuesInserts(table: string, fields: readonly RowField[], tenantId: string, id: string, rows: readonly object[], suffix?: string): pg.QueryConfig[] {
+  const columns = `tenant_id, code_system_id, ${fields.map((f) => f.name).join(', ')}`;
+  return valuesInserts(table, columns, fields, rows, { lead: [{ value: tenantId }, { value: id, type: 'bigint' }], suffix });
 }
 
 /**
@@ -205,7 +200,7 @@ export async function writeClosure(client: pg.ClientBase, t: TerminologyTables, 
     // On Citus an INSERT … SELECT with a recursive CTE is COPYed into the shard, which row-level
     // security refuses: the closure is read (one router query) and written as VALUES.
     const pairs = (await client.query<{ ancestor: string; descendant: string }>(closure('up.ancestor, up.descendant'), values)).rows;
-    for (const batch of batches(pairs)) await client.query(tenantValuesInsert(t.closure, 'ancestor, descendant', CLOSURE_FIELDS, tenantId, id, batch as unknown as Record<string, unknown>[]));
+    for (const insert of tenantValuesInserts(t.closure, CLOSURE_FIELDS, tenantId, id, pairs)) await client.query(insert);
     written = pairs.length;
   } else {
     written = (await client.query(`INSERT INTO ${t.closure} (${tenant ? 'tenant_id, ' : ''}code_system_id, ancestor, descendant) ${closure(`${tenant ? '$2, ' : ''}$1::bigint, up.ancestor, up.descendant`)}`, values)).rowCount ?? 0;
